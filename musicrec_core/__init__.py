@@ -1,0 +1,12 @@
+"""musicrec_core: recommend music by how it sounds.
+
+The pipeline, one module per stage::
+
+    sources/ (attachments, YouTube links)  ->  audio.py (decode a 10-s window)
+      -> clip.Clip  ->  embedders/ (VGGish, musicnn)  ->  catalog/ (Annoy index + metadata)
+      -> recommender.py  ->  CLI (cli/) or the Discord bot (bot/, a separate package)
+
+Nothing in this package imports discord.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,106 @@
+"""The exceptions musicrec raises, each with a message a Discord user can read.
+
+Every error the library raises on purpose derives from :class:`MusicrecError`; third-party
+errors are wrapped (``raise ... from exc``) so callers catch one family::
+
+    MusicrecError
+    ├── AudioError                  the input could not become a clip
+    │   ├── NotAudioError           no audio stream (a PNG, a text file, a silent video)
+    │   ├── AudioTooShortError      shorter than one embedder frame (0.975 s for VGGish)
+    │   ├── UnreadableAudioError    ffmpeg could not decode it (corrupt, truncated)
+    │   └── DecodeTimeoutError      ffmpeg ran past its time limit
+    ├── SourceError                 fetching the input failed or was refused
+    │   ├── LinkRejectedError       not a YouTube video link (other host, bare playlist, ...)
+    │   ├── InputTooLargeError      over a size cap (attachment, download)
+    │   ├── VideoUnavailableError   private, removed, age-restricted, region-blocked, live
+    │   └── FetchError              network trouble, timeouts, bot checks
+    ├── ModelError                  embedder weights
+    │   ├── WeightsMissingError     files not present; says how to get them
+    │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
+    ├── DownloadError               a verified download failed (unreachable, md5, cut short)
+    └── CatalogError                index directories
+        ├── IndexNotFoundError      no index at that path
+        ├── IndexMismatchError      built for another embedder / dimension / pooling
+        └── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
+
+The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the bot shows it
+as an ephemeral reply. So messages are short, plain sentences with no traceback jargon.
+"""
+
+from __future__ import annotations
+
+
+class MusicrecError(Exception):
+    """Base class; ``str(error)`` is a complete, user-readable sentence."""
+
+
+class AudioError(MusicrecError):
+    """The input could not be turned into an audio clip."""
+
+
+class NotAudioError(AudioError):
+    """The input holds no audio stream (an image, text, a video without sound)."""
+
+
+class AudioTooShortError(AudioError):
+    """The audio is shorter than the embedder's shortest frame."""
+
+
+class UnreadableAudioError(AudioError):
+    """ffmpeg found the input but could not decode it (corrupt or truncated)."""
+
+
+class DecodeTimeoutError(AudioError):
+    """Decoding ran past its time limit."""
+
+
+class SourceError(MusicrecError):
+    """Fetching an attachment or a link failed or was refused."""
+
+
+class LinkRejectedError(SourceError):
+    """The text is not a YouTube video link musicrec will fetch."""
+
+
+class InputTooLargeError(SourceError):
+    """The input is over a configured size cap."""
+
+
+class VideoUnavailableError(SourceError):
+    """YouTube will not serve the video (private, removed, age-restricted, live, ...)."""
+
+
+class FetchError(SourceError):
+    """A network problem, time-out or bot check while fetching a source."""
+
+
+class ModelError(MusicrecError):
+    """An embedder's weights are missing or unusable."""
+
+
+class WeightsMissingError(ModelError):
+    """Weight files are absent; the message says which files and where to put them."""
+
+
+class CheckpointError(ModelError):
+    """A checkpoint is present but unusable; the message names the offending variables."""
+
+
+class DownloadError(MusicrecError):
+    """A verified download failed; nothing partial is left behind."""
+
+
+class CatalogError(MusicrecError):
+    """An index directory cannot be built or used."""
+
+
+class IndexNotFoundError(CatalogError):
+    """No index exists at the given path."""
+
+
+class IndexMismatchError(CatalogError):
+    """The index was built for another embedder, dimension or pooling rule."""
+
+
+class IndexCorruptError(CatalogError):
+    """The index files are truncated, fail their checksums or the manifest is unreadable."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.media"]
+pytest_plugins = ["tests.helpers.media", "tests.helpers.http_server"]
 
 TEMP_PREFIX = "musicrec-"
 

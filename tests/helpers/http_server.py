@@ -1,0 +1,255 @@
+"""A real HTTP server on 127.0.0.1 for tests, serving in-memory files that can misbehave.
+
+Each path is registered with its bytes and, optionally, a misbehaviour: an error status, a
+stall before or during the body, a connection cut after N body bytes, a lying
+Content-Length. Range requests (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) get 206 answers.
+The server counts the body bytes it sent per path, so a test can prove that a client read
+only what it needed.
+
+Use the ``http_server`` fixture (registered in tests/conftest.py)::
+
+    def test_fetch(http_server):
+        http_server.add("/model.bin", b"weights", content_type="application/octet-stream")
+        http_server.add("/slow", b"x" * 1000, stall_s=5.0, stall_after=100)  # stall mid-body
+        http_server.add("/cut", b"x" * 1000, cut_after=400)  # connection closed at 400 B
+        http_server.add("/gone", b"", status=404)
+        url = http_server.url("/model.bin")  # "http://127.0.0.1:PORT/model.bin"
+        ...
+        assert http_server.bytes_served("/model.bin") == 7
+
+or the class directly: ``with LocalHTTPServer() as server: ...``. Stalls end early when the
+server closes, so a test never waits for one after it is done.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+import pytest
+
+_CHUNK_BYTES = 16 * 1024
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_PROXY_VARIABLES = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One served path.
+
+    Attributes:
+        data: the full body.
+        content_type: the Content-Type header value.
+        status: answer status; anything but 200 sends ``data`` as the error body.
+        stall_s: seconds to sleep, before the headers (``stall_after`` None) or after
+            ``stall_after`` body bytes.
+        stall_after: body bytes sent before the stall; None stalls before the headers.
+        cut_after: close the connection after this many body bytes (no error status).
+        content_length: the Content-Length to claim instead of the true one (a lie).
+    """
+
+    data: bytes
+    content_type: str = "application/octet-stream"
+    status: int = 200
+    stall_s: float = 0.0
+    stall_after: int | None = None
+    cut_after: int | None = None
+    content_length: int | None = None
+
+
+class LocalHTTPServer:
+    """A threaded HTTP/1.0 server on 127.0.0.1 (a free port) serving registered resources."""
+
+    def __init__(self) -> None:
+        self._resources: dict[str, Resource] = {}
+        self._served: dict[str, int] = {}
+        self._requests: dict[str, list[dict[str, str]]] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="test-http-server", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        return int(self._httpd.server_address[1])
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path`` (which starts with "/")."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        status: int = 200,
+        stall_s: float = 0.0,
+        stall_after: int | None = None,
+        cut_after: int | None = None,
+        content_length: int | None = None,
+    ) -> str:
+        """Serve ``data`` at ``path`` (see :class:`Resource` for the options); returns its URL."""
+        with self._lock:
+            self._resources[path] = Resource(
+                data, content_type, status, stall_s, stall_after, cut_after, content_length
+            )
+        return self.url(path)
+
+    def bytes_served(self, path: str) -> int:
+        """Body bytes sent for ``path`` so far, over all requests."""
+        with self._lock:
+            return self._served.get(path, 0)
+
+    def requests(self, path: str) -> list[dict[str, str]]:
+        """The headers of every request received for ``path``, oldest first."""
+        with self._lock:
+            return list(self._requests.get(path, []))
+
+    def close(self) -> None:
+        """Stop serving; wakes any stalled handler."""
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LocalHTTPServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Called from handler threads.
+
+    def _lookup(self, path: str, headers: dict[str, str]) -> Resource | None:
+        with self._lock:
+            self._requests.setdefault(path, []).append(headers)
+            return self._resources.get(path)
+
+    def _count(self, path: str, n: int) -> None:
+        with self._lock:
+            self._served[path] = self._served.get(path, 0) + n
+
+    def _stall(self, seconds: float) -> None:
+        self._closing.wait(seconds)
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Parse a single-range Range header into [start, end) within ``size`` bytes.
+
+    Returns None for no (or an unparsable) header; raises ValueError when unsatisfiable.
+    """
+    match = _RANGE.match(header.strip()) if header else None
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix range: the last N bytes
+        start, end = max(0, size - int(last)), size
+    else:
+        start = int(first)
+        end = min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise ValueError(header)
+    return start, end
+
+
+def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet."""
+
+        def do_HEAD(self) -> None:
+            self._answer(send_body=False)
+
+        def do_GET(self) -> None:
+            self._answer(send_body=True)
+
+        def _answer(self, *, send_body: bool) -> None:
+            path = self.path.split("?", 1)[0]
+            resource = server._lookup(path, dict(self.headers.items()))
+            if resource is None:
+                resource = Resource(b"not found", content_type="text/plain", status=404)
+            if resource.stall_s and resource.stall_after is None:
+                server._stall(resource.stall_s)
+            body, status = resource.data, resource.status
+            extra_headers = {"Accept-Ranges": "bytes"}
+            if status == HTTPStatus.OK:
+                try:
+                    span = _byte_range(self.headers.get("Range"), len(body))
+                except ValueError:
+                    status, body = HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b""
+                    extra_headers["Content-Range"] = f"bytes */{len(resource.data)}"
+                else:
+                    if span is not None:
+                        start, end = span
+                        status, body = HTTPStatus.PARTIAL_CONTENT, body[start:end]
+                        extra_headers["Content-Range"] = (
+                            f"bytes {start}-{end - 1}/{len(resource.data)}"
+                        )
+            self.send_response(status)
+            self.send_header("Content-Type", resource.content_type)
+            claimed = resource.content_length if resource.content_length is not None else len(body)
+            self.send_header("Content-Length", str(claimed))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                self._send_body(path, resource, body)
+
+        def _send_body(self, path: str, resource: Resource, body: bytes) -> None:
+            limit = len(body) if resource.cut_after is None else min(len(body), resource.cut_after)
+            stall_at = resource.stall_after
+            bounds = [limit] if stall_at is None or stall_at > limit else [stall_at, limit]
+            sent = 0
+            try:
+                for number, bound in enumerate(bounds):
+                    if number:
+                        self.wfile.flush()
+                        server._stall(resource.stall_s)
+                    while sent < bound:
+                        stop = min(bound, sent + _CHUNK_BYTES)
+                        self.wfile.write(body[sent:stop])
+                        server._count(path, stop - sent)
+                        sent = stop
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up, as clients under test may
+            self.close_connection = True
+
+    return Handler
+
+
+@pytest.fixture
+def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHTTPServer]:
+    """A running :class:`LocalHTTPServer`, closed after the test.
+
+    Proxy settings are cleared for the test so clients reach 127.0.0.1 directly.
+    """
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with LocalHTTPServer() as server:
+        yield server

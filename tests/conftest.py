@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.media", "tests.helpers.http_server"]
+pytest_plugins = ["tests.helpers.media", "tests.helpers.http_server", "tests.helpers.vggish_files"]
 
 TEMP_PREFIX = "musicrec-"
 

@@ -1,0 +1,192 @@
+"""YouTube links: recognise them in free text, then fetch a 10-second clip of the video.
+
+Recognition (:func:`find_youtube_link`, :func:`parse_youtube_link`) accepts the forms people
+paste — ``youtube.com/watch?v=ID`` with other parameters before or after, the ``www.``,
+``m.`` and ``music.`` hosts, ``youtu.be/ID``, ``/shorts/``, ``/embed/``, ``/live/``, ``/v/``,
+``youtube-nocookie.com``, a start written ``t=``/``start=`` (``90``, ``90s``, ``1m30s``,
+``1h2m3s``, also in the ``#t=`` fragment), and links wrapped in ``<...>`` (Discord's embed
+suppression) or in markdown ``[text](url)``. Each link is parsed with :mod:`urllib.parse` and
+its exact host name is compared with an allowlist: look-alike hosts, user-info
+(``user@host``), IP addresses, other ports, and schemes other than http(s) are refused.
+What comes out is only an 11-character video id and a start time; the URL later handed to
+yt-dlp is rebuilt from that id (:func:`canonical_url`), so no text a user typed ever
+reaches the extractor.
+
+Fetching (:func:`fetch_youtube_clip`) reads the video's metadata, refuses live streams,
+premieres and over-long videos, downloads only the needed section of the best audio format
+and decodes it with :mod:`musicrec_core.audio`; see :mod:`musicrec_core.sources.ytdlp_fetch`
+for the limits and for the tests-only seam that lets a test serve a "video" from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from musicrec_core.errors import LinkRejectedError
+from musicrec_core.sources.timecode import parse_timecode
+
+VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
+"""A YouTube video id: exactly 11 characters of the URL-safe base64 alphabet."""
+
+MAX_LINK_CHARS = 2048
+"""Longer candidate links are ignored (no real video link is that long)."""
+
+_WATCH_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"})
+_NOCOOKIE_HOSTS = frozenset({"youtube-nocookie.com", "www.youtube-nocookie.com"})
+_SHORT_HOSTS = frozenset({"youtu.be", "www.youtu.be"})
+_PATH_PREFIXES = ("shorts", "embed", "live", "v", "e", "watch")
+"""Path forms ``/<prefix>/ID`` accepted on the watch and no-cookie hosts."""
+
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+"""A URI scheme at the start of a string (``host:443`` is a port, not a scheme)."""
+
+_CANDIDATE_RE = re.compile(r"(?:^|(?<=[\s<(\[|\"'`]))[^\s<>()\[\]|\"'`]+", re.MULTILINE)
+"""Runs of URL characters starting at the beginning of a word, after ``<``, ``(`` or ``[``."""
+
+_LEADING_MARKUP = "*_~"
+_TRAILING_PUNCTUATION = ".,;:!?*~"
+"""Stripped from the end of a candidate; a trailing ``_`` is only dropped on a retry, as
+video ids may end with one (``_italic link_`` in markdown)."""
+
+
+@dataclass(frozen=True)
+class YouTubeLink:
+    """A YouTube video reference reduced to what musicrec uses.
+
+    Attributes:
+        video_id: the 11-character video id.
+        start_s: start offset from the link's ``t=``/``start=``, in seconds, or None.
+        url: the canonical watch URL rebuilt from the id (no start, no other parameters).
+    """
+
+    video_id: str
+    start_s: float | None
+    url: str
+
+
+def canonical_url(video_id: str) -> str:
+    """``https://www.youtube.com/watch?v=<video_id>`` for a validated id."""
+    if not VIDEO_ID_RE.fullmatch(video_id):
+        raise LinkRejectedError(f"{video_id!r} is not a YouTube video id.")
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def find_youtube_link(text: str) -> YouTubeLink | None:
+    """The first valid YouTube video link in free text (a chat message), or None.
+
+    Links may sit anywhere in the text, inside ``<...>`` or a markdown ``[text](url)``.
+    Strings that look like links but are refused (other hosts, bare playlists) are skipped.
+    """
+    for match in _CANDIDATE_RE.finditer(text):
+        try:
+            return parse_youtube_link(match.group())
+        except LinkRejectedError:
+            continue
+    return None
+
+
+def parse_youtube_link(text: str) -> YouTubeLink:
+    """Parse one link (surrounding spaces, ``<...>`` or trailing punctuation allowed).
+
+    Raises:
+        LinkRejectedError: with a one-sentence reason when ``text`` is not a YouTube video link.
+    """
+    candidate = _strip_wrapping(text)
+    try:
+        return _parse_candidate(candidate)
+    except LinkRejectedError:
+        # "_https://youtu.be/ID_" is markdown italics; an id may itself end with "_".
+        while candidate.endswith("_"):
+            candidate = candidate[:-1].rstrip(_TRAILING_PUNCTUATION)
+            try:
+                return _parse_candidate(candidate)
+            except LinkRejectedError:
+                continue
+        raise
+
+
+def _parse_candidate(candidate: str) -> YouTubeLink:
+    """Parse one stripped candidate link; see :func:`parse_youtube_link`."""
+    if not candidate:
+        raise LinkRejectedError("That is not a YouTube link.")
+    if len(candidate) > MAX_LINK_CHARS or any(ord(c) < 0x21 or c == "\x7f" for c in candidate):
+        raise LinkRejectedError("That is not a YouTube link.")
+    if "://" in candidate or _SCHEME_RE.match(candidate):
+        scheme = candidate.split(":", 1)[0].lower()
+        if scheme not in ("http", "https") or not candidate[len(scheme) :].startswith("://"):
+            raise LinkRejectedError("Only http(s) YouTube links are accepted.")
+    else:
+        candidate = "https://" + candidate
+    try:
+        parts = urlsplit(candidate)
+        port = parts.port
+    except ValueError as exc:
+        raise LinkRejectedError("That is not a valid link.") from exc
+    host = parts.hostname or ""
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        raise LinkRejectedError("Links with a user name in them are not accepted.")
+    if _is_ip_address(host):
+        raise LinkRejectedError("Links to IP addresses are not accepted; use a youtube.com link.")
+    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+        raise LinkRejectedError("Links with a port number are not accepted.")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    path = [segment for segment in parts.path.split("/") if segment]
+    if host in _SHORT_HOSTS:
+        video_id = path[0] if len(path) == 1 else None
+    elif host in _WATCH_HOSTS or host in _NOCOOKIE_HOSTS:
+        video_id = _video_id_from_path(path, query)
+    else:
+        raise LinkRejectedError("Only YouTube links (youtube.com, youtu.be) are accepted.")
+    if video_id is None:
+        if "list" in query:
+            raise LinkRejectedError(
+                "That is a playlist link; send a link to one video from it instead."
+            )
+        raise LinkRejectedError("That YouTube link does not point to a video.")
+    if not VIDEO_ID_RE.fullmatch(video_id):
+        raise LinkRejectedError("That YouTube link has an invalid video id.")
+    return YouTubeLink(
+        video_id=video_id, start_s=_start_from(query, parts.fragment), url=canonical_url(video_id)
+    )
+
+
+def _strip_wrapping(text: str) -> str:
+    """Remove spaces, one pair of ``<...>``, markdown emphasis and trailing punctuation."""
+    candidate = text.strip()
+    if candidate.startswith("<") and candidate.endswith(">"):
+        candidate = candidate[1:-1].strip()
+    return candidate.lstrip(_LEADING_MARKUP).rstrip(_TRAILING_PUNCTUATION)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _video_id_from_path(path: list[str], query: dict[str, list[str]]) -> str | None:
+    """The id on youtube.com / youtube-nocookie.com: ``watch?v=ID`` or ``/<form>/ID``."""
+    if path == ["watch"]:
+        values = query.get("v")
+        return values[0] if values else None
+    if len(path) == 2 and path[0] in _PATH_PREFIXES and path[1] != "videoseries":
+        return path[1]
+    return None
+
+
+def _start_from(query: dict[str, list[str]], fragment: str) -> float | None:
+    """The start offset from ``t=``/``start=`` (query first, then ``#t=``), or None."""
+    values = query.get("t") or query.get("start") or []
+    fragment_query = parse_qs(fragment, keep_blank_values=True)
+    values = values or fragment_query.get("t") or fragment_query.get("start") or []
+    for value in values:
+        try:
+            return parse_timecode(value, allow_colons=False)
+        except ValueError:
+            return None
+    return None

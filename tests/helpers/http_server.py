@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -34,6 +34,7 @@ from types import TracebackType
 import pytest
 
 _CHUNK_BYTES = 16 * 1024
+_POLL_INTERVAL_S = 0.02  # how soon close() is noticed; serve_forever's default is 0.5 s
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _PROXY_VARIABLES = (
     "http_proxy",
@@ -57,7 +58,9 @@ class Resource:
             ``stall_after`` body bytes.
         stall_after: body bytes sent before the stall; None stalls before the headers.
         cut_after: close the connection after this many body bytes (no error status).
-        content_length: the Content-Length to claim instead of the true one (a lie).
+        content_length: the Content-Length to claim instead of the true one (a lie), or -1
+            to send none (the body then ends when the connection closes).
+        headers: extra response headers, e.g. ``{"Location": url}`` with status 302.
     """
 
     data: bytes
@@ -67,6 +70,7 @@ class Resource:
     stall_after: int | None = None
     cut_after: int | None = None
     content_length: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class LocalHTTPServer:
@@ -81,7 +85,10 @@ class LocalHTTPServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="test-http-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL_S},
+            name="test-http-server",
+            daemon=True,
         )
         self._thread.start()
 
@@ -105,16 +112,28 @@ class LocalHTTPServer:
         stall_after: int | None = None,
         cut_after: int | None = None,
         content_length: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> str:
         """Serve ``data`` at ``path`` (see :class:`Resource` for the options); returns its URL."""
         with self._lock:
             self._resources[path] = Resource(
-                data, content_type, status, stall_s, stall_after, cut_after, content_length
+                data,
+                content_type,
+                status,
+                stall_s,
+                stall_after,
+                cut_after,
+                content_length,
+                dict(headers or {}),
             )
         return self.url(path)
 
     def bytes_served(self, path: str) -> int:
-        """Body bytes sent for ``path`` so far, over all requests."""
+        """Body bytes written to the socket for ``path`` so far, over all requests.
+
+        Kernel socket buffers accept a few hundred KiB on loopback before a write blocks, so
+        this bounds what a client could read, not what it did read.
+        """
         with self._lock:
             return self._served.get(path, 0)
 
@@ -196,7 +215,7 @@ def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
             if resource.stall_s and resource.stall_after is None:
                 server._stall(resource.stall_s)
             body, status = resource.data, resource.status
-            extra_headers = {"Accept-Ranges": "bytes"}
+            extra_headers = {"Accept-Ranges": "bytes", **resource.headers}
             if status == HTTPStatus.OK:
                 try:
                     span = _byte_range(self.headers.get("Range"), len(body))
@@ -213,7 +232,8 @@ def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", resource.content_type)
             claimed = resource.content_length if resource.content_length is not None else len(body)
-            self.send_header("Content-Length", str(claimed))
+            if claimed >= 0:
+                self.send_header("Content-Length", str(claimed))
             for name, value in extra_headers.items():
                 self.send_header(name, value)
             self.end_headers()

@@ -1,0 +1,261 @@
+"""Verified HTTP(S) downloads: stream to a ``.part`` file, check the md5, rename into place.
+
+Two entry points share one response reader, so both report the same errors the same way:
+
+- :func:`download_file` stores a URL's body at a path. The body goes to ``<dest>.part``, its
+  md5 is checked when one is given, and only then is it renamed onto ``dest`` (atomic on one
+  file system). On any failure (HTTP error, unreachable host, time-out, a transfer cut short,
+  a size cap, an md5 mismatch, Ctrl-C) the ``.part`` file is removed and ``dest`` is left as
+  it was.
+- :func:`open_stream` yields the body as a readable binary file, for consumers that stream
+  through it without storing it (e.g. ``tarfile.open(fileobj=..., mode="r|gz")``).
+
+Failures raise :class:`~musicrec_core.errors.DownloadError` whose message names the URL and
+what went wrong. ``timeout_s`` bounds the wait for a connection and for each read, so a
+server that stalls for longer fails the download; it does not bound the total time.
+Only ``http`` and ``https`` URLs are accepted, and redirects may not leave those schemes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO
+
+from tqdm import tqdm
+
+from musicrec_core import __version__
+from musicrec_core.errors import DownloadError
+
+CHUNK_BYTES = 1 << 20
+_SCHEMES = ("http", "https")
+_USER_AGENT = f"musicrec/{__version__}"
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    md5: str | None = None,
+    timeout_s: float = 30.0,
+    progress: bool = True,
+    max_bytes: int | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` (parent folders created) and return ``dest``.
+
+    Args:
+        url: an http or https URL.
+        dest: where the file ends up; replaced only once the whole body arrived and matched.
+        md5: expected hex digest (any case) of the body; None skips the check.
+        timeout_s: seconds to wait for the connection and for each read.
+        progress: show a progress bar on stderr (only when stderr is a terminal).
+        max_bytes: refuse bodies larger than this many bytes.
+
+    Raises:
+        DownloadError: nothing was stored; the message names the URL and the cause.
+    """
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.md5(usedforsecurity=False)
+        with (
+            open_stream(url, timeout_s=timeout_s, progress=progress, max_bytes=max_bytes) as body,
+            open(part, "wb") as out,
+        ):
+            while chunk := body.read(CHUNK_BYTES):
+                digest.update(chunk)
+                out.write(chunk)
+        if md5 is not None and digest.hexdigest() != md5.lower():
+            raise DownloadError(
+                f"The file downloaded from {url} is not the expected one "
+                f"(md5 {digest.hexdigest()}, expected {md5.lower()}); it was discarded."
+            )
+        os.replace(part, dest)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"Could not save {url} to {dest}: {exc.strerror or exc}.") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+@contextmanager
+def open_stream(
+    url: str,
+    *,
+    timeout_s: float = 30.0,
+    progress: bool = True,
+    max_bytes: int | None = None,
+) -> Iterator[io.BufferedReader]:
+    """Open ``url`` and yield its body as a readable binary file.
+
+    Reads raise :class:`DownloadError` when the transfer stops before the announced
+    Content-Length, stalls past ``timeout_s``, the connection breaks, or more than
+    ``max_bytes`` arrive. A progress bar (stderr, only on a terminal) follows the bytes read.
+
+    Raises:
+        DownloadError: the URL is not http(s), the host is unreachable, the server answered
+            with an HTTP error, or a read failed as above.
+    """
+    with ExitStack() as stack:
+        response = stack.enter_context(_open_response(url, timeout_s))
+        length = _content_length(response)
+        if max_bytes is not None and length is not None and length > max_bytes:
+            raise DownloadError(
+                f"{url} is {length} bytes, over the {max_bytes} byte limit; nothing was downloaded."
+            )
+        bar = stack.enter_context(
+            tqdm(
+                total=length,
+                desc=_display_name(url),
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                disable=None if progress else True,
+                leave=False,
+            )
+        )
+        reader = _ResponseReader(url, response, length, max_bytes, timeout_s, bar)
+        yield stack.enter_context(io.BufferedReader(reader, buffer_size=CHUNK_BYTES))
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to http(s) URLs."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in _SCHEMES:
+            raise DownloadError(f"{req.full_url} redirects to {newurl}, which is not http(s).")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
+@contextmanager
+def _open_response(url: str, timeout_s: float) -> Iterator[http.client.HTTPResponse]:
+    """The response for a GET of ``url``, closed on exit; errors become DownloadError."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
+        raise DownloadError(f"Cannot download {url!r}: only http and https URLs are supported.")
+    request = urllib.request.Request(
+        url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+    )
+    try:
+        response = _OPENER.open(request, timeout=timeout_s)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise DownloadError(
+            f"Downloading {url} failed: the server answered HTTP {exc.code} {exc.reason}."
+        ) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise DownloadError(_timeout_message(url, timeout_s)) from exc
+        raise DownloadError(
+            f"Could not reach {parts.hostname} to download {url}: {_reason(exc.reason)}."
+        ) from exc
+    except TimeoutError as exc:
+        raise DownloadError(_timeout_message(url, timeout_s)) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise DownloadError(
+            f"Downloading {url} failed: the connection broke ({_reason(exc)})."
+        ) from exc
+    with response:
+        yield response
+
+
+class _ResponseReader(io.RawIOBase):
+    """A raw binary reader over an HTTP response that turns every failure into DownloadError."""
+
+    def __init__(
+        self,
+        url: str,
+        response: http.client.HTTPResponse,
+        length: int | None,
+        max_bytes: int | None,
+        timeout_s: float,
+        bar: tqdm,
+    ) -> None:
+        super().__init__()
+        self._url = url
+        self._response = response
+        self._length = length
+        self._max_bytes = max_bytes
+        self._timeout_s = timeout_s
+        self._bar = bar
+        self._received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` with the next body bytes; 0 only at the true end of the body."""
+        try:
+            n = self._response.readinto(buffer)
+        except TimeoutError as exc:
+            raise DownloadError(_timeout_message(self._url, self._timeout_s)) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise DownloadError(self._cut_message(_reason(exc))) from exc
+        if n == 0 and self._length is not None and self._received < self._length:
+            raise DownloadError(self._cut_message("the connection closed early"))
+        self._received += n
+        if self._max_bytes is not None and self._received > self._max_bytes:
+            raise DownloadError(
+                f"{self._url} is larger than the {self._max_bytes} byte limit; "
+                "the download was stopped."
+            )
+        self._bar.update(n)
+        return n
+
+    def _cut_message(self, cause: str) -> str:
+        expected = "" if self._length is None else f" of {self._length}"
+        return (
+            f"The transfer of {self._url} was cut short after {self._received}{expected} "
+            f"bytes ({cause})."
+        )
+
+
+def _content_length(response: http.client.HTTPResponse) -> int | None:
+    """The announced body size in bytes, or None when absent or unparsable."""
+    value = response.headers.get("Content-Length")
+    try:
+        length = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return length if length is not None and length >= 0 else None
+
+
+def _display_name(url: str) -> str:
+    """The last path segment of ``url`` (for the progress bar)."""
+    path = urllib.parse.urlsplit(url).path
+    return urllib.parse.unquote(path.rsplit("/", 1)[-1]) or url
+
+
+def _reason(error: object) -> str:
+    """A short human description of a socket or HTTP error."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _timeout_message(url: str, timeout_s: float) -> str:
+    return f"Downloading {url} timed out: no data for {timeout_s:g} s."

@@ -1,0 +1,352 @@
+"""Clip -> ranked, de-duplicated, labelled recommendations from a catalog index.
+
+The mental model: one :class:`Recommender` holds one embedder and one loaded
+:class:`~musicrec_core.catalog.index.CatalogIndex` and is shared by every caller (the CLI,
+every bot command). A query goes::
+
+    Clip --embedder.embed_many--> frames [n, d] --pool(index.pooling)--> vector [D]
+      --index.search (over-fetched)--> (item id, cosine) best first
+      --keep the best item of each group, drop excluded groups--> top k Recommendations
+
+A *group* is what a listener thinks of as one piece of music: a YouTube video id
+(AudioSet segments, linked videos) or a library track key. Many items of one group
+(several 10-second windows of a track, several segments of a video) collapse into the
+best-scoring one, so the k results are k different videos or tracks.
+
+Similarity: ``similarity_pct = max(0, cosine) * 100``. The index searches by angle, so the
+cosine of the query and item vectors is the natural score; vectors pointing away from the
+query (cosine <= 0) all read as 0 %, which is how far from "sounds alike" they are for a
+listener. 100 % means the same direction (an identical clip).
+
+Threads: queries may run concurrently from any thread. :meth:`Recommender.swap_index`
+replaces the index with one reference assignment under a lock; each query reads that
+reference once at its start and uses only it, so in-flight queries finish on the index
+they started with and later ones see the new index. ``swap_index(new, close_old=True)``
+waits until the queries still using the old index are done, then closes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.catalog.index import CatalogIndex, ItemMeta
+from musicrec_core.catalog.pooling import pool
+from musicrec_core.clip import Clip, Provenance
+from musicrec_core.embedders.base import Embedder, Tag
+from musicrec_core.errors import CatalogError, IndexMismatchError
+
+__all__ = [
+    "OVERFETCH_FACTOR",
+    "Recommendation",
+    "RecommendationSet",
+    "Recommender",
+    "similarity_pct",
+    "youtube_url",
+]
+
+OVERFETCH_FACTOR = 4
+"""Candidates asked of the index per wanted result; grown 4x per round while de-duplication
+and exclusion leave fewer than k distinct groups (until the whole index has been asked)."""
+
+_EMBEDDER_KEYS = ("name", "version", "dim")
+"""The embedder identity an index manifest must share with the query embedder."""
+
+
+def similarity_pct(cosine: float) -> float:
+    """A cosine similarity in [-1, 1] as a percentage in [0, 100]: ``max(0, cos) * 100``."""
+    return max(0.0, min(1.0, float(cosine))) * 100.0
+
+
+def youtube_url(video_id: str, start_s: float) -> str:
+    """Watch link that starts playing at ``start_s`` (whole seconds, rounded down)."""
+    return f"https://www.youtube.com/watch?v={video_id}&t={max(0, int(start_s))}s"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended video or track, the best-matching item of its group.
+
+    Attributes:
+        rank: 1-based position in the result list.
+        group: YouTube video id, or the library track key (sha256 of the file's bytes).
+        title: video or track title when known (library tracks: tags, yt-dlp or file name).
+        start_s: offset of the matching window in the source, in seconds.
+        end_s: end of the matching window, in seconds.
+        similarity_pct: ``max(0, cosine) * 100`` between the query and this item.
+        labels: AudioSet label names or music tags of the item, best first.
+        url: YouTube watch link starting at the window (``&t=<whole seconds>s``); None for
+            local files.
+        source: file path or link the item was built from (None for AudioSet items).
+        item_id: the item's id in the index (for :meth:`Recommender.recommend_from_item`).
+    """
+
+    rank: int
+    group: str
+    title: str | None
+    start_s: float
+    end_s: float
+    similarity_pct: float
+    labels: tuple[str, ...]
+    url: str | None
+    source: str | None
+    item_id: int
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (the shape ``musicrec recommend --json`` prints per item)."""
+        return {
+            "rank": self.rank,
+            "group": self.group,
+            "title": self.title,
+            "start": round(self.start_s, 3),
+            "end": round(self.end_s, 3),
+            "similarity_pct": round(self.similarity_pct, 2),
+            "labels": list(self.labels),
+            "url": self.url,
+            "source": self.source,
+            "item_id": self.item_id,
+        }
+
+
+@dataclass(frozen=True)
+class RecommendationSet:
+    """The answer to one query.
+
+    Attributes:
+        query: where the query clip came from (None when unknown).
+        query_vector: float32 [D], the pooled query vector that was searched.
+        query_tags: the query clip's music tags, best first (embedders with tags, else ()).
+        items: at most k recommendations, best first, one per group.
+    """
+
+    query: Provenance | None
+    query_vector: np.ndarray
+    query_tags: tuple[Tag, ...]
+    items: tuple[Recommendation, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict: query provenance, query tags (name, probability) and items."""
+        return {
+            "query": None if self.query is None else self.query.to_json(),
+            "query_tags": [
+                {"name": tag.name, "probability": round(tag.probability, 4)}
+                for tag in self.query_tags
+            ],
+            "items": [item.to_json() for item in self.items],
+        }
+
+
+class Recommender:
+    """Answers "what sounds like this clip?" from one index with one embedder.
+
+    Attributes:
+        embedder: the embedder queries are embedded with (fixed for the object's life).
+        index: the index currently searched (replaced by :meth:`swap_index`).
+    """
+
+    def __init__(self, index: CatalogIndex, embedder: Embedder) -> None:
+        """Pair ``index`` with ``embedder``.
+
+        Raises:
+            IndexMismatchError: when the index was built with another embedder name,
+                version or dimension.
+        """
+        check_compatible(index, embedder)
+        self.embedder = embedder
+        self._index = index
+        self._state = threading.Condition()
+        self._in_flight: dict[int, int] = {}  # id(index) -> queries running on it
+
+    @property
+    def index(self) -> CatalogIndex:
+        """The index new queries search."""
+        return self._index
+
+    def swap_index(self, new_index: CatalogIndex, *, close_old: bool = False) -> CatalogIndex:
+        """Make ``new_index`` the one new queries search; return the previous one.
+
+        The new index is validated against the embedder first (IndexMismatchError leaves
+        the current one in place). Queries already running finish on the old index. With
+        ``close_old`` the call waits for them and then closes the old index; otherwise do
+        not ``close()`` the returned index while queries may still use it (dropping the
+        reference is enough: its memory map is released with its last user).
+        """
+        check_compatible(new_index, self.embedder)
+        with self._state:
+            old, self._index = self._index, new_index
+            if close_old:
+                while self._in_flight.get(id(old)):
+                    self._state.wait()
+        if close_old and old is not new_index:
+            old.close()
+        return old
+
+    @contextlib.contextmanager
+    def _current_index(self) -> Iterator[CatalogIndex]:
+        """The index to use for one whole query, counted as in flight until it ends."""
+        with self._state:
+            index = self._index
+            self._in_flight[id(index)] = self._in_flight.get(id(index), 0) + 1
+        try:
+            yield index
+        finally:
+            with self._state:
+                remaining = self._in_flight.pop(id(index)) - 1
+                if remaining:
+                    self._in_flight[id(index)] = remaining
+                self._state.notify_all()
+
+    def recommend(
+        self, clip: Clip, k: int = 5, *, exclude_groups: Collection[str] = ()
+    ) -> RecommendationSet:
+        """Top ``k`` distinct groups for one clip (see :meth:`recommend_many`)."""
+        return self.recommend_many([clip], k, exclude_groups=exclude_groups)[0]
+
+    def recommend_many(
+        self, clips: Sequence[Clip], k: int = 5, *, exclude_groups: Collection[str] = ()
+    ) -> list[RecommendationSet]:
+        """Top ``k`` distinct groups for each clip, embedding all clips in one batched call.
+
+        The query's own YouTube video (``clip.provenance.video_id``) is excluded, as is every
+        group in ``exclude_groups`` (e.g. the library track key of a query file).
+
+        Raises:
+            ValueError: when ``k < 1``.
+            AudioError: from the embedder (e.g. a clip shorter than one frame).
+            IndexMismatchError: when the pooled query does not fit the index dimension.
+        """
+        _check_k(k)
+        if not clips:
+            return []
+        results = []
+        with self._current_index() as index:
+            embeddings = self.embedder.embed_many(clips)
+            for clip, embedding in zip(clips, embeddings, strict=True):
+                vector = pool(embedding.vectors, index.pooling)
+                excluded = set(exclude_groups)
+                if clip.provenance.video_id is not None:
+                    excluded.add(clip.provenance.video_id)
+                results.append(
+                    RecommendationSet(
+                        query=clip.provenance,
+                        query_vector=vector,
+                        query_tags=embedding.tags,
+                        items=_search_distinct(index, vector, k, excluded),
+                    )
+                )
+        return results
+
+    def recommend_from_item(self, item_id: int, k: int = 5) -> RecommendationSet:
+        """Top ``k`` distinct groups like a stored item, excluding that item's own group.
+
+        Re-queries with the vector stored in the index (no download, no embedding). The
+        query provenance describes the item (kind "youtube" or "file").
+
+        Raises:
+            ValueError: when ``k < 1``.
+            CatalogError: when the current index has no item ``item_id``.
+        """
+        _check_k(k)
+        with self._current_index() as index:
+            if not 0 <= item_id < len(index):
+                raise CatalogError(f"The index has no item {item_id} (it holds {len(index)}).")
+            meta = index.meta(item_id)
+            vector = index.vector(item_id)
+            items = _search_distinct(index, vector, k, {meta.group})
+        return RecommendationSet(
+            query=_provenance_of(meta), query_vector=vector, query_tags=(), items=items
+        )
+
+
+def check_compatible(index: CatalogIndex, embedder: Embedder) -> None:
+    """Raise IndexMismatchError unless ``index`` was built with ``embedder``'s identity.
+
+    Compares the manifest's embedder name, version and dimension with
+    :meth:`Embedder.describe`.
+    """
+    built_with = index.embedder
+    have = embedder.describe()
+    for key in _EMBEDDER_KEYS:
+        if built_with.get(key) != have.get(key):
+            raise IndexMismatchError(
+                f"This index was built with embedder {_identity(built_with)}, but the query "
+                f"embedder is {_identity(have)}; rebuild the index or use that embedder."
+            )
+
+
+def _identity(described: dict[str, object]) -> str:
+    return f"{described.get('name')} {described.get('version')} ({described.get('dim')}-d)"
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+
+
+def _search_distinct(
+    index: CatalogIndex, vector: np.ndarray, k: int, excluded: set[str]
+) -> tuple[Recommendation, ...]:
+    """The best item of each of the top ``k`` groups not in ``excluded``, best first.
+
+    Asks the index for ``k * OVERFETCH_FACTOR`` candidates and grows the request while
+    fewer than ``k`` distinct groups remain and the index holds more items.
+    """
+    if vector.shape != (index.dim,):
+        raise IndexMismatchError(
+            f"The query vector has shape {vector.shape} but the index holds {index.dim}-d "
+            "vectors; it was built with another pooling rule or embedder."
+        )
+    total = len(index)
+    wanted = min(total, k * OVERFETCH_FACTOR)
+    while True:
+        candidates = index.search(vector, wanted)
+        metas = index.metas(item_id for item_id, _ in candidates)
+        best: dict[str, tuple[int, float, ItemMeta]] = {}
+        for (item_id, cosine), meta in zip(candidates, metas, strict=True):
+            if meta.group in excluded or meta.group in best:
+                continue
+            best[meta.group] = (item_id, cosine, meta)
+            if len(best) == k:
+                break
+        if len(best) >= k or wanted >= total:
+            break
+        wanted = min(total, wanted * OVERFETCH_FACTOR)
+    return tuple(
+        _recommendation(rank, item_id, cosine, meta)
+        for rank, (item_id, cosine, meta) in enumerate(best.values(), start=1)
+    )
+
+
+def _recommendation(rank: int, item_id: int, cosine: float, meta: ItemMeta) -> Recommendation:
+    return Recommendation(
+        rank=rank,
+        group=meta.group,
+        title=meta.title,
+        start_s=meta.start_s,
+        end_s=meta.end_s,
+        similarity_pct=similarity_pct(cosine),
+        labels=meta.labels,
+        url=youtube_url(meta.group, meta.start_s) if meta.kind == "youtube" else None,
+        source=meta.source,
+        item_id=item_id,
+    )
+
+
+def _provenance_of(meta: ItemMeta) -> Provenance:
+    """Describe a stored item as a query provenance."""
+    if meta.kind == "youtube":
+        ref = meta.group
+    else:
+        ref = Path(meta.source).name if meta.source else meta.group
+    return Provenance(
+        kind=meta.kind,
+        ref=ref,
+        title=meta.title,
+        start_s=meta.start_s,
+        duration_s=meta.end_s - meta.start_s,
+    )

@@ -1,0 +1,339 @@
+"""Recommender: distinct groups, exclusion, percentages, links, re-query, swaps, refusals.
+
+Indexes are real (IndexBuilder / CatalogIndex on disk); the embedder is the band-energy
+test embedder (tests/helpers/band_embedder.py), so every query runs the whole path quickly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
+from musicrec_core.clip import SAMPLE_RATE_HZ, Clip, Provenance
+from musicrec_core.errors import CatalogError, IndexMismatchError
+from musicrec_core.recommender import (
+    OVERFETCH_FACTOR,
+    Recommender,
+    similarity_pct,
+    youtube_url,
+)
+from tests.helpers.band_embedder import BAND_EDGES_HZ, BandEnergyEmbedder
+
+N_VIDEOS = 12
+SEGMENTS_PER_VIDEO = 3
+
+
+def band_center_hz(band: int) -> float:
+    return float(np.sqrt(BAND_EDGES_HZ[band] * BAND_EDGES_HZ[band + 1]))
+
+
+def tone(freq_hz: float, *, seconds: float = 3.0, noise: float = 0.05, seed: int = 0) -> np.ndarray:
+    """A sine at ``freq_hz`` plus seeded white noise, float32 [seconds * 16000]."""
+    t = np.arange(int(seconds * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+    rng = np.random.default_rng(seed)
+    samples = 0.5 * np.sin(2 * np.pi * freq_hz * t) + noise * rng.standard_normal(t.shape)
+    return samples.astype(np.float32)
+
+
+def video_id(number: int) -> str:
+    return f"video{number:06d}"
+
+
+def build_index(
+    directory: Path,
+    embedder: BandEnergyEmbedder,
+    entries: Sequence[tuple[np.ndarray, ItemMeta]],
+) -> Path:
+    """Embed each waveform, pool it with the default rule and publish an index."""
+    embeddings = embedder.embed_many([Clip(samples) for samples, _ in entries])
+    vectors = np.stack([pool(e.vectors, DEFAULT_POOLING) for e in embeddings])
+    with IndexBuilder(directory, embedder=embedder.describe(), pooling=DEFAULT_POOLING) as builder:
+        builder.add_many(vectors, [meta for _, meta in entries])
+        builder.commit()
+    return directory
+
+
+def video_entries(prefix: str = "video") -> list[tuple[np.ndarray, ItemMeta]]:
+    """N_VIDEOS videos, each a tone in its own band, SEGMENTS_PER_VIDEO noisy segments each."""
+    entries = []
+    for number in range(N_VIDEOS):
+        group = f"{prefix}{number:06d}"[-11:]
+        for segment in range(SEGMENTS_PER_VIDEO):
+            samples = tone(band_center_hz(number + 2), seed=100 * number + segment)
+            meta = ItemMeta(
+                group=group,
+                start_s=30.0 * segment + 0.7,
+                end_s=30.0 * segment + 10.7,
+                labels=("Music", f"Label {number}"),
+            )
+            entries.append((samples, meta))
+    return entries
+
+
+@pytest.fixture(scope="module")
+def video_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(
+        tmp_path_factory.mktemp("videos") / "index", BandEnergyEmbedder(), video_entries()
+    )
+
+
+@pytest.fixture
+def recommender(video_index_dir: Path) -> Iterator[Recommender]:
+    index = CatalogIndex.load(video_index_dir)
+    yield Recommender(index, BandEnergyEmbedder())
+    index.close()
+
+
+def file_clip(number: int, *, seed: int = 999) -> Clip:
+    """A query clip (kind "file") sounding like video ``number``."""
+    samples = tone(band_center_hz(number + 2), seed=seed)
+    return Clip(samples, Provenance(kind="file", ref=f"query{number}.wav"))
+
+
+def test_similarity_pct_clamps_negative_cosines_to_zero() -> None:
+    assert similarity_pct(1.0) == 100.0
+    assert similarity_pct(0.25) == 25.0
+    assert similarity_pct(-0.7) == 0.0
+
+
+def test_youtube_url_starts_at_whole_seconds() -> None:
+    assert youtube_url("dQw4w9WgXcQ", 42.9) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s"
+
+
+@pytest.mark.parametrize("number", [0, 5, 11])
+def test_query_finds_its_video_first_with_distinct_groups(
+    recommender: Recommender, number: int
+) -> None:
+    result = recommender.recommend(file_clip(number), k=5)
+    groups = [item.group for item in result.items]
+    assert groups[0] == video_id(number)
+    assert len(groups) == 5 == len(set(groups))
+    assert [item.rank for item in result.items] == [1, 2, 3, 4, 5]
+    similarities = [item.similarity_pct for item in result.items]
+    assert similarities == sorted(similarities, reverse=True)
+    assert all(0.0 <= s <= 100.0 for s in similarities)
+    assert similarities[0] > 90.0
+    best = result.items[0]
+    assert best.labels == ("Music", f"Label {number}")
+    assert best.url == youtube_url(best.group, best.start_s)
+    assert best.url.endswith(f"&t={int(best.start_s)}s")
+    assert best.end_s == pytest.approx(best.start_s + 10.0)
+    assert result.query.ref == f"query{number}.wav"
+    assert result.query_vector.shape == (recommender.index.dim,)
+    assert result.query_tags == ()
+
+
+def test_own_video_is_excluded(recommender: Recommender) -> None:
+    clip = Clip(file_clip(4).samples, Provenance(kind="youtube", ref=video_id(4)))
+    groups = [item.group for item in recommender.recommend(clip, k=5).items]
+    assert video_id(4) not in groups
+    assert len(set(groups)) == 5
+
+
+def test_exclude_groups_drops_those_groups(recommender: Recommender) -> None:
+    excluded = {video_id(4), video_id(5)}
+    result = recommender.recommend(file_clip(4), k=3, exclude_groups=excluded)
+    assert not excluded & {item.group for item in result.items}
+    assert len(result.items) == 3
+
+
+def test_k_larger_than_the_catalog_returns_every_group_once(recommender: Recommender) -> None:
+    result = recommender.recommend(file_clip(0), k=N_VIDEOS + 10)
+    assert sorted(item.group for item in result.items) == [video_id(n) for n in range(N_VIDEOS)]
+
+
+def test_k_below_one_is_refused(recommender: Recommender) -> None:
+    with pytest.raises(ValueError):
+        recommender.recommend(file_clip(0), k=0)
+
+
+def test_recommend_many_embeds_in_one_call_and_matches_single_queries(
+    recommender: Recommender,
+) -> None:
+    clips = [file_clip(n) for n in (1, 7, 9)]
+    embedder = recommender.embedder
+    calls_before = embedder.calls
+    many = recommender.recommend_many(clips, k=4)
+    assert embedder.calls == calls_before + 1
+    singles = [recommender.recommend(clip, k=4) for clip in clips]
+    for batch_result, single in zip(many, singles, strict=True):
+        assert batch_result.items == single.items
+    assert recommender.recommend_many([], k=3) == []
+
+
+def test_many_segments_of_one_group_collapse_even_past_the_first_fetch(
+    tmp_path: Path,
+) -> None:
+    """One group owns far more near-identical items than the first over-fetch asks for."""
+    crowd = 8 * OVERFETCH_FACTOR
+    entries = [
+        (
+            tone(band_center_hz(6), seed=seed),
+            ItemMeta(group="crowdedvid0", start_s=float(seed), end_s=seed + 10.0, labels=()),
+        )
+        for seed in range(crowd)
+    ]
+    entries += [
+        (tone(band_center_hz(band), seed=band), ItemMeta(f"other{band:06d}", 0.0, 10.0, ()))
+        for band in (5, 7, 9, 12)
+    ]
+    embedder = BandEnergyEmbedder()
+    with CatalogIndex.load(build_index(tmp_path / "index", embedder, entries)) as index:
+        result = Recommender(index, embedder).recommend(Clip(tone(band_center_hz(6))), k=3)
+    groups = [item.group for item in result.items]
+    assert groups[0] == "crowdedvid0"
+    assert len(groups) == 3 == len(set(groups))
+
+
+def test_recall_against_exact_grouped_search(tmp_path: Path) -> None:
+    """Items made of random chords; recommend_from_item vs exact cosine top-k per group."""
+    rng = np.random.default_rng(7)
+    t = np.arange(SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
+    entries = []
+    for number in range(150):
+        freqs = rng.uniform(60.0, 7000.0, size=3)
+        weights = rng.uniform(0.2, 1.0, size=3)
+        for segment in range(2):
+            samples = sum(
+                w * np.sin(2 * np.pi * f * (1 + 0.01 * segment) * t)
+                for w, f in zip(weights, freqs, strict=True)
+            )
+            samples = (0.3 * samples / 3).astype(np.float32)
+            entries.append((samples, ItemMeta(f"chord{number:06d}", 10.0 * segment, 10.0, ())))
+    embedder = BandEnergyEmbedder()
+    k = 10
+    with CatalogIndex.load(build_index(tmp_path / "index", embedder, entries)) as index:
+        recommender = Recommender(index, embedder)
+        stored = np.stack([index.vector(i) for i in range(len(index))])
+        unit = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+        groups = [meta.group for meta in index.metas(range(len(index)))]
+        hits = 0
+        queries = range(0, len(index), 10)
+        for item_id in queries:
+            cosines = unit @ unit[item_id]
+            exact: list[str] = []
+            for other in np.argsort(-cosines, kind="stable"):
+                group = groups[other]
+                if group != groups[item_id] and group not in exact:
+                    exact.append(group)
+                if len(exact) == k:
+                    break
+            found = [r.group for r in recommender.recommend_from_item(item_id, k=k).items]
+            assert groups[item_id] not in found
+            hits += len(set(found) & set(exact))
+    assert hits / (k * len(queries)) >= 0.95
+
+
+def test_recommend_from_item_excludes_its_group(recommender: Recommender) -> None:
+    index = recommender.index
+    item_id = 4 * SEGMENTS_PER_VIDEO + 1
+    meta = index.meta(item_id)
+    result = recommender.recommend_from_item(item_id, k=4)
+    assert meta.group not in {item.group for item in result.items}
+    assert len(result.items) == 4
+    assert result.query.kind == "youtube" and result.query.ref == meta.group
+    assert result.query.start_s == meta.start_s
+    np.testing.assert_array_equal(result.query_vector, index.vector(item_id))
+    similarities = [item.similarity_pct for item in result.items]
+    assert similarities == sorted(similarities, reverse=True)
+
+
+def test_recommend_from_unknown_item_is_a_catalog_error(recommender: Recommender) -> None:
+    with pytest.raises(CatalogError, match="no item"):
+        recommender.recommend_from_item(len(recommender.index), k=3)
+
+
+def test_query_tags_come_from_the_embedder(video_index_dir: Path) -> None:
+    with CatalogIndex.load(video_index_dir) as index:
+        result = Recommender(index, BandEnergyEmbedder(tags=True)).recommend(file_clip(3))
+    assert result.query_tags[0].name == "band05"
+    probabilities = [tag.probability for tag in result.query_tags]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert result.to_json()["query_tags"][0]["name"] == "band05"
+
+
+def test_to_json_shape(recommender: Recommender) -> None:
+    document = recommender.recommend(file_clip(2), k=2).to_json()
+    assert document["query"]["ref"] == "query2.wav"
+    first = document["items"][0]
+    assert set(first) == {
+        "rank", "group", "title", "start", "end", "similarity_pct", "labels", "url", "source",
+        "item_id",
+    }  # fmt: skip
+    assert first["group"] == video_id(2) and first["url"].startswith("https://www.youtube.com/")
+
+
+def test_an_index_for_another_embedder_version_is_refused(video_index_dir: Path) -> None:
+    with (
+        CatalogIndex.load(video_index_dir) as index,
+        pytest.raises(IndexMismatchError, match="bands 1"),
+    ):
+        Recommender(index, BandEnergyEmbedder(version="2"))
+
+
+def test_swap_to_a_mismatched_index_is_refused_and_keeps_the_old(
+    recommender: Recommender, tmp_path: Path
+) -> None:
+    other = build_index(tmp_path / "other", BandEnergyEmbedder(version="2"), video_entries())
+    current = recommender.index
+    with CatalogIndex.load(other) as mismatched, pytest.raises(IndexMismatchError):
+        recommender.swap_index(mismatched)
+    assert recommender.index is current
+    assert recommender.recommend(file_clip(1), k=1).items[0].group == video_id(1)
+
+
+def test_swap_index_while_queries_run(video_index_dir: Path, tmp_path: Path) -> None:
+    """Threads query non-stop while the index is swapped back and forth (old ones closed).
+
+    Index A holds groups "video…", index B the same sounds as groups "other…". Every
+    answer must come wholly from one index (a query never mixes the two) and no query may
+    fail, although each swap closes the index it replaces.
+    """
+    b_dir = build_index(tmp_path / "b", BandEnergyEmbedder(), video_entries(prefix="other"))
+    recommender = Recommender(CatalogIndex.load(video_index_dir), BandEnergyEmbedder())
+    errors: list[BaseException] = []
+    answered = {"video": 0, "other": 0}
+    progress = threading.Condition()
+    stop = threading.Event()
+
+    def query_forever(number: int) -> None:
+        clip = file_clip(number)
+        while not stop.is_set():
+            try:
+                result = recommender.recommend(clip, k=3)
+                prefixes = {item.group[:5] for item in result.items}
+                assert len(prefixes) == 1, prefixes
+                assert result.items[0].group.endswith(f"{number:06d}")
+            except BaseException as error:
+                errors.append(error)
+                return
+            with progress:
+                answered[prefixes.pop()] += 1
+                progress.notify_all()
+
+    threads = [threading.Thread(target=query_forever, args=(n,)) for n in (1, 6, 10)]
+    for thread in threads:
+        thread.start()
+    try:
+        for swap in range(8):
+            directory, prefix = (b_dir, "other") if swap % 2 == 0 else (video_index_dir, "video")
+            with progress:
+                before = answered[prefix]
+            old = recommender.swap_index(CatalogIndex.load(directory), close_old=True)
+            with pytest.raises(CatalogError, match="closed"):
+                old.search(np.ones(old.dim, dtype=np.float32), 1)
+            with progress:  # let queries run on the new index before the next swap
+                progress.wait_for(lambda p=prefix, b=before: answered[p] > b or errors, 60)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        recommender.index.close()
+    assert not errors, errors[0]
+    assert answered["video"] > 0 and answered["other"] > 0

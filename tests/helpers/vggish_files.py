@@ -7,8 +7,8 @@ and ``vggish_pca_params.npz`` (a random orthogonal PCA whose quantized output sp
 
 The weights are He-scaled so activations keep a similar magnitude layer after layer; the
 PCA was calibrated once on these weights (raw embeddings of sines and noise have a mean
-near 1 and a standard deviation of 4 to 7), so the whitened values spread over [-2, 2] with
-some clipping, as real ones do.
+near 1 and an overall standard deviation near 6), so the whitened values spread over [-2, 2]
+with a few clipped, as real ones are.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ VARIABLE_SHAPES: dict[str, tuple[int, ...]] = {
 }
 """The official variable names and shapes, written out independently of the library's."""
 
-PCA_SCALE = 0.25
-"""Multiplier on the orthogonal PCA matrix: maps raw std 4-7 to whitened std 1-1.8."""
+PCA_SCALE = 0.15
+"""Multiplier on the orthogonal PCA matrix: maps raw std ~6 to whitened std ~0.9."""
 
 
 def synthetic_vggish_arrays(seed: int = 0) -> dict[str, np.ndarray]:

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -82,10 +82,10 @@ def download_file(
             )
         os.replace(part, dest)
     except OSError as exc:
-        part.unlink(missing_ok=True)
+        _discard(part)
         raise DownloadError(f"Could not save {url} to {dest}: {exc.strerror or exc}.") from exc
     except BaseException:
-        part.unlink(missing_ok=True)
+        _discard(part)
         raise
     return dest
 
@@ -232,6 +232,12 @@ class _ResponseReader(io.RawIOBase):
             f"The transfer of {self._url} was cut short after {self._received}{expected} "
             f"bytes ({cause})."
         )
+
+
+def _discard(part: Path) -> None:
+    """Remove a partial download, best effort (it may never have been created)."""
+    with suppress(OSError):
+        part.unlink()
 
 
 def _content_length(response: http.client.HTTPResponse) -> int | None:

@@ -125,6 +125,28 @@ def test_transfer_cut_midway_leaves_nothing(http_server: LocalHTTPServer, tmp_pa
     assert folder_entries(tmp_path) == []
 
 
+def test_connection_reset_midway_leaves_nothing(
+    http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
+    url = http_server.add("/model.ckpt", PAYLOAD, cut_after=300_000, reset=True)
+
+    with pytest.raises(DownloadError, match="cut short") as caught:
+        download_file(url, tmp_path / "model.ckpt", progress=False)
+
+    assert url in str(caught.value)
+    assert folder_entries(tmp_path) == []
+
+
+def test_unwritable_destination(http_server: LocalHTTPServer, tmp_path: Path) -> None:
+    url = http_server.add("/model.ckpt", PAYLOAD)
+    (tmp_path / "a-file").write_bytes(b"")
+
+    with pytest.raises(DownloadError, match="Could not save"):
+        download_file(url, tmp_path / "a-file" / "model.ckpt", progress=False)
+
+    assert folder_entries(tmp_path) == ["a-file"]
+
+
 def test_short_body_without_md5_is_still_refused(
     http_server: LocalHTTPServer, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ Use the ``http_server`` fixture (registered in tests/conftest.py)::
         http_server.add("/model.bin", b"weights", content_type="application/octet-stream")
         http_server.add("/slow", b"x" * 1000, stall_s=5.0, stall_after=100)  # stall mid-body
         http_server.add("/cut", b"x" * 1000, cut_after=400)  # connection closed at 400 B
+        http_server.add("/rst", b"x" * 1000, cut_after=400, reset=True)  # ... by a TCP reset
         http_server.add("/gone", b"", status=404)
         url = http_server.url("/model.bin")  # "http://127.0.0.1:PORT/model.bin"
         ...
@@ -24,6 +25,8 @@ server closes, so a test never waits for one after it is done.
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +61,7 @@ class Resource:
             ``stall_after`` body bytes.
         stall_after: body bytes sent before the stall; None stalls before the headers.
         cut_after: close the connection after this many body bytes (no error status).
+        reset: end that cut with a TCP reset (RST) instead of an orderly close (FIN).
         content_length: the Content-Length to claim instead of the true one (a lie), or -1
             to send none (the body then ends when the connection closes).
         headers: extra response headers, e.g. ``{"Location": url}`` with status 302.
@@ -69,6 +73,7 @@ class Resource:
     stall_s: float = 0.0
     stall_after: int | None = None
     cut_after: int | None = None
+    reset: bool = False
     content_length: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -111,6 +116,7 @@ class LocalHTTPServer:
         stall_s: float = 0.0,
         stall_after: int | None = None,
         cut_after: int | None = None,
+        reset: bool = False,
         content_length: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> str:
@@ -123,6 +129,7 @@ class LocalHTTPServer:
                 stall_s,
                 stall_after,
                 cut_after,
+                reset,
                 content_length,
                 dict(headers or {}),
             )
@@ -259,6 +266,12 @@ def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client hung up, as clients under test may
             self.close_connection = True
+            if resource.reset and resource.cut_after is not None:
+                # Linger on, zero timeout: close() sends RST and discards unsent data.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
 
     return Handler
 

@@ -63,6 +63,16 @@ class VGGishEmbedder(Embedder):
         self._pca = pca
         self.version = version
 
+    @property
+    def model(self) -> VGGishModel:
+        """The network: float32 [n, 96, 64] log-mel examples -> float32 [n, 128] raw."""
+        return self._model
+
+    @property
+    def pca(self) -> PCAParams:
+        """The PCA parameters applied before quantization."""
+        return self._pca
+
     @classmethod
     def from_files(cls, checkpoint: Path | None = None, pca: Path | None = None) -> VGGishEmbedder:
         """Load the network and PCA from the given files, or the configured / cached ones.

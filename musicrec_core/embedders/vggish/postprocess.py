@@ -44,21 +44,25 @@ def load_pca_params(path: Path) -> PCAParams:
     if not path.is_file():
         raise WeightsMissingError(f"The VGGish PCA file {path} does not exist.")
     size = params.EMBEDDING_SIZE
+    unreadable = f"The VGGish PCA file {path} is not a readable .npz file."
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [
-                name
-                for name in (params.PCA_EIGEN_VECTORS_NAME, params.PCA_MEANS_NAME)
-                if name not in npz.files
-            ]
-            if missing:
-                raise CheckpointError(
-                    f"The VGGish PCA file {path} lacks the array(s) {', '.join(missing)}."
-                )
-            eigen_vectors = np.asarray(npz[params.PCA_EIGEN_VECTORS_NAME], dtype=np.float64)
-            means = np.asarray(npz[params.PCA_MEANS_NAME], dtype=np.float64)
+        loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"The VGGish PCA file {path} is not a readable .npz file.") from exc
+        raise CheckpointError(unreadable) from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
+        raise CheckpointError(unreadable)
+    with loaded:
+        wanted = (params.PCA_EIGEN_VECTORS_NAME, params.PCA_MEANS_NAME)
+        missing = [name for name in wanted if name not in loaded.files]
+        if missing:
+            raise CheckpointError(
+                f"The VGGish PCA file {path} lacks the array(s) {', '.join(missing)}."
+            )
+        try:
+            eigen_vectors = np.asarray(loaded[params.PCA_EIGEN_VECTORS_NAME], dtype=np.float64)
+            means = np.asarray(loaded[params.PCA_MEANS_NAME], dtype=np.float64)
+        except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise CheckpointError(unreadable) from exc
     problems = []
     if eigen_vectors.shape != (size, size):
         problems.append(

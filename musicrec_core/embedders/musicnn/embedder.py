@@ -1,0 +1,119 @@
+"""The musicnn embedder: clips -> per-patch 200-d embeddings and clip-level tags."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.clip import Clip
+from musicrec_core.embedders.base import Embedder, Embedding, Tag
+from musicrec_core.embedders.musicnn.checkpoint import read_variables
+from musicrec_core.embedders.musicnn.frontend import PATCH_SECONDS, waveform_to_patches
+from musicrec_core.embedders.musicnn.model import (
+    EMBEDDING_DIM,
+    MusicnnNetwork,
+    NetworkOutput,
+    variable_shapes,
+)
+from musicrec_core.embedders.musicnn.tags import Variant, get_variant
+from musicrec_core.embedders.musicnn.weights import DISTRIBUTION_VERSION, resolve_checkpoint
+
+MAX_BATCH_PATCHES = 32
+"""Most patches per network call; larger batches are split to bound memory (one patch
+needs about 15 MB of intermediate activations)."""
+
+
+class MusicnnEmbedder(Embedder):
+    """musicnn (MTT or MSD weights) behind the :class:`Embedder` interface.
+
+    - ``Embedding.vectors``: float32 [num_patches, 200], the penultimate layer after its
+      batch norm (the reference's "penultimate" feature), one row per 2.992-s patch.
+    - ``Embedding.raw``: float32 [num_patches, 200], that layer before its batch norm
+      (the ReLU output of the 200-unit dense layer).
+    - ``Embedding.tags``: all 50 tags of the variant, probability = mean over patches of
+      the per-patch sigmoid outputs, best first.
+    - ``Embedding.padded``: the clip was shorter than one patch and was repeat-padded.
+
+    One instance may be shared by several threads.
+    """
+
+    name = "musicnn"
+    dim = EMBEDDING_DIM
+    frame_seconds = PATCH_SECONDS
+    frame_rate_hz = 1.0 / PATCH_SECONDS
+
+    def __init__(self, network: MusicnnNetwork, variant: Variant) -> None:
+        """Prefer :meth:`load`. ``network`` must hold ``variant``'s weights."""
+        self.variant = variant
+        self.version = f"musicnn-{variant.key}-{DISTRIBUTION_VERSION}"
+        self._network = network
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model: str | None = None, *, checkpoint: Path | None = None) -> MusicnnEmbedder:
+        """Build the embedder for ``model`` ("mtt" or "msd"; None = "mtt").
+
+        Args:
+            model: the variant.
+            checkpoint: a checkpoint prefix to read instead of the installed weights of that
+                variant (it must hold that variant's weights; tag names follow ``model``).
+
+        Raises:
+            WeightsMissingError: the weights are not installed (says what to run).
+            CheckpointError: the checkpoint is damaged or does not match the network.
+            ValueError: unknown model name.
+        """
+        variant = get_variant(model)
+        prefix = checkpoint if checkpoint is not None else resolve_checkpoint(variant.key)
+        return cls(MusicnnNetwork(read_variables(prefix, variable_shapes())), variant)
+
+    def describe(self) -> dict[str, object]:
+        """Identity for manifests: name, version (includes the variant), dim and model."""
+        return {**super().describe(), "model": self.variant.key}
+
+    def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
+        """Embed clips with all their patches batched together (split every
+        MAX_BATCH_PATCHES); one Embedding per clip, in order.
+
+        Raises:
+            AudioTooShortError: a clip is shorter than one STFT window (32 ms).
+        """
+        if not clips:
+            return []
+        prepared = [waveform_to_patches(clip.samples) for clip in clips]
+        patches = np.concatenate([clip_patches for clip_patches, _ in prepared])
+        outputs = [
+            self._run(patches[start : start + MAX_BATCH_PATCHES])
+            for start in range(0, patches.shape[0], MAX_BATCH_PATCHES)
+        ]
+        probabilities = np.concatenate([output.probabilities for output in outputs])
+        vectors = np.concatenate([output.embedding for output in outputs])
+        raw = np.concatenate([output.dense for output in outputs])
+
+        embeddings = []
+        start = 0
+        for clip_patches, padded in prepared:
+            rows = slice(start, start + clip_patches.shape[0])
+            start = rows.stop
+            embeddings.append(
+                Embedding(
+                    vectors=vectors[rows].copy(),
+                    raw=raw[rows].copy(),
+                    tags=self._rank(probabilities[rows].mean(axis=0)),
+                    padded=padded,
+                )
+            )
+        return embeddings
+
+    def _run(self, patches: np.ndarray) -> NetworkOutput:
+        """One network call, serialised: TensorFlow parallelises inside the call."""
+        with self._lock:
+            return self._network(patches)
+
+    def _rank(self, probabilities: np.ndarray) -> tuple[Tag, ...]:
+        """Tags for clip-level probabilities [50], best first (ties keep logit order)."""
+        order = np.argsort(-probabilities, kind="stable")
+        return tuple(Tag(self.variant.tags[i], float(probabilities[i])) for i in order)

@@ -63,5 +63,12 @@ install_python_packages() {
     fi
 }
 
+install_musicnn_weights() {
+    # musicnn's weights travel in a PyPI package, so every install can tag music offline.
+    "$venv/bin/musicrec" models download musicnn --no-progress >/dev/null ||
+        die "could not install the musicnn weights; run '.venv/bin/musicrec models download musicnn' to see why."
+}
+
 install_ffmpeg
 install_python_packages
+install_musicnn_weights

@@ -1,0 +1,224 @@
+"""The Discord application: the Bot subclass, its command tree, catalog loading and reloads.
+
+:class:`MusicrecBot` owns the shared pieces every cog uses: the settings, one
+:class:`~musicrec_core.recommender.Recommender` (one model for everyone) behind a
+:class:`~bot.batching.RecommendQueue`, and an event-loop lag monitor. ``setup_hook`` loads
+the index and the embedder its manifest names in a worker thread, so the event loop never
+waits on disk or TensorFlow. :meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and
+SIGHUP) loads a new index beside the old one and swaps it in only if it is valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.batching import RecommendQueue
+from bot.errors import report_error
+from bot.lag import LagMonitor
+from bot.logging_setup import get_logger
+from bot.settings import Settings
+from bot.views import MoreLikeButton, catalog_fingerprint
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.embedders import Embedder, load_embedder
+from musicrec_core.errors import IndexMismatchError, MusicrecError
+from musicrec_core.recommender import Recommender
+
+log = get_logger(__name__)
+
+EXTENSIONS = ("bot.cogs.recommend", "bot.cogs.links", "bot.cogs.admin")
+"""Cog modules loaded at start-up, each ending in ``async def setup(bot)``."""
+
+
+class MusicrecTree(app_commands.CommandTree["MusicrecBot"]):
+    """Command tree whose errors all become one short ephemeral message."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[MusicrecBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+def load_catalog(settings: Settings) -> tuple[CatalogIndex, Embedder]:
+    """Open the index and the embedder its manifest names (blocking: run it in a thread).
+
+    Raises:
+        IndexNotFoundError / IndexCorruptError / IndexMismatchError: the index is unusable.
+        WeightsMissingError / CheckpointError: the embedder's weights are unusable.
+    """
+    index = CatalogIndex.load(settings.index_dir)
+    try:
+        name = str(index.embedder["name"])
+        try:
+            embedder = load_embedder(
+                name,
+                vggish_checkpoint=settings.vggish_checkpoint,
+                vggish_pca=settings.vggish_pca,
+                musicnn_model=settings.musicnn_model,
+            )
+        except ValueError as exc:
+            raise IndexMismatchError(
+                f"The index at {settings.index_dir} was built with an unknown embedder {name!r}."
+            ) from exc
+    except BaseException:
+        index.close()
+        raise
+    return index, embedder
+
+
+def build_intents(settings: Settings) -> discord.Intents:
+    """Guilds always; guild messages and message content only when link replies are on."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    if settings.link_replies:
+        intents.guild_messages = True
+        intents.message_content = True
+    return intents
+
+
+class MusicrecBot(commands.Bot):
+    """The musicrec Discord bot.
+
+    Args:
+        settings: the operator's settings.
+        load_engine: False for ``--sync`` runs, which only need the command definitions.
+    """
+
+    def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=build_intents(settings),
+            tree_cls=MusicrecTree,
+            owner_ids=set(settings.owner_ids) or None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.lag = LagMonitor()
+        self.started_monotonic = time.monotonic()
+        self._load_engine = load_engine
+        self._queue: RecommendQueue | None = None
+        self._fingerprint = ""
+        self._reload_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[object]] = set()
+
+    # Shared pieces ----------------------------------------------------------------------
+
+    @property
+    def queue(self) -> RecommendQueue:
+        """The request queue (raises a friendly error while the catalog is not loaded)."""
+        if self._queue is None:
+            raise MusicrecError("musicrec is still starting up; try again in a moment.")
+        return self._queue
+
+    @property
+    def recommender(self) -> Recommender:
+        """The one shared recommender."""
+        return self.queue.recommender
+
+    @property
+    def catalog_fingerprint(self) -> str:
+        """Fingerprint of the index now served (see :func:`bot.views.catalog_fingerprint`)."""
+        return self._fingerprint
+
+    # Life cycle -------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        if self._load_engine:
+            index, embedder = await asyncio.to_thread(load_catalog, self.settings)
+            recommender = Recommender(index, embedder)
+            self._fingerprint = catalog_fingerprint(index.manifest)
+            self._queue = RecommendQueue(
+                recommender,
+                queue_size=self.settings.queue_size,
+                batch_window_s=self.settings.batch_window_ms / 1000.0,
+                max_batch=self.settings.max_batch,
+                decode_workers=self.settings.decode_workers,
+            )
+            self._queue.start()
+            self.lag.start()
+            self._install_sighup()
+            log.info(
+                "serving %d catalog items from %s with %s %s",
+                len(index),
+                index.directory,
+                embedder.name,
+                embedder.version,
+            )
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(MoreLikeButton)
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info("connected as %s (%s) to %d servers", user, user and user.id, len(self.guilds))
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: chat messages are only read by the links cog."""
+
+    async def close(self) -> None:
+        if self._queue is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await self._queue.close()
+            await self.lag.stop()
+        await super().close()
+
+    # Reloads ----------------------------------------------------------------------------
+
+    async def reload_catalog(self) -> CatalogIndex:
+        """Load the index directory again and swap it in; the old one keeps serving on error.
+
+        Raises:
+            CatalogError: the new index is missing, corrupt or built for another embedder
+                (nothing changes).
+        """
+        async with self._reload_lock:
+            embedder = self.recommender.embedder
+            new_index = await asyncio.to_thread(
+                CatalogIndex.load, self.settings.index_dir, expect_embedder=embedder.describe()
+            )
+            try:
+                # Waits (in a thread) for queries still on the old index, then closes it.
+                await asyncio.to_thread(self.recommender.swap_index, new_index, close_old=True)
+            except BaseException:
+                new_index.close()
+                raise
+            self._fingerprint = catalog_fingerprint(new_index.manifest)
+            log.info("reloaded the catalog: %d items from %s", len(new_index), new_index.directory)
+            return new_index
+
+    def _install_sighup(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
+
+    def _on_sighup(self) -> None:
+        log.info("SIGHUP: reloading the catalog")
+        task = asyncio.get_running_loop().create_task(self._reload_logged())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.reload_catalog()
+        except MusicrecError as exc:
+            log.error("catalog reload refused, still serving the old one: %s", exc)
+
+
+def index_summary(index: CatalogIndex) -> dict[str, str]:
+    """Display rows describing an index (for reload and status replies)."""
+    embedder = index.embedder
+    return {
+        "Items": f"{len(index):,}",
+        "Embedder": f"{embedder['name']} {embedder['version']} ({embedder['dim']}-d)",
+        "Pooling": index.pooling,
+        "Built": str(index.manifest.get("built_at", "unknown")),
+        "Version": Path(index.directory).name,
+    }

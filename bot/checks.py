@@ -1,0 +1,57 @@
+"""Checks shared by the cogs: per-user cooldowns from settings, and who counts as an admin.
+
+``default_permissions`` on a command only hides it in the Discord client (server admins can
+change that), so admin commands also run :func:`require_admin`, which the bot enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.errors import AdminOnlyError
+
+if TYPE_CHECKING:
+    from bot.app import MusicrecBot
+
+CooldownFactory = Callable[[discord.Interaction[Any]], app_commands.Cooldown | None]
+
+
+def cooldown_from_setting(name: str) -> CooldownFactory:
+    """A ``dynamic_cooldown`` factory: one use per ``settings.<name>`` seconds per user.
+
+    A setting of 0 turns the cooldown off.
+    """
+
+    def factory(interaction: discord.Interaction[Any]) -> app_commands.Cooldown | None:
+        bot: MusicrecBot = interaction.client
+        seconds = float(getattr(bot.settings, name))
+        return app_commands.Cooldown(1, seconds) if seconds > 0 else None
+
+    return factory
+
+
+async def is_admin(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the user may administer musicrec in this server.
+
+    True for members with Manage Server here, members holding the configured admin role,
+    and the bot's owners (``MUSICREC_OWNER_IDS``, else the application owner or team).
+    """
+    bot: MusicrecBot = interaction.client
+    user = interaction.user
+    if interaction.guild is not None and interaction.permissions.manage_guild:
+        return True
+    role_id = bot.settings.admin_role_id
+    if role_id is not None and isinstance(user, discord.Member) and user.get_role(role_id):
+        return True
+    return await bot.is_owner(user)
+
+
+async def require_admin(interaction: discord.Interaction[Any]) -> bool:
+    """An ``app_commands.check`` predicate: passes for admins, else raises AdminOnlyError."""
+    if await is_admin(interaction):
+        return True
+    raise AdminOnlyError("not a musicrec admin")

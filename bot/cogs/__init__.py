@@ -1,0 +1,1 @@
+"""Cogs: one module per feature, each ending in ``async def setup(bot)``."""

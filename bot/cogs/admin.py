@@ -1,0 +1,81 @@
+"""/musicrec reload and /musicrec status, for server managers, the admin role and owners."""
+
+from __future__ import annotations
+
+import time
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MusicrecBot, index_summary
+from bot.checks import cooldown_from_setting, require_admin
+from bot.limits import fit_embed
+from bot.views import EMBED_COLOUR, format_time
+
+
+def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> discord.Embed:
+    embed = discord.Embed(title=title, colour=colour)
+    for name, value in rows.items():
+        embed.add_field(name=name, value=value or "-", inline=True)
+    return fit_embed(embed)
+
+
+def format_uptime(seconds: float) -> str:
+    """``93784`` -> ``"1d 2:03:04"``."""
+    days, rest = divmod(int(seconds), 86_400)
+    clock = format_time(rest) if rest >= 3600 else f"0:{format_time(rest)}"
+    return f"{days}d {clock}" if days else clock
+
+
+class AdminCog(commands.Cog):
+    """Catalog administration."""
+
+    group = app_commands.Group(
+        name="musicrec",
+        description="musicrec administration",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: MusicrecBot) -> None:
+        self.bot = bot
+
+    @group.command(name="reload", description="Reload the catalog index from disk")
+    @app_commands.checks.dynamic_cooldown(cooldown_from_setting("admin_cooldown_s"))
+    @app_commands.check(require_admin)
+    async def reload(self, interaction: discord.Interaction[MusicrecBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        index = await self.bot.reload_catalog()
+        rows = {**index_summary(index), "Catalog id": self.bot.catalog_fingerprint}
+        embed = _embed("Catalog reloaded", rows, colour=discord.Colour.green())
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @group.command(name="status", description="Show the catalog, model and queue")
+    @app_commands.checks.dynamic_cooldown(cooldown_from_setting("admin_cooldown_s"))
+    @app_commands.check(require_admin)
+    async def status(self, interaction: discord.Interaction[MusicrecBot]) -> None:
+        bot = self.bot
+        recommender = bot.recommender
+        stats = bot.queue.stats()
+        embedder = recommender.embedder
+        index_rows = index_summary(recommender.index)
+        rows = {
+            **{f"Index {key.lower()}": value for key, value in index_rows.items()},
+            "Catalog id": bot.catalog_fingerprint,
+            "Model": f"{embedder.name} {embedder.version}",
+            "Queue": f"{stats.admitted}/{stats.capacity} admitted, {stats.waiting} waiting",
+            "Batches": (
+                f"{stats.batches} ({stats.clips} clips, largest {stats.largest_batch}, "
+                f"{stats.mean_batch_s * 1000:.0f} ms avg)"
+            ),
+            "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
+            "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
+            "Link replies": "on" if bot.settings.link_replies else "off",
+        }
+        embed = _embed("musicrec status", rows, colour=EMBED_COLOUR)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: MusicrecBot) -> None:
+    await bot.add_cog(AdminCog(bot))

@@ -1,0 +1,110 @@
+"""YouTube links in chat, and the "Find similar music" message context menu.
+
+Links in chat need the privileged Message Content intent (``MUSICREC_LINK_REPLIES=true``
+plus the portal switch). The context menu works without it: Discord sends the target
+message's content with the interaction.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MusicrecBot
+from bot.checks import cooldown_from_setting
+from bot.cogs.recommend import DEFAULT_COUNT, answer_with_recommendations
+from bot.limits import fit_content
+from bot.logging_setup import get_logger
+from bot.pipeline import AudioRequest, recommend_request, request_from_message
+from bot.views import build_reply
+from musicrec_core.errors import MusicrecError
+from musicrec_core.sources.youtube import find_youtube_link
+
+log = get_logger(__name__)
+
+CONTEXT_MENU_NAME = "Find similar music"
+
+
+class LinksCog(commands.Cog):
+    """Answers pasted YouTube links and the message context menu."""
+
+    def __init__(self, bot: MusicrecBot) -> None:
+        self.bot = bot
+        settings = bot.settings
+        self._channel_cooldown = commands.CooldownMapping.from_cooldown(
+            1, settings.link_cooldown_s, commands.BucketType.channel
+        )
+        menu = app_commands.ContextMenu(name=CONTEXT_MENU_NAME, callback=self.find_similar)
+        self._menu = app_commands.checks.dynamic_cooldown(
+            cooldown_from_setting("recommend_cooldown_s")
+        )(menu)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self._menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
+
+    async def find_similar(
+        self, interaction: discord.Interaction[MusicrecBot], message: discord.Message
+    ) -> None:
+        """Context menu: recommend from the message's audio attachment or YouTube link."""
+        request = request_from_message(message, max_bytes=self.bot.settings.max_attachment_bytes)
+        await answer_with_recommendations(interaction, request, count=DEFAULT_COUNT)
+
+    def replies_allowed(self, message: discord.Message) -> bool:
+        """Whether a link in ``message`` may be answered here (settings + who wrote it)."""
+        settings = self.bot.settings
+        if not settings.link_replies or message.guild is None:
+            return False
+        if message.author.bot or message.author == self.bot.user:
+            return False
+        if settings.link_reply_guilds and message.guild.id not in settings.link_reply_guilds:
+            return False
+        channel_ids = {message.channel.id}
+        parent_id = getattr(message.channel, "parent_id", None)
+        if parent_id is not None:
+            channel_ids.add(parent_id)  # a thread inherits its parent channel's allowance
+        return not settings.link_reply_channels or bool(channel_ids & settings.link_reply_channels)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if not self.replies_allowed(message):
+            return
+        link = find_youtube_link(message.content or "")
+        if link is None:
+            return
+        if self.bot.settings.link_cooldown_s > 0:
+            bucket = self._channel_cooldown.get_bucket(message)
+            if bucket is not None and bucket.update_rate_limit():
+                log.debug("link in channel %s ignored: channel cooldown", message.channel.id)
+                return
+        await self._answer_link(message, AudioRequest(link=link))
+
+    async def _answer_link(self, message: discord.Message, request: AudioRequest) -> None:
+        bot = self.bot
+        try:
+            with bot.queue.admit():
+                async with message.channel.typing():
+                    result = await recommend_request(
+                        bot.queue,
+                        request,
+                        k=DEFAULT_COUNT,
+                        max_bytes=bot.settings.max_attachment_bytes,
+                    )
+        except MusicrecError as exc:
+            log.info("link in message %s refused: %s", message.id, exc)
+            await message.reply(fit_content(str(exc)), mention_author=False)
+            return
+        embed, view = build_reply(
+            result,
+            heading="Sounds like this",
+            fingerprint=bot.catalog_fingerprint,
+            count=DEFAULT_COUNT,
+        )
+        await message.reply(embed=embed, view=view, mention_author=False)
+
+
+async def setup(bot: MusicrecBot) -> None:
+    await bot.add_cog(LinksCog(bot))

@@ -1,0 +1,66 @@
+"""/recommend: music that sounds like an attachment or a YouTube link."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MusicrecBot
+from bot.checks import cooldown_from_setting
+from bot.pipeline import AudioRequest, recommend_request, request_from_options
+from bot.views import send_result
+
+DEFAULT_COUNT = 5
+MAX_COUNT = 10
+
+
+async def answer_with_recommendations(
+    interaction: discord.Interaction[MusicrecBot], request: AudioRequest, *, count: int
+) -> None:
+    """Take a ticket, acknowledge at once (thinking...), then reply with the results.
+
+    A full queue is refused before acknowledging, so that refusal is ephemeral; errors
+    after acknowledging go to the tree's error handler like any other.
+    """
+    bot = interaction.client
+    with bot.queue.admit():
+        await interaction.response.defer(thinking=True)
+        result = await recommend_request(
+            bot.queue, request, k=count, max_bytes=bot.settings.max_attachment_bytes
+        )
+    await send_result(interaction, result, heading="Sounds like this", count=count, bot=bot)
+
+
+class RecommendCog(commands.Cog):
+    """The /recommend command."""
+
+    def __init__(self, bot: MusicrecBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="recommend", description="Find music that sounds like an audio file or a YouTube link"
+    )
+    @app_commands.describe(
+        file="An audio or video file to listen to",
+        link="A YouTube video link to listen to",
+        start="Where to start listening, e.g. 1:30 or 90 (default: a lively part)",
+        count="How many recommendations (1-10)",
+    )
+    @app_commands.checks.dynamic_cooldown(cooldown_from_setting("recommend_cooldown_s"))
+    async def recommend(
+        self,
+        interaction: discord.Interaction[MusicrecBot],
+        file: discord.Attachment | None = None,
+        link: str | None = None,
+        start: str | None = None,
+        count: app_commands.Range[int, 1, MAX_COUNT] = DEFAULT_COUNT,
+    ) -> None:
+        request = request_from_options(
+            file, link, start, max_bytes=self.bot.settings.max_attachment_bytes
+        )
+        await answer_with_recommendations(interaction, request, count=count)
+
+
+async def setup(bot: MusicrecBot) -> None:
+    await bot.add_cog(RecommendCog(bot))

@@ -1,0 +1,85 @@
+"""One logging set-up for the whole bot: console + rotating file, secrets redacted.
+
+Call :func:`setup_logging` once at start-up; every module then uses
+``get_logger(__name__)``. A :class:`RedactingFilter` sits on every handler, so the token
+cannot reach a log line even when a third-party library (discord.py, aiohttp) puts it in a
+message or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_FILE_BYTES = 5 * 2**20
+"""Size at which the log file rotates, in bytes."""
+LOG_FILE_BACKUPS = 3
+"""Rotated files kept (``.1`` .. ``.3``)."""
+REDACTED = "[redacted]"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every secret in a record's message and traceback with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = tuple(secret for secret in secrets if secret)
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        return True
+
+
+def setup_logging(*, level: str, log_file: Path | None, secrets: Iterable[str]) -> None:
+    """Send the root logger to stderr and, when ``log_file`` is set, to a rotating file.
+
+    Args:
+        level: "DEBUG", "INFO", "WARNING" or "ERROR" (discord.py's own chatter stays at
+            WARNING unless the level is DEBUG).
+        log_file: the file to write (its directory is created); None = console only.
+        secrets: strings never to write (the token).
+    """
+    redactor = RedactingFilter(secrets)
+    formatter = logging.Formatter(LOG_FORMAT)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+            )
+        )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(redactor)
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("discord").setLevel(level if level == "DEBUG" else "WARNING")
+    logging.getLogger("discord.client").setLevel(level if level == "DEBUG" else "INFO")
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger for a module; use ``get_logger(__name__)``."""
+    return logging.getLogger(name)

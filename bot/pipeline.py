@@ -1,0 +1,152 @@
+"""One audio request, from Discord input to recommendations, shared by every entry point.
+
+/recommend, the "Find similar music" context menu and links pasted in chat all build an
+:class:`AudioRequest` (validated at once, so refusals are instant and ephemeral), then
+call :func:`recommend_request` under a queue ticket. Inputs are read at most once and only
+after their declared size passed the cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import discord
+
+from bot.batching import RecommendQueue
+from musicrec_core.clip import Clip
+from musicrec_core.errors import FetchError, MusicrecError
+from musicrec_core.recommender import RecommendationSet
+from musicrec_core.sources.attachment import check_declared_size, clip_from_bytes
+from musicrec_core.sources.timecode import parse_timecode
+from musicrec_core.sources.youtube import (
+    YouTubeLink,
+    fetch_youtube_clip,
+    find_youtube_link,
+    parse_youtube_link,
+)
+
+AUDIO_SUFFIXES = frozenset(
+    {
+        ".aac", ".aif", ".aiff", ".alac", ".amr", ".ape", ".au", ".flac", ".m4a", ".mka",
+        ".mp2", ".mp3", ".mp4", ".mpga", ".oga", ".ogg", ".opus", ".wav", ".webm", ".wma",
+        ".mov", ".mkv", ".3gp",
+    }
+)  # fmt: skip
+"""File name endings treated as audio when Discord gives no content type."""
+
+
+class RequestError(MusicrecError):
+    """The options of a request are contradictory or incomplete."""
+
+
+@dataclass(frozen=True)
+class AudioRequest:
+    """What to listen to: exactly one of an attachment or a YouTube link.
+
+    Attributes:
+        attachment: a Discord attachment whose declared size passed the cap, or None.
+        link: a recognised YouTube link, or None.
+        start_s: where the window starts in seconds; None = the link's ``t=`` or the
+            default window choice.
+    """
+
+    attachment: discord.Attachment | None = None
+    link: YouTubeLink | None = None
+    start_s: float | None = None
+
+
+def parse_start(text: str | None) -> float | None:
+    """The ``start`` option in seconds (``90``, ``1:30``, ``1m30s``), or None when empty."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_timecode(text)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+
+
+def is_audio_attachment(attachment: discord.Attachment) -> bool:
+    """Whether an attachment looks like audio or video (by content type or file name)."""
+    content_type = (attachment.content_type or "").lower()
+    if content_type.startswith(("audio/", "video/")):
+        return True
+    return PurePath(attachment.filename).suffix.lower() in AUDIO_SUFFIXES
+
+
+def request_from_options(
+    file: discord.Attachment | None,
+    link: str | None,
+    start: str | None,
+    *,
+    max_bytes: int,
+) -> AudioRequest:
+    """Validate /recommend's options: exactly one of ``file`` / ``link``.
+
+    Raises:
+        RequestError: none or both given, or a bad start time.
+        LinkRejectedError: ``link`` is not a YouTube video link.
+        InputTooLargeError: the attachment declares more than ``max_bytes``.
+    """
+    has_link = link is not None and bool(link.strip())
+    if file is not None and has_link:
+        raise RequestError("Give either a file or a link, not both.")
+    if file is None and not has_link:
+        raise RequestError("Attach an audio file (option `file`) or paste a YouTube link.")
+    start_s = parse_start(start)
+    if file is not None:
+        check_declared_size(file.size, max_bytes)
+        return AudioRequest(attachment=file, start_s=start_s)
+    return AudioRequest(link=parse_youtube_link((link or "").strip()), start_s=start_s)
+
+
+def request_from_message(message: discord.Message, *, max_bytes: int) -> AudioRequest:
+    """The first audio attachment of ``message``, else its first YouTube link.
+
+    Raises:
+        RequestError: the message holds neither.
+        InputTooLargeError: the attachment declares more than ``max_bytes``.
+    """
+    for attachment in message.attachments:
+        if is_audio_attachment(attachment):
+            check_declared_size(attachment.size, max_bytes)
+            return AudioRequest(attachment=attachment)
+    link = find_youtube_link(message.content or "")
+    if link is not None:
+        return AudioRequest(link=link)
+    raise RequestError("That message has no audio attachment and no YouTube link.")
+
+
+async def fetch_clip(queue: RecommendQueue, request: AudioRequest, *, max_bytes: int) -> Clip:
+    """Download and decode the request's audio in the queue's decode pool.
+
+    Raises:
+        FetchError: Discord's CDN would not serve the attachment.
+        AudioError / SourceError: from decoding or fetching.
+    """
+    if request.attachment is not None:
+        attachment = request.attachment
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as exc:
+            raise FetchError(
+                f"Could not download {attachment.filename} from Discord; please try again."
+            ) from exc
+        return await queue.run_decode(
+            clip_from_bytes,
+            data,
+            filename=attachment.filename,
+            start_s=request.start_s,
+            max_bytes=max_bytes,
+        )
+    if request.link is None:
+        raise RequestError("Nothing to listen to: no attachment and no link.")
+    return await queue.run_decode(fetch_youtube_clip, request.link, start_s=request.start_s)
+
+
+async def recommend_request(
+    queue: RecommendQueue, request: AudioRequest, *, k: int, max_bytes: int
+) -> RecommendationSet:
+    """Fetch, decode and recommend; call it while holding a ticket from ``queue.admit()``."""
+    clip = await fetch_clip(queue, request, max_bytes=max_bytes)
+    return await queue.recommend(clip, k)

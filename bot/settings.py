@@ -1,0 +1,167 @@
+"""The bot's settings, read from the environment and a ``.env`` file.
+
+Every setting has the prefix ``MUSICREC_`` except the token, which keeps the name people
+already use: ``DISCORD_TOKEN``. The token has no default, so a bot without one stops at
+start-up with one line saying where to put it. ``.env.example`` lists every setting with a
+comment; :func:`load_settings` turns a validation failure into a single readable sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from musicrec_core.errors import MusicrecError
+
+ENV_PREFIX = "MUSICREC_"
+TOKEN_ENV = "DISCORD_TOKEN"
+
+IdSet = Annotated[frozenset[int], NoDecode]
+"""A set of Discord ids written as a comma-separated list (``123,456``) in the environment."""
+
+
+class ConfigurationError(MusicrecError):
+    """A setting is missing or invalid; the message names it and says how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Durations are seconds unless the name says ms."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    discord_token: SecretStr = Field(validation_alias=TOKEN_ENV)
+    """The bot token from the Developer Portal (Bot -> Reset Token). Never logged."""
+
+    # The catalog and the models.
+    index_dir: Path
+    """Directory of the index built with ``musicrec index build-*``."""
+    vggish_checkpoint: Path | None = None
+    """VGGish checkpoint file; None = the model cache (``musicrec models download vggish``)."""
+    vggish_pca: Path | None = None
+    """VGGish PCA parameters file; None = the model cache."""
+    musicnn_model: str | None = None
+    """musicnn variant ("mtt" or "msd") for library indexes built with musicnn; None = default."""
+
+    # Requests.
+    max_attachment_mb: float = Field(default=25.0, gt=0)
+    """Largest attachment read, in MiB; the declared size is checked before downloading."""
+    recommend_cooldown_s: float = Field(default=5.0, ge=0)
+    """Per-user pause between two /recommend or context-menu requests; 0 turns it off."""
+    decode_workers: int = Field(default=2, ge=1, le=64)
+    """Threads decoding attachments and fetching links at the same time."""
+    queue_size: int = Field(default=32, ge=1)
+    """Requests admitted at once (decoding + waiting + embedding); more are told to retry."""
+    batch_window_ms: float = Field(default=15.0, ge=0)
+    """How long the batcher waits for more clips after the first before calling the model."""
+    max_batch: int = Field(default=16, ge=1)
+    """Most clips embedded in one model call."""
+
+    # Links in chat.
+    link_replies: bool = False
+    """Answer YouTube links pasted in chat. Needs the Message Content intent in the portal."""
+    link_reply_guilds: IdSet = frozenset()
+    """Servers where link replies are on; empty = every server."""
+    link_reply_channels: IdSet = frozenset()
+    """Channels where link replies are allowed; empty = every channel."""
+    link_cooldown_s: float = Field(default=30.0, ge=0)
+    """Per-channel pause between two link replies; 0 turns it off."""
+
+    # Administration.
+    admin_role_id: int | None = None
+    """Members with this role may run /musicrec reload and status (besides Manage Server)."""
+    owner_ids: IdSet = frozenset()
+    """User ids treated as bot owners; empty = the application's owner (or team)."""
+    admin_cooldown_s: float = Field(default=10.0, ge=0)
+    """Per-user pause between two /musicrec commands; 0 turns it off."""
+
+    # Logging.
+    log_file: Path | None = Path("logs/musicrec-bot.log")
+    """Rotating log file (5 MiB x 3); empty = console only."""
+    log_level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR."""
+
+    # Where Discord is (only change these for a self-hosted Discord-compatible server).
+    discord_api_url: str = "https://discord.com/api/v10"
+    """Base URL of the Discord HTTP API."""
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    """URL of the Discord Gateway (websocket)."""
+
+    @field_validator("link_reply_guilds", "link_reply_channels", "owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept ``"1, 2,3"`` (environment) as well as a real collection."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+            try:
+                return frozenset(int(part) for part in parts if part)
+            except ValueError as exc:
+                raise ValueError("write Discord ids as numbers separated by commas") from exc
+        return value
+
+    @field_validator("discord_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if not token or any(char.isspace() for char in token):
+            raise ValueError("it is empty or contains spaces")
+        return SecretStr(token)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level_name(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _empty_log_file(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """:attr:`max_attachment_mb` in bytes."""
+        return int(self.max_attachment_mb * 2**20)
+
+    @property
+    def token(self) -> str:
+        """The bot token in clear text (pass it to discord.py only; never log it)."""
+        return self.discord_token.get_secret_value()
+
+
+def _env_name(field: str) -> str:
+    return TOKEN_ENV if field == "discord_token" else ENV_PREFIX + field.upper()
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings from the environment and ``env_file`` (missing file = ignored).
+
+    Raises:
+        ConfigurationError: naming the first missing or invalid setting, in one sentence.
+    """
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = TOKEN_ENV if field == TOKEN_ENV else _env_name(field)
+        if error["type"] == "missing":
+            if name == TOKEN_ENV:
+                hint = "copy the bot token from the Discord Developer Portal (Bot -> Reset Token)"
+            else:
+                hint = "see .env.example"
+            message = f"{name} is not set: {hint} and put it in .env or the environment."
+        else:
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            message = f"{name} is invalid ({reason}); see .env.example."
+        raise ConfigurationError(message) from None

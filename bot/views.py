@@ -1,0 +1,218 @@
+"""What a reply looks like: the result embed, link buttons and "More like #n" buttons.
+
+Every builder here passes its output through :mod:`bot.limits`, so replies always fit
+Discord's limits whatever titles and labels the catalog holds.
+
+"More like #n" buttons are persistent: their ``custom_id`` carries everything needed to
+answer a click, even after a restart: ``musicrec:more:<catalog>:<item id>:<count>``,
+where ``<catalog>`` is a short fingerprint of the index manifest. A click re-queries from
+the item's stored vector (no download, no model call). If the catalog was rebuilt since
+the reply (another fingerprint), item ids may mean other items, so the click is refused
+with a friendly message instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.utils import escape_markdown
+
+from bot.errors import report_error
+from bot.limits import (
+    MAX_FIELD_VALUE_CHARS,
+    fit_button_groups,
+    fit_embed,
+    fit_label,
+    fit_link_url,
+    truncate,
+)
+from musicrec_core.clip import Provenance
+from musicrec_core.errors import CatalogError
+from musicrec_core.recommender import Recommendation, RecommendationSet
+
+if TYPE_CHECKING:
+    from bot.app import MusicrecBot
+
+EMBED_COLOUR = discord.Colour(0x5865F2)
+MAX_LABELS_SHOWN = 5
+MAX_TAGS_SHOWN = 5
+FINGERPRINT_CHARS = 8
+MORE_LIKE_PREFIX = "musicrec:more"
+
+
+def catalog_fingerprint(manifest: dict[str, Any]) -> str:
+    """Eight hex digits identifying one built index (its manifest differs per build)."""
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()[:FINGERPRINT_CHARS]
+
+
+def format_time(seconds: float) -> str:
+    """``83.4`` -> ``"1:23"``; ``3723`` -> ``"1:02:03"`` (whole seconds, rounded down)."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _window(start_s: float, end_s: float) -> str:
+    return f"{format_time(start_s)}–{format_time(end_s)}"
+
+
+def describe_query(query: Provenance | None) -> str:
+    """One line saying what was heard: name or title, and the window used."""
+    if query is None:
+        return "Heard: your clip"
+    name = query.title or query.ref
+    if query.kind == "youtube":
+        name = f"[{escape_markdown(name)}](https://www.youtube.com/watch?v={query.ref})"
+    else:
+        name = f"**{escape_markdown(name)}**"
+    window = _window(query.start_s, query.start_s + query.duration_s)
+    return f"Heard: {name}, {window}"
+
+
+def _entry_value(item: Recommendation) -> str:
+    window = _window(item.start_s, item.end_s)
+    if item.url is not None:
+        where = f"[Play from {format_time(item.start_s)}]({item.url}) ({window})"
+    elif item.source is not None:
+        where = f"`{truncate(item.source, 200)}` ({window})"
+    else:
+        where = window
+    lines = [f"{where} · **{item.similarity_pct:.0f}%** similar"]
+    if item.labels:
+        labels = ", ".join(escape_markdown(label) for label in item.labels[:MAX_LABELS_SHOWN])
+        lines.append(labels)
+    return truncate("\n".join(lines), MAX_FIELD_VALUE_CHARS)
+
+
+def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -> discord.Embed:
+    """The reply embed: what was heard, then one field per recommendation.
+
+    Args:
+        result: the recommendations.
+        heading: the embed title (e.g. "Sounds like your clip").
+        fingerprint: the catalog fingerprint, shown in the footer.
+    """
+    lines = [describe_query(result.query)]
+    if result.query_tags:
+        tags = ", ".join(
+            f"{escape_markdown(tag.name)} {tag.probability * 100:.0f}%"
+            for tag in result.query_tags[:MAX_TAGS_SHOWN]
+        )
+        lines.append(f"Tags: {tags}")
+    if not result.items:
+        lines.append("The catalog holds nothing else to compare with.")
+    embed = discord.Embed(title=heading, description="\n".join(lines), colour=EMBED_COLOUR)
+    for item in result.items:
+        title = escape_markdown(item.title or item.group)
+        embed.add_field(name=f"#{item.rank} {title}", value=_entry_value(item), inline=False)
+    embed.set_footer(text=f"musicrec · catalog {fingerprint}")
+    return fit_embed(embed)
+
+
+class MoreLikeButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.compile(
+        MORE_LIKE_PREFIX + r":(?P<catalog>[0-9a-f]{8}):(?P<item>[0-9]{1,12}):(?P<count>[0-9]{1,2})"
+    ),
+):
+    """A persistent "More like #n" button that re-queries from a stored item."""
+
+    def __init__(self, *, catalog: str, item_id: int, count: int, rank: int = 0) -> None:
+        label = fit_label(f"More like #{rank}") if rank else "More like this"
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{MORE_LIKE_PREFIX}:{catalog}:{item_id}:{count}",
+            )
+        )
+        self.catalog = catalog
+        self.item_id = item_id
+        self.count = count
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[discord.ui.View],
+        match: re.Match[str],
+        /,
+    ) -> MoreLikeButton:
+        button = cls(
+            catalog=match["catalog"], item_id=int(match["item"]), count=int(match["count"])
+        )
+        button.item.label = item.label
+        return button
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Answer the click with a new reply (errors become ephemeral messages)."""
+        bot: MusicrecBot = interaction.client
+        try:
+            if self.catalog != bot.catalog_fingerprint:
+                raise CatalogError(
+                    "The catalog has been rebuilt since this reply, so these buttons no longer "
+                    "point at the same music: run /recommend again."
+                )
+            with bot.queue.admit():
+                await interaction.response.defer(thinking=True)
+                result = await bot.queue.recommend_from_item(self.item_id, self.count)
+            await send_result(
+                interaction, result, heading="More like this", count=self.count, bot=bot
+            )
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
+    """Link buttons (one per playable result), then a "More like #n" button per result."""
+    links = [(item, url) for item in result.items if (url := fit_link_url(item.url))]
+    link_count, more_count = fit_button_groups([len(links), len(result.items)])
+    view = discord.ui.View(timeout=None)
+    row = 0
+    for position, (item, url) in enumerate(links[:link_count]):
+        view.add_item(
+            discord.ui.Button(
+                label=fit_label(f"#{item.rank} {item.title or item.group}"),
+                url=url,
+                row=row + position // 5,
+            )
+        )
+    row += -(-link_count // 5)
+    for position, item in enumerate(result.items[:more_count]):
+        button = MoreLikeButton(
+            catalog=fingerprint, item_id=item.item_id, count=count, rank=item.rank
+        )
+        button.row = row + position // 5
+        view.add_item(button)
+    return view
+
+
+def build_reply(
+    result: RecommendationSet, *, heading: str, fingerprint: str, count: int
+) -> tuple[discord.Embed, discord.ui.View]:
+    """The embed and buttons for ``result``; ``count`` is what "More like" clicks ask for."""
+    return (
+        result_embed(result, heading=heading, fingerprint=fingerprint),
+        result_view(result, fingerprint=fingerprint, count=count),
+    )
+
+
+async def send_result(
+    interaction: discord.Interaction[Any],
+    result: RecommendationSet,
+    *,
+    heading: str,
+    count: int,
+    bot: MusicrecBot,
+) -> None:
+    """Send ``result`` as the follow-up of a deferred interaction."""
+    embed, view = build_reply(
+        result, heading=heading, fingerprint=bot.catalog_fingerprint, count=count
+    )
+    await interaction.followup.send(embed=embed, view=view)

@@ -1,0 +1,179 @@
+"""``musicrec recommend FILE|URL --index DIR``: what in the index sounds like this clip?
+
+::
+
+    musicrec recommend song.mp3 --index ~/music-index            # a readable table
+    musicrec recommend "https://youtu.be/ID?t=60" --index audioset-index -k 10 --json
+
+The index names the embedder it was built with; that embedder is loaded (VGGish from the
+cache or ``--checkpoint``/``--pca``; musicnn with the variant the index's version names).
+The query's own YouTube video is never recommended, and neither is a query file's own
+track when the index holds it (same bytes), unless ``--include-self`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.catalog.library import track_key
+from musicrec_core.cli import EXIT_OK
+from musicrec_core.embedders import EMBEDDER_NAMES, Embedder, load_embedder
+from musicrec_core.errors import CatalogError
+from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.sources.timecode import parse_timecode
+
+TITLE_WIDTH = 40
+LABELS_WIDTH = 36
+QUERY_TAGS_SHOWN = 5
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``recommend`` command."""
+    parser = subparsers.add_parser(
+        "recommend",
+        help="recommend videos or tracks that sound like a file or YouTube link",
+        description=(
+            "Take a 10-second clip of FILE or URL, embed it with the embedder the index was "
+            "built with, and list the most similar distinct videos or tracks in the index."
+        ),
+    )
+    parser.add_argument("source", metavar="FILE|URL", help="an audio/video file or YouTube link")
+    parser.add_argument(
+        "--index", required=True, type=Path, metavar="DIR", help="the index folder to search"
+    )
+    parser.add_argument(
+        "-k", type=_positive_int, default=5, help="how many recommendations (default 5)"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--start",
+        type=_timecode,
+        metavar="T",
+        help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
+    )
+    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
+    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    parser.add_argument(
+        "--include-self",
+        action="store_true",
+        help="keep a query file's own track in the results when the index holds it",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the index and its embedder, recommend, print a table or JSON."""
+    from musicrec_core.sources import clip_from_source
+
+    with CatalogIndex.load(args.index) as index:
+        embedder = embedder_for_index(index, checkpoint=args.checkpoint, pca=args.pca)
+        recommender = Recommender(index, embedder)
+        clip = clip_from_source(args.source, start_s=args.start)
+        exclude: set[str] = set()
+        query_file = Path(args.source).expanduser()
+        if not args.include_self and query_file.is_file():
+            exclude.add(track_key(query_file))
+        result = recommender.recommend(clip, args.k, exclude_groups=exclude)
+        if args.json:
+            document = {
+                "index": str(index.directory),
+                "embedder": index.embedder,
+                **result.to_json(),
+            }
+            print(json.dumps(document, indent=2, ensure_ascii=False))
+        else:
+            print(format_table(result))
+    return EXIT_OK
+
+
+def embedder_for_index(
+    index: CatalogIndex, *, checkpoint: Path | None = None, pca: Path | None = None
+) -> Embedder:
+    """Load the embedder the index was built with (musicnn: the variant its version names).
+
+    Raises:
+        CatalogError: the index names an embedder this musicrec cannot load.
+        WeightsMissingError / CheckpointError: the weights are absent or unusable.
+    """
+    name = str(index.embedder["name"])
+    version = str(index.embedder["version"])
+    if name not in EMBEDDER_NAMES:
+        raise CatalogError(
+            f"The index was built with embedder {name!r}, which musicrec cannot load "
+            f"(known: {', '.join(EMBEDDER_NAMES)})."
+        )
+    if name == "musicnn":
+        from musicrec_core.embedders.musicnn import VARIANTS
+
+        variant = next((key for key in VARIANTS if f"-{key}-" in f"-{version}-"), None)
+        return load_embedder("musicnn", musicnn_model=variant)
+    return load_embedder(name, vggish_checkpoint=checkpoint, vggish_pca=pca)
+
+
+def format_table(result: RecommendationSet) -> str:
+    """The human-readable answer: the query line, its tags, then one row per result."""
+    lines = []
+    if result.query is not None:
+        query = result.query
+        name = query.title or query.ref
+        end = query.start_s + query.duration_s
+        lines.append(f"Query: {name} ({_clock(query.start_s)}-{_clock(end)})")
+    if result.query_tags:
+        shown = result.query_tags[:QUERY_TAGS_SHOWN]
+        lines.append("Tags: " + ", ".join(f"{t.name} {t.probability:.2f}" for t in shown))
+    if not result.items:
+        lines.append("No recommendations: the index holds nothing but the query itself.")
+        return "\n".join(lines)
+    rows = [("#", "match", "title", "start", "labels", "link")]
+    for item in result.items:
+        rows.append(
+            (
+                str(item.rank),
+                f"{item.similarity_pct:.1f}%",
+                _truncate(item.title or item.group, TITLE_WIDTH),
+                _clock(item.start_s),
+                _truncate(", ".join(item.labels) or "-", LABELS_WIDTH),
+                item.url or item.source or "-",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    right_aligned = {0, 1, 3}
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column in right_aligned else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) of whole seconds."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _timecode(text: str) -> float:
+    try:
+        return parse_timecode(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

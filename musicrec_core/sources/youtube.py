@@ -20,13 +20,37 @@ for the limits and for the tests-only seam that lets a test serve a "video" from
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import math
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from musicrec_core.errors import LinkRejectedError
+from musicrec_core.audio import load_clip
+from musicrec_core.clip import CLIP_SECONDS, Clip
+from musicrec_core.errors import (
+    AudioTooShortError,
+    InputTooLargeError,
+    LinkRejectedError,
+    VideoUnavailableError,
+)
 from musicrec_core.sources.timecode import parse_timecode
+from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, YtDlpProcess
+
+__all__ = [
+    "DEFAULT_SPAN_S",
+    "YouTubeLink",
+    "YouTubeSettings",
+    "canonical_url",
+    "fetch_youtube_clip",
+    "find_youtube_link",
+    "parse_youtube_link",
+    "plan_section",
+]
 
 VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
 """A YouTube video id: exactly 11 characters of the URL-safe base64 alphabet."""
@@ -39,6 +63,13 @@ _NOCOOKIE_HOSTS = frozenset({"youtube-nocookie.com", "www.youtube-nocookie.com"}
 _SHORT_HOSTS = frozenset({"youtu.be", "www.youtu.be"})
 _PATH_PREFIXES = ("shorts", "embed", "live", "v", "e", "watch")
 """Path forms ``/<prefix>/ID`` accepted on the watch and no-cookie hosts."""
+
+DEFAULT_SPAN_S = 30.0
+"""Without a start time, this many seconds around :data:`DEFAULT_SPAN_CENTRE` of the video
+are downloaded and :func:`~musicrec_core.audio.load_clip` picks the loudest 10 s in them."""
+
+DEFAULT_SPAN_CENTRE = 0.4
+"""Where the default span sits, as a fraction of the video's duration (past intros)."""
 
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 """A URI scheme at the start of a string (``host:443`` is a port, not a scheme)."""
@@ -190,3 +221,117 @@ def _start_from(query: dict[str, list[str]], fragment: str) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def fetch_youtube_clip(
+    link: YouTubeLink,
+    *,
+    start_s: float | None = None,
+    settings: YouTubeSettings | None = None,
+) -> Clip:
+    """Download and decode a 10-second clip of a YouTube video. Blocking: run in an executor.
+
+    Reads the metadata first, refuses live streams, premieres and videos longer than
+    ``settings.max_duration_s``, then downloads only the section :func:`plan_section`
+    chooses into a private temporary directory (removed on every outcome) and decodes it.
+
+    Args:
+        link: the parsed link; only its ``video_id`` is used to build the fetched URL.
+        start_s: start of the window in seconds; None uses ``link.start_s``, and when that
+            is None too, the loudest 10 s of a span at 40 % of the video.
+        settings: yt-dlp settings and limits (default :class:`YouTubeSettings`).
+
+    Returns:
+        A Clip (float32 [n], 16 kHz) whose provenance has kind "youtube", the video id as
+        ``ref``, the video's title and channel, the start within the video and its duration.
+
+    Raises:
+        VideoUnavailableError, FetchError, InputTooLargeError: the video cannot be fetched.
+        AudioError: the downloaded section cannot be decoded or the start is past the end.
+    """
+    settings = settings or YouTubeSettings()
+    requested = start_s if start_s is not None else link.start_s
+    if requested is not None and not (math.isfinite(requested) and requested >= 0):
+        raise ValueError(f"start_s must be a finite number of seconds >= 0, got {requested!r}")
+    workdir = Path(tempfile.mkdtemp(prefix="musicrec-yt-"))
+    try:
+        with YtDlpProcess(link.video_id, workdir, settings) as process:
+            meta = process.metadata()
+            section_start, section_end = plan_section(meta, requested, settings)
+            path = process.download_section(section_start, section_end)
+        clip = load_clip(
+            path,
+            start_s=0.0 if requested is not None else None,
+            kind="youtube",
+            ref=link.video_id,
+            title=meta.title,
+            channel=meta.channel,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    provenance = dataclasses.replace(
+        clip.provenance,
+        start_s=section_start + clip.provenance.start_s,
+        source_duration_s=meta.duration_s,
+    )
+    return Clip(samples=clip.samples, provenance=provenance)
+
+
+def plan_section(
+    meta: VideoMeta, start_s: float | None, settings: YouTubeSettings
+) -> tuple[float, float]:
+    """Check a video's metadata and choose the section to download, in seconds.
+
+    With ``start_s``: ``[start_s, start_s + 10)``, moved back to end at the end of the
+    video when it would run past it. Without: :data:`DEFAULT_SPAN_S` seconds centred at
+    :data:`DEFAULT_SPAN_CENTRE` of the duration (from 0 when the duration is unknown).
+
+    Raises:
+        VideoUnavailableError: a live stream or an upcoming premiere.
+        InputTooLargeError: longer than ``settings.max_duration_s``, or the section's
+            estimated size (from the format's size and the duration) exceeds ``max_bytes``.
+        AudioTooShortError: ``start_s`` is at or past the end of the video.
+    """
+    if meta.live_status in ("is_live", "post_live"):
+        raise VideoUnavailableError("That is a live stream; send a link to a finished video.")
+    if meta.live_status == "is_upcoming":
+        raise VideoUnavailableError("That video has not premiered yet; try again after it airs.")
+    duration = meta.duration_s
+    if duration is not None and duration > settings.max_duration_s:
+        raise InputTooLargeError(
+            f"That video is {_clock(duration)} long; the bot takes videos up to "
+            f"{_clock(settings.max_duration_s)}."
+        )
+    if start_s is not None:
+        start, end = start_s, start_s + CLIP_SECONDS
+        if duration is not None:
+            if start >= duration:
+                raise AudioTooShortError(
+                    f"The start time {_clock(start)} is past the end of the video, "
+                    f"which is {_clock(duration)} long."
+                )
+            if end > duration:
+                start, end = max(0.0, duration - CLIP_SECONDS), duration
+    elif duration is None:
+        start, end = 0.0, DEFAULT_SPAN_S
+    else:
+        span = min(DEFAULT_SPAN_S, duration)
+        start = min(max(0.0, duration * DEFAULT_SPAN_CENTRE - span / 2), duration - span)
+        end = start + span
+    if meta.size_bytes is not None and duration:
+        estimate = meta.size_bytes * (end - start) / duration
+        if estimate > settings.max_bytes:
+            raise InputTooLargeError(
+                "That video's audio is too large to fetch "
+                f"(about {estimate / 2**20:.1f} MiB for one clip, over the "
+                f"{settings.max_bytes / 2**20:.1f} MiB limit)."
+            )
+    return start, end
+
+
+def _clock(seconds: float) -> str:
+    """``H:MM:SS`` or ``M:SS`` for a duration in seconds."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -1,0 +1,398 @@
+"""Run yt-dlp for one video under hard limits: metadata, then one short section.
+
+yt-dlp runs in a child process (``_ytdlp_worker.py``, ``python -I``, its own process group)
+rather than a thread, because a section download is yt-dlp *plus an ffmpeg it starts*, and
+only a process group can be stopped for sure: when the wall-clock limit of a phase passes or
+the files in the private directory grow past the byte cap, the whole group is killed
+(SIGKILL) and the caller gets a typed error. yt-dlp's own ``max_filesize`` is not enforced
+for ffmpeg section downloads, hence the cap is enforced here, by watching the directory.
+
+Limits (:class:`YouTubeSettings`): ``socket_timeout_s`` for each network read inside yt-dlp,
+``metadata_timeout_s`` and ``download_timeout_s`` of wall-clock time for the two phases, and
+``max_bytes`` for what may land on disk. ``cookiefile`` and ``proxy`` are passed to yt-dlp
+under its documented option names; ``js_runtime`` picks the JavaScript runtime yt-dlp uses
+for YouTube's challenges (its default is Deno).
+
+When YouTube blocks a server ("Sign in to confirm you're not a bot", common on datacenter
+IPs): export cookies of a logged-in browser session in Netscape format and point
+``cookiefile`` at them, or route through a residential ``proxy``; make sure a JavaScript
+runtime (Deno, or Node >= 20) is installed for yt-dlp's challenge solver.
+
+Tests-only seam: the URL handed to yt-dlp is always ``canonical_url(video_id)`` with only
+the YouTube extractors enabled — except for video ids registered through
+:func:`_serve_test_video`, a private context manager that maps an id to an ``http://`` URL
+on the loopback interface (it refuses any other host) and enables only yt-dlp's generic
+extractor for it. The registry is a module-level dict reachable only by that Python call:
+no setting, environment variable or chat input can reach it, and it is empty unless a test
+is inside the ``with`` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from musicrec_core.errors import (
+    FetchError,
+    InputTooLargeError,
+    SourceError,
+    VideoUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+_WORKER = Path(__file__).with_name("_ytdlp_worker.py")
+_POLL_S = 0.05
+_YOUTUBE_EXTRACTORS = ["youtube"]
+"""yt-dlp extractor-name patterns allowed for real links (its YouTube extractors only)."""
+
+_TEST_MEDIA_URLS: dict[str, str] = {}
+"""Tests only: video id -> loopback media URL; see :func:`_serve_test_video`."""
+
+
+@dataclass(frozen=True)
+class YouTubeSettings:
+    """How musicrec runs yt-dlp. The defaults suit a bot; every limit is hard.
+
+    Attributes:
+        cookiefile: Netscape-format cookies file for yt-dlp (``cookiefile``), or None.
+        proxy: proxy URL for yt-dlp (``proxy``), e.g. ``"socks5://127.0.0.1:1080"``, or None.
+        js_runtime: JavaScript runtime for yt-dlp's YouTube challenge solver ("deno",
+            "node", "bun" or "quickjs"); None keeps yt-dlp's default (Deno).
+        socket_timeout_s: seconds yt-dlp waits on an unresponsive host (``socket_timeout``).
+        metadata_timeout_s: wall-clock seconds for reading the video's metadata.
+        download_timeout_s: wall-clock seconds for downloading the section.
+        max_bytes: cap on the bytes the section download may write to disk.
+        max_duration_s: longest video accepted, in seconds.
+    """
+
+    cookiefile: Path | None = None
+    proxy: str | None = None
+    js_runtime: str | None = None
+    socket_timeout_s: float = 15.0
+    metadata_timeout_s: float = 45.0
+    download_timeout_s: float = 60.0
+    max_bytes: int = 16 * 2**20
+    max_duration_s: float = 6 * 3600.0
+
+    def ytdlp_options(self) -> dict[str, Any]:
+        """The yt-dlp options these settings stand for (JSON-ready)."""
+        options: dict[str, Any] = {"socket_timeout": self.socket_timeout_s}
+        if self.cookiefile is not None:
+            options["cookiefile"] = str(self.cookiefile)
+        if self.proxy is not None:
+            options["proxy"] = self.proxy
+        if self.js_runtime is not None:
+            options["js_runtimes"] = {self.js_runtime: {}}
+        return options
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """What yt-dlp's metadata says about a video (before any media is downloaded).
+
+    Attributes:
+        title: video title, or None.
+        channel: channel or uploader name, or None.
+        duration_s: length in seconds, or None when unknown.
+        live_status: yt-dlp's ``live_status`` ("not_live", "is_live", "is_upcoming",
+            "was_live", "post_live") or None.
+        size_bytes: size of the whole selected audio format (``filesize`` or
+            ``filesize_approx``), or None when unknown.
+    """
+
+    title: str | None
+    channel: str | None
+    duration_s: float | None
+    live_status: str | None
+    size_bytes: int | None
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> VideoMeta:
+        """Read the fields musicrec uses from (a subset of) a yt-dlp info dict."""
+        live_status = info.get("live_status")
+        if live_status is None and info.get("is_live"):
+            live_status = "is_live"
+        duration = info.get("duration")
+        size = info.get("filesize") or info.get("filesize_approx")
+        return cls(
+            title=info.get("title"),
+            channel=info.get("channel") or info.get("uploader"),
+            duration_s=float(duration) if duration else None,
+            live_status=live_status,
+            size_bytes=int(size) if size else None,
+        )
+
+
+# (substrings of yt-dlp's message, lower-cased; the error a Discord user sees). First match wins.
+_MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
+    (
+        ("not a bot", "confirm you\u2019re not", "confirm you're not"),
+        FetchError(
+            "YouTube asked the bot to prove it is not a bot; the bot's operator needs to "
+            "set up a cookies file. Try an audio attachment instead."
+        ),
+    ),
+    (("private video",), VideoUnavailableError("That video is private.")),
+    (
+        ("confirm your age", "age-restricted", "age restricted", "inappropriate for some users"),
+        VideoUnavailableError("That video is age-restricted, so the bot cannot fetch it."),
+    ),
+    (
+        ("in your country", "geo restrict", "geo-restrict", "not available in your location"),
+        VideoUnavailableError("That video is not available in the bot's country."),
+    ),
+    (
+        ("members-only", "members only", "join this channel"),
+        VideoUnavailableError("That video is for channel members only."),
+    ),
+    (
+        ("premieres in", "live event will begin", "this live event", "is_upcoming"),
+        VideoUnavailableError("That video has not premiered yet; try again after it airs."),
+    ),
+    (
+        ("http error 429", "too many requests"),
+        FetchError("YouTube is rate-limiting the bot; try again in a few minutes."),
+    ),
+    (
+        (
+            "video unavailable",
+            "has been removed",
+            "no longer available",
+            "does not exist",
+            "account associated with this video has been terminated",
+            "http error 404",
+            "http error 410",
+        ),
+        VideoUnavailableError("That video is unavailable (removed, or it never existed)."),
+    ),
+    (
+        ("unsupported url", "no video formats", "requested format is not available"),
+        VideoUnavailableError("No audio could be found for that video."),
+    ),
+    (
+        ("ffmpeg exited",),
+        FetchError("Could not download that video's audio; try again later."),
+    ),
+    (
+        ("timed out", "timeout"),
+        FetchError("YouTube took too long to answer; try again later."),
+    ),
+    (
+        (
+            "unable to download",
+            "urlopen error",
+            "connection",
+            "network is unreachable",
+            "name or service not known",
+            "temporary failure in name resolution",
+            "http error 5",
+        ),
+        FetchError("Could not reach YouTube; try again later."),
+    ),
+)
+
+
+def error_for_ytdlp_message(message: str) -> SourceError:
+    """The short, typed error a Discord user sees for one of yt-dlp's error messages."""
+    lowered = message.lower()
+    for needles, error in _MESSAGE_MAP:
+        if any(needle in lowered for needle in needles):
+            return type(error)(str(error))
+    return FetchError("Could not fetch that video's audio.")
+
+
+class YtDlpProcess:
+    """One yt-dlp child process for one video: :meth:`metadata`, then :meth:`download_section`.
+
+    Use as a context manager; leaving it kills the child (and its ffmpeg) if still running.
+    Everything yt-dlp writes goes to ``workdir``, which the caller owns and removes.
+    """
+
+    def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
+        from musicrec_core.sources.youtube import canonical_url
+
+        url = _TEST_MEDIA_URLS.get(video_id)
+        extractors = ["generic"] if url is not None else _YOUTUBE_EXTRACTORS
+        request = {
+            "url": url if url is not None else canonical_url(video_id),
+            "extractors": extractors,
+            "workdir": str(workdir),
+            "options": settings.ytdlp_options(),
+        }
+        self._workdir = workdir
+        self._settings = settings
+        self._events: queue.Queue[str | None] = queue.Queue()
+        self._stderr_tail: deque[str] = deque(maxlen=20)
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", str(_WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=workdir,
+            start_new_session=True,
+        )
+        self._readers = [
+            threading.Thread(target=self._read_events, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self._send(request)
+
+    def __enter__(self) -> YtDlpProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def metadata(self) -> VideoMeta:
+        """Read the video's metadata (no media), within ``metadata_timeout_s``."""
+        deadline = time.monotonic() + self._settings.metadata_timeout_s
+        event = self._next_event(deadline, phase="metadata", watch_bytes=False)
+        if event.get("event") != "info":
+            raise FetchError("Could not read that video's details.")
+        return VideoMeta.from_info(event["info"])
+
+    def download_section(self, start_s: float, end_s: float) -> Path:
+        """Download ``[start_s, end_s)`` of the best audio format into ``workdir``.
+
+        Raises:
+            FetchError: past ``download_timeout_s``, or yt-dlp failed.
+            InputTooLargeError: the files in ``workdir`` grew past ``max_bytes``.
+        """
+        self._send({"section": [start_s, end_s]})
+        deadline = time.monotonic() + self._settings.download_timeout_s
+        event = self._next_event(deadline, phase="download", watch_bytes=True)
+        self._check_bytes()
+        path = Path(event.get("path", ""))
+        if event.get("event") != "done" or not path.is_file() or self._workdir not in path.parents:
+            raise FetchError("Could not download that video's audio.")
+        return path
+
+    def close(self) -> None:
+        """Kill the child's process group if it still runs, and reap it."""
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
+        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps(message) + "\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise FetchError("Could not start the YouTube downloader.") from exc
+
+    def _next_event(self, deadline: float, *, phase: str, watch_bytes: bool) -> dict[str, Any]:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                logger.warning("yt-dlp %s phase ran past its time limit", phase)
+                what = "reading the video's details" if phase == "metadata" else "downloading"
+                raise FetchError(f"YouTube took too long ({what}); try again later.")
+            try:
+                wait = min(remaining, _POLL_S) if watch_bytes else remaining
+                line = self._events.get(timeout=wait)
+            except queue.Empty:
+                if watch_bytes:
+                    self._check_bytes()
+                continue
+            if line is None:
+                self._process.wait()
+                logger.warning("yt-dlp worker exited: %s", " | ".join(self._stderr_tail))
+                raise FetchError("The YouTube downloader stopped unexpectedly; try again later.")
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # stray output from a library in the child
+            if not isinstance(event, dict):
+                continue
+            if event.get("event") == "error":
+                message = str(event.get("message", ""))
+                logger.info("yt-dlp error: %s", message)
+                raise error_for_ytdlp_message(message)
+            return event
+
+    def _check_bytes(self) -> None:
+        used = _tree_bytes(self._workdir)
+        if used > self._settings.max_bytes:
+            self.close()
+            raise InputTooLargeError(
+                "That video's audio is too large to fetch "
+                f"(over {self._settings.max_bytes / 2**20:.1f} MiB for one clip)."
+            )
+
+    def _read_events(self) -> None:
+        stdout = self._process.stdout
+        assert stdout is not None
+        for line in _lines(stdout):
+            self._events.put(line)
+        self._events.put(None)
+
+    def _read_stderr(self) -> None:
+        stderr = self._process.stderr
+        assert stderr is not None
+        for line in _lines(stderr):
+            self._stderr_tail.append(line.rstrip()[:500])
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    with contextlib.suppress(OSError, ValueError):
+        yield from stream
+
+
+def _tree_bytes(directory: Path) -> int:
+    """Total size of the files under ``directory`` (files vanishing meanwhile count 0)."""
+    total = 0
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+@contextlib.contextmanager
+def _serve_test_video(video_id: str, url: str) -> Iterator[None]:
+    """Tests only: inside the block, ``video_id`` is fetched from ``url`` on loopback.
+
+    ``url`` must be ``http://`` on 127.0.0.0/8 or ::1 (a server the test runs); yt-dlp's
+    generic extractor is used for it. Raises ValueError for any other URL.
+    """
+    parts = urlsplit(url)
+    try:
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme != "http" or not loopback:
+        raise ValueError(f"the test seam serves only http:// loopback URLs, not {url!r}")
+    _TEST_MEDIA_URLS[video_id] = url
+    try:
+        yield
+    finally:
+        del _TEST_MEDIA_URLS[video_id]

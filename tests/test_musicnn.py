@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,23 +13,7 @@ from musicrec_core.embedders import load_embedder
 from musicrec_core.embedders.musicnn import MusicnnEmbedder, embedder, frontend
 from musicrec_core.embedders.musicnn.tags import MSD_TAGS, MTT_TAGS
 from musicrec_core.errors import AudioTooShortError, WeightsMissingError
-from tests.helpers.musicnn import install_weights, weights_cache
-
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicnn"
-"""Reference clips and EXPECTED.md, outside the repository (../shared/data/musicnn)."""
-
-
-def expected_rankings() -> list[tuple[str, list[str]]]:
-    """(clip file name, documented top tags in order) for each MTT row of EXPECTED.md."""
-    expected = REFERENCE_DIR / "EXPECTED.md"
-    if not expected.is_file():
-        return []
-    rows = []
-    for line in expected.read_text(encoding="utf-8").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and re.fullmatch(r"MTT_musicnn, top \d+", cells[1]):
-            rows.append((cells[0], [tag.strip() for tag in cells[2].split(",")]))
-    return rows
+from tests.helpers.musicnn import REFERENCE_DIR, expected_rankings, install_weights, weights_cache
 
 
 def music_like(seconds: float, *, seed: int = 0, bpm: float = 120.0) -> np.ndarray:

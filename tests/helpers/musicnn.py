@@ -1,4 +1,5 @@
-"""Real musicnn weights for tests, copied from the installed musicnn 0.1.0 distribution.
+"""Real musicnn weights for tests (copied from the installed musicnn 0.1.0 distribution)
+and the reference clips with their documented tags.
 
 The project's set-up installs ``musicnn==0.1.0 --no-deps``; tests copy its checkpoints into
 their own cache (a few milliseconds), never fetching anything from the network.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +45,20 @@ def weights_cache(directory: Path) -> Iterator[Path]:
         patch.setenv("MUSICREC_CACHE_DIR", str(directory))
         install_weights()
         yield directory
+
+
+REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "musicnn"
+"""Reference clips and EXPECTED.md, outside the repository (../shared/data/musicnn)."""
+
+
+def expected_rankings() -> list[tuple[str, list[str]]]:
+    """(clip file name, documented top tags in order) for each MTT row of EXPECTED.md."""
+    expected = REFERENCE_DIR / "EXPECTED.md"
+    if not expected.is_file():
+        return []
+    rows = []
+    for line in expected.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"MTT_musicnn, top \d+", cells[1]):
+            rows.append((cells[0], [tag.strip() for tag in cells[2].split(",")]))
+    return rows

@@ -1,0 +1,124 @@
+"""``musicrec embed AUDIO -o out.npy``: the embeddings of a clip, as a NumPy file.
+
+::
+
+    musicrec embed song.mp3 -o song.npy                  # uint8 [n, 128], AudioSet's format
+    musicrec embed song.mp3 --raw -o song-raw.npy        # float32 [n, 128], before PCA
+    musicrec embed song.mp3 --start 1:30 --checkpoint vggish_model.ckpt --pca pca.npz -o x.npy
+    musicrec embed song.mp3 --embedder musicnn -o tags-space.npy
+
+One row per embedder frame: per second (0.96 s) for VGGish, per 3-s patch for musicnn. The
+default output is the postprocessed embedding: VGGish's PCA-whitened 8-bit codes (uint8,
+exactly what AudioSet releases), or the float32 vectors of an embedder without quantization.
+``--raw`` writes the float32 network output instead. The file is written to a temporary
+name and renamed, so a failed run leaves no half-written output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.cli import EXIT_OK
+from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
+from musicrec_core.errors import MusicrecError
+from musicrec_core.sources.timecode import parse_timecode
+
+TEMP_PREFIX = "musicrec-"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``embed`` command."""
+    parser = subparsers.add_parser(
+        "embed",
+        help="write the per-frame embeddings of a clip to a .npy file",
+        description=(
+            "Take a 10-second clip of AUDIO (a file or YouTube link), embed it and save one "
+            "row per frame: uint8 [n, 128] VGGish codes by default, float32 with --raw."
+        ),
+    )
+    parser.add_argument("source", metavar="AUDIO", help="an audio/video file or YouTube link")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUT.npy", help="file to write"
+    )
+    parser.add_argument(
+        "--embedder", choices=EMBEDDER_NAMES, default="vggish", help="default: vggish"
+    )
+    parser.add_argument(
+        "--raw", action="store_true", help="write the float32 network output (no PCA/quantizing)"
+    )
+    parser.add_argument(
+        "--start",
+        type=_timecode,
+        metavar="T",
+        help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
+    )
+    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
+    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Decode the clip, embed it, write the array; prints one line describing it."""
+    from musicrec_core.audio import load_clip
+
+    if args.embedder != "vggish" and (args.checkpoint or args.pca):
+        raise MusicrecError("--checkpoint and --pca apply to the vggish embedder only.")
+    clip = load_clip(Path(args.source).expanduser(), start_s=args.start)
+    embedder = load_embedder(args.embedder, vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
+    embedding = embedder.embed(clip)
+    if args.raw:
+        array = embedding.raw
+    elif embedding.quantized is not None:
+        array = embedding.quantized
+    else:
+        array = embedding.vectors
+    save_npy_atomically(args.output, array)
+    where = clip.provenance
+    print(
+        f"{args.output}: {array.dtype} {list(array.shape)} from {where.ref} "
+        f"({where.start_s:.2f}-{where.start_s + where.duration_s:.2f} s), "
+        f"{embedder.name} {embedder.version}"
+    )
+    return EXIT_OK
+
+
+def save_npy_atomically(target: Path, array: np.ndarray) -> None:
+    """Write ``array`` as .npy at exactly ``target`` via a temporary file and a rename.
+
+    Raises:
+        MusicrecError: the file cannot be written (no such folder, no permission, disk full).
+    """
+    folder = target.parent
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".npy", dir=folder)
+    except OSError as exc:
+        raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it private; use the usual mode
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _timecode(text: str) -> float:
+    try:
+        return parse_timecode(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

@@ -114,7 +114,7 @@ NON_MEDIA_SUFFIXES = frozenset(
         ".txt", ".md", ".nfo", ".log", ".cue", ".lrc", ".srt", ".pdf", ".json", ".xml",
         ".html", ".htm", ".ini", ".db", ".sfv", ".md5", ".m3u", ".m3u8", ".pls",
         ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg", ".ico",
-        ".zip", ".rar", ".7z", ".gz", ".tar", ".exe", ".dll", ".py", ".sh",
+        ".zip", ".rar", ".7z", ".gz", ".tar", ".exe", ".dll", ".py", ".sh", ".npy", ".npz",
     }
 )  # fmt: skip
 """Suffixes of files in a folder that are ignored without probing (cover art, notes, ...)."""

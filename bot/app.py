@@ -92,6 +92,9 @@ class MusicrecBot(commands.Bot):
     """
 
     def __init__(self, settings: Settings, *, load_engine: bool = True) -> None:
+        # musicrec never joins voice channels: silence discord.py's missing-voice warnings.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -27,7 +27,7 @@ from typing import ParamSpec, TypeVar
 from bot.logging_setup import get_logger
 from musicrec_core.clip import Clip
 from musicrec_core.errors import MusicrecError
-from musicrec_core.recommender import Recommender, RecommendationSet
+from musicrec_core.recommender import RecommendationSet, Recommender
 
 log = get_logger(__name__)
 

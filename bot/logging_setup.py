@@ -20,6 +20,8 @@ LOG_FILE_BYTES = 5 * 2**20
 LOG_FILE_BACKUPS = 3
 """Rotated files kept (``.1`` .. ``.3``)."""
 REDACTED = "[redacted]"
+_OURS = "_musicrec_handler"
+"""Attribute marking the handlers set up here (a second set-up replaces only those)."""
 
 
 class RedactingFilter(logging.Filter):
@@ -68,12 +70,13 @@ def setup_logging(*, level: str, log_file: Path | None, secrets: Iterable[str]) 
             )
         )
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
         old.close()
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(redactor)
+        setattr(handler, _OURS, True)
         root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("discord").setLevel(level if level == "DEBUG" else "WARNING")

@@ -568,9 +568,7 @@ class FakeDiscord:
             return None
         for problem in problems:
             self._violation(f"{where}: {problem}")
-        return self._json(
-            {"code": 50035, "message": "Invalid Form Body", "errors": problems}, 400
-        )
+        return self._json({"code": 50035, "message": "Invalid Form Body", "errors": problems}, 400)
 
     def _channel_message(self, body: JSON) -> web.Response:
         refused = self._check_limits("channel message", body)
@@ -718,9 +716,7 @@ class FakeDiscord:
         attachment_id = request.match_info["attachment_id"]
         entry = self._cdn.get(attachment_id)
         status = 200 if entry else 404
-        self._record(
-            Record("GET", request.path, {}, None, status, time.monotonic(), None, "cdn")
-        )
+        self._record(Record("GET", request.path, {}, None, status, time.monotonic(), None, "cdn"))
         if entry is None:
             return web.Response(status=404)
         data, content_type = entry

@@ -1,0 +1,107 @@
+"""Mocks of discord.py objects built with ``spec_set``, plus real settings for tests.
+
+``spec_set`` makes each mock pass ``isinstance`` checks and refuse attributes the real
+class does not have, so a test cannot invent an API the bot then relies on. Coroutine
+methods become ``AsyncMock``s automatically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+
+from bot.settings import Settings
+
+
+def make_settings(index_dir: Path, **overrides: Any) -> Settings:
+    """Real settings with a dummy token and no file logging (``.env`` is not read)."""
+    values: dict[str, Any] = {
+        "DISCORD_TOKEN": "test.token.value",
+        "index_dir": index_dir,
+        "log_file": "",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_attachment(
+    *,
+    filename: str = "song.mp3",
+    size: int = 1000,
+    content_type: str | None = "audio/mpeg",
+    data: bytes = b"",
+) -> MagicMock:
+    """A ``discord.Attachment`` whose ``read()`` returns ``data``."""
+    attachment = MagicMock(spec_set=discord.Attachment)
+    attachment.filename = filename
+    attachment.size = size
+    attachment.content_type = content_type
+    attachment.read.return_value = data
+    return attachment
+
+
+def make_message(
+    content: str = "",
+    *,
+    attachments: list[MagicMock] | None = None,
+    author_is_bot: bool = False,
+    guild_id: int | None = 1,
+    channel_id: int = 10,
+) -> MagicMock:
+    """A ``discord.Message`` in a guild text channel."""
+    message = MagicMock(spec_set=discord.Message)
+    message.id = 1000
+    message.content = content
+    message.attachments = attachments or []
+    author = MagicMock(spec_set=discord.Member)
+    author.bot = author_is_bot
+    author.id = 77
+    message.author = author
+    if guild_id is None:
+        message.guild = None
+    else:
+        guild = MagicMock(spec_set=discord.Guild)
+        guild.id = guild_id
+        message.guild = guild
+    channel = MagicMock(spec_set=discord.TextChannel)
+    channel.id = channel_id
+    message.channel = channel
+    return message
+
+
+def make_interaction(
+    client: Any,
+    *,
+    done: bool = False,
+    manage_guild: bool = False,
+    in_guild: bool = True,
+    role_ids: tuple[int, ...] = (),
+    user_id: int = 42,
+) -> MagicMock:
+    """A ``discord.Interaction`` from a member; ``done`` = already acknowledged."""
+    interaction = MagicMock(spec_set=discord.Interaction)
+    interaction.id = 5000
+    interaction.client = client
+    interaction.command = None
+    interaction.permissions = discord.Permissions(manage_guild=manage_guild)
+    user = MagicMock(spec_set=discord.Member)
+    user.id = user_id
+    user.get_role.side_effect = lambda role_id: object() if role_id in role_ids else None
+    interaction.user = user
+    interaction.guild = MagicMock(spec_set=discord.Guild) if in_guild else None
+    response = MagicMock(spec_set=discord.InteractionResponse)
+    response.is_done.return_value = done
+    interaction.response = response
+    interaction.followup = MagicMock(spec_set=discord.Webhook)
+    return interaction
+
+
+def sent_text(mock_method: AsyncMock) -> str:
+    """The text a mocked ``send_message`` / ``followup.send`` was awaited with."""
+    call = mock_method.await_args
+    if call is None:
+        raise AssertionError("nothing was sent")
+    return call.args[0] if call.args else call.kwargs["content"]

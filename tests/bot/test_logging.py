@@ -1,0 +1,71 @@
+"""Logging: the token is redacted from messages, arguments and tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.logging_setup import REDACTED, setup_logging
+
+TOKEN = "MTIz.secret-token.value"
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in saved_handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(saved_level)
+
+
+def test_token_is_redacted_on_the_console_and_in_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    log_file = tmp_path / "logs" / "bot.log"
+    setup_logging(level="INFO", log_file=log_file, secrets=[TOKEN])
+    log = logging.getLogger("discord.http")
+    log.warning("logging in with %s", TOKEN)
+    log.warning(f"literal {TOKEN} in the message")
+    try:
+        raise RuntimeError(f"bad token {TOKEN}")
+    except RuntimeError:
+        log.exception("failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = log_file.read_text()
+    console = capsys.readouterr().err
+    for text in (written, console):
+        assert TOKEN not in text
+        assert text.count(REDACTED) == 3
+        assert "RuntimeError" in text
+
+
+def test_the_log_file_rotates_and_its_folder_is_created(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    log_file = tmp_path / "logs" / "bot.log"
+    setup_logging(level="INFO", log_file=log_file, secrets=[TOKEN])
+    logging.getLogger("bot").info("hello")
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.handlers.RotatingFileHandler)
+    ]
+    assert log_file.exists()
+    assert len(handlers) == 1 and handlers[0].maxBytes > 0 and handlers[0].backupCount > 0
+
+
+def test_a_second_set_up_replaces_its_own_handlers_only(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    before = len(logging.getLogger().handlers)
+    setup_logging(level="INFO", log_file=tmp_path / "a.log", secrets=[TOKEN])
+    setup_logging(level="INFO", log_file=None, secrets=[TOKEN])
+    assert len(logging.getLogger().handlers) == before + 1

@@ -1,0 +1,90 @@
+"""Settings: environment and .env, one-line refusals, id lists, the token kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigurationError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.delenv("MUSICREC_INDEX_DIR", raising=False)
+
+
+def test_missing_token_is_one_sentence_saying_where_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(tmp_path / "absent.env")
+    message = str(caught.value)
+    assert message.startswith("DISCORD_TOKEN is not set")
+    assert "Developer Portal" in message and "\n" not in message
+
+
+def test_values_come_from_the_env_file_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / "bot.env"
+    env_file.write_text(
+        "DISCORD_TOKEN=from.file.token\n"
+        "MUSICREC_INDEX_DIR=/srv/index\n"
+        "MUSICREC_OWNER_IDS=1, 2,3\n"
+        "MUSICREC_LINK_REPLIES=true\n"
+        "MUSICREC_LOG_FILE=\n"
+        "MUSICREC_QUEUE_SIZE=4\n"
+    )
+    monkeypatch.setenv("MUSICREC_QUEUE_SIZE", "9")
+    settings = load_settings(env_file)
+    assert settings.token == "from.file.token"
+    assert settings.index_dir == Path("/srv/index")
+    assert settings.owner_ids == frozenset({1, 2, 3})
+    assert settings.link_replies is True
+    assert settings.log_file is None
+    assert settings.queue_size == 9
+
+
+def test_the_token_never_appears_in_the_settings_repr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "very.secret.token")
+    monkeypatch.setenv("MUSICREC_INDEX_DIR", str(tmp_path))
+    settings = load_settings(None)
+    assert "very.secret.token" not in repr(settings)
+    assert "very.secret.token" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MUSICREC_QUEUE_SIZE", "0", "MUSICREC_QUEUE_SIZE is invalid"),
+        ("MUSICREC_OWNER_IDS", "12,abc", "MUSICREC_OWNER_IDS is invalid (write Discord ids"),
+        ("MUSICREC_LOG_LEVEL", "LOUD", "MUSICREC_LOG_LEVEL is invalid (use DEBUG"),
+        ("DISCORD_TOKEN", "two words", "DISCORD_TOKEN is invalid (it is empty or contains"),
+    ],
+)
+def test_invalid_values_name_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a.b.c")
+    monkeypatch.setenv("MUSICREC_INDEX_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith(expected)
+
+
+def test_missing_index_dir_points_at_the_example_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a.b.c")
+    with pytest.raises(ConfigurationError, match=r"^MUSICREC_INDEX_DIR is not set: see"):
+        load_settings(None)
+
+
+def test_env_example_documents_every_setting() -> None:
+    from bot.settings import Settings, _env_name
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    for field in Settings.model_fields:
+        name = _env_name(field)
+        assert f"\n{name}=" in example or f"\n# {name}=" in example, name

@@ -1,0 +1,77 @@
+"""A small catalog for end-to-end runs: generated tones and noise, embedded for real.
+
+:func:`build_catalog` writes one YouTube-kind item per "video" (an 11-character id, a
+title, AudioSet-style labels), each embedded with the given embedder from real ffmpeg
+output and pooled with the index's rule, so the bot's answers are true search results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.audio import load_clip
+from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
+from musicrec_core.embedders.base import Embedder
+from tests.helpers.media import generate_media
+
+
+@dataclass(frozen=True)
+class CatalogVideo:
+    """One catalog entry: its id, what it sounds like and its labels."""
+
+    video_id: str
+    title: str
+    tone_hz: float | None
+    labels: tuple[str, ...]
+
+
+CATALOG_VIDEOS = (
+    CatalogVideo("tone0220aaa", "Low hum", 220.0, ("Music", "Drone")),
+    CatalogVideo("tone0330bbb", "Open string", 330.0, ("Music", "Guitar")),
+    CatalogVideo("tone0440ccc", "Concert A", 440.0, ("Music", "Sine wave")),
+    CatalogVideo("tone0660ddd", "Fifth above", 660.0, ("Music", "Flute")),
+    CatalogVideo("tone0880eee", "High A", 880.0, ("Music", "Whistling")),
+    CatalogVideo("tone1760fff", "Very high A", 1760.0, ("Music", "Beep, bleep")),
+    CatalogVideo("noisewhiteg", "White noise", None, ("Noise", "White noise")),
+)
+
+
+def build_catalog(
+    index_dir: Path, media_dir: Path, embedder: Embedder, *, seconds: float = 12.0
+) -> list[CatalogVideo]:
+    """Generate, embed and index :data:`CATALOG_VIDEOS`; returns them in item-id order."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for video in CATALOG_VIDEOS:
+        path = generate_media(
+            media_dir / f"{video.video_id}.wav",
+            seconds=seconds,
+            tone_hz=video.tone_hz,
+            sample_rate=16_000,
+            channels=1,
+        )
+        clips.append(load_clip(path, start_s=1.0))
+    embeddings = embedder.embed_many(clips)
+    vectors = np.stack([pool(e.vectors, DEFAULT_POOLING) for e in embeddings])
+    with IndexBuilder(
+        index_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING, n_trees=4
+    ) as builder:
+        for video, vector in zip(CATALOG_VIDEOS, vectors, strict=True):
+            builder.add(
+                vector.astype(np.float32),
+                ItemMeta(
+                    group=video.video_id,
+                    start_s=1.0,
+                    end_s=11.0,
+                    labels=video.labels,
+                    title=video.title,
+                    source=f"https://www.youtube.com/watch?v={video.video_id}",
+                    kind="youtube",
+                ),
+            )
+        builder.commit()
+    return list(CATALOG_VIDEOS)

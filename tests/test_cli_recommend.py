@@ -1,0 +1,208 @@
+"""``musicrec recommend`` (and ``musicrec index build-library``) run in-process.
+
+The library index is built with the synthetic VGGish checkpoint (real TensorFlow model,
+seeded weights) and, for the musicnn path, with the real musicnn weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
+from musicrec_core.catalog.pooling import DEFAULT_POOLING
+from musicrec_core.cli import main
+from musicrec_core.embedders.vggish import VGGishEmbedder
+from tests.helpers.band_embedder import BandEnergyEmbedder
+from tests.helpers.music import generate_music
+from tests.helpers.musicnn import install_weights
+
+SONGS = {
+    "c-major.wav": {"notes_hz": (262.0, 330.0, 392.0), "pulse_hz": 2.0},
+    "low-drone.flac": {"notes_hz": (55.0, 82.5), "noise": 0.02},
+    "busy-noise.mp3": {"notes_hz": (1760.0,), "pulse_hz": 8.0, "noise": 0.3},
+}
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("music")
+    for name, recipe in SONGS.items():
+        generate_music(folder / name, seconds=21, **recipe)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vggish_library(
+    music: Path, synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A library index of the three songs, two windows each, built with synthetic VGGish."""
+    work = tmp_path_factory.mktemp("vggish-library")
+    embedder = VGGishEmbedder.from_files(*synthetic_vggish)
+    build_library([str(music)], work / "index", embedder, windows=2, cache_root=work / "cache")
+    return work / "index"
+
+
+def recommend(
+    capsys: pytest.CaptureFixture[str], *args: str, weights: tuple[Path, Path] | None = None
+) -> tuple[int, str, str]:
+    extra = ["--checkpoint", str(weights[0]), "--pca", str(weights[1])] if weights else []
+    status = main(["recommend", *args, *extra])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_table_leaves_out_the_query_files_own_track(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    query = music / "c-major.wav"
+    status, out, err = recommend(
+        capsys, str(query), "--index", str(vggish_library), weights=synthetic_vggish
+    )
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("Query: c-major.wav (")
+    header = lines[1].split()
+    assert header == ["#", "match", "title", "start", "labels", "link"]
+    rows = lines[2:]
+    assert len(rows) == 2  # three tracks, minus the query's own
+    assert rows[0].split()[0] == "1" and rows[0].split()[1].endswith("%")
+    assert "c-major" not in out.split("\n", 1)[1]
+    assert {"low-drone", "busy-noise"} == {row.split()[2] for row in rows}
+    assert str((music / "busy-noise.mp3").resolve()) in out
+
+
+def test_include_self_ranks_the_query_file_first(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    query = music / "low-drone.flac"
+    status, out, _ = recommend(
+        capsys,
+        str(query),
+        "--index",
+        str(vggish_library),
+        "--include-self",
+        "--json",
+        "-k",
+        "3",
+        weights=synthetic_vggish,
+    )
+    assert status == 0
+    document = json.loads(out)
+    assert document["query"]["ref"] == "low-drone.flac"
+    assert document["query_tags"] == []
+    assert document["embedder"]["name"] == "vggish"
+    items = document["items"]
+    assert [item["rank"] for item in items] == [1, 2, 3]
+    assert items[0]["group"] == track_key(query)
+    assert items[0]["title"] == "low-drone"
+    assert items[0]["similarity_pct"] > items[1]["similarity_pct"]
+    assert items[0]["url"] is None and items[0]["source"] == str(query.resolve())
+
+
+def test_start_picks_the_query_window(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    status, out, _ = recommend(
+        capsys,
+        str(music / "busy-noise.mp3"),
+        "--index",
+        str(vggish_library),
+        "--start",
+        "0:04",
+        "--json",
+        weights=synthetic_vggish,
+    )
+    assert status == 0
+    document = json.loads(out)
+    assert document["query"]["start"] == pytest.approx(4.0)
+    assert len(document["items"]) == 2
+
+
+def test_a_missing_index_is_one_line(
+    capsys: pytest.CaptureFixture[str], music: Path, tmp_path: Path
+) -> None:
+    status, out, err = recommend(capsys, str(music / "c-major.wav"), "--index", str(tmp_path / "x"))
+    assert (status, out) == (1, "")
+    assert err.startswith("musicrec: No index at") and err.count("\n") == 1
+
+
+def test_an_index_of_an_unknown_embedder_is_refused(
+    capsys: pytest.CaptureFixture[str], music: Path, tmp_path: Path
+) -> None:
+    build_library([str(music / "c-major.wav")], tmp_path / "index", BandEnergyEmbedder())
+    status, _, err = recommend(
+        capsys, str(music / "c-major.wav"), "--index", str(tmp_path / "index")
+    )
+    assert status == 1
+    assert "built with embedder 'bands', which musicrec cannot load" in err
+
+
+def test_an_index_of_other_vggish_weights_is_refused(
+    capsys: pytest.CaptureFixture[str], music: Path, synthetic_vggish, tmp_path: Path
+) -> None:
+    identity = {"name": "vggish", "version": "other-weights", "dim": 128}
+    with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
+        builder.add(np.ones(128, dtype=np.float32), ItemMeta("someVideoId", 0.0, 10.0, ()))
+        builder.commit()
+    status, out, err = recommend(
+        capsys, str(music / "c-major.wav"), "--index", str(tmp_path / "index"),
+        weights=synthetic_vggish,
+    )  # fmt: skip
+    assert (status, out) == (1, "")
+    assert "built with embedder vggish other-weights (128-d)" in err
+    assert "rebuild the index" in err
+
+
+def test_k_must_be_positive(capsys: pytest.CaptureFixture[str], vggish_library: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["recommend", "x.wav", "--index", str(vggish_library), "-k", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_index_stays_loadable_after_the_cli(vggish_library: Path) -> None:
+    with CatalogIndex.load(vggish_library, verify_checksums=True) as index:
+        assert len(index) == 3 * 2
+
+
+@pytest.mark.parametrize("variant", ["mtt", "msd"])
+def test_musicnn_library_shows_tags_for_query_and_results(
+    capsys: pytest.CaptureFixture[str], music: Path, tmp_path: Path, variant: str
+) -> None:
+    """End to end with the real musicnn weights: build, then recommend with tags; the CLI
+    loads the variant the index was built with."""
+    install_weights()
+    from musicrec_core.embedders.musicnn import MusicnnEmbedder
+    from musicrec_core.embedders.musicnn.tags import get_variant
+
+    embedder = MusicnnEmbedder.load(variant)
+    report = build_library([str(music)], tmp_path / "index", embedder, windows=2)
+    assert (report.tracks, report.items) == (3, 6)
+
+    status, out, err = recommend(
+        capsys, str(music / "busy-noise.mp3"), "--index", str(tmp_path / "index"), "--json"
+    )
+    assert (status, err) == (0, "")
+    document = json.loads(out)
+    variant_tags = set(get_variant(variant).tags)
+    assert document["embedder"]["version"] == embedder.version
+    query_tags = document["query_tags"]
+    assert len(query_tags) == len(variant_tags) and {t["name"] for t in query_tags} == variant_tags
+    probabilities = [t["probability"] for t in query_tags]
+    assert probabilities == sorted(probabilities, reverse=True)
+    items = document["items"]
+    assert len(items) == 2 and "busy-noise" not in {item["title"] for item in items}
+    for item in items:
+        assert len(item["labels"]) == TRACK_TAG_LABELS and set(item["labels"]) <= variant_tags
+
+    status, out, _ = recommend(
+        capsys, str(music / "busy-noise.mp3"), "--index", str(tmp_path / "index")
+    )
+    assert status == 0
+    tags_line = out.splitlines()[1]
+    assert tags_line.startswith("Tags: ") and query_tags[0]["name"] in tags_line

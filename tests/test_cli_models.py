@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import socket
 from pathlib import Path
 
@@ -96,6 +97,25 @@ def test_a_broken_downloader_fails_only_its_name(
     assert len(err.splitlines()) == 1
 
     assert main(["models", "download", "vggish", "--no-progress"]) == 0
+
+
+def test_list_survives_a_module_that_cannot_be_imported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> list[Path]:
+        importlib.import_module("musicrec_core.no_such_module")
+        return []
+
+    entry = models_cli.MODELS["musicnn"]
+    monkeypatch.setitem(models_cli.MODELS, "musicnn", dataclasses.replace(entry, expected=broken))
+
+    assert main(["models", "list"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("musicnn")] == [
+        "musicnn          unavailable (No module named 'musicrec_core.no_such_module')"
+    ]
+    assert any(line.startswith("audioset-labels") for line in lines)
 
 
 def test_unknown_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,12 @@ def _vggish_files() -> list[Path]:
     return list(weights.locate())
 
 
+def _audioset_label_files() -> list[Path]:
+    from musicrec_core.catalog import labels
+
+    return [labels.default_labels_path(), labels.default_ontology_path()]
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """A downloadable name: its download function and where its files are expected.
@@ -37,7 +43,7 @@ class ModelEntry:
     Attributes:
         downloader: ``"module:function"`` of ``download(*, progress: bool) -> list[Path]``.
         expected: the files (or, when their names are the module's business, the folder)
-            that ``models list`` reports as present or missing.
+            that ``models list`` reports as present or missing; may import lazily.
     """
 
     downloader: str
@@ -49,9 +55,7 @@ MODELS: dict[str, ModelEntry] = {
     "musicnn": ModelEntry(
         "musicrec_core.embedders.musicnn.weights:download", lambda: [paths.models_dir("musicnn")]
     ),
-    "audioset-labels": ModelEntry(
-        "musicrec_core.catalog.labels:download", lambda: [paths.data_dir("audioset")]
-    ),
+    "audioset-labels": ModelEntry("musicrec_core.catalog.labels:download", _audioset_label_files),
 }
 
 
@@ -90,7 +94,12 @@ def run_list(args: argparse.Namespace) -> int:
     """Print one line per expected file or folder: name, present/missing, path."""
     width = max(len(name) for name in MODELS)
     for name, entry in MODELS.items():
-        for path in entry.expected():
+        try:
+            expected = entry.expected()
+        except ImportError as exc:
+            print(f"{name:<{width}}  unavailable ({exc})")
+            continue
+        for path in expected:
             state = "present" if _present(path) else "missing"
             print(f"{name:<{width}}  {state:<7}  {path}")
     return EXIT_OK

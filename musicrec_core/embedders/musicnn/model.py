@@ -166,11 +166,21 @@ class MusicnnNetwork:
         )
 
     def _conv_block(self, x: tf.Tensor, conv: str, norm: str, padding: str) -> tf.Tensor:
-        """conv2d -> ReLU -> batch norm -> max over frequency: [n, T, F, 1] -> [n, T', filters]."""
+        """conv2d -> ReLU -> batch norm -> max over frequency: [n, T, F, 1] -> [n, T', filters].
+
+        Computed in an order that gives exactly the same numbers with less work: ReLU and
+        a batch norm with a positive scale are non-decreasing, so they commute with the max
+        over frequency; a negative scale turns that max into the min. So each channel's max
+        or min over frequency is taken straight from the convolution, and ReLU and batch
+        norm run on [n, T', filters] instead of the 59-96 times larger [n, T', F', filters].
+        """
         w = self._weights
-        h = tf.nn.conv2d(x, w[f"{conv}/kernel"], strides=1, padding=padding)
-        h = self._batch_norm(tf.nn.relu(h + w[f"{conv}/bias"]), norm)
-        return tf.reduce_max(h, axis=2)
+        h = tf.nn.conv2d(x, w[f"{conv}/kernel"], strides=1, padding=padding) + w[f"{conv}/bias"]
+        scale = w[f"{norm}/gamma"] * tf.math.rsqrt(
+            w[f"{norm}/moving_variance"] + BATCH_NORM_EPSILON
+        )
+        extreme = tf.where(scale >= 0, tf.reduce_max(h, axis=2), tf.reduce_min(h, axis=2))
+        return self._batch_norm(tf.nn.relu(extreme), norm)
 
     def _graph(self, patches: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         w = self._weights

@@ -92,6 +92,15 @@ def test_unwritable_destination(
     assert "Cannot write" in capsys.readouterr().err
 
 
+def test_neither_file_nor_link(
+    tmp_path: Path, weights_args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.npy"
+    assert main(["embed", str(tmp_path / "absent.mp3"), *weights_args, "-o", str(out)]) == 1
+    assert "neither an existing file nor a YouTube link" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_weights_flags_need_vggish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["embed", "x.mp3", "--embedder", "musicnn", "--pca", "p.npz", "-o", "o.npy"]
     assert main(args) == 1

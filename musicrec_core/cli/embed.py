@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "row per frame: uint8 [n, 128] VGGish codes by default, float32 with --raw."
         ),
     )
-    parser.add_argument("source", metavar="AUDIO", help="an audio/video file or YouTube link")
+    parser.add_argument(
+        "source", metavar="AUDIO", help="an audio/video file or a YouTube link (fetches 10 s)"
+    )
     parser.add_argument(
         "-o", "--output", required=True, type=Path, metavar="OUT.npy", help="file to write"
     )
@@ -64,11 +66,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Decode the clip, embed it, write the array; prints one line describing it."""
-    from musicrec_core.audio import load_clip
+    from musicrec_core.sources import clip_from_source
 
     if args.embedder != "vggish" and (args.checkpoint or args.pca):
         raise MusicrecError("--checkpoint and --pca apply to the vggish embedder only.")
-    clip = load_clip(Path(args.source).expanduser(), start_s=args.start)
+    clip = clip_from_source(args.source, start_s=args.start)
     embedder = load_embedder(args.embedder, vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     embedding = embedder.embed(clip)
     if args.raw:

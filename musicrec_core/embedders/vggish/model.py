@@ -30,7 +30,9 @@ class VGGishModel:
 
     def __init__(self, weights: VGGishWeights) -> None:
         def constant(scope: str, kind: str) -> tf.Tensor:
-            return tf.constant(weights.arrays[f"{params.VARIABLE_SCOPE}/{scope}/{kind}"])
+            # tf.identity copies the (memory-mapped) array into one TF-owned buffer;
+            # tf.constant kept two copies of each large array alive (TF 2.21, measured).
+            return tf.identity(weights.arrays[f"{params.VARIABLE_SCOPE}/{scope}/{kind}"])
 
         self._convs = [
             (constant(scope, "weights"), constant(scope, "biases"), pooled)

@@ -268,3 +268,14 @@ def test_link_lists(tmp_path: Path) -> None:
         [str(links)], tmp_path / "index", embedder, windows=WINDOWS, fetch_clip=videos
     )
     assert (again.reused, videos.calls) == (2, [])
+
+
+def test_an_unusable_target_fails_before_any_embedding(library: Path, tmp_path: Path) -> None:
+    target = tmp_path / "not-an-index"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep me")
+    embedder = BandEnergyEmbedder()
+    with pytest.raises(CatalogError, match="holds other files"):
+        build_library([str(library)], target, embedder, windows=WINDOWS)
+    assert embedder.calls == 0
+    assert sorted(p.name for p in target.iterdir()) == ["precious.txt"]

@@ -442,19 +442,34 @@ def build_library(
     )
     run = _LibraryRun(embedder, cache, windows, fetch_clip or _fetch_with_ytdlp)
     run.skipped.extend(collected.skipped)
-    with ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder:
+    # The builder comes first so an unusable target fails before any decoding; leaving
+    # the block by an exception removes the unpublished build.
+    with (
+        IndexBuilder(target_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING) as builder,
+        ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder,
+    ):
         for entry in tqdm(collected.inputs, disable=not progress, unit="track", desc="library"):
             run.add(entry, decoder)
         run.flush()
-    tracks = [run.tracks[key] for key in run.order if key in run.tracks]
-    if not tracks:
-        first = run.skipped[0] if run.skipped else None
-        detail = f" (first: {first.source}: {first.reason})" if first else ""
-        raise CatalogError(
-            f"Nothing to index: no input gave playable audio; {len(run.skipped)} skipped, "
-            f"{collected.ignored} ignored{detail}."
+        tracks = [run.tracks[key] for key in run.order if key in run.tracks]
+        if not tracks:
+            first = run.skipped[0] if run.skipped else None
+            detail = f" (first: {first.source}: {first.reason})" if first else ""
+            raise CatalogError(
+                f"Nothing to index: no input gave playable audio; {len(run.skipped)} skipped, "
+                f"{collected.ignored} ignored{detail}."
+            )
+        items = _add_tracks(builder, tracks)
+        builder.commit(
+            extra_manifest={
+                "library": {
+                    "inputs": list(inputs),
+                    "tracks": len(tracks),
+                    "windows_per_track": windows,
+                    "window_seconds": CLIP_SECONDS,
+                }
+            }
         )
-    items = _publish(target_dir, embedder, tracks, windows, inputs)
     return LibraryBuildReport(
         index_dir=Path(target_dir),
         tracks=len(tracks),
@@ -621,14 +636,8 @@ def _track_embedding(track: _DecodedTrack, embeddings: Sequence[Embedding]) -> T
     )
 
 
-def _publish(
-    target_dir: Path,
-    embedder: Embedder,
-    tracks: Sequence[_Track],
-    windows: int,
-    inputs: Sequence[str],
-) -> int:
-    """Pool every window and publish the index; returns the number of items."""
+def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:
+    """Pool every window of every track into the builder; returns the number of items."""
     vectors = []
     metas: list[ItemMeta] = []
     for track in tracks:
@@ -646,15 +655,5 @@ def _publish(
             )
             for start, end in zip(embedding.starts, embedding.ends, strict=True)
         ]
-    extra = {
-        "library": {
-            "inputs": list(inputs),
-            "tracks": len(tracks),
-            "windows_per_track": windows,
-            "window_seconds": CLIP_SECONDS,
-        }
-    }
-    with IndexBuilder(target_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING) as builder:
-        builder.add_many(np.concatenate(vectors), metas)
-        builder.commit(extra_manifest=extra)
+    builder.add_many(np.concatenate(vectors), metas)
     return len(metas)

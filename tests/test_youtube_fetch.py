@@ -7,6 +7,7 @@ child process, metadata, section download with ffmpeg, byte cap, time limits, de
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import generate_media
 
 VIDEO_ID = "testVideo_1"
+REAL_LINK = "https://youtu.be/dQw4w9WgXcQ"
 LONG_SECONDS = 1800.0
 STEP_AT_S = 905.0
 """The long file is near-silent before this offset and a loud tone after it."""
@@ -206,8 +208,13 @@ def test_section_larger_than_the_byte_cap_is_stopped(
     assert server.bytes_served(path) < len(wav)
 
 
-def test_real_links_go_to_www_youtube_com_through_the_proxy_setting() -> None:
-    """Without the seam, yt-dlp is asked for the canonical URL (seen here at a proxy)."""
+@contextlib.contextmanager
+def refusing_proxy() -> Iterator[tuple[str, list[bytes]]]:
+    """An HTTP proxy on 127.0.0.1 that records each request's first bytes and answers 403.
+
+    Yields (proxy URL, list of recorded requests). Lets a test see which host yt-dlp asks
+    for without any traffic leaving the machine.
+    """
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     seen: list[bytes] = []
@@ -226,17 +233,20 @@ def test_real_links_go_to_www_youtube_com_through_the_proxy_setting() -> None:
 
     thread = threading.Thread(target=refuse_every_tunnel, daemon=True)
     thread.start()
-    proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    settings = YouTubeSettings(proxy=proxy, socket_timeout_s=5.0, metadata_timeout_s=30.0)
     try:
-        with pytest.raises(SourceError):
-            fetch_youtube_clip(
-                parse_youtube_link("https://youtu.be/dQw4w9WgXcQ"), settings=settings
-            )
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
     finally:
         done.set()
         thread.join(timeout=10)
         listener.close()
+
+
+def test_real_links_go_to_www_youtube_com_through_the_proxy_setting() -> None:
+    """Without the seam, yt-dlp is asked for the canonical URL (seen here at a proxy)."""
+    with refusing_proxy() as (proxy, seen):
+        settings = YouTubeSettings(proxy=proxy, socket_timeout_s=5.0, metadata_timeout_s=30.0)
+        with pytest.raises(SourceError):
+            fetch_youtube_clip(parse_youtube_link(REAL_LINK), settings=settings)
     assert seen and all(line.startswith(b"CONNECT www.youtube.com:443 ") for line in seen)
 
 

@@ -7,6 +7,7 @@ YouTube links carry ``t=``/``start=`` values such as ``90``, ``90s``, ``1m30s`` 
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 
@@ -53,3 +54,11 @@ def parse_timecode(text: str, *, allow_colons: bool = True) -> float:
         forms = "90, 90s, 1m30s or 1:30" if allow_colons else "90, 90s or 1m30s"
         raise ValueError(f"{text!r} is not a start time (write it like {forms}).")
     return seconds
+
+
+def timecode_argument(text: str) -> float:
+    """:func:`parse_timecode` as an argparse ``type=`` (a bad value is a usage error)."""
+    try:
+        return parse_timecode(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

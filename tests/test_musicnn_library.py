@@ -1,0 +1,72 @@
+"""musicnn end to end through the library: build an index of generated music, then query it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musicrec_core.audio import load_clip
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
+from musicrec_core.embedders.musicnn import MusicnnEmbedder
+from musicrec_core.embedders.musicnn.tags import MTT_TAGS
+from musicrec_core.errors import IndexMismatchError
+from musicrec_core.recommender import Recommender, check_compatible
+from tests.helpers.music import generate_music
+from tests.helpers.musicnn import install_weights, weights_cache
+
+SONGS = {
+    "pad.wav": {"notes_hz": (220.0, 277.2, 329.6)},
+    "groove.flac": {"notes_hz": (110.0, 164.8), "pulse_hz": 4.0},
+    "hiss.mp3": {"notes_hz": (3520.0,), "noise": 0.4},
+    "bells.ogg": {"notes_hz": (880.0, 1318.5, 1760.0), "pulse_hz": 1.0, "noise": 0.05},
+}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, MusicnnEmbedder]:
+    """(music folder, index folder, MTT embedder): four 24-s tracks, two windows each."""
+    work = tmp_path_factory.mktemp("musicnn-library")
+    music = work / "music"
+    music.mkdir()
+    for name, recipe in SONGS.items():
+        generate_music(music / name, seconds=24, **recipe)
+    with weights_cache(work / "cache"):
+        embedder = MusicnnEmbedder.load("mtt")
+    report = build_library(
+        [str(music)], work / "index", embedder, windows=2, cache_root=work / "embeddings"
+    )
+    assert (report.tracks, report.items) == (4, 8)
+    return music, work / "index", embedder
+
+
+def test_each_track_is_found_from_another_part_of_it(
+    library: tuple[Path, Path, MusicnnEmbedder],
+) -> None:
+    music, index_dir, embedder = library
+    with CatalogIndex.load(index_dir, expect_embedder=embedder.describe()) as index:
+        assert index.embedder["version"] == "musicnn-mtt-0.1.0" and index.dim == 200
+        recommender = Recommender(index, embedder)
+        names = sorted(SONGS)
+        # Windows sit at about 1-11 s and 13-23 s; query 6-16 s, across both.
+        clips = [load_clip(music / name, start_s=6.0) for name in names]
+        results = recommender.recommend_many(clips, k=len(SONGS))
+        for name, result in zip(names, results, strict=True):
+            assert result.items[0].group == track_key(music / name), name
+            assert {tag.name for tag in result.query_tags} == set(MTT_TAGS)
+            for item in result.items:
+                assert len(item.labels) == TRACK_TAG_LABELS
+                assert set(item.labels) <= set(MTT_TAGS)
+
+
+def test_an_index_built_with_mtt_refuses_the_msd_embedder(
+    library: tuple[Path, Path, MusicnnEmbedder],
+) -> None:
+    _, index_dir, _ = library
+    install_weights()
+    msd = MusicnnEmbedder.load("msd")
+    with pytest.raises(IndexMismatchError):
+        CatalogIndex.load(index_dir, expect_embedder=msd.describe())
+    with CatalogIndex.load(index_dir) as index, pytest.raises(IndexMismatchError):
+        check_compatible(index, msd)

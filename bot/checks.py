@@ -51,7 +51,15 @@ async def is_admin(interaction: discord.Interaction[Any]) -> bool:
 
 
 async def require_admin(interaction: discord.Interaction[Any]) -> bool:
-    """An ``app_commands.check`` predicate: passes for admins, else raises AdminOnlyError."""
+    """An ``app_commands.check`` predicate: passes for admins in a server.
+
+    Raises:
+        NoPrivateMessage: outside a server (admin commands are guild-only, also when a
+            client ignores the command's declared contexts).
+        AdminOnlyError: the user is not an admin.
+    """
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
     if await is_admin(interaction):
         return True
     raise AdminOnlyError("not a musicrec admin")

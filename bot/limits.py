@@ -62,8 +62,9 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     """Cut ``embed`` in place to every per-part limit and the 6000-character total; returns it.
 
     Parts are cut to their own limits first; fields beyond 25 are dropped. If the total is
-    still over 6000, trailing fields are dropped (the first ones are the best results), and
-    finally the description is shortened.
+    still over 6000, a long description is shortened to 1024 characters, then trailing
+    fields are dropped (the first ones are the best results), then the description and the
+    footer are shortened further.
     """
     if embed.title:
         embed.title = truncate(embed.title, MAX_EMBED_TITLE_CHARS)
@@ -88,12 +89,24 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     embed.clear_fields()
     for name, value, inline in fields:
         embed.add_field(name=name, value=value, inline=inline)
-    while len(embed) > MAX_EMBED_TOTAL_CHARS and embed.fields:
+    # Over the total: a long description gives way first (down to a field's size), then
+    # trailing fields (the first ones are the best results), then description and footer.
+    _shrink_description(embed, floor=MAX_FIELD_VALUE_CHARS)
+    while len(embed) > MAX_EMBED_TOTAL_CHARS and len(embed.fields) > 1:
         embed.remove_field(len(embed.fields) - 1)
+    _shrink_description(embed, floor=0)
     excess = len(embed) - MAX_EMBED_TOTAL_CHARS
-    if excess > 0 and embed.description:
-        embed.description = truncate(embed.description, max(len(embed.description) - excess, 0))
+    if excess > 0 and embed.footer.text:
+        embed.set_footer(text=truncate(embed.footer.text, len(embed.footer.text) - excess))
     return embed
+
+
+def _shrink_description(embed: discord.Embed, *, floor: int) -> None:
+    """Cut the description by the embed's excess over 6000, but not below ``floor``."""
+    excess = len(embed) - MAX_EMBED_TOTAL_CHARS
+    if excess <= 0 or not embed.description or len(embed.description) <= floor:
+        return
+    embed.description = truncate(embed.description, max(len(embed.description) - excess, floor))
 
 
 def fit_button_groups(sizes: list[int]) -> list[int]:

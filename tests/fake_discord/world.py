@@ -41,12 +41,22 @@ CATALOG_VIDEOS = (
 
 
 def build_catalog(
-    index_dir: Path, media_dir: Path, embedder: Embedder, *, seconds: float = 12.0
+    index_dir: Path,
+    media_dir: Path,
+    embedder: Embedder,
+    *,
+    videos: int | None = None,
+    seconds: float = 12.0,
 ) -> list[CatalogVideo]:
-    """Generate, embed and index :data:`CATALOG_VIDEOS`; returns them in item-id order."""
+    """Generate, embed and index the first ``videos`` of :data:`CATALOG_VIDEOS` (None: all).
+
+    Publishes a new version into ``index_dir`` (created if needed). Returns the videos in
+    item-id order.
+    """
+    chosen = CATALOG_VIDEOS[:videos]
     media_dir.mkdir(parents=True, exist_ok=True)
     clips = []
-    for video in CATALOG_VIDEOS:
+    for video in chosen:
         path = generate_media(
             media_dir / f"{video.video_id}.wav",
             seconds=seconds,
@@ -60,7 +70,7 @@ def build_catalog(
     with IndexBuilder(
         index_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING, n_trees=4
     ) as builder:
-        for video, vector in zip(CATALOG_VIDEOS, vectors, strict=True):
+        for video, vector in zip(chosen, vectors, strict=True):
             builder.add(
                 vector.astype(np.float32),
                 ItemMeta(
@@ -74,4 +84,4 @@ def build_catalog(
                 ),
             )
         builder.commit()
-    return list(CATALOG_VIDEOS)
+    return list(chosen)

@@ -1,0 +1,348 @@
+"""End to end: the real bot process, the real discord.py, against the fake Discord.
+
+One bot process serves the whole module (catalog: seven generated "videos" embedded with
+the synthetic VGGish). Every test asserts on the exact JSON the bot sent, and at the end
+of each test the fake must have seen no broken rule (limits, deadlines, tokens).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import ADMIN_ONLY_MESSAGE
+from bot.views import catalog_fingerprint
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.embedders.base import Embedder
+from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.fake_discord.payloads import EPHEMERAL_FLAG
+from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE, CALLBACK_MESSAGE
+from tests.fake_discord.world import CATALOG_VIDEOS, build_catalog
+from tests.helpers.band_embedder import BandEnergyEmbedder
+from tests.helpers.media import generate_media
+
+pytestmark = pytest.mark.slow
+
+LINK_VIDEO = "linkvid0001"
+FOOTER = re.compile(r"^musicrec · catalog [0-9a-f]{8}$")
+ENTRY = re.compile(
+    r"^\[Play from 0:01\]\(https://www\.youtube\.com/watch\?v=(?P<id>[\w-]{11})&t=1s\) "
+    r"\(0:01–0:11\) · \*\*(?P<pct>\d+)%\*\* similar\n(?P<labels>.+)$"
+)
+VIDEOS = {video.video_id: video for video in CATALOG_VIDEOS}
+
+
+@pytest.fixture(scope="module")
+def live(start_live_bot: LiveBotFactory, tmp_path_factory: pytest.TempPathFactory) -> LiveBot:
+    media = tmp_path_factory.mktemp("link-media")
+    link_audio = generate_media(media / "link.mp3", seconds=20, tone_hz=660).read_bytes()
+    return start_live_bot(serve_videos={LINK_VIDEO: link_audio})
+
+
+@pytest.fixture(scope="module")
+def vggish(
+    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Embedder:
+    """The same synthetic VGGish the bot runs, for publishing new catalog versions."""
+    from musicrec_core.embedders.vggish import VGGishEmbedder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
+        return VGGishEmbedder.from_files(*synthetic_vggish)
+
+
+@pytest.fixture(autouse=True)
+def no_broken_rules(live: LiveBot) -> Iterator[None]:
+    before = len(live.fake.violations)
+    yield
+    assert live.fake.violations[before:] == []
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """12 s of a 440 Hz tone as MP3: sounds exactly like the catalog's "Concert A"."""
+    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
+    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
+
+
+def current_fingerprint(index_dir: Path) -> str:
+    with CatalogIndex.load(index_dir) as index:
+        return catalog_fingerprint(index.manifest)
+
+
+def recommend_file(live: LiveBot, data: bytes, name: str, **options: Any) -> str:
+    attachment = live.fake.add_attachment(data, name, "audio/mpeg")
+    values = [{"name": "file", "type": 11, "value": attachment["id"]}]
+    values += [
+        {"name": key, "type": 4 if isinstance(value, int) else 3, "value": value}
+        for key, value in options.items()
+    ]
+    return live.fake.slash_command("recommend", values, attachments=[attachment])
+
+
+def assert_result_message(
+    payload: dict[str, Any], *, title: str, heard: str, count: int, fingerprint: str
+) -> list[str]:
+    """Check a result reply field by field; returns the recommended video ids in order."""
+    assert set(payload) >= {"embeds", "components"}
+    assert payload.get("content") in (None, "")
+    (embed,) = payload["embeds"]
+    assert embed["title"] == title
+    assert embed["description"] == heard
+    assert embed["footer"]["text"] == f"musicrec · catalog {fingerprint}"
+    fields = embed["fields"]
+    assert len(fields) == count
+    ids = []
+    for rank, field in enumerate(fields, start=1):
+        match = ENTRY.match(field["value"])
+        assert match, field["value"]
+        video = VIDEOS[match["id"]]
+        assert field["name"] == f"#{rank} {video.title}"
+        assert match["labels"] == ", ".join(video.labels)
+        assert 0 <= int(match["pct"]) <= 100
+        assert field["inline"] is False
+        ids.append(video.video_id)
+    assert len(set(ids)) == count
+    links, more = payload["components"]
+    assert [button["url"] for button in links["components"]] == [
+        f"https://www.youtube.com/watch?v={video_id}&t=1s" for video_id in ids
+    ]
+    assert [button["label"] for button in links["components"]] == [
+        f"#{rank} {VIDEOS[video_id].title}" for rank, video_id in enumerate(ids, start=1)
+    ]
+    assert all(button["style"] == 5 for button in links["components"])
+    assert [button["label"] for button in more["components"]] == [
+        f"More like #{rank}" for rank in range(1, count + 1)
+    ]
+    item_ids = [list(VIDEOS).index(video_id) for video_id in ids]
+    assert [button["custom_id"] for button in more["components"]] == [
+        f"musicrec:more:{fingerprint}:{item}:{count}" for item in item_ids
+    ]
+    return ids
+
+
+def test_recommend_with_an_attachment(live: LiveBot, song: bytes) -> None:
+    fake = live.fake
+    interaction = recommend_file(live, song, "concert-a.mp3", count=3)
+    reply = fake.wait_reply(interaction)
+    assert fake.acknowledgement(interaction) == CALLBACK_DEFERRED_MESSAGE
+    callback = fake.wait_records(lambda r: r.interaction_id == interaction and r.kind == "callback")
+    assert callback[0].body == {"type": CALLBACK_DEFERRED_MESSAGE}
+    assert callback[0].query == {"with_response": "1"}
+    assert reply["kind"] == "followup" and reply["ephemeral"] is False
+    ids = assert_result_message(
+        reply["payload"],
+        title="Sounds like this",
+        heard="Heard: **concert-a.mp3**, 0:00–0:10",
+        count=3,
+        fingerprint=current_fingerprint(live.index_dir),
+    )
+    assert ids[0] == "tone0440ccc"  # the same tone is the nearest neighbour
+    downloads = [r for r in fake.records if r.kind == "cdn"]
+    assert len(downloads) == 1 and downloads[0].status == 200
+
+
+def test_start_option_picks_the_window(live: LiveBot, song: bytes) -> None:
+    reply = live.fake.wait_reply(recommend_file(live, song, "concert-a.mp3", start="0:02"))
+    assert reply["payload"]["embeds"][0]["description"] == "Heard: **concert-a.mp3**, 0:02–0:12"
+
+
+def test_more_like_button_requeries_without_downloading(live: LiveBot, song: bytes) -> None:
+    fake = live.fake
+    first = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=2))
+    downloads = len([r for r in fake.records if r.kind == "cdn"])
+    more_buttons = first["payload"]["components"][1]["components"]
+    click = fake.click(first["message"], more_buttons[0]["custom_id"], who="dj")
+    reply = fake.wait_reply(click)
+    assert fake.acknowledgement(click) == CALLBACK_DEFERRED_MESSAGE
+    assert len([r for r in fake.records if r.kind == "cdn"]) == downloads
+    ids = assert_result_message(
+        reply["payload"],
+        title="More like this",
+        heard="Heard: [Concert A](https://www.youtube.com/watch?v=tone0440ccc), 0:01–0:11",
+        count=2,
+        fingerprint=current_fingerprint(live.index_dir),
+    )
+    assert "tone0440ccc" not in ids
+
+
+def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
+    fake = live.fake
+    fake.post_message(f"ignore me https://youtu.be/{LINK_VIDEO}", who="otherbot")
+    fake.post_message("no link in this one")
+    message = fake.post_message(f"listen to **https://youtu.be/{LINK_VIDEO}?t=3** !")
+    (record,) = fake.wait_records(lambda r: r.kind == "channel_message")
+    assert record.body["message_reference"]["message_id"] == message["id"]
+    assert record.body["allowed_mentions"]["replied_user"] is False
+    description = record.body["embeds"][0]["description"]
+    assert re.fullmatch(
+        rf"Heard: \[.+\]\(https://www\.youtube\.com/watch\?v={LINK_VIDEO}\), 0:03–0:13",
+        description,
+    ), description
+    ids = assert_result_message(
+        record.body,
+        title="Sounds like this",
+        heard=description,
+        count=5,
+        fingerprint=current_fingerprint(live.index_dir),
+    )
+    assert ids[0] == "tone0660ddd"  # the served "video" is the catalog's 660 Hz tone
+    assert [r for r in fake.records if r.kind == "typing"]
+    assert len([r for r in fake.records if r.kind == "channel_message"]) == 1
+
+
+def test_context_menu_on_a_message_with_an_audio_attachment(live: LiveBot, song: bytes) -> None:
+    fake = live.fake
+    attachment = fake.add_attachment(song, "voice-note.mp3", "audio/mpeg")
+    target = fake.post_message("what is this?", attachments=[attachment])
+    interaction = fake.message_command("Find similar music", target)
+    reply = fake.wait_reply(interaction)
+    ids = assert_result_message(
+        reply["payload"],
+        title="Sounds like this",
+        heard="Heard: **voice-note.mp3**, 0:00–0:10",
+        count=5,
+        fingerprint=current_fingerprint(live.index_dir),
+    )
+    assert ids[0] == "tone0440ccc"
+
+
+def test_context_menu_refuses_a_message_without_audio_or_link(live: LiveBot) -> None:
+    fake = live.fake
+    target = fake.post_message("just words")
+    interaction = fake.message_command("Find similar music", target)
+    reply = fake.wait_reply(interaction)
+    assert fake.acknowledgement(interaction) == CALLBACK_MESSAGE
+    assert reply["payload"] == {
+        "content": "That message has no audio attachment and no YouTube link.",
+        "flags": EPHEMERAL_FLAG,
+        "tts": False,
+    }
+
+
+def test_file_and_link_together_are_refused_at_once(live: LiveBot, song: bytes) -> None:
+    fake = live.fake
+    attachment = fake.add_attachment(song, "a.mp3", "audio/mpeg")
+    interaction = fake.slash_command(
+        "recommend",
+        [
+            {"name": "file", "type": 11, "value": attachment["id"]},
+            {"name": "link", "type": 3, "value": f"https://youtu.be/{LINK_VIDEO}"},
+        ],
+        attachments=[attachment],
+    )
+    reply = fake.wait_reply(interaction)
+    assert reply["kind"] == "message" and reply["ephemeral"] is True
+    assert reply["payload"]["content"] == "Give either a file or a link, not both."
+    assert not [r for r in fake.records if r.kind == "cdn" and attachment["id"] in r.path]
+
+
+def test_a_file_that_is_not_audio_gets_the_decoder_message(live: LiveBot) -> None:
+    interaction = recommend_file(live, b"just some text, not audio\n" * 50, "notes.mp3")
+    reply = live.fake.wait_reply(interaction)
+    assert reply["kind"] == "followup"
+    content = reply["payload"]["content"]
+    assert "notes.mp3" in content and "\n" not in content
+    assert "Something went wrong" not in content
+
+
+def test_reload_is_refused_for_a_plain_member(live: LiveBot) -> None:
+    interaction = live.fake.slash_command("musicrec reload", who="member")
+    reply = live.fake.wait_reply(interaction)
+    assert reply["kind"] == "message"
+    assert reply["payload"] == {
+        "content": ADMIN_ONLY_MESSAGE,
+        "flags": EPHEMERAL_FLAG,
+        "tts": False,
+    }
+
+
+def status_rows(live: LiveBot, who: str) -> dict[str, str]:
+    reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who=who))
+    assert reply["ephemeral"] is True
+    return {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+
+
+@pytest.mark.parametrize("who", ["admin", "dj", "owner"])
+def test_status_for_each_kind_of_admin(live: LiveBot, who: str) -> None:
+    rows = status_rows(live, who)
+    assert rows["Index items"] == str(len(CATALOG_VIDEOS))
+    assert rows["Index embedder"].startswith("vggish ")
+    assert rows["Model"].startswith("vggish ")
+    assert re.fullmatch(r"\d+/32 admitted, \d+ waiting", rows["Queue"])
+    assert re.fullmatch(r"\d+\.\d ms since last status", rows["Loop lag peak"])
+    assert rows["Link replies"] == "on"
+
+
+def test_reload_swaps_a_new_catalog_and_stale_buttons_are_refused(
+    live: LiveBot, song: bytes, vggish: Embedder
+) -> None:
+    fake = live.fake
+    old = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=1))
+    old_fingerprint = current_fingerprint(live.index_dir)
+    build_catalog(live.index_dir, live.work_dir / "rebuild-media", vggish, videos=3)
+    new_fingerprint = current_fingerprint(live.index_dir)
+    assert new_fingerprint != old_fingerprint
+
+    interaction = fake.slash_command("musicrec reload", who="admin")
+    reply = fake.wait_reply(interaction)
+    assert fake.acknowledgement(interaction) == CALLBACK_DEFERRED_MESSAGE
+    assert reply["ephemeral"] is True
+    (embed,) = reply["payload"]["embeds"]
+    rows = {field["name"]: field["value"] for field in embed["fields"]}
+    assert embed["title"] == "Catalog reloaded"
+    assert rows["Items"] == "3"
+    assert rows["Catalog id"] == new_fingerprint
+    assert rows["Version"] == CatalogIndex.load(live.index_dir).directory.name
+
+    stale = old["payload"]["components"][1]["components"][0]["custom_id"]
+    click = fake.click(old["message"], stale)
+    refused = fake.wait_reply(click)
+    assert refused["kind"] == "message" and refused["ephemeral"] is True
+    assert refused["payload"]["content"].startswith("The catalog has been rebuilt since this reply")
+
+    fresh = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=3))
+    assert_result_message(
+        fresh["payload"],
+        title="Sounds like this",
+        heard="Heard: **concert-a.mp3**, 0:00–0:10",
+        count=3,
+        fingerprint=new_fingerprint,
+    )
+
+
+def test_broken_and_mismatched_indexes_are_refused_while_the_old_one_serves(
+    live: LiveBot, song: bytes, vggish: Embedder
+) -> None:
+    fake = live.fake
+    serving = status_rows(live, "admin")
+    # A catalog built with another embedder, published into the index folder.
+    build_catalog(live.index_dir, live.work_dir / "band-media", BandEnergyEmbedder(), videos=2)
+    mismatch = fake.wait_reply(fake.slash_command("musicrec reload", who="admin"))
+    assert mismatch["ephemeral"] is True
+    assert "bands" in mismatch["payload"]["content"]
+    assert "vggish" in mismatch["payload"]["content"]
+    # A version built with the right embedder whose vector file is then cut short.
+    build_catalog(live.index_dir, live.work_dir / "cut-media", vggish, videos=2)
+    with CatalogIndex.load(live.index_dir) as index:
+        vectors = index.directory / "vectors.ann"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    corrupt = fake.wait_reply(fake.slash_command("musicrec reload", who="admin"))
+    assert corrupt["ephemeral"] is True
+    assert "vectors.ann" in corrupt["payload"]["content"]
+
+    still = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=2))
+    assert len(still["payload"]["embeds"][0]["fields"]) == 2
+    assert status_rows(live, "admin")["Index version"] == serving["Index version"]
+
+
+def test_sighup_reloads_the_catalog(live: LiveBot, vggish: Embedder) -> None:
+    build_catalog(live.index_dir, live.work_dir / "sighup-media", vggish, videos=4)
+    live.process.send_signal(signal.SIGHUP)
+    live.process.wait_for_line("reloaded the catalog: 4 items", timeout=120)
+    assert status_rows(live, "admin")["Index items"] == "4"

@@ -1,0 +1,43 @@
+"""Every extension loads, and the commands Discord would receive are the intended ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord
+
+from bot.app import EXTENSIONS, MusicrecBot, build_intents
+from tests.bot.helpers import make_settings
+
+
+async def loaded_bot(tmp_path: Path, **overrides: object) -> MusicrecBot:
+    bot = MusicrecBot(make_settings(tmp_path, **overrides), load_engine=False)
+    for extension in EXTENSIONS:
+        await bot.load_extension(extension)
+    return bot
+
+
+async def test_every_extension_loads_and_defines_the_commands(tmp_path: Path) -> None:
+    bot = await loaded_bot(tmp_path)
+    payload = {
+        (command["name"], command.get("type", 1)): command
+        for command in (c.to_dict(bot.tree) for c in bot.tree.get_commands(type=None))
+    }
+    assert set(payload) == {("recommend", 1), ("musicrec", 1), ("Find similar music", 3)}
+    recommend = payload[("recommend", 1)]
+    options = {option["name"]: option for option in recommend["options"]}
+    assert list(options) == ["file", "link", "start", "count"]
+    assert options["file"]["type"] == 11 and not options["file"]["required"]
+    assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 10)
+    admin = payload[("musicrec", 1)]
+    assert [option["name"] for option in admin["options"]] == ["reload", "status"]
+    assert admin["default_member_permissions"] == discord.Permissions(manage_guild=True).value
+    assert admin["dm_permission"] is False  # guild only
+    await bot.close()
+
+
+def test_intents_ask_for_message_content_only_with_link_replies(tmp_path: Path) -> None:
+    quiet = build_intents(make_settings(tmp_path))
+    chatty = build_intents(make_settings(tmp_path, link_replies=True))
+    assert quiet.guilds and not quiet.message_content and not quiet.guild_messages
+    assert chatty.message_content and chatty.guild_messages

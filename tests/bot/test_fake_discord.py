@@ -1,0 +1,101 @@
+"""The fake Discord enforces what the real one does: deadlines, token lifetime, limits."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fake_discord.server import FakeDiscord
+
+TOKEN = "fake.token.value"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDiscord]:
+    with FakeDiscord(token=TOKEN, ack_deadline_s=0.3, token_ttl_s=0.6) as server:
+        yield server
+
+
+def call(url: str, method: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bot {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Type"] in ("application/json", None)
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def pending_interaction(fake: FakeDiscord) -> tuple[str, str]:
+    """Register an interaction as the fake does when it dispatches one (no bot needed)."""
+    from tests.fake_discord.server import _Interaction
+
+    interaction_id = fake._ids.next()
+    token = f"itoken-{interaction_id}"
+    with fake._changed:
+        fake._interactions[interaction_id] = _Interaction(
+            interaction_id, token, time.monotonic(), fake.channel_id
+        )
+    return interaction_id, token
+
+
+def test_login_needs_the_right_token(fake: FakeDiscord) -> None:
+    assert call(fake.api_url + "/users/@me", "GET", token=TOKEN)[1]["id"] == fake.application_id
+    status, body = call(fake.api_url + "/users/@me", "GET", token="wrong")
+    assert status == 401 and fake.violations
+
+
+def test_a_late_acknowledgement_is_an_unknown_interaction(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    time.sleep(0.4)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    status, body = call(url, "POST", {"type": 5})
+    assert (status, body["code"]) == (404, 10062)
+    assert "acknowledged after" in fake.violations[-1]
+
+
+def test_deferral_then_follow_up_then_expired_token(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    status, body = call(url, "POST", {"type": 5})
+    assert status == 200 and body["interaction"]["response_message_loading"] is True
+    assert call(url, "POST", {"type": 5})[0] == 400  # a second acknowledgement
+    hook = f"{fake.api_url}/webhooks/{fake.application_id}/{token}"
+    status, message = call(hook, "POST", {"content": "done"})
+    assert status == 200 and message["content"] == "done"
+    assert fake.wait_reply(interaction_id)["kind"] == "followup"
+    time.sleep(0.7)
+    status, body = call(hook, "POST", {"content": "too late"})
+    assert (status, body["code"]) == (401, 50027)
+    assert "token expired" in fake.violations[-1]
+
+
+def test_messages_over_the_limits_are_refused(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    too_big = {
+        "content": "x" * 2001,
+        "embeds": [{"title": "t", "fields": [{"name": "n", "value": "v" * 1025}] * 26}],
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 5, "label": "a", "url": "ftp://x"}]}
+        ]
+        * 6,
+    }
+    status, body = call(url, "POST", {"type": 4, "data": too_big})
+    assert (status, body["code"]) == (400, 50035)
+    text = "\n".join(fake.violations)
+    for expected in ("2001 > 2000", "26 > 25 fields", "1025 > 1024", "6 > 5 action rows", "url"):
+        assert expected in text
+    assert fake.acknowledgement(interaction_id) is None

@@ -4,11 +4,15 @@
   writes the user's real cache.
 - Every test checks that it left no ``musicrec-*`` entry in the temp directory: all
   temporary files and folders the library makes carry that prefix.
+- The session gets a private temp directory (``TMPDIR``, inherited by subprocesses such as
+  ffmpeg, yt-dlp and the bot), so that check sees only this run's files even when other
+  runs share the machine.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,23 @@ import pytest
 pytest_plugins = ["tests.helpers.media", "tests.helpers.http_server", "tests.helpers.vggish_files"]
 
 TEMP_PREFIX = "musicrec-"
+
+_SESSION_TMPDIR_KEY = "_musicrec_session_tmpdir"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this test session its own temp directory before anything uses tempfile."""
+    private = tempfile.mkdtemp(prefix="pytest-session-")
+    setattr(config, _SESSION_TMPDIR_KEY, private)
+    os.environ["TMPDIR"] = private
+    tempfile.tempdir = None  # make tempfile re-read TMPDIR
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's private temp directory."""
+    private = getattr(config, _SESSION_TMPDIR_KEY, None)
+    if private:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _ours_in_tempdir() -> set[str]:

@@ -3,9 +3,10 @@
 What the musicnn weights were trained on (librosa 0.7's ``melspectrogram`` defaults at the
 parameters below), written out in numpy so librosa is not needed:
 
-1. a centred STFT: the waveform is reflect-padded by half a window on each side (librosa
-   < 0.10 used ``pad_mode="reflect"``), cut into 512-sample frames every 256 samples and
-   multiplied by a periodic Hann window;
+1. a centred STFT: the waveform is reflect-padded by half a window on each side (the
+   default ``pad_mode="reflect"`` of librosa before 0.9, which musicnn used; newer librosa
+   pads with zeros), cut into 512-sample frames every 256 samples and multiplied by a
+   periodic Hann window;
 2. the power spectrum |X|^2 of each frame, bins 0 .. 256 (0 .. 8000 Hz);
 3. 96 triangular mel filters on the Slaney mel scale (linear below 1 kHz, logarithmic
    above), each scaled to unit area (``norm="slaney"``), spanning 0 .. 8000 Hz;

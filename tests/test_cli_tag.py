@@ -91,3 +91,13 @@ def test_bad_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> Non
             main(["tag", "x.mp3", *argv])
         assert stopped.value.code == 2
     capsys.readouterr()
+
+
+def test_sources_that_are_neither_files_nor_youtube_links_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for source in (str(tmp_path / "missing.mp3"), "https://example.com/song.mp3"):
+        assert main(["tag", source]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith("musicrec: ") and error.count("\n") == 1
+        assert "YouTube" in error

@@ -14,7 +14,7 @@ from tests.helpers.media import MakeMedia
 
 
 @pytest.fixture
-def weights_args(synthetic_vggish: tuple[Path, Path]) -> list[str]:
+def weights_args(synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path) -> list[str]:
     checkpoint, pca = synthetic_vggish
     return ["--checkpoint", str(checkpoint), "--pca", str(pca)]
 

@@ -61,12 +61,12 @@ def reference_forward(examples: np.ndarray, arrays: dict[str, np.ndarray]) -> np
 
 
 @pytest.fixture(scope="module")
-def module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A cache directory for module-scoped models (built before the per-test cache exists)."""
-    cache = tmp_path_factory.mktemp("vggish-module-cache")
+def module_cache(shared_vggish_cache_dir: Path) -> Iterator[Path]:
+    """The session's shared cache, for the module-scoped embedder (built before the
+    per-test cache exists)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSICREC_CACHE_DIR", str(cache))
-        yield cache
+        patch.setenv("MUSICREC_CACHE_DIR", str(shared_vggish_cache_dir))
+        yield shared_vggish_cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,10 @@ TensorFlow V1 checkpoint with the official variable names and shapes, seeded ran
 and ``vggish_pca_params.npz`` (a random orthogonal PCA whose quantized output spreads over
 0..255). The ``synthetic_vggish`` fixture writes them once per test session.
 
+Loading them builds a 289 MB weights cache under ``MUSICREC_CACHE_DIR``, which the suite
+gives every test afresh; a test that loads the synthetic model can request
+``shared_vggish_cache`` to use one cache folder for the whole session instead.
+
 The weights are He-scaled so activations keep a similar magnitude layer after layer; the
 PCA was calibrated once on these weights (raw embeddings of sines and noise have a mean
 near 1 and an overall standard deviation near 6), so the whitened values spread over [-2, 2]
@@ -13,7 +17,7 @@ with a few clipped, as real ones are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +132,19 @@ def write_synthetic_vggish(directory: Path, seed: int = 0) -> tuple[Path, Path]:
 def synthetic_vggish(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(checkpoint, pca) written once per test session with seed 0."""
     return write_synthetic_vggish(tmp_path_factory.mktemp("vggish-synthetic"))
+
+
+@pytest.fixture(scope="session")
+def shared_vggish_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache root for the whole session (see ``shared_vggish_cache``)."""
+    return tmp_path_factory.mktemp("vggish-shared-cache")
+
+
+@pytest.fixture
+def shared_vggish_cache(
+    shared_vggish_cache_dir: Path, isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Point MUSICREC_CACHE_DIR at the session-wide cache root for this test, so the
+    synthetic weights are parsed and cached once per session rather than once per test."""
+    monkeypatch.setenv("MUSICREC_CACHE_DIR", str(shared_vggish_cache_dir))
+    yield shared_vggish_cache_dir

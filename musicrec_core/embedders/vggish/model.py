@@ -7,7 +7,9 @@ features are fc2's pre-activation values).
 
 The forward pass is one ``tf.function`` with a fixed input signature (no retracing for new
 batch sizes) over weights captured as constants; TensorFlow's oneDNN kernels fuse each
-conv + bias + ReLU. One instance may be called from several threads at once.
+conv + bias + ReLU and run within a few percent of numpy's float32 GEMM rate on the 2-core
+development machine. XLA (``jit_compile=True``) measured no faster there, so it is off.
+One instance may be called from several threads at once.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ How a file becomes a clip
 2. **Decode only the window** with ffmpeg: ``-ss START -t SECONDS`` *before* ``-i`` (input
    seeking, so a 3-hour file costs what 10 s cost), first audio stream only (``-map 0:a:0``,
    video/subtitles/data never decoded), resampled to 16 kHz by ffmpeg, written as 32-bit
-   float Sun AU to a pipe. AU carries the channel count in its 24-byte header, so decoding
-   does not have to wait for the probe: both run at the same time and a short file costs
-   one process start-up, not two.
+   float Sun AU to a pipe. After a seek, decoding starts 0.2 s early and that lead-in is
+   dropped, so decoder warm-up (MP3 bit reservoir, AAC overlap) and the resampler's
+   start-up transient never reach the clip. AU carries the channel count in its 24-byte
+   header, so decoding does not have to wait for the probe: both run at the same time and
+   a short file costs one process start-up, not two.
 3. **Downmix in numpy**: the plain mean over channels, exactly the VGGish recipe
    (ffmpeg's own ``-ac 1`` weights the centre and drops LFE, and sums stereo at 0.707 each
    without normalising float data, which can leave [-1, 1]).
@@ -49,10 +51,11 @@ Which 10 seconds (the window rule)
   from its start: clips between :data:`MIN_CLIP_SECONDS` and 10 s are used whole.
 - A longer source: four candidate windows centred at 25 %, 40 %, 55 % and 70 % of its
   duration (clamped to lie inside it) are decoded in parallel and the one with the highest
-  RMS wins (the earliest on a tie). Intros, fade-ins and silent stretches lose to the body
-  of the track, and the winner's samples *are* the clip: no fifth decode. When every
-  candidate comes back empty (a truncated file whose header promises more than it holds),
-  the window falls back to the start of the file.
+  RMS wins (the earliest on a tie; RMS over the full 10 s, so a window cut short by the
+  end of a truncated file counts its missing part as silence). Intros, fade-ins and
+  silent stretches lose to the body of the track, and the winner's samples *are* the
+  clip: no fifth decode. When every candidate comes back empty (a truncated file whose
+  header promises more than it holds), the window falls back to the start of the file.
 
 Clips shorter than :data:`MIN_CLIP_SECONDS` (0.975 s, one VGGish example) are
 :class:`~musicrec_core.errors.AudioTooShortError`.
@@ -85,7 +88,6 @@ decoding in an executor).
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -140,6 +142,9 @@ WHOLE_SOURCE_SLACK_S = 0.5
 
 MAX_CHANNELS = 64
 """More channels than this is refused (ffmpeg's own layouts stop at 64)."""
+
+PREROLL_S = 0.2
+"""A window after a seek is decoded from this much earlier; the lead-in is dropped."""
 
 _OUTPUT_MARGIN_S = 0.5
 """Extra decoded seconds tolerated on stdout before ffmpeg is stopped."""
@@ -268,7 +273,7 @@ def load_clip(
     display = ref or file.name
     budget = _Budget(timeout_s, display)
     ffmpeg, ffprobe = _binaries()
-    resampler = _resampler_for(ffmpeg)
+    resampler = _resampler_for(ffmpeg, budget)
 
     def decode(
         start: float, cancel: threading.Event | None = None, sanitize: bool = False
@@ -357,7 +362,7 @@ def decode_window(
     display = name or file.name
     budget = _Budget(timeout_s, display)
     ffmpeg = _binaries()[0]
-    resampler = _resampler_for(ffmpeg)
+    resampler = _resampler_for(ffmpeg, budget)
     result = _decode(ffmpeg, resampler, file, start_s, duration_s, budget, None)
     if result.failed and result.samples.size == 0:
         raise _unreadable(display, result.log_tail)
@@ -404,7 +409,7 @@ def _candidate_starts(duration_s: float, clip_seconds: float) -> list[float]:
     """Starts of the candidate windows of a source longer than the window, earliest first."""
     latest = duration_s - clip_seconds
     starts = {
-        round(min(max(f * duration_s - clip_seconds / 2, 0.0), latest), 3)
+        math.floor(min(max(f * duration_s - clip_seconds / 2, 0.0), latest) * 1000) / 1000
         for f in CANDIDATE_FRACTIONS
     }
     return sorted(starts)
@@ -418,6 +423,7 @@ def _loudest_window(
 ) -> tuple[float, _Decoded]:
     """Decode every candidate in parallel and keep the one with the highest RMS."""
     starts = _candidate_starts(duration_s, clip_seconds)
+    wanted = round(clip_seconds * SAMPLE_RATE_HZ)
     futures = [pool.submit(decode, start) for start in starts]
     best: tuple[float, float, _Decoded] | None = None
     first_error: BaseException | None = None
@@ -431,9 +437,10 @@ def _loudest_window(
             continue
         if result.samples.size < MIN_CLIP_SAMPLES:
             continue
-        # Loudness of the clip as it will be returned (non-finite samples count as silence).
+        # RMS over the nominal window, of the samples as they will be returned: missing
+        # samples (the file ended early) and non-finite ones count as silence.
         clean = np.clip(np.nan_to_num(result.samples, nan=0.0, posinf=0.0, neginf=0.0), -1, 1)
-        rms = float(np.sqrt(np.mean(np.square(clean, dtype=np.float64))))
+        rms = math.sqrt(float(np.sum(np.square(clean, dtype=np.float64))) / wanted)
         if best is None or rms > best[0]:
             best = (rms, start, result)
     if best is not None:
@@ -591,7 +598,13 @@ def _decode(
     an expression per sample, so used only when a first decode met NaN/inf).
     """
     wanted = round(duration_s * SAMPLE_RATE_HZ)
-    seek = ["-ss", f"{start_s:.6f}"] if start_s > 0 else []
+    # Start up to PREROLL_S early and drop that lead-in: decoder warm-up after a seek
+    # (MP3 bit reservoir, AAC overlap) and the resampler's start-up transient fall in it.
+    preroll = min(start_s, PREROLL_S)
+    skip = round(preroll * SAMPLE_RATE_HZ)
+    total = skip + wanted
+    seek_at = start_s - preroll
+    seek = ["-ss", f"{seek_at:.6f}"] if seek_at > 0 else []
     zero_bad = "aeval=exprs='if(isnan(val(ch))+isinf(val(ch)),0,val(ch))':c=same,"
     cleanup = zero_bad if sanitize else ""
     if resampler == "soxr":
@@ -601,7 +614,7 @@ def _decode(
     args = [
         ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error",
         "-protocol_whitelist", "file",
-        *seek, "-t", f"{duration_s:.6f}", "-i", _file_url(file),
+        *seek, "-t", f"{duration_s + preroll:.6f}", "-i", _file_url(file),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-map_metadata", "-1", "-fflags", "+bitexact",
         "-af", f"{cleanup}{resample},aformat=sample_fmts=flt",
@@ -614,7 +627,7 @@ def _decode(
         if header is None:
             return None
         offset, channels = header
-        frames = wanted + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
+        frames = total + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
         return offset + frames * channels * 4
 
     run = _run(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel)
@@ -623,12 +636,12 @@ def _decode(
     if header is not None:
         offset, channels = header
         body = run.stdout[offset:]
-        frames = min(len(body) // (4 * channels), wanted)
-        if frames:
+        frames = min(len(body) // (4 * channels), total)
+        if frames > skip:
             interleaved = np.frombuffer(body, dtype=">f4", count=frames * channels)
             # Mean over channels (float64 accumulation), as the VGGish recipe does.
-            samples = interleaved.reshape(frames, channels).mean(axis=1, dtype=np.float64)
-            samples = samples.astype(np.float32)
+            mono = interleaved.reshape(frames, channels)[skip:].mean(axis=1, dtype=np.float64)
+            samples = mono.astype(np.float32)
     elif len(run.stdout) >= 24 and not run.truncated:
         log.warning("ffmpeg wrote an unexpected header: %r", run.stdout[:24])
     failed = (run.returncode != 0 and not run.truncated) or (
@@ -790,20 +803,27 @@ def _binaries() -> tuple[str, str]:
     return ffmpeg, ffprobe
 
 
-@functools.lru_cache(maxsize=8)
-def _resampler_for(ffmpeg: str) -> str:
-    """ "soxr" when this ffmpeg was built with libsoxr, else "swr"."""
-    try:
-        result = subprocess.run(
-            [ffmpeg, "-hide_banner", "-buildconf"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "swr"
-    return "soxr" if b"--enable-libsoxr" in result.stdout + result.stderr else "swr"
+_resamplers: dict[str, str] = {}
+_resamplers_lock = threading.Lock()
+
+
+def _resampler_for(ffmpeg: str, budget: _Budget | None = None) -> str:
+    """Say "soxr" when this ffmpeg was built with libsoxr, else "swr" (cached per binary).
+
+    The check runs ``ffmpeg -buildconf`` once per binary, within the caller's deadline
+    (a timed-out check raises DecodeTimeoutError and is not cached).
+    """
+    with _resamplers_lock:
+        known = _resamplers.get(ffmpeg)
+    if known is not None:
+        return known
+    run = _run(
+        [ffmpeg, "-hide_banner", "-buildconf"], budget or _Budget(10, "ffmpeg"), 1 << 16, None
+    )
+    found = "soxr" if "--enable-libsoxr" in run.stdout.decode("utf-8", "replace") else "swr"
+    with _resamplers_lock:
+        _resamplers[ffmpeg] = found
+    return found
 
 
 def _checked_path(path: str | os.PathLike[str], name: str | None) -> Path:

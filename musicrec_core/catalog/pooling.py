@@ -64,21 +64,53 @@ def pool(frames: np.ndarray, rule: str) -> np.ndarray:
     Raises:
         ValueError: for an unknown rule, a non-2-D array or zero frames.
     """
-    check_rule(rule)
     if frames.ndim != 2:
         raise ValueError(f"frames must be a 2-D array [n, d], got shape {frames.shape}")
-    if frames.shape[0] == 0:
+    return pool_many(frames[None], rule)[0]
+
+
+def pool_many(frames: np.ndarray, rule: str) -> np.ndarray:
+    """Pool m equally long segments at once: [m, n, d] (n >= 1, any real dtype) -> float32 [m, D].
+
+    This is the one implementation of every rule; :func:`pool`, :func:`pool_segments` and
+    :func:`pool_quantized` call it. Statistics are taken along the frame axis in float32,
+    so a row's result does not depend on the other rows of the batch.
+    """
+    check_rule(rule)
+    if frames.ndim != 3:
+        raise ValueError(f"frames must be a 3-D array [m, n, d], got shape {frames.shape}")
+    if frames.shape[1] == 0:
         raise ValueError("cannot pool zero frames")
-    as_float = frames.astype(np.float32, copy=False)
-    mean = as_float.mean(axis=0, dtype=np.float64)
+    mean = frames.mean(axis=1, dtype=np.float32)
     if rule == "mean":
-        return mean.astype(np.float32)
-    std = as_float.std(axis=0, dtype=np.float64)
-    return np.concatenate([mean, std]).astype(np.float32)
+        return mean
+    std = frames.std(axis=1, dtype=np.float32)
+    return np.concatenate([mean, std], axis=1)
+
+
+def pool_quantized(codes: np.ndarray, rule: str) -> np.ndarray:
+    """``pool_many(dequantize(codes), rule)`` without dequantizing every frame.
+
+    Dequantization is affine (x = q * s + min), so the mean of the values is the
+    dequantized mean of the codes and their standard deviation is s times the codes'.
+
+    Args:
+        codes: uint8 [m, n, d] AudioSet/VGGish codes.
+        rule: a pooling rule.
+
+    Returns:
+        float32 [m, pooled_dim(d, rule)].
+    """
+    pooled = pool_many(codes, rule)
+    dim = codes.shape[2]
+    scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
+    pooled[:, :dim] = pooled[:, :dim] * scale + np.float32(QUANTIZED_MIN)
+    pooled[:, dim:] *= scale
+    return pooled
 
 
 def pool_segments(frames: np.ndarray, lengths: np.ndarray, rule: str) -> np.ndarray:
-    """Pool many variable-length segments at once (the ingest hot path).
+    """Pool many variable-length segments at once.
 
     Args:
         frames: float32 [total_frames, d], the segments' frames one after another.
@@ -95,14 +127,11 @@ def pool_segments(frames: np.ndarray, lengths: np.ndarray, rule: str) -> np.ndar
         raise ValueError("frames must be [total, d] and lengths [num_segments]")
     if lengths.size and (lengths.min() < 1 or int(lengths.sum()) != frames.shape[0]):
         raise ValueError("every segment needs at least one frame and lengths must sum to total")
-    if lengths.size == 0:
-        return np.zeros((0, pooled_dim(frames.shape[1], rule)), dtype=np.float32)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    as_float = frames.astype(np.float64)
-    counts = lengths[:, None].astype(np.float64)
-    mean = np.add.reduceat(as_float, starts, axis=0) / counts
-    if rule == "mean":
-        return mean.astype(np.float32)
-    mean_square = np.add.reduceat(as_float * as_float, starts, axis=0) / counts
-    std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
-    return np.concatenate([mean, std], axis=1).astype(np.float32)
+    pooled = np.zeros((lengths.size, pooled_dim(frames.shape[1], rule)), dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    # Segments of equal length are pooled together as one [m, n, d] block.
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        take = starts[rows][:, None] + np.arange(length)
+        pooled[rows] = pool_many(frames[take], rule)
+    return pooled

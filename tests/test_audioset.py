@@ -1,0 +1,213 @@
+"""Reading release-format AudioSet TFRecords: folders, tar.gz streams, damage, filtering."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog import audioset
+from musicrec_core.catalog.audioset import (
+    BAD_CHECKSUM,
+    BAD_LENGTH,
+    BAD_WIDTH,
+    DAMAGED_ARCHIVE,
+    NO_EMBEDDINGS,
+    TRUNCATED,
+    UNPARSABLE,
+    AudioSetReader,
+    SegmentBatch,
+)
+from musicrec_core.catalog.pooling import dequantize, pool
+from musicrec_core.errors import CatalogError
+from tests.helpers.audioset_records import (
+    random_segments,
+    segment_example_bytes,
+    write_audioset_tfrecord,
+    write_features_archive,
+)
+
+
+def _odd_records() -> list[bytes]:
+    """Records with valid CRCs that no release writer makes."""
+    import tensorflow as tf
+
+    narrow = tf.train.SequenceExample()
+    narrow.context.feature["video_id"].bytes_list.value.append(b"narrow00000")
+    narrow.context.feature["start_time_seconds"].float_list.value.append(0.0)
+    narrow.context.feature["end_time_seconds"].float_list.value.append(10.0)
+    frames = narrow.feature_lists.feature_list["audio_embedding"].feature
+    frames.add().bytes_list.value.append(bytes(127))
+    no_id = tf.train.SequenceExample()
+    no_id.context.feature["start_time_seconds"].float_list.value.append(0.0)
+    return [b"\xff\xff\xff garbage", narrow.SerializeToString(), no_id.SerializeToString()]
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A small release-like folder; returns its path and the segments that must be kept."""
+    root = tmp_path_factory.mktemp("features") / "audioset_v1_embeddings"
+    regular = random_segments(60, seed=1, prefix="reg")
+    for i, segment in enumerate(regular):
+        segment["labels"] = [300 + i % 5] if i % 4 == 0 else segment["labels"]  # 2-byte varints
+    regular[1]["labels"] = [20_000, 3]  # a 3-byte varint
+    short = random_segments(5, seed=2, seconds=[3, 1, 7, 9, 2], prefix="short")
+    unlabelled = random_segments(4, seed=3, prefix="nolab")
+    unlabelled[0]["labels"] = None
+    unlabelled[1]["labels"] = []
+    empty = random_segments(1, seed=4, seconds=0, prefix="empty")
+    corrupt = random_segments(12, seed=5, prefix="crc")
+    cut = random_segments(10, seed=6, prefix="cut")
+    write_audioset_tfrecord(root / "eval" / "re.tfrecord", regular)
+    write_audioset_tfrecord(
+        root / "eval" / "sh.tfrecord", short + unlabelled + empty + _odd_records()
+    )
+    write_audioset_tfrecord(root / "bal_train" / "cr.tfrecord", corrupt, corrupt_record_at=4)
+    write_audioset_tfrecord(root / "unbal_train" / "cu.tfrecord", cut, truncate_bytes=100)
+    expected = regular + short + unlabelled + corrupt[:4] + corrupt[5:] + cut[:9]
+    return {"root": root, "expected": expected}
+
+
+EXPECTED_SKIPS = {
+    BAD_CHECKSUM: 1,
+    TRUNCATED: 1,
+    NO_EMBEDDINGS: 1,
+    UNPARSABLE: 2,
+    BAD_WIDTH: 1,
+}
+
+
+def _read_all(batches: Any) -> dict[str, dict[str, Any]]:
+    """Segments by video id: start, end, labels, frame count, pooled vector."""
+    result: dict[str, dict[str, Any]] = {}
+    for batch in batches:
+        assert isinstance(batch, SegmentBatch)
+        for row, (video_id, labels) in enumerate(zip(batch.video_ids, batch.labels(), strict=True)):
+            assert video_id not in result
+            result[video_id] = {
+                "start": batch.start_s[row],
+                "end": batch.end_s[row],
+                "labels": labels,
+                "frames": int(batch.frame_counts[row]),
+                "vector": batch.vectors[row],
+            }
+    return result
+
+
+def _check_against(found: dict[str, dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    assert sorted(found) == sorted(s["video_id"] for s in expected)
+    for segment in expected:
+        got = found[segment["video_id"]]
+        assert got["start"] == segment["start"] and got["end"] == segment["end"]
+        assert got["labels"] == (segment["labels"] or [])
+        assert got["frames"] == len(segment["embeddings"])
+        want = pool(dequantize(segment["embeddings"]), "mean")
+        np.testing.assert_allclose(got["vector"], want, atol=1e-5)
+
+
+def test_folder_is_read_with_every_damage_counted(features: dict[str, Any]) -> None:
+    reader = AudioSetReader()
+    found = _read_all(reader.read(features["root"]))
+    _check_against(found, features["expected"])
+    stats = reader.stats
+    assert stats.files == 4
+    assert stats.kept == len(features["expected"])
+    assert dict(stats.skipped) == EXPECTED_SKIPS
+    assert stats.records == stats.kept + sum(EXPECTED_SKIPS.values())
+    summary = stats.summary()
+    assert f"kept {stats.kept}" in summary and "bad record checksum 1" in summary
+
+
+def test_record_by_record_parsing_gives_the_same_result(
+    features: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audioset, "MIN_SHARED_LAYOUT", 10**9)
+    reader = AudioSetReader()
+    _check_against(_read_all(reader.read(features["root"])), features["expected"])
+    assert dict(reader.stats.skipped) == EXPECTED_SKIPS
+
+
+def test_small_batches_give_the_same_result(features: dict[str, Any]) -> None:
+    reader = AudioSetReader(batch_bytes=1)
+    _check_against(_read_all(reader.read(features["root"])), features["expected"])
+
+
+class _OneWayStream(io.RawIOBase):
+    """A readable stream that cannot seek, like an HTTP response."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._data.readinto(buffer)
+
+
+def test_tar_gz_is_streamed(features: dict[str, Any], tmp_path: Path) -> None:
+    archive = write_features_archive(features["root"], tmp_path / "features.tar.gz")
+    reader = AudioSetReader()
+    found = _read_all(reader.read_archive(_OneWayStream(archive.read_bytes())))
+    _check_against(found, features["expected"])
+    assert dict(reader.stats.skipped) == EXPECTED_SKIPS
+    seen: list[int] = []
+    by_path = AudioSetReader()
+    assert len(_read_all(by_path.read(archive, on_bytes=seen.append))) == len(found)
+    assert sum(seen) == archive.stat().st_size
+
+
+def test_cut_archive_keeps_what_arrived(features: dict[str, Any], tmp_path: Path) -> None:
+    archive = write_features_archive(features["root"], tmp_path / "features.tar.gz")
+    data = archive.read_bytes()
+    reader = AudioSetReader()
+    found = _read_all(reader.read_archive(io.BytesIO(data[: len(data) * 2 // 3])))
+    assert reader.stats.skipped[DAMAGED_ARCHIVE] == 1
+    assert 0 < len(found) < len(features["expected"])
+    garbage = AudioSetReader()
+    assert _read_all(garbage.read_archive(io.BytesIO(b"not an archive at all"))) == {}
+    assert garbage.stats.skipped[DAMAGED_ARCHIVE] == 1
+
+
+def test_keep_classes_filters_segments(features: dict[str, Any]) -> None:
+    wanted = {300, 301}
+    reader = AudioSetReader(keep_classes=wanted)
+    found = _read_all(reader.read(features["root"]))
+    expected = [s for s in features["expected"] if set(s["labels"] or []) & wanted]
+    assert expected
+    _check_against(found, expected)
+    assert reader.stats.filtered == len(features["expected"]) - len(expected)
+
+
+def test_mean_std_pooling(features: dict[str, Any]) -> None:
+    reader = AudioSetReader(pooling="mean_std")
+    found = _read_all(reader.read(features["root"]))
+    segment = features["expected"][0]
+    np.testing.assert_allclose(
+        found[segment["video_id"]]["vector"],
+        pool(dequantize(segment["embeddings"]), "mean_std"),
+        atol=1e-5,
+    )
+
+
+def test_header_corruption_loses_the_rest_of_that_file_only(tmp_path: Path) -> None:
+    segments = random_segments(6, seed=8)
+    path = write_audioset_tfrecord(tmp_path / "a.tfrecord", segments)
+    data = bytearray(path.read_bytes())
+    third = 2 * (16 + len(segment_example_bytes(segments[0])))
+    data[third + 9] ^= 0xFF  # the third record's length CRC
+    path.write_bytes(bytes(data))
+    reader = AudioSetReader()
+    found = _read_all(reader.read(path))
+    assert sorted(found) == sorted(s["video_id"] for s in segments[:2])
+    assert dict(reader.stats.skipped) == {BAD_LENGTH: 1}
+
+
+def test_missing_or_empty_sources_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="does not exist"):
+        AudioSetReader().read(tmp_path / "nowhere")
+    with pytest.raises(CatalogError, match=r"No \.tfrecord files"):
+        AudioSetReader().read(tmp_path)

@@ -177,7 +177,7 @@ def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
     fake.post_message("no link in this one")
     message = fake.post_message(f"listen to **https://youtu.be/{LINK_VIDEO}?t=3** !")
     (record,) = fake.wait_records(lambda r: r.kind == "channel_message")
-    assert record.body["message_reference"]["message_id"] == message["id"]
+    assert record.body["message_reference"]["message_id"] == int(message["id"])
     assert record.body["allowed_mentions"]["replied_user"] is False
     description = record.body["embeds"][0]["description"]
     assert re.fullmatch(
@@ -222,6 +222,7 @@ def test_context_menu_refuses_a_message_without_audio_or_link(live: LiveBot) -> 
         "content": "That message has no audio attachment and no YouTube link.",
         "flags": EPHEMERAL_FLAG,
         "tts": False,
+        "allowed_mentions": {"parse": []},
     }
 
 
@@ -259,6 +260,7 @@ def test_reload_is_refused_for_a_plain_member(live: LiveBot) -> None:
         "content": ADMIN_ONLY_MESSAGE,
         "flags": EPHEMERAL_FLAG,
         "tts": False,
+        "allowed_mentions": {"parse": []},
     }
 
 

@@ -96,18 +96,14 @@ def server(http_server: LocalHTTPServer) -> LocalHTTPServer:
 @pytest.fixture
 def video(server: LocalHTTPServer) -> Iterator[Callable[..., str]]:
     """Serve bytes as the video VIDEO_ID; returns a function (data, **resource options)."""
-    entered: list[object] = []
+    with contextlib.ExitStack() as seams:
 
-    def serve(data: bytes, *, path: str = "/media", **options: object) -> str:
-        url = server.add(path, data, **options)  # type: ignore[arg-type]
-        seam = _serve_test_video(VIDEO_ID, url)
-        seam.__enter__()
-        entered.append(seam)
-        return path
+        def serve(data: bytes, *, path: str = "/media", **options: object) -> str:
+            url = server.add(path, data, **options)  # type: ignore[arg-type]
+            seams.enter_context(_serve_test_video(VIDEO_ID, url))
+            return path
 
-    yield serve
-    for seam in entered:
-        seam.__exit__(None, None, None)  # type: ignore[attr-defined]
+        yield serve
     assert not ytdlp_fetch._TEST_MEDIA_URLS
 
 
@@ -163,11 +159,30 @@ def test_stalled_server_times_out(video) -> None:
         fetch_youtube_clip(link(), settings=settings)
 
 
-def test_server_stalling_mid_download_hits_the_wall_clock_limit(video, long_wav: bytes) -> None:
-    video(long_wav, content_type="audio/wav", stall_s=60.0, stall_after=40_000)
+def processes_reading(url: str) -> list[str]:
+    """Command lines of live processes that mention ``url`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if url in command:
+                found.append(command)
+    return found
+
+
+def test_server_stalling_mid_download_hits_the_wall_clock_limit(
+    video, server: LocalHTTPServer, long_wav: bytes
+) -> None:
+    path = video(long_wav, content_type="audio/wav", stall_s=60.0, stall_after=40_000)
     settings = YouTubeSettings(socket_timeout_s=30.0, download_timeout_s=2.0)
     with pytest.raises(FetchError, match="too long"):
         fetch_youtube_clip(link("?t=900"), settings=settings)
+    # yt-dlp's ffmpeg was reading from the stalled server; it died with the worker.
+    assert any(r.get("Range") for r in server.requests(path))
+    assert processes_reading(server.url(path)) == []
 
 
 def test_404_is_an_unavailable_video(video) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from musicrec_core.catalog import audioset
 from musicrec_core.catalog.audioset import (
+    AUDIOSET_EMBEDDER,
     BAD_CHECKSUM,
     BAD_LENGTH,
     BAD_WIDTH,
@@ -21,7 +23,9 @@ from musicrec_core.catalog.audioset import (
     AudioSetReader,
     SegmentBatch,
 )
+from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.pooling import dequantize, pool
+from musicrec_core.cli import main
 from musicrec_core.errors import CatalogError
 from tests.helpers.audioset_records import (
     random_segments,
@@ -29,6 +33,7 @@ from tests.helpers.audioset_records import (
     write_audioset_tfrecord,
     write_features_archive,
 )
+from tests.helpers.http_server import LocalHTTPServer
 
 
 def _odd_records() -> list[bytes]:
@@ -211,3 +216,105 @@ def test_missing_or_empty_sources_are_refused(tmp_path: Path) -> None:
         AudioSetReader().read(tmp_path / "nowhere")
     with pytest.raises(CatalogError, match=r"No \.tfrecord files"):
         AudioSetReader().read(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------
+# `musicrec index build-audioset`
+
+CLASS_COUNT = 527
+
+
+@pytest.fixture
+def label_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A labels CSV naming all 527 classes ("Music" is 0, "Guitar" 300 under it) and an
+    ontology where only classes 0 and 300..304 are in the Music subtree."""
+    mids = ["/m/04rlf"] + [f"/m/c{i}" for i in range(1, CLASS_COUNT)]
+    rows = ["index,mid,display_name"]
+    for index, mid in enumerate(mids):
+        name = {0: "Music", 300: "Guitar"}.get(index, f"Class {index}, kind")
+        rows.append(f'{index},{mid},"{name}"')
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    nodes = [{"id": mid, "child_ids": []} for mid in mids]
+    nodes[0]["child_ids"] = [mids[300]]
+    nodes[300]["child_ids"] = mids[301:305]
+    ontology = tmp_path / "ontology.json"
+    ontology.write_text(json.dumps(nodes))
+    return csv_path, ontology
+
+
+def test_cli_builds_a_music_only_index(
+    features: dict[str, Any], label_files: tuple[Path, Path], tmp_path: Path, capsys: Any
+) -> None:
+    csv_path, ontology = label_files
+    out = tmp_path / "index"
+    argv = ["index", "build-audioset", "--features", str(features["root"]), "--music-only"]
+    argv += ["--labels", str(csv_path), "--ontology", str(ontology), "-o", str(out)]
+    assert main([*argv, "--no-progress", "--n-trees", "4"]) == 0
+    printed = capsys.readouterr().out
+    music = [s for s in features["expected"] if set(s["labels"] or []) & {0, *range(300, 305)}]
+    assert f"kept {len(music)}" in printed and "bad record checksum 1" in printed
+    with CatalogIndex.load(out, expect_embedder=AUDIOSET_EMBEDDER) as index:
+        assert len(index) == len(music)
+        assert index.manifest["n_trees"] == 4
+        assert index.manifest["extra"]["ingest"]["kept"] == len(music)
+        groups = {index.meta(i).group: index.meta(i) for i in range(len(index))}
+        first = music[0]
+        meta = groups[first["video_id"]]
+        assert meta.start_s == first["start"] and meta.kind == "youtube"
+        names = {0: "Music", 300: "Guitar"}
+        assert meta.labels == tuple(names.get(i, f"Class {i}, kind") for i in first["labels"])
+        hit, similarity = index.search(pool(dequantize(first["embeddings"]), "mean"), 1)[0]
+        assert index.meta(hit).group == first["video_id"] and similarity > 0.999
+
+
+def test_cli_download_streams_the_archive(
+    features: dict[str, Any],
+    label_files: tuple[Path, Path],
+    tmp_path: Path,
+    http_server: LocalHTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    archive = write_features_archive(features["root"], tmp_path / "served.tar.gz")
+    http_server.add("/features.tar.gz", archive.read_bytes())
+    monkeypatch.setattr(audioset, "FEATURES_URL", http_server.url("/features.tar.gz"))
+    monkeypatch.setattr(audioset, "RELEASE_SEGMENTS", 1000)
+    out = tmp_path / "index"
+    argv = ["index", "build-audioset", "--download", "--labels", str(label_files[0])]
+    assert main([*argv, "-o", str(out), "--no-progress"]) == 0
+    assert "not stored" in capsys.readouterr().err
+    with CatalogIndex.load(out) as index:
+        assert len(index) == len(features["expected"])
+    assert http_server.bytes_served("/features.tar.gz") == archive.stat().st_size
+    stored = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in {".gz", ".part"}]
+    assert stored == [archive]
+
+
+def test_cli_refuses_a_download_that_cannot_fit(
+    label_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setattr(audioset, "RELEASE_SEGMENTS", 10**13)
+    out = tmp_path / "index"
+    argv = ["index", "build-audioset", "--download", "--labels", str(label_files[0])]
+    assert main([*argv, "-o", str(out)]) == 1
+    assert "Not enough disk space" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_errors_are_one_line(
+    tmp_path: Path, label_files: tuple[Path, Path], capsys: Any
+) -> None:
+    argv = [
+        "index",
+        "build-audioset",
+        "--features",
+        str(tmp_path / "none"),
+        "-o",
+        str(tmp_path / "o"),
+    ]
+    assert main([*argv, "--labels", str(label_files[0])]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(argv) == 1  # no labels downloaded into the (empty) cache
+    assert "musicrec models download audioset-labels" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

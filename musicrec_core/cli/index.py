@@ -1,0 +1,173 @@
+"""``musicrec index``: build index directories.
+
+::
+
+    musicrec index build-audioset --features DIR|TAR.GZ [--labels CSV] [--ontology JSON]
+                                  [--music-only] -o INDEX_DIR
+    musicrec index build-audioset --download [--music-only] -o INDEX_DIR
+
+Each action is added by one registrar in :data:`ACTIONS` (``name -> function(actions)``),
+so a new action is one function and one entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+from tqdm import tqdm
+
+from musicrec_core.catalog import audioset, labels
+from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
+from musicrec_core.cli import EXIT_OK
+from musicrec_core.errors import CatalogError
+
+_GB = 1e9
+
+
+def _register_build_audioset(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = actions.add_parser(
+        "build-audioset",
+        help="index AudioSet's released VGGish features",
+        description=(
+            "Build an index of AudioSet segments from the released features: an extracted "
+            "folder, features.tar.gz (read as a stream), or --download to stream the "
+            "official archive without storing it. Damaged records and files are skipped "
+            "and counted in the closing summary."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--features", type=Path, metavar="DIR|TAR.GZ", help="extracted folder or archive"
+    )
+    source.add_argument(
+        "--download",
+        action="store_true",
+        help=f"stream the official archive ({audioset.FEATURES_ARCHIVE_BYTES / _GB:.1f} GB, "
+        "never stored)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        metavar="CSV",
+        help="class_labels_indices.csv (default: the one `musicrec models download "
+        "audioset-labels` fetched)",
+    )
+    parser.add_argument(
+        "--ontology",
+        type=Path,
+        metavar="JSON",
+        help="ontology.json, needed by --music-only (default: the downloaded copy)",
+    )
+    parser.add_argument(
+        "--music-only",
+        action="store_true",
+        help="keep only segments with a label in the Music subtree (/m/04rlf)",
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="INDEX_DIR")
+    parser.add_argument(
+        "--n-trees", type=int, default=None, help=f"Annoy trees (default {DEFAULT_N_TREES})"
+    )
+    parser.add_argument(
+        "--embedder-version",
+        default=audioset.AUDIOSET_EMBEDDER["version"],
+        help="VGGish version the features were made with (default: the official weights)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_build_audioset)
+
+
+ACTIONS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+    "build-audioset": _register_build_audioset,
+}
+"""Every ``musicrec index`` action: name -> the function that adds its parser."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``musicrec index`` and its actions."""
+    parser = subparsers.add_parser("index", help="build index directories")
+    actions = parser.add_subparsers(dest="index_action", metavar="ACTION", required=True)
+    for registrar in ACTIONS.values():
+        registrar(actions)
+
+
+def _build_audioset(args: argparse.Namespace) -> int:
+    classes = labels.read_labels(args.labels or labels.default_labels_path())
+    keep_classes = None
+    if args.music_only:
+        children = labels.read_ontology(args.ontology or labels.default_ontology_path())
+        keep_classes = labels.music_class_indices(classes, children)
+    progress = not args.no_progress
+    reader = audioset.AudioSetReader(pooling=DEFAULT_POOLING, keep_classes=keep_classes)
+    with ExitStack() as stack:
+        if args.download:
+            _check_space_for_download(args.output, args.music_only, args.n_trees)
+            from musicrec_core.download import open_stream
+
+            stream = stack.enter_context(
+                open_stream(audioset.FEATURES_URL, timeout_s=60.0, progress=progress)
+            )
+            batches: Iterator[audioset.SegmentBatch] = reader.read_archive(stream)
+        else:
+            bar = stack.enter_context(_byte_bar(args.features, progress))
+            batches = reader.read(args.features, on_bytes=bar.update)
+        count = audioset.build_index(
+            batches,
+            args.output,
+            class_names=[c.name for c in classes],
+            stats=reader.stats,
+            embedder=dict(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version),
+            n_trees=args.n_trees,
+        )
+    print(reader.stats.summary())
+    print(f"Index of {count:,} segments written to {args.output}.")
+    return EXIT_OK
+
+
+def _byte_bar(features: Path, progress: bool) -> tqdm:
+    """A progress bar over the bytes of the features folder or archive."""
+    if features.is_dir():
+        total = sum(p.stat().st_size for p in features.rglob("*.tfrecord"))
+    elif features.is_file():
+        total = features.stat().st_size
+    else:
+        raise CatalogError(f"The features path {features} does not exist.")
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="features",
+        file=sys.stderr,
+        disable=not progress,
+    )
+
+
+def _check_space_for_download(output: Path, music_only: bool, n_trees: int | None) -> None:
+    """Say how much disk the index will take; refuse when the target cannot hold it."""
+    items = audioset.RELEASE_SEGMENTS
+    if music_only:
+        items = int(items * audioset.RELEASE_MUSIC_FRACTION)
+    dim = pooled_dim(int(audioset.AUDIOSET_EMBEDDER["dim"]), DEFAULT_POOLING)
+    needed = estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
+    probe = output
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    print(
+        f"Streaming {audioset.FEATURES_URL} ({audioset.FEATURES_ARCHIVE_BYTES / _GB:.1f} GB, "
+        f"not stored). The index of about {items:,} segments needs about "
+        f"{needed / _GB:.1f} GB in {output} (plus the old index until the new one is "
+        f"published); {free / _GB:.1f} GB are free.",
+        file=sys.stderr,
+    )
+    if free < needed:
+        raise CatalogError(
+            f"Not enough disk space for the index in {output}: about {needed / _GB:.1f} GB "
+            f"needed, {free / _GB:.1f} GB free."
+        )

@@ -38,12 +38,17 @@ def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def vggish_library(
-    music: Path, synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+    music: Path,
+    synthetic_vggish: tuple[Path, Path],
+    shared_vggish_cache_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """A library index of the three songs, two windows each, built with synthetic VGGish."""
     work = tmp_path_factory.mktemp("vggish-library")
-    embedder = VGGishEmbedder.from_files(*synthetic_vggish)
-    build_library([str(music)], work / "index", embedder, windows=2, cache_root=work / "cache")
+    with pytest.MonkeyPatch.context() as patch:  # caches go to temporary folders only
+        patch.setenv("MUSICREC_CACHE_DIR", str(shared_vggish_cache_dir))
+        embedder = VGGishEmbedder.from_files(*synthetic_vggish)
+        build_library([str(music)], work / "index", embedder, windows=2, cache_root=work / "cache")
     return work / "index"
 
 
@@ -56,6 +61,7 @@ def recommend(
     return status, captured.out, captured.err
 
 
+@pytest.mark.usefixtures("shared_vggish_cache")
 def test_table_leaves_out_the_query_files_own_track(
     capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
 ) -> None:
@@ -76,6 +82,7 @@ def test_table_leaves_out_the_query_files_own_track(
     assert str((music / "busy-noise.mp3").resolve()) in out
 
 
+@pytest.mark.usefixtures("shared_vggish_cache")
 def test_include_self_ranks_the_query_file_first(
     capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
 ) -> None:
@@ -104,6 +111,7 @@ def test_include_self_ranks_the_query_file_first(
     assert items[0]["url"] is None and items[0]["source"] == str(query.resolve())
 
 
+@pytest.mark.usefixtures("shared_vggish_cache")
 def test_start_picks_the_query_window(
     capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
 ) -> None:
@@ -142,6 +150,7 @@ def test_an_index_of_an_unknown_embedder_is_refused(
     assert "built with embedder 'bands', which musicrec cannot load" in err
 
 
+@pytest.mark.usefixtures("shared_vggish_cache")
 def test_an_index_of_other_vggish_weights_is_refused(
     capsys: pytest.CaptureFixture[str], music: Path, synthetic_vggish, tmp_path: Path
 ) -> None:

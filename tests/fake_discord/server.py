@@ -313,7 +313,8 @@ class FakeDiscord:
         """The message that answers an interaction, once it exists.
 
         Returns ``{"kind": "message" | "followup" | "edit_original", "ephemeral": bool,
-        "payload": <the bot's JSON>, "message": <the message object>}``: the callback's
+        "payload": <the bot's JSON>, "message": <the message object>, "at": <monotonic
+        time it arrived>}``: the callback's
         message (type 4 / 7), or the first follow-up or original-response edit after a
         deferral.
         """
@@ -333,6 +334,11 @@ class FakeDiscord:
         with self._changed:
             state = self._interactions.get(interaction_id)
             return list(state.replies) if state else []
+
+    def dispatched_at(self, interaction_id: str) -> float:
+        """``time.monotonic()`` when the interaction was sent to the bot."""
+        with self._changed:
+            return self._interactions[interaction_id].dispatched_at
 
     def acknowledgement(self, interaction_id: str) -> int | None:
         """The callback type the bot acknowledged an interaction with (None: not yet)."""
@@ -607,6 +613,7 @@ class FakeDiscord:
                 state.original = message
                 state.replies.append(
                     {"kind": "message", "ephemeral": ephemeral, "payload": data, "message": message}
+                    | {"at": time.monotonic()}
                 )
                 resource["message"] = message
             elif kind == CALLBACK_DEFERRED_MESSAGE:
@@ -617,6 +624,7 @@ class FakeDiscord:
             elif kind == CALLBACK_UPDATE_MESSAGE:
                 state.replies.append(
                     {"kind": "update", "ephemeral": ephemeral, "payload": data, "message": None}
+                    | {"at": time.monotonic()}
                 )
             self._changed.notify_all()
         answer = {
@@ -683,6 +691,7 @@ class FakeDiscord:
             message = self._new_message(body, flags=payloads.EPHEMERAL_FLAG if ephemeral else 0)
         state.replies.append(
             {"kind": "followup", "ephemeral": ephemeral, "payload": body, "message": message}
+            | {"at": time.monotonic()}
         )
         self._changed.notify_all()
         return self._json(message)
@@ -707,6 +716,7 @@ class FakeDiscord:
                 "ephemeral": state.ephemeral,
                 "payload": body,
                 "message": message,
+                "at": time.monotonic(),
             }
         )
         self._changed.notify_all()

@@ -593,3 +593,33 @@ def test_public_names() -> None:
     assert set(audio.__all__) >= {"AudioInfo", "MIN_CLIP_SECONDS", "load_clip", "probe_audio"}
     assert MIN_CLIP_SECONDS == 0.975
     assert issubclass(NotAudioError, AudioError)
+
+
+def test_only_the_window_is_decoded(
+    hostile: dict[str, tuple[Path, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every decode seeks on the input (-ss before -i) and reads a bounded span (-t)."""
+    calls: list[list[str]] = []
+    real_run = audio._run
+
+    def spy(args: list[str], *rest: object, **kwargs: object) -> object:
+        calls.append(list(args))
+        return real_run(args, *rest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audio, "_run", spy)
+    path, _ = hostile["silent_3h"]
+    load_clip(path)
+    decodes = [args for args in calls if "-i" in args and "-ss" in args]
+    assert len(decodes) == 4  # the four candidate windows
+    for args in decodes:
+        assert args.index("-ss") < args.index("-i") and args.index("-t") < args.index("-i")
+        assert float(args[args.index("-t") + 1]) <= 10.2 + 1e-6
+        assert args[args.index("-protocol_whitelist") :][:2] == ["-protocol_whitelist", "file"]
+        assert args[args.index("-i") + 1] == f"file:{path}"
+
+
+def test_works_without_pydub(make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydub only locates ffmpeg: if it cannot be imported, PATH is used."""
+    path = make_media("tone.wav", seconds=2)
+    monkeypatch.setitem(sys.modules, "pydub", None)
+    assert_valid_clip(load_clip(path))

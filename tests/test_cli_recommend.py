@@ -189,9 +189,11 @@ def test_musicnn_library_shows_tags_for_query_and_results(
     from musicrec_core.embedders.musicnn import MusicnnEmbedder
     from musicrec_core.embedders.musicnn.tags import get_variant
 
+    index = str(tmp_path / "index")
+    build = ["index", "build-library", str(music), "-o", index, "--windows", "2", "--no-progress"]
+    assert main([*build, "--model", variant]) == 0
+    assert capsys.readouterr().out.startswith("Indexed 3 tracks (6 windows)")
     embedder = MusicnnEmbedder.load(variant)
-    report = build_library([str(music)], tmp_path / "index", embedder, windows=2)
-    assert (report.tracks, report.items) == (3, 6)
 
     status, out, err = recommend(
         capsys, str(music / "busy-noise.mp3"), "--index", str(tmp_path / "index"), "--json"
@@ -215,3 +217,37 @@ def test_musicnn_library_shows_tags_for_query_and_results(
     assert status == 0
     tags_line = out.splitlines()[1]
     assert tags_line.startswith("Tags: ") and query_tags[0]["name"] in tags_line
+
+
+@pytest.mark.usefixtures("shared_vggish_cache")
+def test_build_library_with_vggish_then_rebuild_from_the_cache(
+    capsys: pytest.CaptureFixture[str], music: Path, tmp_path: Path, synthetic_vggish
+) -> None:
+    checkpoint, pca = (str(path) for path in synthetic_vggish)
+    build = [
+        "index", "build-library", str(music / "c-major.wav"), str(music / "low-drone.flac"),
+        "-o", str(tmp_path / "index"), "--embedder", "vggish", "--checkpoint", checkpoint,
+        "--pca", pca, "--windows", "2", "--no-progress",
+    ]  # fmt: skip
+    assert main(build) == 0
+    assert "2 embedded, 0 reused from the cache" in capsys.readouterr().out
+    assert main(build) == 0
+    assert "0 embedded, 2 reused from the cache" in capsys.readouterr().out
+    with CatalogIndex.load(tmp_path / "index") as index:
+        assert index.embedder["name"] == "vggish" and len(index) == 4
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--embedder", "vggish", "--model", "msd"], "--model chooses a musicnn variant"),
+        (["--checkpoint", "x.ckpt"], "--checkpoint and --pca are VGGish files"),
+        (["--windows", "0"], "--windows must be at least 1"),
+    ],
+)
+def test_build_library_refuses_contradictory_options(
+    capsys: pytest.CaptureFixture[str], music: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    status = main(["index", "build-library", str(music), "-o", str(tmp_path / "i"), *extra])
+    assert status == 1 and message in capsys.readouterr().err
+    assert not (tmp_path / "i").exists()

@@ -5,6 +5,8 @@
     musicrec index build-audioset --features DIR|TAR.GZ [--labels CSV] [--ontology JSON]
                                   [--music-only] -o INDEX_DIR
     musicrec index build-audioset --download [--music-only] -o INDEX_DIR
+    musicrec index build-library PATH|URL... -o INDEX_DIR [--embedder musicnn|vggish]
+                                 [--model mtt|msd] [--windows N] [--checkpoint F --pca F]
 
 Each action is added by one registrar in :data:`ACTIONS` (``name -> function(actions)``),
 so a new action is one function and one entry.
@@ -23,8 +25,11 @@ from tqdm import tqdm
 
 from musicrec_core.catalog import audioset, labels
 from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
+from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.cli import EXIT_OK
+from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
+from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.errors import CatalogError
 
 _GB = 1e9
@@ -82,8 +87,44 @@ def _register_build_audioset(actions: argparse._SubParsersAction[argparse.Argume
     parser.set_defaults(func=_build_audioset)
 
 
+def _register_build_library(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = actions.add_parser(
+        "build-library",
+        help="index your own music: folders, files, lists of YouTube links",
+        description=(
+            "Build an index of your own music. Folders are searched recursively; a .txt or "
+            ".list file holds YouTube links, one per line (# starts a comment). Each track "
+            "is embedded in several 10-second windows; unchanged inputs reuse cached "
+            "embeddings. Inputs that cannot be read are skipped and listed at the end."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="PATH|URL", help="folders, files, links")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="INDEX_DIR")
+    parser.add_argument(
+        "--embedder",
+        choices=EMBEDDER_NAMES,
+        default="musicnn",
+        help="musicnn (default: runs offline and stores music tags) or vggish",
+    )
+    parser.add_argument(
+        "--model", choices=sorted(VARIANTS), help=f"musicnn variant (default {DEFAULT_MODEL})"
+    )
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=DEFAULT_WINDOWS,
+        metavar="N",
+        help=f"10-second windows per track, spread across it (default {DEFAULT_WINDOWS})",
+    )
+    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
+    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_build_library)
+
+
 ACTIONS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "build-audioset": _register_build_audioset,
+    "build-library": _register_build_library,
 }
 """Every ``musicrec index`` action: name -> the function that adds its parser."""
 
@@ -126,6 +167,26 @@ def _build_audioset(args: argparse.Namespace) -> int:
         )
     print(reader.stats.summary())
     print(f"Index of {count:,} segments written to {args.output}.")
+    return EXIT_OK
+
+
+def _build_library(args: argparse.Namespace) -> int:
+    if args.windows < 1:
+        raise CatalogError("--windows must be at least 1.")
+    if args.embedder != "musicnn" and args.model:
+        raise CatalogError("--model chooses a musicnn variant; it needs --embedder musicnn.")
+    if args.embedder != "vggish" and (args.checkpoint or args.pca):
+        raise CatalogError("--checkpoint and --pca are VGGish files; add --embedder vggish.")
+    embedder = load_embedder(
+        args.embedder,
+        vggish_checkpoint=args.checkpoint,
+        vggish_pca=args.pca,
+        musicnn_model=args.model,
+    )
+    report = build_library(
+        args.inputs, args.output, embedder, windows=args.windows, progress=not args.no_progress
+    )
+    print(report.summary())
     return EXIT_OK
 
 

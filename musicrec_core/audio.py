@@ -283,39 +283,38 @@ def load_clip(
     with ThreadPoolExecutor(max_workers=len(CANDIDATE_FRACTIONS)) as pool:
         speculative: Future[_Decoded] | None = None
         cancel_speculative = threading.Event()
-        if info is None:
-            # Decode the most likely window while ffprobe runs: for a short file (the common
-            # case for attachments) it is the answer, and the two process start-ups overlap.
-            speculative = pool.submit(decode, start_s or 0.0, cancel_speculative)
-            try:
+        try:
+            if info is None:
+                # Decode the most likely window while ffprobe runs: for a short file (the common
+                # case for attachments) it is the answer, and the two process start-ups overlap.
+                speculative = pool.submit(decode, start_s or 0.0, cancel_speculative)
                 info = _probe(file, budget, ffprobe)
-            except BaseException:
-                cancel_speculative.set()
-                raise
-        duration = info.duration_s
+            duration = info.duration_s
 
-        if start_s is not None:
-            start = start_s
-            if duration is not None:
-                if start >= duration:
+            if start_s is not None:
+                start = start_s
+                if duration is not None:
+                    if start >= duration:
+                        raise AudioTooShortError(
+                            f"The start time {_clock(start)} is past the end of {display}, "
+                            f"which is {_clock(duration)} long."
+                        )
+                    if start + clip_seconds > duration:
+                        start = max(0.0, duration - clip_seconds)
+                result = _reuse_or_decode(speculative, start_s, start, decode, cancel_speculative)
+                if start > 0 and result.samples.size == 0 and not result.failed:
                     raise AudioTooShortError(
-                        f"The start time {_clock(start)} is past the end of {display}, "
-                        f"which is {_clock(duration)} long."
+                        f"Nothing could be decoded after {_clock(start)} in {display}: "
+                        "the audio ends before that."
                     )
-                if start + clip_seconds > duration:
-                    start = max(0.0, duration - clip_seconds)
-            result = _reuse_or_decode(speculative, start_s, start, decode, cancel_speculative)
-            if start > 0 and result.samples.size == 0 and not result.failed:
-                raise AudioTooShortError(
-                    f"Nothing could be decoded after {_clock(start)} in {display}: "
-                    "the audio ends before that."
-                )
-        elif duration is None or duration <= clip_seconds + WHOLE_SOURCE_SLACK_S:
-            start = 0.0
-            result = _reuse_or_decode(speculative, 0.0, 0.0, decode, cancel_speculative)
-        else:
-            cancel_speculative.set()
-            start, result = _loudest_window(pool, decode, duration, clip_seconds)
+            elif duration is None or duration <= clip_seconds + WHOLE_SOURCE_SLACK_S:
+                start = 0.0
+                result = _reuse_or_decode(speculative, 0.0, 0.0, decode, cancel_speculative)
+            else:
+                cancel_speculative.set()
+                start, result = _loudest_window(pool, decode, duration, clip_seconds)
+        finally:
+            cancel_speculative.set()  # stop it on every path that did not use it
 
     if result.samples.size and not np.isfinite(result.samples).all():
         if not np.isfinite(result.samples).any():

@@ -71,7 +71,7 @@ from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
 from musicrec_core.clip import CLIP_SECONDS, Clip
 from musicrec_core.embedders.base import Embedder, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, LinkRejectedError, SourceError
-from musicrec_core.sources.youtube import YouTubeLink, parse_youtube_link
+from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, parse_youtube_link
 
 __all__ = [
     "CACHE_FORMAT",
@@ -609,8 +609,6 @@ def _fetch_link(
 
 
 def _fetch_with_ytdlp(link: YouTubeLink, start_s: float | None) -> Clip:
-    from musicrec_core.sources.youtube import fetch_youtube_clip
-
     return fetch_youtube_clip(link, start_s=start_s)
 
 

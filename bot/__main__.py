@@ -7,7 +7,8 @@ Usage::
     musicrec-bot --sync --guild ID    # publish them to one server (visible at once)
 
 Start-up problems (no token, a refused token, no index, no model weights, a refused
-privileged intent) end the program with exit status 1 and ONE line saying what to do.
+privileged intent, an unusable yt-dlp cookies file) end the program with exit status 1 and
+ONE line saying what to do.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MusicrecError as exc:
         print(f"musicrec-bot: {exc}", file=sys.stderr)
         return 1
-    setup_logging(level=settings.log_level, log_file=settings.log_file, secrets=[settings.token])
+    setup_logging(
+        level=settings.log_level, log_file=settings.log_file, secrets=settings.log_secrets
+    )
     point_discord_at(settings)
     try:
         if args.sync:

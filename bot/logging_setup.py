@@ -2,8 +2,9 @@
 
 Call :func:`setup_logging` once at start-up; every module then uses
 ``get_logger(__name__)``. A :class:`RedactingFilter` sits on every handler, so the token
-cannot reach a log line even when a third-party library (discord.py, aiohttp) puts it in a
-message or an exception.
+(and the yt-dlp proxy's credentials, see :func:`url_credentials`) cannot reach a log line
+even when a third-party library (discord.py, aiohttp, yt-dlp) puts it in a message or an
+exception.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging.handlers
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FILE_BYTES = 5 * 2**20
@@ -20,8 +22,31 @@ LOG_FILE_BYTES = 5 * 2**20
 LOG_FILE_BACKUPS = 3
 """Rotated files kept (``.1`` .. ``.3``)."""
 REDACTED = "[redacted]"
+MIN_PART_CHARS = 4
+"""A user name or password shorter than this is redacted only inside the whole ``user:pass``
+(replacing every ``a`` of every line would make the logs unreadable)."""
 _OURS = "_musicrec_handler"
 """Attribute marking the handlers set up here (a second set-up replaces only those)."""
+
+
+def url_credentials(url: str) -> tuple[str, ...]:
+    """The credentials in a URL's ``user:password@`` part, as they may appear in messages.
+
+    Gives the whole user info and, when at least :data:`MIN_PART_CHARS` long, the user name
+    and the password, each as written (percent-encoded) and decoded; empty without user info.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if not at or not userinfo:
+        return ()
+    found = {userinfo, unquote(userinfo)}
+    for part in userinfo.split(":", 1):
+        if len(part) >= MIN_PART_CHARS:
+            found.update({part, unquote(part)})
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 class RedactingFilter(logging.Filter):
@@ -29,7 +54,8 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = tuple(secret for secret in secrets if secret)
+        # Longest first, so a secret containing another is replaced whole.
+        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -57,7 +83,7 @@ def setup_logging(*, level: str, log_file: Path | None, secrets: Iterable[str]) 
         level: "DEBUG", "INFO", "WARNING" or "ERROR" (discord.py's own chatter stays at
             WARNING unless the level is DEBUG).
         log_file: the file to write (its directory is created); None = console only.
-        secrets: strings never to write (the token).
+        secrets: strings never to write (:attr:`bot.settings.Settings.log_secrets`).
     """
     redactor = RedactingFilter(secrets)
     formatter = logging.Formatter(LOG_FORMAT)

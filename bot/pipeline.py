@@ -21,6 +21,7 @@ from musicrec_core.sources.attachment import check_declared_size, clip_from_byte
 from musicrec_core.sources.timecode import parse_timecode
 from musicrec_core.sources.youtube import (
     YouTubeLink,
+    YouTubeSettings,
     fetch_youtube_clip,
     find_youtube_link,
     parse_youtube_link,
@@ -117,8 +118,13 @@ def request_from_message(message: discord.Message, *, max_bytes: int) -> AudioRe
     raise RequestError("That message has no audio attachment and no YouTube link.")
 
 
-async def fetch_clip(queue: RecommendQueue, request: AudioRequest, *, max_bytes: int) -> Clip:
+async def fetch_clip(
+    queue: RecommendQueue, request: AudioRequest, *, max_bytes: int, youtube: YouTubeSettings
+) -> Clip:
     """Download and decode the request's audio in the queue's decode pool.
+
+    ``max_bytes`` caps an attachment; ``youtube`` (:attr:`bot.settings.Settings.youtube`)
+    is how yt-dlp fetches a link: cookies, proxy, JavaScript runtime and limits.
 
     Raises:
         FetchError: Discord's CDN would not serve the attachment.
@@ -141,12 +147,19 @@ async def fetch_clip(queue: RecommendQueue, request: AudioRequest, *, max_bytes:
         )
     if request.link is None:
         raise RequestError("Nothing to listen to: no attachment and no link.")
-    return await queue.run_decode(fetch_youtube_clip, request.link, start_s=request.start_s)
+    return await queue.run_decode(
+        fetch_youtube_clip, request.link, start_s=request.start_s, settings=youtube
+    )
 
 
 async def recommend_request(
-    queue: RecommendQueue, request: AudioRequest, *, k: int, max_bytes: int
+    queue: RecommendQueue,
+    request: AudioRequest,
+    *,
+    k: int,
+    max_bytes: int,
+    youtube: YouTubeSettings,
 ) -> RecommendationSet:
     """Fetch, decode and recommend; call it while holding a ticket from ``queue.admit()``."""
-    clip = await fetch_clip(queue, request, max_bytes=max_bytes)
+    clip = await fetch_clip(queue, request, max_bytes=max_bytes, youtube=youtube)
     return await queue.recommend(clip, k)

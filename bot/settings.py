@@ -8,19 +8,29 @@ comment; :func:`load_settings` turns a validation failure into a single readable
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logging_setup import url_credentials
 from musicrec_core.errors import MusicrecError
+from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
 
 ENV_PREFIX = "MUSICREC_"
 TOKEN_ENV = "DISCORD_TOKEN"
 
 IdSet = Annotated[frozenset[int], NoDecode]
 """A set of Discord ids written as a comma-separated list (``123,456``) in the environment."""
+JsRuntime = Literal["deno", "node", "bun", "quickjs"]
+"""JavaScript runtimes yt-dlp can use for YouTube's challenges."""
+PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
+"""Proxy URL schemes yt-dlp accepts."""
+SOCKET_TIMEOUT_S = 15.0
+"""Longest wait on one unresponsive network read inside yt-dlp (capped by the phase limit)."""
 
 
 class ConfigurationError(MusicrecError):
@@ -64,6 +74,18 @@ class Settings(BaseSettings):
     """How long the batcher waits for more clips after the first before calling the model."""
     max_batch: int = Field(default=16, ge=1)
     """Most clips embedded in one model call."""
+
+    # YouTube (yt-dlp). The cookies path and the proxy URL may hold credentials: never logged.
+    ytdlp_cookies: Path | None = None
+    """Netscape-format cookies file of a logged-in browser session; checked at start-up."""
+    ytdlp_proxy: SecretStr | None = None
+    """Proxy for yt-dlp (http, https, socks4, socks4a, socks5, socks5h URL); None = direct."""
+    ytdlp_js_runtime: JsRuntime | None = None
+    """JavaScript runtime for yt-dlp's YouTube challenge solver; None = yt-dlp's (Deno)."""
+    ytdlp_timeout_s: float = Field(default=60.0, gt=0)
+    """Wall-clock limit of each yt-dlp phase: reading the metadata, downloading the section."""
+    max_video_minutes: float = Field(default=360.0, gt=0)
+    """Longest YouTube video accepted, in minutes (live streams are always refused)."""
 
     # Links in chat.
     link_replies: bool = False
@@ -123,10 +145,47 @@ class Settings(BaseSettings):
             raise ValueError("use DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("log_file", mode="before")
+    @field_validator("log_file", "ytdlp_cookies", "ytdlp_proxy", "ytdlp_js_runtime", mode="before")
     @classmethod
-    def _empty_log_file(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _empty_is_none(cls, value: object) -> object:
+        """An empty value (``MUSICREC_LOG_FILE=``) means None."""
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("ytdlp_js_runtime", mode="before")
+    @classmethod
+    def _runtime_name(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("ytdlp_cookies")
+    @classmethod
+    def _cookies_file(cls, value: Path | None) -> Path | None:
+        """An absolute path to a readable Netscape cookies file (yt-dlp runs elsewhere)."""
+        if value is None:
+            return None
+        path = value.expanduser().resolve()
+        check_cookies_file(path)
+        return path
+
+    @field_validator("ytdlp_proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.get_secret_value())
+            port = parts.port  # ValueError when not a number in 0..65535
+            valid = parts.scheme.lower() in PROXY_SCHEMES and bool(parts.hostname) and port != 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(
+                "write it as SCHEME://[USER:PASSWORD@]HOST:PORT with scheme http, https, "
+                "socks4, socks4a, socks5 or socks5h"
+            )
+        return value
 
     @property
     def max_attachment_bytes(self) -> int:
@@ -137,6 +196,60 @@ class Settings(BaseSettings):
     def token(self) -> str:
         """The bot token in clear text (pass it to discord.py only; never log it)."""
         return self.discord_token.get_secret_value()
+
+    @cached_property
+    def youtube(self) -> YouTubeSettings:
+        """The yt-dlp settings every YouTube fetch of the bot runs with."""
+        return YouTubeSettings(
+            cookiefile=self.ytdlp_cookies,
+            proxy=self.ytdlp_proxy.get_secret_value() if self.ytdlp_proxy else None,
+            js_runtime=self.ytdlp_js_runtime,
+            socket_timeout_s=min(SOCKET_TIMEOUT_S, self.ytdlp_timeout_s),
+            metadata_timeout_s=self.ytdlp_timeout_s,
+            download_timeout_s=self.ytdlp_timeout_s,
+            max_duration_s=self.max_video_minutes * 60.0,
+        )
+
+    @property
+    def log_secrets(self) -> tuple[str, ...]:
+        """Strings no log line may contain: the token, the proxy's credentials, the cookies path."""
+        secrets = [self.token]
+        if self.ytdlp_proxy is not None:
+            secrets.extend(url_credentials(self.ytdlp_proxy.get_secret_value()))
+        if self.ytdlp_cookies is not None:
+            secrets.append(str(self.ytdlp_cookies))
+        return tuple(secrets)
+
+
+def check_cookies_file(path: Path) -> None:
+    """Refuse a cookies file yt-dlp could not use; the reason never quotes the file's lines.
+
+    Raises:
+        ValueError: the file is missing, unreadable, JSON, or holds no Netscape cookie line
+            (seven tab-separated fields; ``#`` lines other than ``#HttpOnly_`` are comments).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except IsADirectoryError:
+        raise ValueError("it is a folder, not a cookies file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ValueError(f"the file cannot be read: {reason}") from None
+    if text.lstrip().startswith(("[", "{")):
+        raise ValueError("it is JSON; export the cookies in Netscape format (cookies.txt)")
+    cookie_lines = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or (line.startswith("#") and not line.startswith("#HttpOnly_")):
+            continue
+        if len(line.split("\t")) != 7:
+            raise ValueError(
+                f"line {number} is not a Netscape cookie line (7 tab-separated fields)"
+            )
+        cookie_lines += 1
+    if not cookie_lines:
+        raise ValueError("it holds no cookies; export them from a logged-in browser session")
 
 
 def _env_name(field: str) -> str:

@@ -92,6 +92,7 @@ class LinksCog(commands.Cog):
                         request,
                         k=DEFAULT_COUNT,
                         max_bytes=bot.settings.max_attachment_bytes,
+                        youtube=bot.settings.youtube,
                     )
         except MusicrecError as exc:
             log.info("link in message %s refused: %s", message.id, exc)

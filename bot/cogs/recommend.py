@@ -27,7 +27,11 @@ async def answer_with_recommendations(
     with bot.queue.admit():
         await interaction.response.defer(thinking=True)
         result = await recommend_request(
-            bot.queue, request, k=count, max_bytes=bot.settings.max_attachment_bytes
+            bot.queue,
+            request,
+            k=count,
+            max_bytes=bot.settings.max_attachment_bytes,
+            youtube=bot.settings.youtube,
         )
     await send_result(interaction, result, heading="Sounds like this", count=count, bot=bot)
 

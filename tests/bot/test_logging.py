@@ -69,3 +69,30 @@ def test_a_second_set_up_replaces_its_own_handlers_only(
     setup_logging(level="INFO", log_file=tmp_path / "a.log", secrets=[TOKEN])
     setup_logging(level="INFO", log_file=None, secrets=[TOKEN])
     assert len(logging.getLogger().handlers) == before + 1
+
+
+def test_the_proxy_credentials_and_the_cookies_path_are_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    from tests.bot.helpers import make_settings
+
+    cookies = tmp_path / "alice-cookies.txt"
+    cookies.write_text(".youtube.com\tTRUE\t/\tTRUE\t0\tPREF\tf6=40000000\n")
+    proxy = "socks5h://alice.proxy:pa%24%24-word@proxy.example:1080"
+    settings = make_settings(tmp_path, ytdlp_proxy=proxy, ytdlp_cookies=str(cookies))
+    log_file = tmp_path / "bot.log"
+    setup_logging(level="INFO", log_file=log_file, secrets=settings.log_secrets)
+    log = logging.getLogger("musicrec_core.sources.ytdlp_fetch")
+    log.info("yt-dlp error: Unable to connect to proxy %s", proxy)
+    log.info("yt-dlp error: cannot read %s", cookies)
+    try:
+        raise OSError("407 Proxy Authentication Required for alice.proxy / pa$$-word")
+    except OSError:
+        log.exception("fetch failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    for text in (log_file.read_text(), capsys.readouterr().err):
+        for secret in ("pa%24%24-word", "pa$$-word", "alice.proxy", str(cookies)):
+            assert secret not in text
+        assert "proxy.example:1080" in text  # where it failed stays visible
+        assert text.count(REDACTED) == 6  # the traceback shows the raising line too

@@ -223,6 +223,47 @@ def test_section_larger_than_the_byte_cap_is_stopped(
     assert server.bytes_served(path) < len(wav)
 
 
+def test_cookies_reach_the_server_from_a_copy_and_the_operators_file_is_untouched(
+    video, server: LocalHTTPServer, webm_opus: bytes, tmp_path: Path
+) -> None:
+    """yt-dlp rewrites its cookies file on close; it must only ever get a per-fetch copy."""
+    cookies = tmp_path / "cookies.txt"
+    other_sites = "".join(
+        f".example.invalid\tTRUE\t/\tTRUE\t4102444800\tc{n}\t{'v' * 100}\n" for n in range(2000)
+    )
+    cookies.write_text(
+        "# Netscape HTTP Cookie File\n"
+        "# exported by hand for this test\n"
+        "127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tsession\tlogged-in-42\n" + other_sites
+    )
+    cookies.chmod(0o400)  # a mounted secret (root could still write it: bytes are compared)
+    before = (cookies.read_bytes(), cookies.stat().st_mtime_ns)
+    path = video(webm_opus, content_type="audio/webm")
+    settings = YouTubeSettings(
+        cookiefile=cookies,
+        socket_timeout_s=2.0,
+        metadata_timeout_s=20.0,
+        download_timeout_s=20.0,
+        max_bytes=150_000,  # less than the cookies (about 250 kB): their copy does not count
+    )
+
+    clip = fetch_youtube_clip(link("?t=60"), settings=settings)
+
+    assert clip.provenance.start_s == 60.0
+    sent = [request.get("Cookie", "") for request in server.requests(path)]
+    assert "session=logged-in-42" in sent, sent  # yt-dlp's own request (metadata) had it
+    assert (cookies.read_bytes(), cookies.stat().st_mtime_ns) == before
+    # The copy lived in the fetch's private directory (conftest: no musicrec-* left behind).
+
+
+def test_unreadable_cookies_file_is_a_fetch_error(video, webm_opus: bytes, tmp_path: Path) -> None:
+    video(webm_opus, content_type="audio/webm")
+    settings = YouTubeSettings(cookiefile=tmp_path / "gone.txt")
+    with pytest.raises(FetchError, match="cookies file could not be read") as caught:
+        fetch_youtube_clip(link("?t=60"), settings=settings)
+    assert "gone.txt" not in str(caught.value)
+
+
 @contextlib.contextmanager
 def refusing_proxy() -> Iterator[tuple[str, list[bytes]]]:
     """An HTTP proxy on 127.0.0.1 that records each request's first bytes and answers 403.

@@ -9,9 +9,14 @@ for ffmpeg section downloads, hence the cap is enforced here, by watching the di
 
 Limits (:class:`YouTubeSettings`): ``socket_timeout_s`` for each network read inside yt-dlp,
 ``metadata_timeout_s`` and ``download_timeout_s`` of wall-clock time for the two phases, and
-``max_bytes`` for what may land on disk. ``cookiefile`` and ``proxy`` are passed to yt-dlp
-under its documented option names; ``js_runtime`` picks the JavaScript runtime yt-dlp uses
-for YouTube's challenges (its default is Deno).
+``max_bytes`` for what the download may write to disk. ``cookiefile`` and ``proxy`` are
+passed to yt-dlp under its documented option names; ``js_runtime`` picks the JavaScript
+runtime yt-dlp uses for YouTube's challenges (its default is Deno).
+
+yt-dlp rewrites its cookies file whenever it closes. It is therefore never given the
+operator's file: each fetch copies it into its private directory and hands yt-dlp the copy,
+which goes with that directory. The operator's file is only read, so it may be read-only
+(a mounted secret), and concurrent fetches never write the same file.
 
 When YouTube blocks a server ("Sign in to confirm you're not a bot", common on datacenter
 IPs): export cookies of a logged-in browser session in Netscape format and point
@@ -35,6 +40,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +65,8 @@ logger = logging.getLogger(__name__)
 _WORKER = Path(__file__).with_name("_ytdlp_worker.py")
 _POLL_S = 0.05
 _YOUTUBE_EXTRACTORS = ["youtube"]
+_COOKIES_COPY = "cookies.txt"
+"""Name of the per-fetch copy of the cookies file inside the fetch's private directory."""
 """yt-dlp extractor-name patterns allowed for real links (its YouTube extractors only)."""
 
 _TEST_MEDIA_URLS: dict[str, str] = {}
@@ -221,7 +229,11 @@ class YtDlpProcess:
     """One yt-dlp child process for one video: :meth:`metadata`, then :meth:`download_section`.
 
     Use as a context manager; leaving it kills the child (and its ffmpeg) if still running.
-    Everything yt-dlp writes goes to ``workdir``, which the caller owns and removes.
+    Everything yt-dlp writes goes to ``workdir``, which the caller owns and removes; that
+    includes the copy of ``settings.cookiefile`` yt-dlp is given (the original is only read).
+
+    Raises:
+        FetchError: the cookies file cannot be read, or the child cannot be started.
     """
 
     def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
@@ -229,11 +241,16 @@ class YtDlpProcess:
 
         url = _TEST_MEDIA_URLS.get(video_id)
         extractors = ["generic"] if url is not None else _YOUTUBE_EXTRACTORS
+        options = settings.ytdlp_options()
+        self._cookies_copy: Path | None = None
+        if settings.cookiefile is not None:
+            self._cookies_copy = _copy_cookies(settings.cookiefile, workdir)
+            options["cookiefile"] = str(self._cookies_copy)
         request = {
             "url": url if url is not None else canonical_url(video_id),
             "extractors": extractors,
             "workdir": str(workdir),
-            "options": settings.ytdlp_options(),
+            "options": options,
         }
         self._workdir = workdir
         self._settings = settings
@@ -340,7 +357,7 @@ class YtDlpProcess:
             return event
 
     def _check_bytes(self) -> None:
-        used = _tree_bytes(self._workdir)
+        used = _tree_bytes(self._workdir, skip=self._cookies_copy)
         if used > self._settings.max_bytes:
             self.close()
             raise InputTooLargeError(
@@ -367,13 +384,36 @@ def _lines(stream: IO[str]) -> Iterator[str]:
         yield from stream
 
 
-def _tree_bytes(directory: Path) -> int:
-    """Total size of the files under ``directory`` (files vanishing meanwhile count 0)."""
+def _copy_cookies(cookiefile: Path, workdir: Path) -> Path:
+    """Copy the operator's cookies file into ``workdir`` for yt-dlp to read and rewrite.
+
+    Only the bytes are copied, not the mode: the copy is writable by this process even when
+    the original is read-only, and private because ``workdir`` is. Returns the copy's path.
+
+    Raises:
+        FetchError: the cookies file cannot be read (its path is neither logged nor shown).
+    """
+    copy = workdir / _COOKIES_COPY
+    try:
+        shutil.copyfile(cookiefile, copy)
+    except OSError as exc:
+        logger.warning("cannot read the yt-dlp cookies file: %s", type(exc).__name__)
+        raise FetchError(
+            "The bot's YouTube cookies file could not be read; its operator needs to check it."
+        ) from exc
+    return copy
+
+
+def _tree_bytes(directory: Path, *, skip: Path | None = None) -> int:
+    """Total size of the files under ``directory`` but ``skip`` (vanishing files count 0)."""
     total = 0
     for root, _dirs, files in os.walk(directory):
         for name in files:
+            path = os.path.join(root, name)
+            if skip is not None and path == str(skip):
+                continue
             with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(root, name)).st_size
+                total += os.stat(path).st_size
     return total
 
 

@@ -10,9 +10,9 @@ Run: ``python benchmarks/bench_sources.py [--repeats 3]``
    - Baseline: yt-dlp downloads the whole file (same format, same server), then
      ``load_clip`` decodes the same 10 s.
    Reported: body bytes the server sent, and the time to a clip. Goal: >= 20x fewer bytes.
-   The server's send buffer is pinned to 32 KiB per connection (inherited from the
-   listening socket): otherwise loopback autotuning lets every response run megabytes
-   ahead of the client and the server would count bytes nobody read.
+   The server's send buffer is pinned to 32 KiB per connection: otherwise loopback
+   autotuning lets every response run megabytes ahead of the client and the server would
+   count bytes nobody read.
 2. A 10-minute MP3 attachment (stereo 44.1 kHz, 128 kbit/s):
    - Windowed: ``clip_from_bytes`` with a start (one 10-s decode), and with the default
      window rule (four candidate windows decoded, the loudest kept).
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -87,8 +86,7 @@ def median_time(function: Callable[[], object], repeats: int) -> float:
 def bench_section(directory: Path, repeats: int) -> None:
     media = three_hour_webm(directory)
     data = media.read_bytes()
-    with LocalHTTPServer() as server:
-        server._httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+    with LocalHTTPServer(send_buffer_bytes=32 * 1024) as server:
         url = server.add("/long.webm", data, content_type="audio/webm")
         link = parse_youtube_link(f"https://youtu.be/{VIDEO_ID}?t={int(SECTION_START_S)}")
 

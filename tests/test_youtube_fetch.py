@@ -85,11 +85,10 @@ def webm_opus(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def server(http_server: LocalHTTPServer) -> LocalHTTPServer:
     """The local server with a 32 KiB send buffer per connection.
 
-    Accepted sockets inherit SO_SNDBUF from the listening socket. Without this, loopback
-    TCP autotuning lets each response run megabytes ahead of the client into kernel
-    buffers, and ``bytes_served`` would count data the client never read.
+    Without it, loopback TCP autotuning lets each response run megabytes ahead of the
+    client into kernel buffers, and ``bytes_served`` would count data the client never read.
     """
-    http_server._httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+    http_server.send_buffer_bytes = 32 * 1024
     return http_server
 
 

@@ -20,6 +20,12 @@ Use the ``http_server`` fixture (registered in tests/conftest.py)::
 
 or the class directly: ``with LocalHTTPServer() as server: ...``. Stalls end early when the
 server closes, so a test never waits for one after it is done.
+
+``bytes_served`` counts what was written to the socket, and on loopback the kernel's send
+buffer autotuning lets a response run megabytes ahead of a client that reads slowly (or has
+stopped). A test that bounds what a client read pins the send buffer of each connection:
+``LocalHTTPServer(send_buffer_bytes=32 * 1024)``, or ``http_server.send_buffer_bytes = ...``
+with the fixture (it applies to connections accepted afterwards).
 """
 
 from __future__ import annotations
@@ -79,9 +85,16 @@ class Resource:
 
 
 class LocalHTTPServer:
-    """A threaded HTTP/1.0 server on 127.0.0.1 (a free port) serving registered resources."""
+    """A threaded HTTP/1.0 server on 127.0.0.1 (a free port) serving registered resources.
 
-    def __init__(self) -> None:
+    Attributes:
+        send_buffer_bytes: SO_SNDBUF set on each connection accepted from now on (Linux
+            doubles it for bookkeeping and stops autotuning it), or None for the kernel's
+            autotuned default.
+    """
+
+    def __init__(self, *, send_buffer_bytes: int | None = None) -> None:
+        self.send_buffer_bytes = send_buffer_bytes
         self._resources: dict[str, Resource] = {}
         self._served: dict[str, int] = {}
         self._requests: dict[str, list[dict[str, str]]] = {}
@@ -138,8 +151,9 @@ class LocalHTTPServer:
     def bytes_served(self, path: str) -> int:
         """Body bytes written to the socket for ``path`` so far, over all requests.
 
-        Kernel socket buffers accept a few hundred KiB on loopback before a write blocks, so
-        this bounds what a client could read, not what it did read.
+        Kernel socket buffers accept data before the client reads it (megabytes on loopback
+        unless ``send_buffer_bytes`` is pinned), so this bounds what a client could read,
+        not what it did read.
         """
         with self._lock:
             return self._served.get(path, 0)
@@ -205,6 +219,13 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            if server.send_buffer_bytes is not None:
+                self.request.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_SNDBUF, server.send_buffer_bytes
+                )
+            super().setup()
+
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet."""
 

@@ -20,10 +20,13 @@ from musicrec_core.catalog.index import (
     CURRENT_FILE,
     MANIFEST_FILE,
     META_FILE,
+    SEARCH_K_MAX,
+    SEARCH_K_MIN,
     VECTORS_FILE,
     CatalogIndex,
     IndexBuilder,
     ItemMeta,
+    default_search_k,
 )
 from musicrec_core.errors import (
     CatalogError,
@@ -347,3 +350,16 @@ def test_two_indexes_coexist_and_serve_many_threads(tmp_path: Path, vectors: np.
     second.close()
     with pytest.raises(CatalogError, match="closed"):
         first.search(vectors[0], 1)
+
+
+def test_default_search_k_grows_with_the_index_within_bounds(built: Path) -> None:
+    assert default_search_k(10) == SEARCH_K_MIN
+    assert default_search_k(1_000_000) == 40_000
+    assert default_search_k(10**9) == SEARCH_K_MAX
+    with CatalogIndex.load(built) as index:
+        assert index.manifest["search_k"] == index.default_search_k == SEARCH_K_MIN
+    with IndexBuilder(built, embedder=EMBEDDER, pooling="mean", search_k=123) as builder:
+        builder.add_many(_vectors(5), _metas(5))
+        builder.commit()
+    with CatalogIndex.load(built) as index:
+        assert index.default_search_k == 123

@@ -10,6 +10,8 @@ from musicrec_core.catalog.pooling import (
     POOLING_RULES,
     dequantize,
     pool,
+    pool_many,
+    pool_quantized,
     pool_segments,
     pooled_dim,
 )
@@ -70,3 +72,11 @@ def test_dequantize_maps_the_uint8_range_onto_minus_two_to_two() -> None:
     codes = np.array([0, 255, 128], dtype=np.uint8)
     np.testing.assert_allclose(dequantize(codes), [-2.0, 2.0, 128 * 4 / 255 - 2], atol=1e-6)
     assert dequantize(codes).dtype == np.float32
+
+
+@pytest.mark.parametrize("rule", POOLING_RULES)
+def test_pooling_the_codes_equals_pooling_the_dequantized_frames(rule: str) -> None:
+    codes = np.random.default_rng(2).integers(0, 256, size=(6, 10, 128), dtype=np.uint8)
+    expected = pool_many(dequantize(codes), rule)
+    np.testing.assert_allclose(pool_quantized(codes, rule), expected, atol=2e-5)
+    np.testing.assert_allclose(expected[3], pool(dequantize(codes[3]), rule), atol=1e-6)

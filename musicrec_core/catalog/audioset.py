@@ -13,9 +13,11 @@ same tags, keys and length prefixes at the same byte positions, differing only i
 bytes (the id's characters, the two floats, the label varints, the embedding bytes). For
 each record length in a batch, one record is parsed field by field into such a layout;
 every other record of that length whose non-payload bytes are identical parses the same
-way, so its fields are gathered for all those records at once with numpy indexing.
-Records that match no layout shared by enough others are parsed one by one by the same
-field-by-field parser. The result does not depend on which path a record took.
+way, so its fields are gathered for all those records at once with numpy indexing; the
+rest of the group gets the next layout. Where layouts keep fitting only a few records
+(records shaped in many ways), and for labels that do not fit two-byte varints, records
+are parsed one by one by the same field-by-field parser. The result does not depend on
+which path a record took.
 
 Never fatal: a record with a bad CRC, a file cut short, a proto that does not parse, a
 segment without embeddings or with embeddings of the wrong width is skipped and counted in
@@ -26,20 +28,22 @@ Segments shorter than 10 s are kept and pooled over the seconds they have.
 from __future__ import annotations
 
 import logging
+import queue
 import tarfile
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_quantized
-from musicrec_core.catalog.tfrecord import frame_records
+from musicrec_core.catalog.tfrecord import FramedBatch, RecordFramer
 from musicrec_core.embedders.vggish import params as vggish_params
 from musicrec_core.errors import CatalogError
 
@@ -52,11 +56,15 @@ BATCH_BYTES = 32 * 2**20
 """Files are gathered into batches of about this many bytes before parsing."""
 
 MIN_SHARED_LAYOUT = 8
-"""A layout must fit this many records of a batch to be worth a vectorised pass."""
+"""A layout fitting fewer records of a batch counts as a miss (see _MAX_LAYOUT_MISSES)."""
 
 _MAX_LAYOUT_MISSES = 4
-"""After this many layouts fitting too few records, a length group is parsed one by one."""
+"""After this many layouts fitting too few records, the rest of a length group is parsed
+one record at a time (bounds the cost when every record is shaped differently)."""
 _POOL_CHUNK_ROWS = 4096
+_PREFETCH_FILES = 16
+_PREFETCH_JOIN_S = 5.0  # a reader blocked on the network ends when its stream is closed
+_ARCHIVE_CHUNK_BYTES = 2**20  # tarfile's stream reads (its default, 10 KiB, costs 2x time)
 _MAX_PROBLEMS_KEPT = 20
 
 # Skip reasons, as shown in the summary.
@@ -148,6 +156,22 @@ class SegmentBatch:
 
     def __len__(self) -> int:
         return len(self.video_ids)
+
+    @staticmethod
+    def join(parts: Sequence[SegmentBatch]) -> SegmentBatch:
+        """One batch holding ``parts`` one after another."""
+        if not parts:
+            empty = np.zeros(0)
+            return SegmentBatch([], empty, empty, empty, empty, empty, np.zeros((0, 0), np.float32))
+        return SegmentBatch(
+            video_ids=[v for part in parts for v in part.video_ids],
+            start_s=np.concatenate([p.start_s for p in parts]),
+            end_s=np.concatenate([p.end_s for p in parts]),
+            label_counts=np.concatenate([p.label_counts for p in parts]),
+            label_values=np.concatenate([p.label_values for p in parts]),
+            frame_counts=np.concatenate([p.frame_counts for p in parts]),
+            vectors=np.concatenate([p.vectors for p in parts]),
+        )
 
     def labels(self) -> list[list[int]]:
         """Class indices per segment."""
@@ -462,7 +486,7 @@ class AudioSetReader:
         if source.is_dir():
             return self.read_directory(source, on_bytes=on_bytes)
         if source.is_file() and source.suffix == ".tfrecord":
-            return self._read_files(self._file_contents([source], on_bytes))
+            return self._read_files(_file_contents([source], on_bytes))
         if source.is_file():
             return self._read_archive_file(source, on_bytes)
         raise CatalogError(f"The features path {source} does not exist.")
@@ -485,77 +509,123 @@ class AudioSetReader:
         files = sorted(directory.rglob("*.tfrecord"))
         if not files:
             raise CatalogError(f"No .tfrecord files under {directory}.")
-        return self._read_files(self._file_contents(files, on_bytes))
-
-    def _file_contents(
-        self, files: list[Path], on_bytes: Callable[[int], None] | None
-    ) -> Iterator[tuple[str, bytes]]:
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                self.stats.files += 1
-                self.stats.skip(UNREADABLE, 1, f"{path}: {exc.strerror}")
-                continue
-            if on_bytes:
-                on_bytes(len(data))
-            yield str(path), data
+        return self._read_files(_prefetched(_file_contents(files, on_bytes)))
 
     def read_archive(self, stream: IO[bytes]) -> Iterator[SegmentBatch]:
         """Stream a tar archive (gzip, bzip2, xz or plain) of TFRecords; nothing is unpacked
         to disk. Errors of ``stream`` itself (e.g. DownloadError) propagate."""
         return self._read_files(self._archive_contents(stream))
 
-    def _archive_contents(self, stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    def _archive_contents(self, stream: IO[bytes]) -> Iterator[tuple[str, bytes | OSError]]:
         try:
-            with tarfile.open(fileobj=stream, mode="r|*") as archive:
-                for member in archive:
-                    if not (member.isfile() and member.name.endswith(".tfrecord")):
-                        continue
-                    extracted = archive.extractfile(member)
-                    if extracted is None:
-                        continue
-                    yield member.name, extracted.read()
+            yield from _prefetched(_archive_members(stream))
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             self.stats.skip(DAMAGED_ARCHIVE, 1, f"archive: {exc}")
 
-    def _read_files(self, contents: Iterable[tuple[str, bytes]]) -> Iterator[SegmentBatch]:
-        pending: list[tuple[str, bytes, np.ndarray, np.ndarray]] = []
-        pending_bytes = 0
+    def _read_files(
+        self, contents: Iterable[tuple[str, bytes | OSError]]
+    ) -> Iterator[SegmentBatch]:
+        framer = RecordFramer()
         for name, data in contents:
             self.stats.files += 1
-            framing = frame_records(data)
-            self.stats.skip(BAD_CHECKSUM, framing.bad_checksum)
-            self.stats.skip(BAD_LENGTH, framing.bad_header)
-            self.stats.skip(TRUNCATED, framing.truncated)
-            for problem in framing.problems[:3]:
-                if len(self.stats.problems) < _MAX_PROBLEMS_KEPT:
-                    self.stats.problems.append(f"{name}: {problem}")
-            if framing.offsets.size:
-                pending.append((name, data, framing.offsets, framing.lengths))
-                pending_bytes += len(data)
-            if pending_bytes >= self.batch_bytes:
-                yield from self._parse_batch(pending)
-                pending, pending_bytes = [], 0
-        if pending:
-            yield from self._parse_batch(pending)
+            if isinstance(data, OSError):
+                self.stats.skip(UNREADABLE, 1, f"{name}: {data.strerror or data}")
+                continue
+            framer.add(name, data)
+            if framer.size >= self.batch_bytes:
+                yield from self._parse_batch(framer.finish())
+                framer = RecordFramer()
+        if framer.size:
+            yield from self._parse_batch(framer.finish())
         for problem in self.stats.problems:
             logger.info("skipped: %s", problem)
 
-    def _parse_batch(
-        self, pending: list[tuple[str, bytes, np.ndarray, np.ndarray]]
-    ) -> Iterator[SegmentBatch]:
-        data = b"".join(item[1] for item in pending)
-        bases = np.cumsum([0] + [len(item[1]) for item in pending[:-1]])
-        offsets = np.concatenate(
-            [item[2] + base for item, base in zip(pending, bases, strict=True)]
-        )
-        lengths = np.concatenate([item[3] for item in pending])
-        batch = _BatchParser(data, self.pooling, self.keep_classes, self.stats).parse(
-            offsets, lengths
-        )
+    def _parse_batch(self, framed: FramedBatch) -> Iterator[SegmentBatch]:
+        for report in framed.reports:
+            self.stats.skip(BAD_CHECKSUM, report.bad_checksum)
+            self.stats.skip(BAD_LENGTH, report.bad_header)
+            self.stats.skip(TRUNCATED, report.truncated)
+            for problem in report.problems[:3]:
+                if len(self.stats.problems) < _MAX_PROBLEMS_KEPT:
+                    self.stats.problems.append(f"{report.name}: {problem}")
+        parser = _BatchParser(framed.data, self.pooling, self.keep_classes, self.stats)
+        batch = parser.parse(framed.offsets, framed.lengths)
         if len(batch):
             yield batch
+
+
+def _file_contents(
+    files: list[Path], on_bytes: Callable[[int], None] | None
+) -> Iterator[tuple[str, bytes | OSError]]:
+    """(name, bytes) of each file, or (name, the OSError) for one that cannot be read."""
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            yield str(path), exc
+            continue
+        if on_bytes:
+            on_bytes(len(data))
+        yield str(path), data
+
+
+def _archive_members(stream: IO[bytes]) -> Iterator[tuple[str, bytes | OSError]]:
+    """(name, bytes) of each *.tfrecord member of a tar stream; raises on a damaged archive."""
+    with tarfile.open(fileobj=stream, mode="r|*", bufsize=_ARCHIVE_CHUNK_BYTES) as archive:
+        for member in archive:
+            if member.isfile() and member.name.endswith(".tfrecord"):
+                extracted = archive.extractfile(member)
+                if extracted is not None:
+                    yield member.name, extracted.read()
+
+
+_T = TypeVar("_T")
+
+
+def _prefetched(items: Iterator[_T], depth: int = _PREFETCH_FILES) -> Iterator[_T]:
+    """Run ``items`` in a background thread, up to ``depth`` items ahead.
+
+    Reading files and inflating gzip release the GIL, so they overlap with parsing on
+    another core. An exception raised by ``items`` is re-raised here, in the consumer.
+    """
+    channel: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((False, item)):
+                    return
+            put((True, None))
+        except BaseException as exc:  # forwarded to the consumer
+            put((True, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="musicrec-ingest-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            finished, payload = channel.get()
+            if finished:
+                if isinstance(payload, BaseException):
+                    raise payload
+                return
+            yield payload  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=_PREFETCH_JOIN_S)
 
 
 class _CountingReader:
@@ -609,11 +679,9 @@ class _BatchParser:
                 fits = (rows[:, layout.structure] == layout.expected).all(axis=1)
                 if fits.sum() < MIN_SHARED_LAYOUT:
                     misses += 1
-                    self._one_by_one(remaining[fits], length)
-                else:
-                    self._with_layout(rows[fits], remaining[fits], layout)
+                self._with_layout(rows[fits], remaining[fits], layout)
                 remaining, rows = remaining[~fits], rows[~fits]
-        return _concatenate(self.parts)
+        return SegmentBatch.join(self.parts)
 
     def _with_layout(self, rows: np.ndarray, offsets: np.ndarray, layout: _Layout) -> None:
         """Decode records [m, length] that share ``layout``, all at once."""
@@ -734,20 +802,6 @@ def _frames(rows: np.ndarray, layout: _Layout) -> np.ndarray:
         )
         return np.ascontiguousarray(view)
     return rows[:, layout.frame_positions].reshape(rows.shape[0], -1, EMBEDDING_BYTES)
-
-
-def _concatenate(parts: list[SegmentBatch]) -> SegmentBatch:
-    if not parts:
-        return SegmentBatch([], *(np.zeros(0) for _ in range(5)), np.zeros((0, 0), np.float32))
-    return SegmentBatch(
-        video_ids=[v for part in parts for v in part.video_ids],
-        start_s=np.concatenate([p.start_s for p in parts]),
-        end_s=np.concatenate([p.end_s for p in parts]),
-        label_counts=np.concatenate([p.label_counts for p in parts]),
-        label_values=np.concatenate([p.label_values for p in parts]),
-        frame_counts=np.concatenate([p.frame_counts for p in parts]),
-        vectors=np.concatenate([p.vectors for p in parts]),
-    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ masked(crc) = ((crc >> 15) | (crc << 17)) + 0xA282EAD8 (mod 2^32), crc32c = CRC-
 (Castagnoli). The checksums come from ``google-crc32c`` (hardware CRC instructions). This
 module reads no TensorFlow: it only locates records, so a caller can parse many at once.
 
-A record whose data CRC fails is skipped and reported; a header whose CRC fails, or a file
-that ends inside a record, stops the scan (the following lengths cannot be trusted).
+A record whose data CRC fails is skipped and reported; a length whose CRC fails, or a file
+that ends inside a record, ends that file (the following lengths cannot be trusted).
 """
 
 from __future__ import annotations
@@ -80,83 +80,131 @@ def _crc32c_of_lengths(length_bytes: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Framing:
-    """Where the intact records of one file's bytes are.
+class FileReport:
+    """What framing found wrong in one file.
 
     Attributes:
-        offsets: int64 [n], start of each intact record's data within the buffer.
-        lengths: int64 [n], byte length of each intact record's data.
+        name: the file's name, for messages.
         bad_checksum: records skipped because their data CRC failed.
         bad_header: 1 when a length CRC failed and the rest of the file was given up.
         truncated: 1 when the file ended inside a record.
         problems: one line per problem, for logs.
     """
 
-    offsets: np.ndarray
-    lengths: np.ndarray
+    name: str
     bad_checksum: int = 0
     bad_header: int = 0
     truncated: int = 0
     problems: list[str] = field(default_factory=list)
 
 
-def frame_records(data: bytes) -> Framing:
-    """Scan a whole TFRecord file held in memory and check every CRC.
+@dataclass
+class FramedBatch:
+    """Several files' bytes in one buffer, with the intact records located.
 
-    The loop only follows lengths and checksums each record's data; the stored CRCs and
-    the length CRCs are checked afterwards in vectorised passes. Records from the first
-    bad length CRC on are dropped, so a corrupt length never makes garbage count as records.
+    Attributes:
+        data: the files one after another.
+        offsets: int64 [n], where each intact record's data starts in ``data``.
+        lengths: int64 [n], each intact record's data length.
+        reports: one per file that had a problem.
     """
-    unpack_length = struct.Struct("<Q").unpack_from
-    crc = google_crc32c.value
-    size = len(data)
-    starts: list[int] = []
-    lengths: list[int] = []
-    data_crcs: list[int] = []
-    position = 0
-    truncated = 0
-    while position < size:
-        if position + HEADER_BYTES > size:
-            truncated = 1
-            break
-        (length,) = unpack_length(data, position)
-        start = position + HEADER_BYTES
-        end = start + length
-        if end + FOOTER_BYTES > size:
-            truncated = 1
-            starts.append(start)  # its length CRC is still checked below
-            break
-        starts.append(start)
-        lengths.append(length)
-        data_crcs.append(crc(data[start:end]))
-        position = end + FOOTER_BYTES
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    header_at = np.array(starts, dtype=np.int64) - HEADER_BYTES
-    length_bytes = buffer[header_at[:, None] + np.arange(8)]
-    stored_length_crcs = buffer[header_at[:, None] + np.arange(8, 12)].view("<u4")[:, 0]
-    header_ok = _mask(_crc32c_of_lengths(length_bytes)) == stored_length_crcs
-    count = len(lengths)
-    problems = []
-    if not header_ok.all():
-        count = min(count, int(np.argmin(header_ok)))
-        truncated = 0  # a cut after a bad length is explained by the bad length
-        problems.append(f"record {count}: length checksum mismatch, rest of the file ignored")
-    elif truncated:
-        problems.append(f"record {count}: the file ends inside this record")
-    offsets = np.array(starts[:count], dtype=np.int64)
-    record_lengths = np.array(lengths[:count], dtype=np.int64)
-    ends = offsets + record_lengths
-    stored_data_crcs = buffer[ends[:, None] + np.arange(4)].view("<u4")[:, 0]
-    data_ok = _mask(np.array(data_crcs[:count], dtype=np.uint32)) == stored_data_crcs
-    problems.extend(
-        f"record {int(index)}: data checksum mismatch, skipped"
-        for index in np.flatnonzero(~data_ok)
-    )
-    return Framing(
-        offsets=offsets[data_ok],
-        lengths=record_lengths[data_ok],
-        bad_checksum=int((~data_ok).sum()),
-        bad_header=int(not header_ok.all()),
-        truncated=truncated,
-        problems=problems,
-    )
+
+    data: bytes
+    offsets: np.ndarray
+    lengths: np.ndarray
+    reports: list[FileReport]
+
+
+class RecordFramer:
+    """Gathers TFRecord files and checks all their CRCs in one vectorised pass.
+
+    :meth:`add` follows the lengths of one file in a Python loop and checksums each
+    record's data; :meth:`finish` joins the files and checks every length CRC and data CRC
+    at once. Records from a file's first bad length CRC on are dropped, so a corrupt length
+    never makes garbage count as records; a record with a bad data CRC is dropped alone.
+    """
+
+    def __init__(self) -> None:
+        self._files: list[tuple[str, bytes]] = []
+        self._size = 0
+        self._starts: list[int] = []
+        self._lengths: list[int] = []
+        self._crcs: list[int] = []
+        self._first_record: list[int] = []
+        self._truncated: list[bool] = []
+
+    @property
+    def size(self) -> int:
+        """Bytes gathered so far."""
+        return self._size
+
+    def add(self, name: str, data: bytes) -> None:
+        """Locate the records of one whole file (its CRCs are checked by finish)."""
+        unpack_length = struct.Struct("<Q").unpack_from
+        crc = google_crc32c.value
+        starts, lengths, crcs = self._starts, self._lengths, self._crcs
+        base = self._size
+        self._first_record.append(len(starts))
+        size = len(data)
+        position = 0
+        truncated = False
+        while position < size:
+            if position + HEADER_BYTES > size:
+                truncated = True
+                break
+            (length,) = unpack_length(data, position)
+            start = position + HEADER_BYTES
+            end = start + length
+            if end + FOOTER_BYTES > size:
+                truncated = True
+                # Kept as a zero-length record so that its length CRC is still checked.
+                starts.append(base + start)
+                lengths.append(-1)
+                crcs.append(0)
+                break
+            starts.append(base + start)
+            lengths.append(length)
+            crcs.append(crc(data[start:end]))
+            position = end + FOOTER_BYTES
+        self._truncated.append(truncated)
+        self._files.append((name, data))
+        self._size += size
+
+    def finish(self) -> FramedBatch:
+        """Join the files, check every CRC and return the intact records."""
+        data = b"".join(item[1] for item in self._files)
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        starts = np.array(self._starts, dtype=np.int64)
+        lengths = np.array(self._lengths, dtype=np.int64)
+        headers = starts[:, None] - HEADER_BYTES + np.arange(12)
+        header_bytes = buffer[headers]
+        header_ok = (
+            _mask(_crc32c_of_lengths(header_bytes[:, :8]))
+            == header_bytes[:, 8:].copy().view("<u4")[:, 0]
+        )
+        complete = lengths >= 0
+        footers = np.where(complete, starts + lengths, 0)[:, None] + np.arange(4)
+        stored = buffer[footers].view("<u4")[:, 0]
+        data_ok = _mask(np.array(self._crcs, dtype=np.uint32)) == stored
+        keep = header_ok & complete & data_ok
+        boundaries = [*self._first_record, len(starts)]
+        reports = []
+        for file_index, (name, _) in enumerate(self._files):
+            first, stop = boundaries[file_index], boundaries[file_index + 1]
+            report = FileReport(name)
+            bad_headers = np.flatnonzero(~header_ok[first:stop])
+            if bad_headers.size:
+                cut = int(bad_headers[0])
+                keep[first + cut : stop] = False
+                stop = first + cut
+                report.bad_header = 1
+                report.problems.append(f"record {cut}: length checksum mismatch, rest ignored")
+            elif self._truncated[file_index]:
+                report.truncated = 1
+                report.problems.append("the file ends inside its last record")
+            bad_data = np.flatnonzero(complete[first:stop] & ~data_ok[first:stop])
+            report.bad_checksum = int(bad_data.size)
+            report.problems.extend(f"record {int(i)}: data checksum mismatch" for i in bad_data)
+            if report.problems:
+                reports.append(report)
+        return FramedBatch(data, starts[keep], lengths[keep], reports)

@@ -250,13 +250,13 @@ def test_cli_builds_a_music_only_index(
     out = tmp_path / "index"
     argv = ["index", "build-audioset", "--features", str(features["root"]), "--music-only"]
     argv += ["--labels", str(csv_path), "--ontology", str(ontology), "-o", str(out)]
-    assert main([*argv, "--no-progress", "--n-trees", "4"]) == 0
+    assert main([*argv, "--no-progress", "--n-trees", "4", "--pooling", "mean_std"]) == 0
     printed = capsys.readouterr().out
     music = [s for s in features["expected"] if set(s["labels"] or []) & {0, *range(300, 305)}]
     assert f"kept {len(music)}" in printed and "bad record checksum 1" in printed
     with CatalogIndex.load(out, expect_embedder=AUDIOSET_EMBEDDER) as index:
         assert len(index) == len(music)
-        assert index.manifest["n_trees"] == 4
+        assert index.manifest["n_trees"] == 4 and index.pooling == "mean_std"
         assert index.manifest["extra"]["ingest"]["kept"] == len(music)
         groups = {index.meta(i).group: index.meta(i) for i in range(len(index))}
         first = music[0]
@@ -264,7 +264,8 @@ def test_cli_builds_a_music_only_index(
         assert meta.start_s == first["start"] and meta.kind == "youtube"
         names = {0: "Music", 300: "Guitar"}
         assert meta.labels == tuple(names.get(i, f"Class {i}, kind") for i in first["labels"])
-        hit, similarity = index.search(pool(dequantize(first["embeddings"]), "mean"), 1)[0]
+        query = pool(dequantize(first["embeddings"]), "mean_std")
+        hit, similarity = index.search(query, 1)[0]
         assert index.meta(hit).group == first["video_id"] and similarity > 0.999
 
 

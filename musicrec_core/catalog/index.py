@@ -27,11 +27,12 @@ next build removes. A loaded :class:`CatalogIndex` pins its version: files delet
 later publish stay readable to it (POSIX keeps open and mapped files alive).
 
 Integrity on load: the manifest is parsed and checked, every file's size must equal the
-manifest's, and the embedder must match ``expect_embedder``. The sha256 of each file is
-recorded at build time and verified only with ``verify_checksums=True``: hashing the
-~0.6 GB vector file of a million items takes seconds, while a size check plus Annoy's own
-item count catches truncation, the common damage, and keeps a 1M-item load well under
-0.5 s (``benchmarks/bench_index.py`` measures it).
+manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
+and the embedder must match ``expect_embedder``. The sha256 of each file is recorded at
+build time and verified only with ``verify_checksums=True``: hashing the 1.7 GB vector file
+of a million items (100 trees) takes seconds, while these checks catch truncation, the
+common damage, and keep a 1M-item load at about a millisecond (the files are mapped, not
+read; ``benchmarks/bench_index.py`` measures it).
 
 A :class:`CatalogIndex` may be used from many threads at once; :meth:`CatalogIndex.close`
 waits for searches in flight before unmapping the files.

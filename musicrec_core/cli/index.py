@@ -26,7 +26,7 @@ from tqdm import tqdm
 from musicrec_core.catalog import audioset, labels
 from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
-from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
 from musicrec_core.cli import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
@@ -77,6 +77,12 @@ def _register_build_audioset(actions: argparse._SubParsersAction[argparse.Argume
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="INDEX_DIR")
     parser.add_argument(
         "--n-trees", type=int, default=None, help=f"Annoy trees (default {DEFAULT_N_TREES})"
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=POOLING_RULES,
+        default=DEFAULT_POOLING,
+        help=f"how a segment's seconds become one vector (default {DEFAULT_POOLING})",
     )
     parser.add_argument(
         "--embedder-version",
@@ -144,10 +150,10 @@ def _build_audioset(args: argparse.Namespace) -> int:
         children = labels.read_ontology(args.ontology or labels.default_ontology_path())
         keep_classes = labels.music_class_indices(classes, children)
     progress = not args.no_progress
-    reader = audioset.AudioSetReader(pooling=DEFAULT_POOLING, keep_classes=keep_classes)
+    reader = audioset.AudioSetReader(pooling=args.pooling, keep_classes=keep_classes)
     with ExitStack() as stack:
         if args.download:
-            _check_space_for_download(args.output, args.music_only, args.n_trees)
+            _check_space_for_download(args.output, args.music_only, args.n_trees, args.pooling)
             from musicrec_core.download import open_stream
 
             stream = stack.enter_context(
@@ -163,6 +169,7 @@ def _build_audioset(args: argparse.Namespace) -> int:
             class_names=[c.name for c in classes],
             stats=reader.stats,
             embedder=dict(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version),
+            pooling=args.pooling,
             n_trees=args.n_trees,
         )
     print(reader.stats.summary())
@@ -209,12 +216,14 @@ def _byte_bar(features: Path, progress: bool) -> tqdm:
     )
 
 
-def _check_space_for_download(output: Path, music_only: bool, n_trees: int | None) -> None:
+def _check_space_for_download(
+    output: Path, music_only: bool, n_trees: int | None, pooling: str
+) -> None:
     """Say how much disk the index will take; refuse when the target cannot hold it."""
     items = audioset.RELEASE_SEGMENTS
     if music_only:
         items = int(items * audioset.RELEASE_MUSIC_FRACTION)
-    dim = pooled_dim(int(audioset.AUDIOSET_EMBEDDER["dim"]), DEFAULT_POOLING)
+    dim = pooled_dim(int(audioset.AUDIOSET_EMBEDDER["dim"]), pooling)
     needed = estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
     probe = output
     while not probe.exists() and probe != probe.parent:

@@ -1,18 +1,19 @@
 """VGGish speed and memory against the float32 GEMM floor measured in the same run.
 
-Run: ``python benchmarks/bench_embed.py [--repeats 10]``
+Run: ``python benchmarks/bench_embed.py [--rounds 7]``
 
 Uses the official weights when they are installed (``musicrec models download vggish`` or
 ``MUSICREC_VGGISH_CHECKPOINT`` / ``MUSICREC_VGGISH_PCA``), else a synthetic checkpoint of the
 same shapes (same FLOPs) written to a temporary folder with its own cache.
 
-- Floor: the best float32 GFLOP/s numpy reaches on a 2048 x 2048 matmul in this process,
-  sampled before, between and after the other timings (the machine is shared, so the best
-  sample is the one least disturbed, like the best-of times it is compared with); the floor
-  time of a workload is its FLOPs divided by that rate. The network does
-  1.728 GFLOP per example (2 per multiply-add over every conv and fc layer), 17.28 GFLOP
-  for the 10 examples of a 10-s clip.
-- Model: ``embedder.model(examples)`` on the 10 examples of a 10-s clip. Goal <= 1.3x floor.
+- Rounds: the machine is shared, so every workload is timed in each of ``--rounds`` rounds,
+  back to back with the GEMM baseline (best of 3 calls each, after a warm-up), and each
+  ratio is computed within its round. The table shows the round with the lowest model
+  ratio (the least disturbed one) and the median ratio over all rounds.
+- Floor: float32 GFLOP/s of a 2048 x 2048 numpy matmul; the floor time of a workload is its
+  FLOPs divided by that rate. The network does 1.728 GFLOP per example (2 per
+  multiply-add over every conv and fc layer): 17.28 GFLOP for the 10 examples of a 10-s clip.
+- Model: ``embedder.model(examples)`` on those 10 examples. Goal <= 1.3x floor.
 - Frontend: ``waveform_to_examples`` on the same clip. Goal <= 5 % of the model time.
 - Whole path: ``audio.load_clip`` of a 10-s MP3 (ffmpeg decode + resample) then
   ``embedder.embed`` (frontend, model, PCA, quantization), model already loaded.
@@ -24,7 +25,6 @@ same shapes (same FLOPs) written to a temporary folder with its own cache.
   Linux carries a parent's ru_maxrss over fork + exec into the child's.
 - Peak RSS of this process: ru_maxrss, including the first load that parses the checkpoint
   and writes the cache.
-Times are best-of and median over the repeats, after one warm-up call.
 """
 
 from __future__ import annotations
@@ -76,24 +76,23 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1,
 """
 
 
-def timings(function: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """(best, median) wall seconds of ``function`` over ``repeats`` calls after a warm-up."""
+def best_time(function: Callable[[], object], calls: int = 3) -> float:
+    """Best wall seconds of ``function`` over ``calls`` calls after one warm-up call."""
     function()
     samples = []
-    for _ in range(repeats):
+    for _ in range(calls):
         start = time.perf_counter()
         function()
         samples.append(time.perf_counter() - start)
-    return min(samples), statistics.median(samples)
+    return min(samples)
 
 
-def matmul_gflops(repeats: int) -> float:
-    """Best float32 GFLOP/s of a square numpy matmul."""
+def gemm_gflops() -> float:
+    """Float32 GFLOP/s of a square numpy matmul (best of 3)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
     b = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
-    best, _ = timings(lambda: a @ b, repeats)
-    return 2 * MATMUL_SIZE**3 / best / 1e9
+    return 2 * MATMUL_SIZE**3 / best_time(lambda: a @ b) / 1e9
 
 
 def music_like(seconds: float) -> np.ndarray:
@@ -119,17 +118,16 @@ def weight_files(scratch: Path) -> tuple[Path, Path, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="musicrec-bench-"))
     try:
-        run(scratch, args.repeats)
+        run(scratch, args.rounds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run(scratch: Path, repeats: int) -> None:
-    gflops = matmul_gflops(repeats)
+def run(scratch: Path, rounds: int) -> None:
     checkpoint, pca, description = weight_files(scratch)
     start = time.perf_counter()
     embedder = VGGishEmbedder.from_files(checkpoint=checkpoint, pca=pca)
@@ -137,21 +135,23 @@ def run(scratch: Path, repeats: int) -> None:
 
     samples = music_like(CLIP_SECONDS)
     examples = waveform_to_examples(samples)
-    gflops = max(gflops, matmul_gflops(repeats))
-    model_best, model_median = timings(lambda: embedder.model(examples), repeats)
-    gflops = max(gflops, matmul_gflops(repeats))
     flops = params.FLOPS_PER_EXAMPLE * examples.shape[0]
-    floor_s = flops / (gflops * 1e9)
-    front_best, front_median = timings(lambda: waveform_to_examples(samples), repeats)
-
     mp3 = generate_media(scratch / "clip.mp3", seconds=CLIP_SECONDS, tone_hz=None)
-    path_best, path_median = timings(
-        lambda: embedder.embed(audio.load_clip(mp3, start_s=0.0)), repeats
-    )
-    path_goal_s = 1.5 * floor_s + 0.080
-    decode_best, decode_median = timings(lambda: audio.load_clip(mp3, start_s=0.0), repeats)
     clip = audio.load_clip(mp3, start_s=0.0)
-    embed_best, embed_median = timings(lambda: embedder.embed(clip), repeats)
+    workloads: dict[str, Callable[[], object]] = {
+        "model": lambda: embedder.model(examples),
+        "frontend": lambda: waveform_to_examples(samples),
+        "path": lambda: embedder.embed(audio.load_clip(mp3, start_s=0.0)),
+        "decode": lambda: audio.load_clip(mp3, start_s=0.0),
+        "embed": lambda: embedder.embed(clip),
+    }
+    results = []
+    for _ in range(rounds):
+        measured = {"gflops": gemm_gflops()}
+        measured.update({name: best_time(function) for name, function in workloads.items()})
+        measured["floor"] = flops / (measured["gflops"] * 1e9)
+        measured["path_goal"] = 1.5 * measured["floor"] + 0.080
+        results.append(measured)
     bench_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     child = subprocess.run(
@@ -164,34 +164,44 @@ def run(scratch: Path, repeats: int) -> None:
     )
     fresh = json.loads(child.stdout.strip().splitlines()[-1])
 
+    best = min(results, key=lambda r: r["model"] / r["floor"])
     print(f"VGGish benchmark: {description}; embedder version {embedder.version}")
     print(f"CPU threads: {os.cpu_count()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
-    print(f"numpy float32 matmul {MATMUL_SIZE}^3: {gflops:.1f} GFLOP/s (best of 3 x {repeats})")
-    print(f"model FLOPs for {examples.shape[0]} examples: {flops / 1e9:.2f} GFLOP")
-    print(f"GEMM floor for them: {floor_s * 1e3:.1f} ms")
+    print(f"rounds: {rounds}; GFLOP per 10 examples: {flops / 1e9:.2f}")
+    print(
+        f"best round: numpy float32 matmul {MATMUL_SIZE}^3 {best['gflops']:.1f} GFLOP/s, "
+        f"so a GEMM floor of {best['floor'] * 1e3:.1f} ms for the model"
+    )
     print()
-    header = f"{'measure':<40}{'best':>10}{'median':>10}{'baseline':>12}{'ratio':>9}{'goal':>9}"
+    header = (
+        f"{'measure (best round)':<42}{'time':>10}{'baseline':>11}"
+        f"{'ratio':>8}{'median':>8}{'goal':>8}"
+    )
     print(header)
     print("-" * len(header))
 
-    def line(name: str, best: float, median: float, baseline: float, goal: str) -> None:
+    def line(name: str, key: str, baseline_key: str, goal: str) -> None:
+        ratios = [r[key] / r[baseline_key] for r in results]
         print(
-            f"{name:<40}{best * 1e3:>8.1f}ms{median * 1e3:>8.1f}ms"
-            f"{baseline * 1e3:>10.1f}ms{best / baseline:>8.2f}x{goal:>9}"
+            f"{name:<42}{best[key] * 1e3:>8.1f}ms{best[baseline_key] * 1e3:>9.1f}ms"
+            f"{best[key] / best[baseline_key]:>7.2f}x{statistics.median(ratios):>7.2f}x{goal:>8}"
         )
 
-    line("model, 10 examples / GEMM floor", model_best, model_median, floor_s, "<=1.30x")
-    line("frontend, 10-s clip / model time", front_best, front_median, model_best, "<=0.05x")
-    line("decode+embed 10-s MP3 / (1.5 floor+80ms)", path_best, path_median, path_goal_s, "<=1.00x")
-    line("  of which decode (audio.load_clip)", decode_best, decode_median, path_goal_s, "")
-    line("  of which embed (frontend+model+PCA)", embed_best, embed_median, path_goal_s, "")
-    line("load from cache (fresh process) / 3 s", fresh["load_s"], fresh["load_s"], 3.0, "<=1.00x")
+    line("model, 10 examples / GEMM floor", "model", "floor", "<=1.30")
+    line("frontend, 10-s clip / model time", "frontend", "model", "<=0.05")
+    line("decode+embed 10-s MP3 / (1.5 floor + 80 ms)", "path", "path_goal", "<=1.00")
+    line("  of which decode (audio.load_clip)", "decode", "path_goal", "")
+    line("  of which embed (frontend+model+PCA)", "embed", "path_goal", "")
+    print(
+        f"{'load from cache, fresh process / 3 s':<42}{fresh['load_s'] * 1e3:>8.1f}ms"
+        f"{3000.0:>9.1f}ms{fresh['load_s'] / 3.0:>7.2f}x{'':>8}{'<=1.00':>8}"
+    )
     print()
     print(f"first load in this process (parse checkpoint, build cache): {first_load_s:.2f} s")
     print(f"import tensorflow + musicrec in a fresh process: {fresh['import_s']:.2f} s")
     print(f"peak RSS, fresh process (load + one 10-s embed): {fresh['peak_rss_mib']:.0f} MiB")
-    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     print(f"peak RSS, this benchmark process: {bench_rss_mib:.0f} MiB")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -211,6 +211,15 @@ def test_header_corruption_loses_the_rest_of_that_file_only(tmp_path: Path) -> N
     assert dict(reader.stats.skipped) == {BAD_LENGTH: 1}
 
 
+def test_a_file_of_garbage_is_counted_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "junk.tfrecord").write_bytes(b"\x07" * 5000)
+    (tmp_path / "empty.tfrecord").write_bytes(b"")
+    reader = AudioSetReader()
+    assert _read_all(reader.read(tmp_path)) == {}
+    assert reader.stats.files == 2
+    assert dict(reader.stats.skipped) == {BAD_LENGTH: 1}  # a garbage length fails its CRC
+
+
 def test_missing_or_empty_sources_are_refused(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="does not exist"):
         AudioSetReader().read(tmp_path / "nowhere")

@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 EMBEDDING_BYTES = 128
 """Bytes per second of audio in the release (128 uint8 values)."""
 
-BATCH_BYTES = 32 * 2**20
+BATCH_BYTES = 16 * 2**20
 """Files are gathered into batches of about this many bytes before parsing."""
 
 MIN_SHARED_LAYOUT = 8
@@ -62,6 +62,8 @@ _MAX_LAYOUT_MISSES = 4
 """After this many layouts fitting too few records, the rest of a length group is parsed
 one record at a time (bounds the cost when every record is shaped differently)."""
 _POOL_CHUNK_ROWS = 4096
+_LAYOUTS_KEPT_PER_LENGTH = 8
+"""Layouts remembered per record length, so later batches skip parsing a representative."""
 _PREFETCH_FILES = 16
 _PREFETCH_JOIN_S = 5.0  # a reader blocked on the network ends when its stream is closed
 _ARCHIVE_CHUNK_BYTES = 2**20  # tarfile's stream reads (its default, 10 KiB, costs 2x time)
@@ -474,6 +476,7 @@ class AudioSetReader:
         )
         self.batch_bytes = batch_bytes
         self.stats = IngestStats()
+        self._layouts: dict[int, list[_Layout]] = {}  # record length -> layouts seen
 
     def read(
         self, source: Path, *, on_bytes: Callable[[int], None] | None = None
@@ -548,7 +551,9 @@ class AudioSetReader:
             for problem in report.problems[:3]:
                 if len(self.stats.problems) < _MAX_PROBLEMS_KEPT:
                     self.stats.problems.append(f"{report.name}: {problem}")
-        parser = _BatchParser(framed.data, self.pooling, self.keep_classes, self.stats)
+        parser = _BatchParser(
+            framed.data, self.pooling, self.keep_classes, self.stats, self._layouts
+        )
         batch = parser.parse(framed.offsets, framed.lengths)
         if len(batch):
             yield batch
@@ -650,8 +655,10 @@ class _BatchParser:
         pooling: str,
         keep_classes: np.ndarray | None,
         stats: IngestStats,
+        layouts: dict[int, list[_Layout]],
     ) -> None:
         self.data = data
+        self.layouts = layouts
         self.buffer = np.frombuffer(data, dtype=np.uint8)
         self.pooling = pooling
         self.keep_classes = keep_classes
@@ -660,10 +667,18 @@ class _BatchParser:
 
     def parse(self, offsets: np.ndarray, lengths: np.ndarray) -> SegmentBatch:
         """Parse every record (offset, length) of the buffer; skipped ones are counted."""
-        for length in np.unique(lengths).tolist():
-            remaining = offsets[lengths == length]
+        if offsets.size == 0:
+            return SegmentBatch.join([])
+        order = np.argsort(lengths, kind="stable")
+        group_lengths, group_starts = np.unique(lengths[order], return_index=True)
+        groups = np.split(offsets[order], group_starts[1:])
+        for length, remaining in zip(group_lengths.tolist(), groups, strict=True):
             # All records of this length, one per row: uint8 [m, length] (one copy).
             rows = sliding_window_view(self.buffer, length)[remaining]
+            known = self.layouts.setdefault(length, [])
+            for layout in known:  # layouts met in earlier batches: no parsing needed
+                if remaining.size:
+                    remaining, rows = self._apply(layout, remaining, rows)
             misses = 0
             while remaining.size:
                 if misses == _MAX_LAYOUT_MISSES:
@@ -676,12 +691,25 @@ class _BatchParser:
                     self.stats.skip(error.reason, 1, f"record at byte {remaining[0]}: {error}")
                     remaining, rows = remaining[1:], rows[1:]
                     continue
-                fits = (rows[:, layout.structure] == layout.expected).all(axis=1)
-                if fits.sum() < MIN_SHARED_LAYOUT:
+                before = remaining.size
+                remaining, rows = self._apply(layout, remaining, rows)
+                if before - remaining.size < MIN_SHARED_LAYOUT:
                     misses += 1
-                self._with_layout(rows[fits], remaining[fits], layout)
-                remaining, rows = remaining[~fits], rows[~fits]
+                elif len(known) < _LAYOUTS_KEPT_PER_LENGTH:
+                    known.append(layout)
         return SegmentBatch.join(self.parts)
+
+    def _apply(
+        self, layout: _Layout, offsets: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the records shaped like ``layout``; returns the others (offsets, rows)."""
+        fits = (rows[:, layout.structure] == layout.expected).all(axis=1)
+        if fits.all():  # the usual case: no copies
+            self._with_layout(rows, offsets, layout)
+            return offsets[:0], rows[:0]
+        if fits.any():
+            self._with_layout(rows[fits], offsets[fits], layout)
+        return offsets[~fits], rows[~fits]
 
     def _with_layout(self, rows: np.ndarray, offsets: np.ndarray, layout: _Layout) -> None:
         """Decode records [m, length] that share ``layout``, all at once."""

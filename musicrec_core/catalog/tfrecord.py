@@ -142,9 +142,13 @@ class RecordFramer:
         """Locate the records of one whole file (its CRCs are checked by finish)."""
         unpack_length = struct.Struct("<Q").unpack_from
         crc = google_crc32c.value
-        starts, lengths, crcs = self._starts, self._lengths, self._crcs
+        add_start, add_length, add_crc = (
+            self._starts.append,
+            self._lengths.append,
+            self._crcs.append,
+        )
         base = self._size
-        self._first_record.append(len(starts))
+        self._first_record.append(len(self._starts))
         size = len(data)
         position = 0
         truncated = False
@@ -158,13 +162,13 @@ class RecordFramer:
             if end + FOOTER_BYTES > size:
                 truncated = True
                 # Kept as a zero-length record so that its length CRC is still checked.
-                starts.append(base + start)
-                lengths.append(-1)
-                crcs.append(0)
+                add_start(base + start)
+                add_length(-1)
+                add_crc(0)
                 break
-            starts.append(base + start)
-            lengths.append(length)
-            crcs.append(crc(data[start:end]))
+            add_start(base + start)
+            add_length(length)
+            add_crc(crc(data[start:end]))
             position = end + FOOTER_BYTES
         self._truncated.append(truncated)
         self._files.append((name, data))

@@ -18,7 +18,6 @@ from musicrec_core.clip import Clip
 from musicrec_core.errors import FetchError, MusicrecError
 from musicrec_core.recommender import RecommendationSet
 from musicrec_core.sources.attachment import check_declared_size, clip_from_bytes
-from musicrec_core.sources.timecode import parse_timecode
 from musicrec_core.sources.youtube import (
     YouTubeLink,
     YouTubeSettings,
@@ -26,6 +25,7 @@ from musicrec_core.sources.youtube import (
     find_youtube_link,
     parse_youtube_link,
 )
+from musicrec_core.timecode import parse_timecode
 
 AUDIO_SUFFIXES = frozenset(
     {

@@ -33,6 +33,7 @@ from bot.limits import (
 from musicrec_core.clip import Provenance
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.timecode import format_clock
 
 if TYPE_CHECKING:
     from bot.app import MusicrecBot
@@ -50,16 +51,8 @@ def catalog_fingerprint(manifest: dict[str, Any]) -> str:
     return digest.hexdigest()[:FINGERPRINT_CHARS]
 
 
-def format_time(seconds: float) -> str:
-    """``83.4`` -> ``"1:23"``; ``3723`` -> ``"1:02:03"`` (whole seconds, rounded down)."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _window(start_s: float, end_s: float) -> str:
-    return f"{format_time(start_s)}–{format_time(end_s)}"
+    return f"{format_clock(start_s)}–{format_clock(end_s)}"
 
 
 def describe_query(query: Provenance | None) -> str:
@@ -78,7 +71,7 @@ def describe_query(query: Provenance | None) -> str:
 def _entry_value(item: Recommendation) -> str:
     window = _window(item.start_s, item.end_s)
     if item.url is not None:
-        where = f"[Play from {format_time(item.start_s)}]({item.url}) ({window})"
+        where = f"[Play from {format_clock(item.start_s)}]({item.url}) ({window})"
     elif item.source is not None:
         where = f"`{truncate(item.source, 200)}` ({window})"
     else:

@@ -110,6 +110,7 @@ from musicrec_core.errors import (
     NotAudioError,
     UnreadableAudioError,
 )
+from musicrec_core.timecode import format_clock
 
 __all__ = [
     "AudioInfo",
@@ -296,15 +297,16 @@ def load_clip(
                 if duration is not None:
                     if start >= duration:
                         raise AudioTooShortError(
-                            f"The start time {_clock(start)} is past the end of {display}, "
-                            f"which is {_clock(duration)} long."
+                            f"The start time {format_clock(start, tenths=True)} is past the end "
+                            f"of {display}, which is {format_clock(duration, tenths=True)} long."
                         )
                     if start + clip_seconds > duration:
                         start = max(0.0, duration - clip_seconds)
                 result = _reuse_or_decode(speculative, start_s, start, decode, cancel_speculative)
                 if start > 0 and result.samples.size == 0 and not result.failed:
+                    at = format_clock(start, tenths=True)
                     raise AudioTooShortError(
-                        f"Nothing could be decoded after {_clock(start)} in {display}: "
+                        f"Nothing could be decoded after {at} in {display}: "
                         "the audio ends before that."
                     )
             elif duration is None or duration <= clip_seconds + WHOLE_SOURCE_SLACK_S:
@@ -840,13 +842,3 @@ def _checked_path(path: str | os.PathLike[str], name: str | None) -> Path:
 def _file_url(file: Path) -> str:
     """The path as ffmpeg's file protocol URL, so no name is read as another protocol."""
     return "file:" + str(file)
-
-
-def _clock(seconds: float) -> str:
-    """Seconds as m:ss(.s) or h:mm:ss for messages."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    frac = seconds - whole
-    tail = f"{secs:02d}" + (f".{int(frac * 10)}" if frac >= 0.05 else "")
-    return f"{hours}:{minutes:02d}:{tail}" if hours else f"{minutes}:{tail}"

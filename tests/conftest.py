@@ -46,7 +46,9 @@ def _ours_in_tempdir() -> set[str]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point the model/data cache at a fresh directory for this test."""
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("MUSICREC_CACHE_DIR", str(cache))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from musicrec_core.errors import LinkRejectedError
-from musicrec_core.sources.timecode import parse_timecode
 from musicrec_core.sources.youtube import (
     YouTubeLink,
     canonical_url,
     find_youtube_link,
     parse_youtube_link,
 )
+from musicrec_core.timecode import parse_timecode
 
 ID = "dQw4w9WgXcQ"
 ID_DASH = "a-B_c9D-e_F"

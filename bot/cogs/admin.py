@@ -11,7 +11,8 @@ from discord.ext import commands
 from bot.app import MusicrecBot, index_summary
 from bot.checks import cooldown_from_setting, require_admin
 from bot.limits import fit_embed
-from bot.views import EMBED_COLOUR, format_time
+from bot.views import EMBED_COLOUR
+from musicrec_core.timecode import format_clock
 
 
 def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> discord.Embed:
@@ -24,7 +25,7 @@ def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> disco
 def format_uptime(seconds: float) -> str:
     """``93784`` -> ``"1d 2:03:04"``."""
     days, rest = divmod(int(seconds), 86_400)
-    clock = format_time(rest) if rest >= 3600 else f"0:{format_time(rest)}"
+    clock = format_clock(rest) if rest >= 3600 else f"0:{format_clock(rest)}"
     return f"{days}d {clock}" if days else clock
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.cli import EXIT_OK
+from musicrec_core.cli.arguments import timecode_argument
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import MusicrecError
-from musicrec_core.sources.timecode import timecode_argument
 
 TEMP_PREFIX = "musicrec-"
 _WAVE_FORMAT_IEEE_FLOAT = 3

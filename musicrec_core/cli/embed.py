@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.cli import EXIT_OK
+from musicrec_core.cli.arguments import timecode_argument
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.errors import MusicrecError
-from musicrec_core.sources.timecode import parse_timecode
 
 TEMP_PREFIX = "musicrec-"
 
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--start",
-        type=_timecode,
+        type=timecode_argument,
         metavar="T",
         help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
     )
@@ -117,10 +117,3 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
-
-
-def _timecode(text: str) -> float:
-    try:
-        return parse_timecode(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc

@@ -20,10 +20,11 @@ from pathlib import Path
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library import track_key
 from musicrec_core.cli import EXIT_OK
+from musicrec_core.cli.arguments import positive_int, timecode_argument
 from musicrec_core.embedders import EMBEDDER_NAMES, Embedder, load_embedder
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender
-from musicrec_core.sources.timecode import parse_timecode
+from musicrec_core.timecode import format_clock
 
 TITLE_WIDTH = 40
 LABELS_WIDTH = 36
@@ -45,12 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--index", required=True, type=Path, metavar="DIR", help="the index folder to search"
     )
     parser.add_argument(
-        "-k", type=_positive_int, default=5, help="how many recommendations (default 5)"
+        "-k", type=positive_int, default=5, help="how many recommendations (default 5)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--start",
-        type=_timecode,
+        type=timecode_argument,
         metavar="T",
         help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
     )
@@ -120,7 +121,7 @@ def format_table(result: RecommendationSet) -> str:
         query = result.query
         name = query.title or query.ref
         end = query.start_s + query.duration_s
-        lines.append(f"Query: {name} ({_clock(query.start_s)}-{_clock(end)})")
+        lines.append(f"Query: {name} ({format_clock(query.start_s)}-{format_clock(end)})")
     if result.query_tags:
         shown = result.query_tags[:QUERY_TAGS_SHOWN]
         lines.append("Tags: " + ", ".join(f"{t.name} {t.probability:.2f}" for t in shown))
@@ -134,7 +135,7 @@ def format_table(result: RecommendationSet) -> str:
                 str(item.rank),
                 f"{item.similarity_pct:.1f}%",
                 _truncate(item.title or item.group, TITLE_WIDTH),
-                _clock(item.start_s),
+                format_clock(item.start_s),
                 _truncate(", ".join(item.labels) or "-", LABELS_WIDTH),
                 item.url or item.source or "-",
             )
@@ -150,30 +151,5 @@ def format_table(result: RecommendationSet) -> str:
     return "\n".join(lines)
 
 
-def _clock(seconds: float) -> str:
-    """``m:ss`` (or ``h:mm:ss``) of whole seconds."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _timecode(text: str) -> float:
-    try:
-        return parse_timecode(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc

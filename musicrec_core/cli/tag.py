@@ -20,9 +20,10 @@ import math
 from pathlib import Path
 
 from musicrec_core.cli import EXIT_OK
-from musicrec_core.cli.recommend import _clock, _positive_int, _timecode
+from musicrec_core.cli.arguments import positive_int, timecode_argument
 from musicrec_core.clip import Clip
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
+from musicrec_core.timecode import format_clock
 
 MAX_TAG_SECONDS = 60.0
 """Longest stretch of a file tagged when ``--seconds`` is not given, in seconds."""
@@ -51,11 +52,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "-k", type=_positive_int, default=DEFAULT_TOP_K, help="how many tags (default 10)"
+        "-k", type=positive_int, default=DEFAULT_TOP_K, help="how many tags (default 10)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--start", type=_timecode, metavar="T", help="where to start (90, 1:30, 1m30s)"
+        "--start", type=timecode_argument, metavar="T", help="where to start (90, 1:30, 1m30s)"
     )
     parser.add_argument(
         "--seconds",
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     end_s = query.start_s + query.duration_s
     note = ", padded to 3 s" if embedding.padded else ""
     print(
-        f"{query.title or query.ref} ({_clock(query.start_s)}-{_clock(end_s)}), "
+        f"{query.title or query.ref} ({format_clock(query.start_s)}-{format_clock(end_s)}), "
         f"musicnn {args.model.upper()}, {embedding.vectors.shape[0]} patch(es){note}"
     )
     width = max(len(tag.name) for tag in tags)

@@ -38,8 +38,8 @@ from musicrec_core.errors import (
     LinkRejectedError,
     VideoUnavailableError,
 )
-from musicrec_core.sources.timecode import parse_timecode
 from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, YtDlpProcess
+from musicrec_core.timecode import parse_timecode
 
 __all__ = [
     "DEFAULT_SPAN_S",

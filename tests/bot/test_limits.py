@@ -15,10 +15,11 @@ from bot.limits import (
     fit_link_url,
     truncate,
 )
-from bot.views import build_reply, format_time
+from bot.views import build_reply
 from musicrec_core.clip import Provenance
 from musicrec_core.embedders.base import Tag
 from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.timecode import format_clock
 from tests.fake_discord.limits import message_violations
 
 
@@ -122,6 +123,6 @@ def test_reply_shows_the_query_window_tags_and_links() -> None:
 
 
 def test_format_time() -> None:
-    assert format_time(0) == "0:00"
-    assert format_time(83.9) == "1:23"
-    assert format_time(3723) == "1:02:03"
+    assert format_clock(0) == "0:00"
+    assert format_clock(83.9) == "1:23"
+    assert format_clock(3723) == "1:02:03"

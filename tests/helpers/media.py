@@ -53,8 +53,18 @@ def generate_media(
             chain += f",pan={channels}c|" + "|".join(f"c{i}=c0" for i in range(channels))
         filters = ["-af", chain]
     command = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        *inputs, *filters, "-ar", str(sample_rate), *codec_args, str(path),
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *inputs,
+        *filters,
+        "-ar",
+        str(sample_rate),
+        *codec_args,
+        str(path),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     return path

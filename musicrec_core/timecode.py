@@ -1,13 +1,13 @@
-"""Start offsets written the way people write them: ``90``, ``90s``, ``1m30s``, ``1:30``.
+"""Offsets into a track, read the way people write them and written the way they read them.
 
 YouTube links carry ``t=``/``start=`` values such as ``90``, ``90s``, ``1m30s`` or
-``1h2m3s``; people typing ``--start`` on the command line also write ``1:30`` or
-``1:02:03``. :func:`parse_timecode` reads all of these into seconds.
+``1h2m3s``; people typing ``--start`` on the command line or in Discord also write ``1:30``
+or ``1:02:03``. :func:`parse_timecode` reads all of these into seconds;
+:func:`format_clock` writes seconds back as ``m:ss`` / ``h:mm:ss`` for messages.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 
@@ -56,9 +56,17 @@ def parse_timecode(text: str, *, allow_colons: bool = True) -> float:
     return seconds
 
 
-def timecode_argument(text: str) -> float:
-    """:func:`parse_timecode` as an argparse ``type=`` (a bad value is a usage error)."""
-    try:
-        return parse_timecode(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
+def format_clock(seconds: float, *, tenths: bool = False) -> str:
+    """``83.4`` -> ``"1:23"``, ``3723`` -> ``"1:02:03"``; ``tenths=True`` gives ``"1:23.4"``.
+
+    Whole seconds are rounded down; negative input reads as 0.
+    """
+    value = max(0.0, seconds)
+    whole = int(value)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    tail = f"{secs:02d}"
+    fraction = value - whole
+    if tenths and fraction >= 0.05:
+        tail += f".{int(fraction * 10)}"
+    return f"{hours}:{minutes:02d}:{tail}" if hours else f"{minutes}:{tail}"

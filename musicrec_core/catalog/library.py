@@ -48,13 +48,11 @@ where nothing could be indexed, is a :class:`~musicrec_core.errors.CatalogError`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +63,7 @@ import numpy as np
 from tqdm import tqdm
 
 from musicrec_core import paths
+from musicrec_core.atomic_file import atomic_write
 from musicrec_core.audio import AudioInfo, load_clip, probe_audio
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta, file_sha256
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
@@ -290,14 +289,7 @@ class EmbeddingCache:
         """Store ``track`` atomically; a failure to write is logged, never raised."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(
-                dir=self.directory, prefix="musicrec-", suffix=".npz.part"
-            )
-        except OSError as exc:
-            logger.warning("cannot write the embedding cache in %s: %s", self.directory, exc)
-            return
-        try:
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_write(self._path(key)) as handle:
                 np.savez(
                     handle,
                     info=np.array(json.dumps({"title": track.title})),
@@ -308,11 +300,8 @@ class EmbeddingCache:
                     tag_names=np.array([tag.name for tag in track.tags], dtype=np.str_),
                     tag_probs=np.array([tag.probability for tag in track.tags], np.float32),
                 )
-            os.replace(temp_name, self._path(key))
         except OSError as exc:
             logger.warning("cannot write the embedding cache entry for %s: %s", key, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from musicrec_core.atomic_file import atomic_write
 from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import timecode_argument
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import MusicrecError
 
-TEMP_PREFIX = "musicrec-"
 _WAVE_FORMAT_IEEE_FLOAT = 3
 
 
@@ -94,19 +92,7 @@ def write_float_wav(target: Path, samples: np.ndarray) -> None:
         MusicrecError: the file cannot be written (no such folder, no permission, disk full).
     """
     try:
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=TEMP_PREFIX, suffix=".wav", dir=target.parent
-        )
-    except OSError as exc:
-        raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with atomic_write(target) as handle:
             handle.write(float_wav_bytes(samples))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -17,18 +17,15 @@ name and renamed, so a failed run leaves no half-written output.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from musicrec_core.atomic_file import atomic_write
 from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import timecode_argument
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.errors import MusicrecError
-
-TEMP_PREFIX = "musicrec-"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,25 +92,8 @@ def save_npy_atomically(target: Path, array: np.ndarray) -> None:
     Raises:
         MusicrecError: the file cannot be written (no such folder, no permission, disk full).
     """
-    folder = target.parent
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".npy", dir=folder)
-    except OSError as exc:
-        raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with atomic_write(target) as handle:
             np.save(handle, array, allow_pickle=False)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it private; use the usual mode
-        os.replace(temporary, target)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise MusicrecError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

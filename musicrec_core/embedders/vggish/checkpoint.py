@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core import paths
+from musicrec_core.atomic_file import atomic_write
 from musicrec_core.embedders.vggish import params
 from musicrec_core.errors import CheckpointError, WeightsMissingError
 
@@ -234,11 +235,5 @@ def _read_memo(memo_path: Path) -> dict[str, object]:
 
 def _write_json_atomically(target: Path, data: object) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target) as handle:
+        handle.write(json.dumps(data).encode("utf-8"))

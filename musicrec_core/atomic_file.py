@@ -1,0 +1,44 @@
+"""Write a file so that readers see either the old content or the complete new one.
+
+The content goes to a temporary file (prefix ``musicrec-``) in the target's own folder,
+which is renamed over the target only when writing succeeded; on any failure the
+temporary file is removed and the target is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_PREFIX = "musicrec-"
+
+
+def _default_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_write(target: Path) -> Iterator[BinaryIO]:
+    """Yield a binary file whose content replaces ``target`` when the block ends cleanly.
+
+    Raises:
+        OSError: the folder does not exist or cannot be written, the disk is full, ...
+    """
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=TEMP_PREFIX, suffix=f".{target.name}.part", dir=target.parent
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            yield handle
+        os.chmod(temporary, _default_mode())  # mkstemp made it private
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -59,6 +59,9 @@ install_python_packages() {
         say "installing Python packages (first run takes a few minutes)"
         "$venv/bin/python" -m pip install --quiet --upgrade pip
         "$venv/bin/python" -m pip install --quiet -c "$repo_root/constraints.txt" -e "$repo_root$extras"
+        # musicnn's wheel carries its pretrained weights; its code pins numpy<1.17 and is
+        # never imported, so it is installed without its dependencies, for its files only.
+        "$venv/bin/python" -m pip install --quiet --no-deps "musicnn==0.1.0"
         echo "$digest" > "$stamp"
     fi
 }

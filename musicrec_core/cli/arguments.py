@@ -1,8 +1,10 @@
-"""argparse ``type=`` converters shared by the sub-commands (bad values are usage errors)."""
+"""argparse pieces shared by the sub-commands: converters (bad values are usage errors)
+and the options several commands take in the same form."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from musicrec_core.timecode import parse_timecode
 
@@ -24,3 +26,19 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def add_start_option(parser: argparse.ArgumentParser) -> None:
+    """``--start T``: where the 10-second clip starts (``args.start``, seconds or None)."""
+    parser.add_argument(
+        "--start",
+        type=timecode_argument,
+        metavar="T",
+        help="where the clip starts (90, 1:30, 1m30s); default: a link's t=, else automatic",
+    )
+
+
+def add_vggish_file_options(parser: argparse.ArgumentParser) -> None:
+    """``--checkpoint F --pca F``: VGGish files kept outside the model cache."""
+    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
+    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")

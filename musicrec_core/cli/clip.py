@@ -25,7 +25,7 @@ import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
 from musicrec_core.cli import EXIT_OK
-from musicrec_core.cli.arguments import timecode_argument
+from musicrec_core.cli.arguments import add_start_option
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import MusicrecError
 
@@ -46,12 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "-o", "--output", required=True, type=Path, metavar="CLIP.wav", help="file to write"
     )
-    parser.add_argument(
-        "--start",
-        type=timecode_argument,
-        metavar="T",
-        help="where the clip starts (90, 1:30, 1m30s); default: a link's t=, else automatic",
-    )
+    add_start_option(parser)
     parser.add_argument(
         "--cookies", type=Path, metavar="FILE", help="Netscape cookies file for yt-dlp"
     )

@@ -23,7 +23,7 @@ import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
 from musicrec_core.cli import EXIT_OK
-from musicrec_core.cli.arguments import timecode_argument
+from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.errors import MusicrecError
 
@@ -50,14 +50,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--raw", action="store_true", help="write the float32 network output (no PCA/quantizing)"
     )
-    parser.add_argument(
-        "--start",
-        type=timecode_argument,
-        metavar="T",
-        help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
-    )
-    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
-    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    add_start_option(parser)
+    add_vggish_file_options(parser)
     parser.set_defaults(func=run)
 
 

@@ -28,6 +28,7 @@ from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
 from musicrec_core.cli import EXIT_OK
+from musicrec_core.cli.arguments import add_vggish_file_options
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.errors import CatalogError
@@ -122,8 +123,7 @@ def _register_build_library(actions: argparse._SubParsersAction[argparse.Argumen
         metavar="N",
         help=f"10-second windows per track, spread across it (default {DEFAULT_WINDOWS})",
     )
-    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
-    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    add_vggish_file_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=_build_library)
 

@@ -20,7 +20,11 @@ from pathlib import Path
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library import track_key
 from musicrec_core.cli import EXIT_OK
-from musicrec_core.cli.arguments import positive_int, timecode_argument
+from musicrec_core.cli.arguments import (
+    add_start_option,
+    add_vggish_file_options,
+    positive_int,
+)
 from musicrec_core.embedders import EMBEDDER_NAMES, Embedder, load_embedder
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender
@@ -49,14 +53,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-k", type=positive_int, default=5, help="how many recommendations (default 5)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument(
-        "--start",
-        type=timecode_argument,
-        metavar="T",
-        help="where the clip starts (90, 1:30, 1m30s); default: chosen automatically",
-    )
-    parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
-    parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+    add_start_option(parser)
+    add_vggish_file_options(parser)
     parser.add_argument(
         "--include-self",
         action="store_true",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -15,7 +15,7 @@ CLIP_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a clip came from, for replies and for excluding the query's own video.
+    """Where a clip came from, for replies and for excluding the query's own video or track.
 
     Attributes:
         kind: "file", "attachment" or "youtube".
@@ -25,6 +25,10 @@ class Provenance:
         start_s: offset of the window in the source, in seconds.
         duration_s: length of the window actually used, in seconds.
         source_duration_s: length of the whole source in seconds, when known.
+        content_sha256: hex sha256 of the source file's bytes when the clip was cut from a
+            local file or an uploaded attachment, else None (YouTube clips are identified by
+            their video id). It equals the library track key of the same file, so the
+            recommender can leave the query's own track out of its results.
     """
 
     kind: str
@@ -34,11 +38,20 @@ class Provenance:
     start_s: float = 0.0
     duration_s: float = 0.0
     source_duration_s: float | None = None
+    content_sha256: str | None = None
 
     @property
     def video_id(self) -> str | None:
         """The YouTube id when the clip came from YouTube, else None."""
         return self.ref if self.kind == "youtube" else None
+
+    @property
+    def own_groups(self) -> frozenset[str]:
+        """The catalog groups this source itself is: its video id and its content sha256.
+
+        Empty when neither is known (e.g. a waveform built in memory).
+        """
+        return frozenset(key for key in (self.video_id, self.content_sha256) if key is not None)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (the shape `musicrec clip` prints)."""
@@ -52,6 +65,7 @@ class Provenance:
             "source_duration": (
                 None if self.source_duration_s is None else round(self.source_duration_s, 3)
             ),
+            "content_sha256": self.content_sha256,
         }
 
 
@@ -71,3 +85,7 @@ class Clip:
     def duration_s(self) -> float:
         """Length in seconds."""
         return self.samples.shape[0] / SAMPLE_RATE_HZ
+
+    def with_content_sha256(self, digest: str) -> Clip:
+        """This clip with ``provenance.content_sha256`` set to ``digest`` (hex sha256)."""
+        return replace(self, provenance=replace(self.provenance, content_sha256=digest))

@@ -202,18 +202,32 @@ class Recommender:
                 self._state.notify_all()
 
     def recommend(
-        self, clip: Clip, k: int = 5, *, exclude_groups: Collection[str] = ()
+        self,
+        clip: Clip,
+        k: int = 5,
+        *,
+        exclude_groups: Collection[str] = (),
+        include_self: bool = False,
     ) -> RecommendationSet:
         """Top ``k`` distinct groups for one clip (see :meth:`recommend_many`)."""
-        return self.recommend_many([clip], k, exclude_groups=exclude_groups)[0]
+        return self.recommend_many(
+            [clip], k, exclude_groups=exclude_groups, include_self=include_self
+        )[0]
 
     def recommend_many(
-        self, clips: Sequence[Clip], k: int = 5, *, exclude_groups: Collection[str] = ()
+        self,
+        clips: Sequence[Clip],
+        k: int = 5,
+        *,
+        exclude_groups: Collection[str] = (),
+        include_self: bool = False,
     ) -> list[RecommendationSet]:
         """Top ``k`` distinct groups for each clip, embedding all clips in one batched call.
 
-        The query's own YouTube video (``clip.provenance.video_id``) is excluded, as is every
-        group in ``exclude_groups`` (e.g. the library track key of a query file).
+        Each query's own groups (:attr:`Provenance.own_groups`: its YouTube video id, or the
+        sha256 of its file's bytes, which is the library track key of that file) are left
+        out of that query's results only, unless ``include_self``; every group in
+        ``exclude_groups`` is left out of every query's results.
 
         Raises:
             ValueError: when ``k < 1``.
@@ -229,8 +243,8 @@ class Recommender:
             for clip, embedding in zip(clips, embeddings, strict=True):
                 vector = pool(embedding.vectors, index.pooling)
                 excluded = set(exclude_groups)
-                if clip.provenance.video_id is not None:
-                    excluded.add(clip.provenance.video_id)
+                if not include_self:
+                    excluded |= clip.provenance.own_groups
                 results.append(
                     RecommendationSet(
                         query=clip.provenance,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,9 @@ def test_content_decides_not_the_name(make_media: MakeMedia) -> None:
     clip = clip_from_bytes(voice.read_bytes(), filename="voice-message.bin")
     assert clip.duration_s == pytest.approx(3.0, abs=0.05)
     assert clip.provenance.ref == "voice-message.bin"
+    digest = hashlib.sha256(voice.read_bytes()).hexdigest()
+    assert clip.provenance.content_sha256 == digest
+    assert clip.provenance.own_groups == {digest}
 
 
 def test_declared_size_over_the_cap_is_refused_before_reading() -> None:

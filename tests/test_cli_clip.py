@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -56,6 +57,7 @@ def test_clip_of_a_file_is_exactly_what_the_embedders_see(
     provenance = json.loads(capsys.readouterr().out)
     assert provenance["kind"] == "file" and provenance["ref"] == "song.mp3"
     assert provenance["start"] == 90.0 and provenance["duration"] == 10.0
+    assert provenance["content_sha256"] == hashlib.sha256(song.read_bytes()).hexdigest()
 
     tag, channels, rate, samples = read_float_wav(out)
     assert (tag, channels, rate) == (3, 1, 16_000)
@@ -93,6 +95,7 @@ def test_youtube_link_through_the_test_seam(
         "cliVideo_01",
         20.0,
     )
+    assert provenance["content_sha256"] is None  # a video is identified by its id
     assert read_float_wav(out)[3].shape == (160_000,)
 
 

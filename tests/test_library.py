@@ -24,6 +24,8 @@ from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import Recommender
+from musicrec_core.sources import clip_from_source
+from musicrec_core.sources.attachment import clip_from_bytes
 from musicrec_core.sources.youtube import YouTubeLink, canonical_url
 from musicrec_core.sources.ytdlp_fetch import _serve_test_video
 from tests.helpers.band_embedder import BAND_EDGES_HZ, BandEnergyEmbedder
@@ -175,6 +177,37 @@ def test_recommend_from_a_library_file(library: Path, tmp_path: Path) -> None:
         assert len({item.group for item in result.items}) == 3
         excluded = recommender.recommend(clip, k=3, exclude_groups={track_key(mid)})
         assert track_key(mid) not in {item.group for item in excluded.items}
+
+
+def test_a_library_file_as_query_or_upload_is_not_its_own_match(
+    library: Path, tmp_path: Path
+) -> None:
+    """A query file, or an upload of its bytes, carries its track key and leaves it out."""
+    embedder = BandEnergyEmbedder()
+    build_library([str(library)], tmp_path / "index", embedder, windows=WINDOWS)
+    mid = library / "nested" / "deeper" / "mid.mp3"
+    noise = library / "nested" / "noise.flac"
+    as_file = clip_from_source(str(mid), start_s=3.0)
+    uploads = [
+        clip_from_bytes(mid.read_bytes(), filename="mid.mp3", start_s=3.0),
+        clip_from_bytes(noise.read_bytes(), filename="noise.flac"),
+    ]
+    assert as_file.provenance.content_sha256 == track_key(mid)
+    assert [clip.provenance.content_sha256 for clip in uploads] == [
+        track_key(mid),
+        track_key(noise),
+    ]
+    with CatalogIndex.load(tmp_path / "index") as index:
+        recommender = Recommender(index, embedder)
+        assert recommender.recommend(as_file, k=1, include_self=True).items[0].group == (
+            track_key(mid)
+        )
+        assert track_key(mid) not in {i.group for i in recommender.recommend(as_file, k=3).items}
+        for clip, result in zip(uploads, recommender.recommend_many(uploads, k=3), strict=True):
+            groups = {item.group for item in result.items}
+            assert clip.provenance.content_sha256 not in groups and len(groups) == 3
+        mid_groups = {item.group for item in recommender.recommend_many(uploads, k=3)[0].items}
+        assert track_key(noise) in mid_groups  # the other upload's track is not excluded
 
 
 def test_nothing_playable_is_a_clear_error_and_builds_nothing(

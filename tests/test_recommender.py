@@ -134,6 +134,8 @@ def test_own_video_is_excluded(recommender: Recommender) -> None:
     groups = [item.group for item in recommender.recommend(clip, k=5).items]
     assert video_id(4) not in groups
     assert len(set(groups)) == 5
+    kept = recommender.recommend(clip, k=5, include_self=True)
+    assert kept.items[0].group == video_id(4)
 
 
 def test_exclude_groups_drops_those_groups(recommender: Recommender) -> None:
@@ -141,6 +143,29 @@ def test_exclude_groups_drops_those_groups(recommender: Recommender) -> None:
     result = recommender.recommend(file_clip(4), k=3, exclude_groups=excluded)
     assert not excluded & {item.group for item in result.items}
     assert len(result.items) == 3
+
+
+def test_each_clip_of_one_batch_excludes_only_its_own_track(recommender: Recommender) -> None:
+    """Two uploads of catalog tracks in ONE recommend_many call: each loses only itself."""
+
+    def upload_of(number: int) -> Clip:
+        provenance = Provenance(kind="attachment", ref=f"up{number}.wav")
+        return Clip(file_clip(number).samples, provenance).with_content_sha256(video_id(number))
+
+    clips = [upload_of(4), upload_of(7)]
+    calls_before = recommender.embedder.calls
+    first, second = recommender.recommend_many(clips, k=N_VIDEOS)
+    assert recommender.embedder.calls == calls_before + 1
+    every = {video_id(n) for n in range(N_VIDEOS)}
+    assert {item.group for item in first.items} == every - {video_id(4)}
+    assert {item.group for item in second.items} == every - {video_id(7)}
+
+    kept = recommender.recommend_many(clips, k=2, include_self=True)
+    assert [result.items[0].group for result in kept] == [video_id(4), video_id(7)]
+    both = recommender.recommend_many(
+        clips, k=N_VIDEOS, exclude_groups={video_id(0)}, include_self=True
+    )
+    assert all(video_id(0) not in {item.group for item in r.items} for r in both)
 
 
 def test_k_larger_than_the_catalog_returns_every_group_once(recommender: Recommender) -> None:

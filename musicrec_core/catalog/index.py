@@ -41,7 +41,6 @@ waits for searches in flight before unmapping the files.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -68,6 +67,7 @@ from musicrec_core.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
+from musicrec_core.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,6 @@ def default_search_k(items: int) -> int:
 META_BYTES_PER_ITEM = 64
 """SQLite bytes per AudioSet item (id, video id, times, 2-3 label ids), rounded up."""
 
-_HASH_CHUNK_BYTES = 4 * 2**20
 _LOAD_ATTEMPTS = 3
 _META_FLUSH_ROWS = 10_000
 _VERSION_NAME = re.compile(r"^v-[0-9TZ]+-[0-9a-f]+$")
@@ -184,15 +183,6 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 4 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _resolve_version_dir(directory: Path) -> Path:

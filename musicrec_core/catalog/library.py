@@ -65,11 +65,12 @@ from tqdm import tqdm
 from musicrec_core import paths
 from musicrec_core.atomic_file import atomic_write
 from musicrec_core.audio import AudioInfo, load_clip, probe_audio
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta, file_sha256
+from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
 from musicrec_core.clip import CLIP_SECONDS, Clip
 from musicrec_core.embedders.base import Embedder, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, LinkRejectedError, SourceError
+from musicrec_core.hashing import file_sha256
 from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, parse_youtube_link
 
 __all__ = [
@@ -148,7 +149,8 @@ def plan_windows(
 def track_key(path: Path) -> str:
     """The library key (group) of a local file: the hex sha256 of its bytes.
 
-    The CLI uses it to leave a query file's own track out of its recommendations.
+    It equals the ``content_sha256`` of a clip cut from that file (or from an upload of
+    its bytes), which is how the recommender leaves a query's own track out of its results.
     """
     return file_sha256(path)
 

@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.catalog.library import track_key
 from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import (
     add_start_option,
@@ -71,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
         embedder = embedder_for_index(index, checkpoint=args.checkpoint, pca=args.pca)
         recommender = Recommender(index, embedder)
         clip = clip_from_source(args.source, start_s=args.start)
-        exclude: set[str] = set()
-        query_file = Path(args.source).expanduser()
-        if not args.include_self and query_file.is_file():
-            exclude.add(track_key(query_file))
-        result = recommender.recommend(clip, args.k, exclude_groups=exclude)
+        result = recommender.recommend(clip, args.k, include_self=args.include_self)
         if args.json:
             document = {
                 "index": str(index.directory),

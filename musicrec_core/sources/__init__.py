@@ -12,6 +12,7 @@ from pathlib import Path
 from musicrec_core.audio import load_clip
 from musicrec_core.clip import Clip
 from musicrec_core.errors import LinkRejectedError
+from musicrec_core.hashing import file_sha256
 from musicrec_core.sources.attachment import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     check_declared_size,
@@ -45,8 +46,9 @@ def clip_from_source(
 ) -> Clip:
     """A clip from a local file path or a YouTube link. Blocking (may download).
 
-    An existing path is decoded as a file (provenance kind "file"); anything else must be
-    a YouTube video link (kind "youtube"; its ``t=`` is used unless ``start_s`` is given).
+    An existing path is decoded as a file (provenance kind "file", ``content_sha256`` the
+    sha256 of its bytes, hashed after a successful decode); anything else must be a YouTube
+    video link (kind "youtube"; its ``t=`` is used unless ``start_s`` is given).
 
     Raises:
         LinkRejectedError: ``source`` is neither an existing file nor a YouTube video link
@@ -55,7 +57,7 @@ def clip_from_source(
     """
     path = Path(source).expanduser()
     if path.exists():
-        return load_clip(path, start_s=start_s)
+        return load_clip(path, start_s=start_s).with_content_sha256(file_sha256(path))
     try:
         link = parse_youtube_link(source)
     except LinkRejectedError as exc:

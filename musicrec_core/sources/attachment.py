@@ -15,6 +15,7 @@ audio. Only the needed 10-second window is decoded.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -63,7 +64,8 @@ def clip_from_bytes(
 
     Returns:
         A Clip (float32 [n] at 16 kHz) with provenance kind "attachment", ``ref`` the
-        cleaned file name.
+        cleaned file name and ``content_sha256`` the sha256 of ``data`` (so an upload of a
+        library track is not recommended to itself).
 
     Raises:
         InputTooLargeError: ``data`` is over ``max_bytes``.
@@ -75,10 +77,11 @@ def clip_from_bytes(
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
-        return load_clip(path, start_s=start_s, timeout_s=timeout_s, kind="attachment", ref=name)
+        clip = load_clip(path, start_s=start_s, timeout_s=timeout_s, kind="attachment", ref=name)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+    return clip.with_content_sha256(hashlib.sha256(data).hexdigest())
 
 
 def display_name(filename: str) -> str:

@@ -1,4 +1,4 @@
-"""Content identity of files: the hex sha256 of their bytes, read in chunks.
+"""Content identity of files: the hex digest of their bytes, read in chunks.
 
 Shared by the catalog (index file checksums, library track keys) and the sources (a query
 file's :attr:`~musicrec_core.clip.Provenance.content_sha256`), so a file hashes the same
@@ -10,20 +10,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-__all__ = ["file_sha256"]
-
-_HASH_CHUNK_BYTES = 4 * 2**20
-"""Bytes read per chunk (4 MiB): constant memory for files of any size."""
+__all__ = ["file_digest", "file_sha256"]
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 (64 lowercase hex digits) of a file's bytes, read in 4 MiB chunks.
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes with a hashlib ``algorithm`` ("sha256", "md5"), read in
+    chunks (constant memory for files of any size).
 
     Raises:
         OSError: the file cannot be opened or read.
     """
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 (64 lowercase hex digits) of a file's bytes.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+    """
+    return file_digest(path, "sha256")

@@ -41,6 +41,7 @@ from typing import BinaryIO
 from musicrec_core import paths
 from musicrec_core.embedders.musicnn.tags import VARIANTS, get_variant
 from musicrec_core.errors import CheckpointError, DownloadError, WeightsMissingError
+from musicrec_core.hashing import file_sha256
 
 DISTRIBUTION = "musicnn"
 """The PyPI project holding the weights."""
@@ -94,7 +95,7 @@ def resolve_checkpoint(model: str | None = None) -> Path:
             f"The musicnn {variant.key.upper()} weights are not installed "
             f"({', '.join(missing)} missing in {folder}); run `{DOWNLOAD_COMMAND}`."
         )
-    damaged = [path.name for suffix, path in files.items() if _sha256(path) != expected[suffix]]
+    damaged = [path.name for suffix, path in files.items() if file_sha256(path) != expected[suffix]]
     if damaged:
         raise CheckpointError(
             f"The musicnn {variant.key.upper()} weights in {folder} are damaged "
@@ -240,12 +241,6 @@ def _copy_hashing(source: BinaryIO, sink: BinaryIO) -> str:
         digest.update(chunk)
         sink.write(chunk)
     return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    """sha256 hex digest of a file."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _last_line(text: str | None) -> str:

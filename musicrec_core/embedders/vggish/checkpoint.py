@@ -17,7 +17,6 @@ we accept. A cache entry that fails to load or validate is discarded and rebuilt
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,13 +32,13 @@ from musicrec_core import paths
 from musicrec_core.atomic_file import atomic_write
 from musicrec_core.embedders.vggish import params
 from musicrec_core.errors import CheckpointError, WeightsMissingError
+from musicrec_core.hashing import file_digest
 
 logger = logging.getLogger(__name__)
 
 CACHE_DIR_NAME = "weights-cache"
 MD5_MEMO_NAME = "md5-memo.json"
 TEMP_PREFIX = "musicrec-"
-_HASH_CHUNK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,7 @@ def file_md5(path: Path) -> str:
         and isinstance(entry.get("md5"), str)
     ):
         return entry["md5"]
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    md5 = digest.hexdigest()
+    md5 = file_digest(path, "md5")
     memo[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "md5": md5}
     try:
         _write_json_atomically(memo_path, memo)

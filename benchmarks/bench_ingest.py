@@ -16,7 +16,7 @@ Measured in one process, best of five interleaved runs (the machine is shared):
 - ours (tar.gz): ``AudioSetReader.read_archive`` on the archive (adds gzip inflation).
 Goal: ours >= 5x the baseline in segments/s. Rates per CPU-second are printed too: the
 machine is shared, and CPU time is less disturbed by other processes than wall time (ours
-uses a second thread for file reads and gzip, counted in its CPU time).
+uses a second thread for gzip inflation, counted in its CPU time).
 
 Then ``build_index`` (ItemMeta + SQLite rows + Annoy add, Annoy build with the default
 n_trees, sha256, publish) over ``--index-items`` items (the read vectors repeated with a

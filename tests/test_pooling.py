@@ -8,6 +8,8 @@ import pytest
 from musicrec_core.catalog.pooling import (
     DEFAULT_POOLING,
     POOLING_RULES,
+    QUANTIZED_MAX,
+    QUANTIZED_MIN,
     dequantize,
     pool,
     pool_many,
@@ -80,3 +82,13 @@ def test_pooling_the_codes_equals_pooling_the_dequantized_frames(rule: str) -> N
     expected = pool_many(dequantize(codes), rule)
     np.testing.assert_allclose(pool_quantized(codes, rule), expected, atol=2e-5)
     np.testing.assert_allclose(expected[3], pool(dequantize(codes[3]), rule), atol=1e-6)
+
+
+@pytest.mark.parametrize("frames", [1, 10, 300])
+def test_quantized_mean_is_exactly_the_float32_mean_of_the_codes(frames: int) -> None:
+    codes = np.random.default_rng(3).integers(0, 256, size=(5, 2 * frames, 128), dtype=np.uint8)
+    codes[0] = 255  # the largest sums: 300 frames overflow a uint16 accumulator
+    strided = codes[:, ::2]  # the reader pools strided views of its record buffer
+    scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
+    expected = pool_many(strided, "mean") * scale + np.float32(QUANTIZED_MIN)
+    np.testing.assert_array_equal(pool_quantized(strided, "mean"), expected)

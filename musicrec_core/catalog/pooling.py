@@ -105,6 +105,9 @@ def pool_quantized(codes: np.ndarray, rule: str) -> np.ndarray:
 
     Dequantization is affine (x = q * s + min), so the mean of the values is the
     dequantized mean of the codes and their standard deviation is s times the codes'.
+    For ``"mean"`` the codes are summed in uint16 (uint32 past 257 frames), which is exact,
+    and divided in float32: the very float32 :func:`pool_many` gives, in about half the
+    time (the sum it takes in float32 is exact too, but converts every code first).
 
     Args:
         codes: uint8 [m, n, d] AudioSet/VGGish codes.
@@ -113,7 +116,13 @@ def pool_quantized(codes: np.ndarray, rule: str) -> np.ndarray:
     Returns:
         float32 [m, pooled_dim(d, rule)].
     """
-    pooled = pool_many(codes, rule)
+    frames = codes.shape[1] if codes.ndim == 3 else 0
+    if rule == "mean" and codes.dtype == np.uint8 and frames > 0:
+        pooled = codes.sum(axis=1, dtype=np.uint16 if frames <= 257 else np.uint32)
+        pooled = pooled.astype(np.float32)
+        pooled /= np.float32(frames)
+    else:
+        pooled = pool_many(codes, rule)
     dim = codes.shape[2]
     scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
     pooled[:, :dim] = pooled[:, :dim] * scale + np.float32(QUANTIZED_MIN)

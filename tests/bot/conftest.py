@@ -20,7 +20,6 @@ from tests.fake_discord.world import build_catalog
 from tests.helpers.http_server import LocalHTTPServer
 
 FAKE_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.fake.token-for-tests"
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
 @dataclass
@@ -83,8 +82,6 @@ def start_live_bot(
             cache_dir=work / "cache",
             extra=extra_env,
         )
-        for name in PROXY_VARIABLES:
-            env.pop(name, None)
         process = BotProcess(env, serve_videos=urls)
         live = LiveBot(fake, process, media, index_dir, work)
         started.append(live)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import INTENT_REFUSED, TOKEN_REFUSED
-from tests.bot.conftest import FAKE_TOKEN, PROXY_VARIABLES
+from tests.bot.conftest import FAKE_TOKEN
 from tests.fake_discord.bot_process import REPO_ROOT, BotProcess, bot_environment
 from tests.fake_discord.server import FakeDiscord
 
@@ -29,7 +29,7 @@ def fake() -> Iterator[FakeDiscord]:
 def environment(
     fake: FakeDiscord, e2e_catalog: Path, vggish: tuple[Path, Path], tmp_path: Path, **extra: str
 ) -> dict[str, str]:
-    env = bot_environment(
+    return bot_environment(
         fake,
         index_dir=e2e_catalog,
         checkpoint=vggish[0],
@@ -37,9 +37,6 @@ def environment(
         cache_dir=tmp_path / "cache",
         extra=extra,
     )
-    for name in PROXY_VARIABLES:
-        env.pop(name, None)
-    return env
 
 
 def run_to_exit(env: dict[str, str], *args: str) -> tuple[int, list[str]]:

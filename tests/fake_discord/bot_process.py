@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.fake_discord.server import FakeDiscord
+from tests.helpers.http_server import PROXY_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "connected as"
@@ -31,11 +32,12 @@ def bot_environment(
     cache_dir: Path,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Environment for a bot process pointed at ``fake`` (no inherited MUSICREC_* values)."""
+    """Environment for a bot process pointed at ``fake`` (no inherited MUSICREC_* values,
+    and no proxy settings, so the bot reaches 127.0.0.1 directly)."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("MUSICREC_") and key != "DISCORD_TOKEN"
+        if not key.startswith("MUSICREC_") and key != "DISCORD_TOKEN" and key not in PROXY_VARIABLES
     }
     env.update(
         {

@@ -45,7 +45,8 @@ import pytest
 _CHUNK_BYTES = 16 * 1024
 _POLL_INTERVAL_S = 0.02  # how soon close() is noticed; serve_forever's default is 0.5 s
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-_PROXY_VARIABLES = (
+PROXY_VARIABLES = (
+    # Proxy settings that would send a client's 127.0.0.1 requests elsewhere.
     "http_proxy",
     "https_proxy",
     "all_proxy",
@@ -303,7 +304,7 @@ def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHTTPServer]:
 
     Proxy settings are cleared for the test so clients reach 127.0.0.1 directly.
     """
-    for name in _PROXY_VARIABLES:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     with LocalHTTPServer() as server:
         yield server

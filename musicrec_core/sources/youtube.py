@@ -39,7 +39,7 @@ from musicrec_core.errors import (
     VideoUnavailableError,
 )
 from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, YtDlpProcess
-from musicrec_core.timecode import parse_timecode
+from musicrec_core.timecode import format_clock, parse_timecode
 
 __all__ = [
     "DEFAULT_SPAN_S",
@@ -299,16 +299,16 @@ def plan_section(
     duration = meta.duration_s
     if duration is not None and duration > settings.max_duration_s:
         raise InputTooLargeError(
-            f"That video is {_clock(duration)} long; the bot takes videos up to "
-            f"{_clock(settings.max_duration_s)}."
+            f"That video is {format_clock(duration)} long; the bot takes videos up to "
+            f"{format_clock(settings.max_duration_s)}."
         )
     if start_s is not None:
         start, end = start_s, start_s + CLIP_SECONDS
         if duration is not None:
             if start >= duration:
                 raise AudioTooShortError(
-                    f"The start time {_clock(start)} is past the end of the video, "
-                    f"which is {_clock(duration)} long."
+                    f"The start time {format_clock(start)} is past the end of the video, "
+                    f"which is {format_clock(duration)} long."
                 )
             if end > duration:
                 start, end = max(0.0, duration - CLIP_SECONDS), duration
@@ -327,11 +327,3 @@ def plan_section(
                 f"{settings.max_bytes / 2**20:.1f} MiB limit)."
             )
     return start, end
-
-
-def _clock(seconds: float) -> str:
-    """``H:MM:SS`` or ``M:SS`` for a duration in seconds."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

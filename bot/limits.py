@@ -23,7 +23,6 @@ footer text, author name)."""
 MAX_ACTION_ROWS = 5
 MAX_BUTTONS_PER_ROW = 5
 MAX_BUTTON_LABEL_CHARS = 80
-MAX_CUSTOM_ID_CHARS = 100
 MAX_URL_CHARS = 512
 """Longest URL a link button may carry."""
 

@@ -25,8 +25,12 @@ def _default_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(target: Path) -> Iterator[BinaryIO]:
+def atomic_write(target: Path, *, durable: bool = False) -> Iterator[BinaryIO]:
     """Yield a binary file whose content replaces ``target`` when the block ends cleanly.
+
+    ``durable=True`` also fsyncs the content before the rename, so after a power cut the
+    target holds the old or the new content, never an empty file (fsync the folder after
+    the call to make the rename itself durable).
 
     Raises:
         OSError: the folder does not exist or cannot be written, the disk is full, ...
@@ -37,6 +41,9 @@ def atomic_write(target: Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temporary, _default_mode())  # mkstemp made it private
         os.replace(temporary, target)
     except BaseException:

@@ -16,15 +16,17 @@ Layout of ``INDEX_DIR``::
         manifest.json          format, embedder, dimension, metric, pooling, counts,
                                n_trees, search_k, build time, size + sha256 of each file
 
-Crash safety: a build writes into ``INDEX_DIR/.musicrec-build-<random>/`` (same file
-system as the published versions). Publishing is (1) fsync the files and the build folder,
-(2) rename the build folder to its version name, (3) write ``CURRENT.tmp``, fsync it and
-``os.replace`` it over ``CURRENT`` (an atomic rename), (4) fsync ``INDEX_DIR``, then (5)
-delete versions ``CURRENT`` no longer names. Before step 3 completes, ``CURRENT`` names the
-old, complete version; after it, the new complete one. So at every instant a loadable index
-exists, and a build killed at any point leaves at worst an unpublished folder, which the
-next build removes. A loaded :class:`CatalogIndex` pins its version: files deleted by a
-later publish stay readable to it (POSIX keeps open and mapped files alive).
+Crash safety: a build writes into ``INDEX_DIR/.musicrec-build-<random>/`` (same file system
+as the published versions). Publishing is (1) fsync the files and the build folder, (2)
+rename the build folder to its version name, (3) write the new name to a temporary file,
+fsync it and ``os.replace`` it over ``CURRENT`` (an atomic rename;
+:func:`~musicrec_core.atomic_file.atomic_write` with ``durable=True``), (4) fsync
+``INDEX_DIR``, then (5) delete versions ``CURRENT`` no longer names. Before step 3
+completes, ``CURRENT`` names the old, complete version; after it, the new complete one. So
+at every instant a loadable index exists, and a build killed at any point leaves at worst an
+unpublished folder, which the next build removes. A loaded :class:`CatalogIndex` pins its
+version: files deleted by a later publish stay readable to it (POSIX keeps open and mapped
+files alive).
 
 Integrity on load: the manifest is parsed and checked, every file's size must equal the
 manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
@@ -60,6 +62,7 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
+from musicrec_core.atomic_file import atomic_write
 from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
 from musicrec_core.errors import (
     CatalogError,
@@ -477,16 +480,8 @@ class IndexBuilder:
         self._build_dir.rename(version_dir)
         self._build_dir = version_dir  # abort() now removes the unpublished version
         _fsync_path(self.target_dir)
-        pointer = self.target_dir / f"{CURRENT_FILE}.{secrets.token_hex(4)}.tmp"
-        with pointer.open("w", encoding="utf-8") as handle:
-            handle.write(version_name + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.replace(pointer, self.target_dir / CURRENT_FILE)
-        except BaseException:
-            pointer.unlink(missing_ok=True)
-            raise
+        with atomic_write(self.target_dir / CURRENT_FILE, durable=True) as handle:
+            handle.write(f"{version_name}\n".encode())
         _fsync_path(self.target_dir)
         # Published: from here on a failure must not delete the new version.
         self._finished = True

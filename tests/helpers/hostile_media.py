@@ -18,7 +18,6 @@ low-bitrate MP3 repeated by stream copy (about 11 MB).
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from musicrec_core.errors import (
     NotAudioError,
     UnreadableAudioError,
 )
-from tests.helpers.media import generate_media
+from tests.helpers.media import generate_media, run_ffmpeg
 
 Expected = type[Exception] | None
 
@@ -37,15 +36,6 @@ LONG_SILENCE_SECONDS = 3 * 3600
 
 FLOAT_WAV_TONE_HZ = 440.0
 """Frequency of the tone inside the NaN/inf float WAV (a correct clip must show it)."""
-
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 def write_float_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
@@ -74,9 +64,9 @@ def write_float_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
 def long_silent_mp3(path: Path, seconds: int = LONG_SILENCE_SECONDS) -> Path:
     """A silent mono MP3 of ``seconds`` (a multiple of 60), made fast by stream copy."""
     block = path.with_name(path.stem + "-block.mp3")
-    _ffmpeg("-f", "lavfi", "-t", "60", "-i", "anullsrc=r=8000:cl=mono",
+    run_ffmpeg("-f", "lavfi", "-t", "60", "-i", "anullsrc=r=8000:cl=mono",
             "-c:a", "libmp3lame", "-b:a", "8k", str(block))  # fmt: skip
-    _ffmpeg("-stream_loop", str(seconds // 60 - 1), "-i", str(block), "-c", "copy", str(path))
+    run_ffmpeg("-stream_loop", str(seconds // 60 - 1), "-i", str(block), "-c", "copy", str(path))
     block.unlink()
     return path
 
@@ -115,7 +105,7 @@ def hostile_files(directory: Path) -> dict[str, tuple[Path, Expected]]:
     files["text"] = (text, NotAudioError)
 
     png = directory / "picture.png"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1", str(png))
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1", str(png))
     files["png"] = (png, NotAudioError)
 
     silent_video = generate_media(

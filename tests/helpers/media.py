@@ -16,6 +16,16 @@ import pytest
 MakeMedia = Callable[..., Path]
 
 
+def run_ffmpeg(*args: str, timeout_s: float = 300.0) -> None:
+    """Run ffmpeg quietly with ``args`` (overwriting outputs); raise if it fails."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+        capture_output=True,
+        timeout=timeout_s,
+    )
+
+
 def generate_media(
     path: Path,
     *,
@@ -52,21 +62,7 @@ def generate_media(
         if channels > 1:
             chain += f",pan={channels}c|" + "|".join(f"c{i}=c0" for i in range(channels))
         filters = ["-af", chain]
-    command = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        *inputs,
-        *filters,
-        "-ar",
-        str(sample_rate),
-        *codec_args,
-        str(path),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    run_ffmpeg(*inputs, *filters, "-ar", str(sample_rate), *codec_args, str(path))
     return path
 
 

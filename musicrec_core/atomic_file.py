@@ -22,11 +22,16 @@ def temporary_name_pattern(target: Path) -> str:
     return f"{TEMP_PREFIX}*.{target.name}.part"
 
 
-def _default_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
+def _read_umask() -> int:
+    """The process umask. Reading it means setting it briefly, which races with threads
+    creating files, so it is read once, at import, before the library starts any."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+_NEW_FILE_MODE = 0o666 & ~_read_umask()
+"""The mode a plain ``open()`` gives a new file; temporary files are set to it."""
 
 
 @contextlib.contextmanager
@@ -49,7 +54,7 @@ def atomic_write(target: Path, *, durable: bool = False) -> Iterator[BinaryIO]:
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temporary, _default_mode())  # mkstemp made it private
+        os.chmod(temporary, _NEW_FILE_MODE)  # mkstemp made it private
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ Use the ``http_server`` fixture (registered in tests/conftest.py)::
 or the class directly: ``with LocalHTTPServer() as server: ...``. Stalls end early when the
 server closes, so a test never waits for one after it is done.
 
-``bytes_served`` counts what was written to the socket, and on loopback the kernel's send
+``bytes_served`` counts what was handed to the socket, and on loopback the kernel's send
 buffer autotuning lets a response run megabytes ahead of a client that reads slowly (or has
 stopped). A test that bounds what a client read pins the send buffer of each connection:
 ``LocalHTTPServer(send_buffer_bytes=32 * 1024)``, or ``http_server.send_buffer_bytes = ...``
@@ -150,7 +150,8 @@ class LocalHTTPServer:
         return self.url(path)
 
     def bytes_served(self, path: str) -> int:
-        """Body bytes written to the socket for ``path`` so far, over all requests.
+        """Body bytes handed to the socket for ``path`` so far, over all requests (a chunk is
+        counted just before it is written, so a client never reads bytes not yet counted).
 
         Kernel socket buffers accept data before the client reads it (megabytes on loopback
         unless ``send_buffer_bytes`` is pinned), so this bounds what a client could read,
@@ -281,8 +282,10 @@ def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
                         server._stall(resource.stall_s)
                     while sent < bound:
                         stop = min(bound, sent + _CHUNK_BYTES)
-                        self.wfile.write(body[sent:stop])
+                        # Count first: a client that has read these bytes must find them
+                        # counted, and this thread may run again only after the client has.
                         server._count(path, stop - sent)
+                        self.wfile.write(body[sent:stop])
                         sent = stop
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):

@@ -37,7 +37,7 @@ from musicrec_core.errors import (
 )
 
 EMBEDDER = {"name": "vggish", "version": "test-1", "dim": 16}
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

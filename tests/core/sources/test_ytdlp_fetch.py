@@ -8,8 +8,6 @@ child process, metadata, section download with ffmpeg, byte cap, time limits, de
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from musicrec_core.sources.ytdlp_fetch import (
 )
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import generate_media
+from tests.helpers.proxy import refusing_proxy
 
 VIDEO_ID = "testVideo_1"
 REAL_LINK = "https://youtu.be/dQw4w9WgXcQ"
@@ -261,39 +260,6 @@ def test_unreadable_cookies_file_is_a_fetch_error(video, webm_opus: bytes, tmp_p
     with pytest.raises(FetchError, match="cookies file could not be read") as caught:
         fetch_youtube_clip(link("?t=60"), settings=settings)
     assert "gone.txt" not in str(caught.value)
-
-
-@contextlib.contextmanager
-def refusing_proxy() -> Iterator[tuple[str, list[bytes]]]:
-    """An HTTP proxy on 127.0.0.1 that records each request's first bytes and answers 403.
-
-    Yields (proxy URL, list of recorded requests). Lets a test see which host yt-dlp asks
-    for without any traffic leaving the machine.
-    """
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    seen: list[bytes] = []
-    done = threading.Event()
-
-    def refuse_every_tunnel() -> None:
-        while not done.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                continue
-            with connection:
-                connection.settimeout(5)
-                seen.append(connection.recv(4096))
-                connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-
-    thread = threading.Thread(target=refuse_every_tunnel, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
-    finally:
-        done.set()
-        thread.join(timeout=10)
-        listener.close()
 
 
 def test_real_links_go_to_www_youtube_com_through_the_proxy_setting() -> None:

@@ -20,7 +20,7 @@ from musicrec_core.catalog.labels import (
 from musicrec_core.errors import CatalogError, DownloadError
 from tests.helpers.http_server import LocalHTTPServer
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "audioset"
+REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "audioset"
 real_data = pytest.mark.skipif(
     not (REAL / "ontology.json").is_file(),
     reason=f"the real AudioSet metadata files are not in {REAL}",

@@ -17,7 +17,7 @@ from musicrec_core.sources import clip_from_source
 from musicrec_core.sources.ytdlp_fetch import _serve_test_video
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import generate_media
-from tests.test_youtube_fetch import refusing_proxy
+from tests.helpers.proxy import refusing_proxy
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from musicrec_core.catalog.audioset import (
     UNPARSABLE,
     AudioSetReader,
     SegmentBatch,
+    batch_parser,
 )
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.pooling import dequantize, pool
@@ -129,7 +130,7 @@ def test_folder_is_read_with_every_damage_counted(features: dict[str, Any]) -> N
 def test_record_by_record_parsing_gives_the_same_result(
     features: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(audioset, "_MAX_LAYOUT_MISSES", 0)
+    monkeypatch.setattr(batch_parser, "_MAX_LAYOUT_MISSES", 0)
     reader = AudioSetReader()
     _check_against(_read_all(reader.read(features["root"])), features["expected"])
     assert dict(reader.stats.skipped) == EXPECTED_SKIPS

@@ -1,7 +1,10 @@
-"""VGGish constants, each with its unit in the name (see docs/VGGISH_AND_AUDIOSET.md).
+"""VGGish constants, each with its unit in the name.
 
-The values are the ones Google's VGGish was trained with; changing any of them moves
-embeddings out of the AudioSet space.
+The values are the ones Google's VGGish was trained with, and with which AudioSet's
+released features were computed: a 16 kHz log-mel frontend (25 ms windows every 10 ms,
+64 HTK mel bands over 125-7500 Hz, ln(mel + 0.01)), examples of 96 frames without
+overlap, a VGG-style network ending in a 128-wide layer, then PCA whitening and 8-bit
+quantization over [-2, 2]. Changing any of them moves embeddings out of the AudioSet space.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Where the two official VGGish files live, and how to fetch them.
 
-Google publishes the VGGish weights as two files (docs/VGGISH_AND_AUDIOSET.md):
-``vggish_model.ckpt`` (a TensorFlow V1 checkpoint, 289 MB) and ``vggish_pca_params.npz``
-(the PCA that maps raw embeddings into AudioSet's released feature space).
+Google publishes the VGGish weights as two files in its ``audioset`` storage bucket:
+``vggish_model.ckpt`` (a TensorFlow V1 checkpoint, 289 MB, md5
+``params.CHECKPOINT_MD5``) and ``vggish_pca_params.npz`` (the PCA that maps raw
+embeddings into AudioSet's released feature space, md5 ``params.PCA_MD5``). A download
+whose md5 differs is refused; local files with other md5s still load, under an embedder
+version that names them instead of ``params.AUDIOSET_VERSION``.
 
 Each file is looked up in this order (:func:`resolve_paths`):
 

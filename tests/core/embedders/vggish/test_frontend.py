@@ -11,7 +11,7 @@ from musicrec_core.embedders.vggish.frontend import mel_matrix, waveform_to_exam
 
 
 def reference_log_mel_examples(waveform: np.ndarray) -> np.ndarray:
-    """docs/VGGISH_AND_AUDIOSET.md, written out step by step with loops and direct formulas."""
+    """VGGish's log-mel recipe, written out step by step with loops and direct formulas."""
     window, hop, fft = 400, 160, 512
     bins = fft // 2 + 1
 

@@ -1,4 +1,6 @@
-"""The smoke values of docs/VGGISH_AND_AUDIOSET.md, with the official VGGish weights.
+"""Smoke values of the official VGGish weights: a 3-s 1 kHz sine gives 3 embeddings whose
+raw values have mean ~0.00066 and std ~0.34, and whose quantized bytes have mean ~126 and
+std ~89 (within 10%).
 
 Runs only where the official files are installed (``musicrec models download vggish``, or
 ``MUSICREC_VGGISH_CHECKPOINT`` / ``MUSICREC_VGGISH_PCA``); skipped with the reason otherwise.

@@ -17,7 +17,7 @@ Run: ``python benchmarks/bench_sources.py [--repeats 3]``
    - Windowed: ``clip_from_bytes`` with a start (one 10-s decode), and with the default
      window rule (four candidate windows decoded, the loudest kept).
    - Baseline: write the same temp file, decode the whole file with ffmpeg
-     (``audio.decode_window`` over the full duration) and slice the same 10 s.
+     (``audio.load_clip`` with a window as long as the file) and slice the same 10 s.
    Goal: >= 10x faster (explicit start).
 Times are medians over the repeats (after one warm-up run of each side).
 """
@@ -147,7 +147,10 @@ def bench_attachment(directory: Path, repeats: int) -> None:
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
-            samples = audio.decode_window(path, 0.0, duration + 1.0, timeout_s=120.0)
+            whole_file = audio.load_clip(
+                path, start_s=0.0, clip_seconds=duration + 1.0, timeout_s=120.0
+            )
+            samples = whole_file.samples
             first = int(start_s * SAMPLE_RATE_HZ)
             window = samples[first : first + 10 * SAMPLE_RATE_HZ]
             assert window.shape[0] == 10 * SAMPLE_RATE_HZ

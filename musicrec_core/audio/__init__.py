@@ -1,0 +1,42 @@
+"""Decode any audio ffmpeg can read into the 10-second mono 16 kHz clip the embedders take.
+
+Two calls make up the public API::
+
+    info = probe_audio("song.opus")          # what is in the file (ffprobe), no decoding
+    clip = load_clip("song.opus")            # the 10-s window, as a Clip
+    clip = load_clip("song.opus", start_s=83.0)
+
+One module per stage, each importing only the ones before it:
+
+- :mod:`.process`: runs ffmpeg/ffprobe under hard limits (argument lists, one deadline per
+  call, capped output, the stderr tail), finds the binaries through pydub's configuration
+  and picks the resampler (libsoxr when ffmpeg has it).
+- :mod:`.probe`: :func:`probe_audio` and :class:`AudioInfo`: what ffprobe says is in a
+  file; refuses non-audio and playlist formats.
+- :mod:`.window`: the window rule (which 10 seconds), as arithmetic shared with the YouTube
+  section planner: a given start, moved back near the end and refused past it; otherwise
+  the whole of a short source, or the loudest of four candidate windows of a long one.
+- :mod:`.decode`: :func:`load_clip`: probe and decode side by side, decode only the window
+  (seeking on the input), downmix by the channel mean, sanitise NaN/inf.
+
+Safety in one paragraph: processes run from argument lists with stdin closed, the input
+opened as ``file:<absolute path>`` under ``-protocol_whitelist file``, one wall-clock
+deadline per call (:class:`~musicrec_core.errors.DecodeTimeoutError`, processes killed),
+stdout capped at the window's size plus 0.5 s and stderr at its last 4 KiB; no file is
+created. Every function may be called from several threads at once.
+"""
+
+from musicrec_core.audio.decode import load_clip
+from musicrec_core.audio.probe import AudioInfo, probe_audio
+from musicrec_core.audio.process import DEFAULT_TIMEOUT_S
+from musicrec_core.audio.window import CANDIDATE_FRACTIONS, MIN_CLIP_SAMPLES, MIN_CLIP_SECONDS
+
+__all__ = [
+    "CANDIDATE_FRACTIONS",
+    "DEFAULT_TIMEOUT_S",
+    "MIN_CLIP_SAMPLES",
+    "MIN_CLIP_SECONDS",
+    "AudioInfo",
+    "load_clip",
+    "probe_audio",
+]

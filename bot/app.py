@@ -1,31 +1,35 @@
 """The Discord application: the Bot subclass, its command tree, catalog loading and reloads.
 
-:class:`MusicrecBot` owns the shared pieces every cog uses: the settings, one
-:class:`~musicrec_core.recommender.Recommender` (one model for everyone) behind a
-:class:`~bot.batching.RecommendQueue`, and an event-loop lag monitor. ``setup_hook`` loads
-the index and the embedder its manifest names in a worker thread, so the event loop never
-waits on disk or TensorFlow. :meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and
-SIGHUP) loads a new index beside the old one and swaps it in only if it is valid.
+:class:`MusicrecBot` owns the shared pieces every cog uses: the settings, the
+:class:`~bot.service.RequestService` every entry point calls (it holds the one
+:class:`~musicrec_core.recommender.Recommender`, so one model serves everyone), and an
+event-loop lag monitor. ``setup_hook`` loads the index and the embedder its manifest names
+in a worker thread, so the event loop never waits on disk or TensorFlow.
+:meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and SIGHUP) loads a new index
+beside the old one and swaps it in only if it is valid.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.batching import RecommendQueue
 from bot.errors import report_error
 from bot.lag import LagMonitor
 from bot.logging_setup import get_logger
+from bot.service import RequestService
 from bot.settings import Settings
-from bot.views import MoreLikeButton, catalog_fingerprint
+from bot.views import MoreLikeButton
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders import Embedder, load_embedder
 from musicrec_core.errors import IndexMismatchError, MusicrecError
@@ -35,6 +39,8 @@ log = get_logger(__name__)
 
 EXTENSIONS = ("bot.cogs.recommend", "bot.cogs.links", "bot.cogs.admin")
 """Cog modules loaded at start-up, each ending in ``async def setup(bot)``."""
+
+FINGERPRINT_CHARS = 8
 
 
 class MusicrecTree(app_commands.CommandTree["MusicrecBot"]):
@@ -73,6 +79,12 @@ def load_catalog(settings: Settings) -> tuple[CatalogIndex, Embedder]:
     return index, embedder
 
 
+def catalog_fingerprint(manifest: dict[str, Any]) -> str:
+    """Eight hex digits identifying one built index (its manifest differs per build)."""
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()[:FINGERPRINT_CHARS]
+
+
 def build_intents(settings: Settings) -> discord.Intents:
     """Guilds always; guild messages and message content only when link replies are on."""
     intents = discord.Intents.none()
@@ -107,45 +119,29 @@ class MusicrecBot(commands.Bot):
         self.lag = LagMonitor()
         self.started_monotonic = time.monotonic()
         self._load_engine = load_engine
-        self._queue: RecommendQueue | None = None
-        self._fingerprint = ""
+        self._service: RequestService | None = None
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
 
     # Shared pieces ----------------------------------------------------------------------
 
     @property
-    def queue(self) -> RecommendQueue:
-        """The request queue (raises a friendly error while the catalog is not loaded)."""
-        if self._queue is None:
+    def service(self) -> RequestService:
+        """The request service (raises a friendly error while the catalog is not loaded)."""
+        if self._service is None:
             raise MusicrecError("musicrec is still starting up; try again in a moment.")
-        return self._queue
-
-    @property
-    def recommender(self) -> Recommender:
-        """The one shared recommender."""
-        return self.queue.recommender
-
-    @property
-    def catalog_fingerprint(self) -> str:
-        """Fingerprint of the index now served (see :func:`bot.views.catalog_fingerprint`)."""
-        return self._fingerprint
+        return self._service
 
     # Life cycle -------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
         if self._load_engine:
             index, embedder = await asyncio.to_thread(load_catalog, self.settings)
-            recommender = Recommender(index, embedder)
-            self._fingerprint = catalog_fingerprint(index.manifest)
-            self._queue = RecommendQueue(
-                recommender,
-                queue_size=self.settings.queue_size,
-                batch_window_s=self.settings.batch_window_ms / 1000.0,
-                max_batch=self.settings.max_batch,
-                decode_workers=self.settings.decode_workers,
+            self._service = RequestService.start(
+                Recommender(index, embedder),
+                self.settings,
+                fingerprint=catalog_fingerprint(index.manifest),
             )
-            self._queue.start()
             self.lag.start()
             self._install_sighup()
             log.info(
@@ -167,10 +163,10 @@ class MusicrecBot(commands.Bot):
         """No prefix commands: chat messages are only read by the links cog."""
 
     async def close(self) -> None:
-        if self._queue is not None:
+        if self._service is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            await self._queue.close()
+            await self._service.close()
             await self.lag.stop()
         await super().close()
 
@@ -184,17 +180,18 @@ class MusicrecBot(commands.Bot):
                 (nothing changes).
         """
         async with self._reload_lock:
-            embedder = self.recommender.embedder
+            service = self.service
+            embedder = service.recommender.embedder
             new_index = await asyncio.to_thread(
                 CatalogIndex.load, self.settings.index_dir, expect_embedder=embedder.describe()
             )
             try:
                 # Waits (in a thread) for queries still on the old index, then closes it.
-                await asyncio.to_thread(self.recommender.swap_index, new_index, close_old=True)
+                await asyncio.to_thread(service.recommender.swap_index, new_index, close_old=True)
             except BaseException:
                 new_index.close()
                 raise
-            self._fingerprint = catalog_fingerprint(new_index.manifest)
+            service.fingerprint = catalog_fingerprint(new_index.manifest)
             log.info("reloaded the catalog: %d items from %s", len(new_index), new_index.directory)
             return new_index
 

@@ -1,13 +1,14 @@
 """The request queue between Discord and the model: admission, decoding, micro-batching.
 
-Mental model: every request first takes a ticket (:meth:`RecommendQueue.admit`). At most
-``queue_size`` tickets exist; one more is refused at once with :class:`BusyError`, which
-tells the user how many seconds to wait. A ticket holder decodes its input in a small
-thread pool (:meth:`RecommendQueue.run_decode`), then hands the clip to
-:meth:`RecommendQueue.recommend`. One worker task gathers clips: after the first arrives
-it waits ``batch_window_s`` for more (or until ``max_batch``), then embeds them all with
-ONE ``Recommender.recommend_many`` call on a dedicated model thread. While that call runs,
-new clips pile up and form the next batch, so under load batches grow by themselves.
+Its one caller is :class:`bot.service.RequestService`. Mental model: every request first
+takes a ticket (:meth:`RecommendQueue.admit`). At most ``queue_size`` tickets exist; one
+more is refused at once with :class:`BusyError`, which tells the user how many seconds to
+wait. A ticket holder decodes its input in a small thread pool
+(:meth:`RecommendQueue.run_decode`), then hands the clip to :meth:`RecommendQueue.recommend`.
+One worker task gathers clips: after the first arrives it waits ``batch_window_s`` for more
+(or until ``max_batch``), then embeds them all with ONE ``Recommender.recommend_many`` call
+on a dedicated model thread. While that call runs, new clips pile up and form the next
+batch, so under load batches grow by themselves.
 
 Nothing here blocks the event loop: the model, decoding and index look-ups run in threads.
 """

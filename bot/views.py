@@ -1,22 +1,19 @@
 """What a reply looks like: the result embed, link buttons and "More like #n" buttons.
 
-Every builder here passes its output through :mod:`bot.limits`, so replies always fit
-Discord's limits whatever titles and labels the catalog holds.
+This module only builds: every builder passes its output through :mod:`bot.limits`, so
+replies always fit Discord's limits whatever titles and labels the catalog holds.
 
 "More like #n" buttons are persistent: their ``custom_id`` carries everything needed to
 answer a click, even after a restart: ``musicrec:more:<catalog>:<item id>:<count>``,
-where ``<catalog>`` is a short fingerprint of the index manifest. A click re-queries from
-the item's stored vector (no download, no model call). If the catalog was rebuilt since
-the reply (another fingerprint), item ids may mean other items, so the click is refused
-with a friendly message instead.
+where ``<catalog>`` is the fingerprint of the catalog the reply came from. A click is
+handed to the bot's request service (``interaction.client.service``), which re-queries
+from the item's stored vector, or refuses if the catalog has been rebuilt since.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 from discord.utils import escape_markdown
@@ -31,24 +28,21 @@ from bot.limits import (
     truncate,
 )
 from musicrec_core.clip import Provenance
-from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import Recommendation, RecommendationSet
 from musicrec_core.timecode import format_clock
-
-if TYPE_CHECKING:
-    from bot.app import MusicrecBot
 
 EMBED_COLOUR = discord.Colour(0x5865F2)
 MAX_LABELS_SHOWN = 5
 MAX_TAGS_SHOWN = 5
-FINGERPRINT_CHARS = 8
 MORE_LIKE_PREFIX = "musicrec:more"
 
 
-def catalog_fingerprint(manifest: dict[str, Any]) -> str:
-    """Eight hex digits identifying one built index (its manifest differs per build)."""
-    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8"))
-    return digest.hexdigest()[:FINGERPRINT_CHARS]
+class MoreLikeService(Protocol):
+    """What a "More like" button needs from the bot (:class:`bot.service.RequestService`)."""
+
+    async def answer_more_like(
+        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+    ) -> None: ...
 
 
 def _window(start_s: float, end_s: float) -> str:
@@ -144,20 +138,10 @@ class MoreLikeButton(
         return button
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Answer the click with a new reply (errors become ephemeral messages)."""
-        bot: MusicrecBot = interaction.client
+        """Hand the click to the bot's request service (errors become ephemeral messages)."""
         try:
-            if self.catalog != bot.catalog_fingerprint:
-                raise CatalogError(
-                    "The catalog has been rebuilt since this reply, so these buttons no longer "
-                    "point at the same music: run /recommend again."
-                )
-            with bot.queue.admit():
-                await interaction.response.defer(thinking=True)
-                result = await bot.queue.recommend_from_item(self.item_id, self.count)
-            await send_result(
-                interaction, result, heading="More like this", count=self.count, bot=bot
-            )
+            service: MoreLikeService = interaction.client.service
+            await service.answer_more_like(interaction, self.catalog, self.item_id, self.count)
         except Exception as exc:
             await report_error(interaction, exc)
 
@@ -194,18 +178,3 @@ def build_reply(
         result_embed(result, heading=heading, fingerprint=fingerprint),
         result_view(result, fingerprint=fingerprint, count=count),
     )
-
-
-async def send_result(
-    interaction: discord.Interaction[Any],
-    result: RecommendationSet,
-    *,
-    heading: str,
-    count: int,
-    bot: MusicrecBot,
-) -> None:
-    """Send ``result`` as the follow-up of a deferred interaction."""
-    embed, view = build_reply(
-        result, heading=heading, fingerprint=bot.catalog_fingerprint, count=count
-    )
-    await interaction.followup.send(embed=embed, view=view)

@@ -48,7 +48,7 @@ class AdminCog(commands.Cog):
     async def reload(self, interaction: discord.Interaction[MusicrecBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         index = await self.bot.reload_catalog()
-        rows = {**index_summary(index), "Catalog id": self.bot.catalog_fingerprint}
+        rows = {**index_summary(index), "Catalog id": self.bot.service.fingerprint}
         embed = _embed("Catalog reloaded", rows, colour=discord.Colour.green())
         await interaction.followup.send(embed=embed, ephemeral=True)
 
@@ -57,13 +57,14 @@ class AdminCog(commands.Cog):
     @app_commands.check(require_admin)
     async def status(self, interaction: discord.Interaction[MusicrecBot]) -> None:
         bot = self.bot
-        recommender = bot.recommender
-        stats = bot.queue.stats()
+        service = bot.service
+        recommender = service.recommender
+        stats = service.stats()
         embedder = recommender.embedder
         index_rows = index_summary(recommender.index)
         rows = {
             **{f"Index {key.lower()}": value for key, value in index_rows.items()},
-            "Catalog id": bot.catalog_fingerprint,
+            "Catalog id": service.fingerprint,
             "Model": f"{embedder.name} {embedder.version}",
             "Queue": f"{stats.admitted}/{stats.capacity} admitted, {stats.waiting} waiting",
             "Batches": (

@@ -13,12 +13,8 @@ from discord.ext import commands
 
 from bot.app import MusicrecBot
 from bot.checks import cooldown_from_setting
-from bot.cogs.recommend import DEFAULT_COUNT, answer_with_recommendations
-from bot.limits import fit_content
 from bot.logging_setup import get_logger
-from bot.pipeline import AudioRequest, recommend_request, request_from_message
-from bot.views import build_reply
-from musicrec_core.errors import MusicrecError
+from bot.request import DEFAULT_COUNT, AudioRequest, request_from_message
 from musicrec_core.sources.youtube import find_youtube_link
 
 log = get_logger(__name__)
@@ -51,7 +47,7 @@ class LinksCog(commands.Cog):
     ) -> None:
         """Context menu: recommend from the message's audio attachment or YouTube link."""
         request = request_from_message(message, max_bytes=self.bot.settings.max_attachment_bytes)
-        await answer_with_recommendations(interaction, request, count=DEFAULT_COUNT)
+        await self.bot.service.answer(interaction, request, count=DEFAULT_COUNT)
 
     def replies_allowed(self, message: discord.Message) -> bool:
         """Whether a link in ``message`` may be answered here (settings + who wrote it)."""
@@ -80,31 +76,7 @@ class LinksCog(commands.Cog):
             if bucket is not None and bucket.update_rate_limit():
                 log.debug("link in channel %s ignored: channel cooldown", message.channel.id)
                 return
-        await self._answer_link(message, AudioRequest(link=link))
-
-    async def _answer_link(self, message: discord.Message, request: AudioRequest) -> None:
-        bot = self.bot
-        try:
-            with bot.queue.admit():
-                async with message.channel.typing():
-                    result = await recommend_request(
-                        bot.queue,
-                        request,
-                        k=DEFAULT_COUNT,
-                        max_bytes=bot.settings.max_attachment_bytes,
-                        youtube=bot.settings.youtube,
-                    )
-        except MusicrecError as exc:
-            log.info("link in message %s refused: %s", message.id, exc)
-            await message.reply(fit_content(str(exc)), mention_author=False)
-            return
-        embed, view = build_reply(
-            result,
-            heading="Sounds like this",
-            fingerprint=bot.catalog_fingerprint,
-            count=DEFAULT_COUNT,
-        )
-        await message.reply(embed=embed, view=view, mention_author=False)
+        await self.bot.service.answer_in_chat(message, AudioRequest(link=link))
 
 
 async def setup(bot: MusicrecBot) -> None:

@@ -8,32 +8,7 @@ from discord.ext import commands
 
 from bot.app import MusicrecBot
 from bot.checks import cooldown_from_setting
-from bot.pipeline import AudioRequest, recommend_request, request_from_options
-from bot.views import send_result
-
-DEFAULT_COUNT = 5
-MAX_COUNT = 10
-
-
-async def answer_with_recommendations(
-    interaction: discord.Interaction[MusicrecBot], request: AudioRequest, *, count: int
-) -> None:
-    """Take a ticket, acknowledge at once (thinking...), then reply with the results.
-
-    A full queue is refused before acknowledging, so that refusal is ephemeral; errors
-    after acknowledging go to the tree's error handler like any other.
-    """
-    bot = interaction.client
-    with bot.queue.admit():
-        await interaction.response.defer(thinking=True)
-        result = await recommend_request(
-            bot.queue,
-            request,
-            k=count,
-            max_bytes=bot.settings.max_attachment_bytes,
-            youtube=bot.settings.youtube,
-        )
-    await send_result(interaction, result, heading="Sounds like this", count=count, bot=bot)
+from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
 
 
 class RecommendCog(commands.Cog):
@@ -63,7 +38,7 @@ class RecommendCog(commands.Cog):
         request = request_from_options(
             file, link, start, max_bytes=self.bot.settings.max_attachment_bytes
         )
-        await answer_with_recommendations(interaction, request, count=count)
+        await self.bot.service.answer(interaction, request, count=count)
 
 
 async def setup(bot: MusicrecBot) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot.app import catalog_fingerprint
 from bot.errors import ADMIN_ONLY_MESSAGE
-from bot.views import catalog_fingerprint
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import LiveBot, LiveBotFactory

@@ -12,7 +12,7 @@ from bot.app import MusicrecBot
 from bot.batching import BusyError
 from bot.checks import cooldown_from_setting, is_admin, require_admin
 from bot.errors import ADMIN_ONLY_MESSAGE, UNEXPECTED_MESSAGE, AdminOnlyError, report_error
-from bot.pipeline import RequestError, request_from_message, request_from_options
+from bot.request import RequestError, request_from_message, request_from_options
 from musicrec_core.errors import InputTooLargeError, LinkRejectedError, NotAudioError
 from tests.bot.helpers import (
     make_attachment,

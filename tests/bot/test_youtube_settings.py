@@ -11,10 +11,9 @@ import pytest
 from bot.__main__ import main
 from bot.app import MusicrecBot
 from bot.batching import RecommendQueue
-from bot.cogs.links import LinksCog
-from bot.cogs.recommend import answer_with_recommendations
 from bot.logging_setup import url_credentials
-from bot.pipeline import AudioRequest
+from bot.request import AudioRequest
+from bot.service import RequestService
 from bot.settings import ConfigurationError, load_settings
 from musicrec_core.errors import FetchError
 from musicrec_core.sources.youtube import (
@@ -51,11 +50,11 @@ def cookies(tmp_path: Path) -> Path:
 
 
 def bot_with_spy_queue(tmp_path: Path, **settings: object) -> tuple[MusicrecBot, RecommendQueue]:
-    """A bot whose queue is a spec'd mock; its decode call raises, ending the request there."""
+    """A bot whose service's queue is a spec'd mock; its decode call raises, ending the request."""
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     queue = create_autospec(RecommendQueue, instance=True)
     queue.run_decode.side_effect = FetchError("stopped by the test")
-    bot._queue = queue
+    bot._service = RequestService(queue, bot.settings, fingerprint="0123abcd")
     return bot, queue
 
 
@@ -109,7 +108,7 @@ async def test_recommend_fetches_links_with_the_bot_settings(tmp_path: Path, coo
         tmp_path, ytdlp_cookies=str(cookies), ytdlp_proxy=PROXY, ytdlp_js_runtime="deno"
     )
     with pytest.raises(FetchError, match="stopped by the test"):
-        await answer_with_recommendations(
+        await bot.service.answer(
             make_interaction(bot), AudioRequest(link=LINK, start_s=30.0), count=5
         )
     queue.run_decode.assert_awaited_once_with(
@@ -122,7 +121,7 @@ async def test_recommend_fetches_links_with_the_bot_settings(tmp_path: Path, coo
 async def test_links_pasted_in_chat_are_fetched_with_the_bot_settings(tmp_path: Path) -> None:
     bot, queue = bot_with_spy_queue(tmp_path, ytdlp_proxy=PROXY, max_video_minutes=12)
     message = make_message("https://youtu.be/abcdefghijk?t=7")
-    await LinksCog(bot)._answer_link(message, AudioRequest(link=LINK))
+    await bot.service.answer_in_chat(message, AudioRequest(link=LINK))
     queue.run_decode.assert_awaited_once_with(
         fetch_youtube_clip, LINK, start_s=None, settings=bot.settings.youtube
     )

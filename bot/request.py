@@ -1,9 +1,9 @@
-"""One audio request, from Discord input to recommendations, shared by every entry point.
+"""What a member asks to be heard: one validated audio request, before any work is done.
 
-/recommend, the "Find similar music" context menu and links pasted in chat all build an
-:class:`AudioRequest` (validated at once, so refusals are instant and ephemeral), then
-call :func:`recommend_request` under a queue ticket. Inputs are read at most once and only
-after their declared size passed the cap.
+/recommend, the "Find similar music" context menu and links pasted in chat each turn their
+Discord input into an :class:`AudioRequest` here. Validation reads nothing (only names,
+content types and declared sizes), so refusals are instant and can be ephemeral; the
+request is then handed to :class:`bot.service.RequestService`, which reads the input.
 """
 
 from __future__ import annotations
@@ -13,18 +13,9 @@ from pathlib import PurePath
 
 import discord
 
-from bot.batching import RecommendQueue
-from musicrec_core.clip import Clip
-from musicrec_core.errors import FetchError, MusicrecError
-from musicrec_core.recommender import RecommendationSet
-from musicrec_core.sources.attachment import check_declared_size, clip_from_bytes
-from musicrec_core.sources.youtube import (
-    YouTubeLink,
-    YouTubeSettings,
-    fetch_youtube_clip,
-    find_youtube_link,
-    parse_youtube_link,
-)
+from musicrec_core.errors import MusicrecError
+from musicrec_core.sources.attachment import check_declared_size
+from musicrec_core.sources.youtube import YouTubeLink, find_youtube_link, parse_youtube_link
 from musicrec_core.timecode import parse_timecode
 
 AUDIO_SUFFIXES = frozenset(
@@ -35,6 +26,11 @@ AUDIO_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 """File name endings treated as audio when Discord gives no content type."""
+
+DEFAULT_COUNT = 5
+"""Recommendations per reply when the member does not choose (context menu, links)."""
+MAX_COUNT = 10
+"""The most recommendations one request may ask for (/recommend's ``count``)."""
 
 
 class RequestError(MusicrecError):
@@ -116,50 +112,3 @@ def request_from_message(message: discord.Message, *, max_bytes: int) -> AudioRe
     if link is not None:
         return AudioRequest(link=link)
     raise RequestError("That message has no audio attachment and no YouTube link.")
-
-
-async def fetch_clip(
-    queue: RecommendQueue, request: AudioRequest, *, max_bytes: int, youtube: YouTubeSettings
-) -> Clip:
-    """Download and decode the request's audio in the queue's decode pool.
-
-    ``max_bytes`` caps an attachment; ``youtube`` (:attr:`bot.settings.Settings.youtube`)
-    is how yt-dlp fetches a link: cookies, proxy, JavaScript runtime and limits.
-
-    Raises:
-        FetchError: Discord's CDN would not serve the attachment.
-        AudioError / SourceError: from decoding or fetching.
-    """
-    if request.attachment is not None:
-        attachment = request.attachment
-        try:
-            data = await attachment.read()
-        except discord.HTTPException as exc:
-            raise FetchError(
-                f"Could not download {attachment.filename} from Discord; please try again."
-            ) from exc
-        return await queue.run_decode(
-            clip_from_bytes,
-            data,
-            filename=attachment.filename,
-            start_s=request.start_s,
-            max_bytes=max_bytes,
-        )
-    if request.link is None:
-        raise RequestError("Nothing to listen to: no attachment and no link.")
-    return await queue.run_decode(
-        fetch_youtube_clip, request.link, start_s=request.start_s, settings=youtube
-    )
-
-
-async def recommend_request(
-    queue: RecommendQueue,
-    request: AudioRequest,
-    *,
-    k: int,
-    max_bytes: int,
-    youtube: YouTubeSettings,
-) -> RecommendationSet:
-    """Fetch, decode and recommend; call it while holding a ticket from ``queue.admit()``."""
-    clip = await fetch_clip(queue, request, max_bytes=max_bytes, youtube=youtube)
-    return await queue.recommend(clip, k)

@@ -1,0 +1,225 @@
+"""The bot's request service: the one way every entry point turns a request into a reply.
+
+Mental model: /recommend, the "Find similar music" context menu, "More like #n" buttons
+and links pasted in chat each validate their input (:mod:`bot.request`) and then make ONE
+call to :class:`RequestService`. Every call goes through the same sequence
+(:meth:`RequestService._admitted`):
+
+1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue`, or be refused
+   at once with :class:`~bot.batching.BusyError` while nothing has been shown yet (so an
+   interaction's refusal is still ephemeral);
+2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
+   indicator in the channel of a pasted link), held while the work runs;
+3. **work**: download and decode the input in the queue's decode pool and embed it with
+   the clips arriving alongside it (for "More like", re-query a stored item instead);
+4. **reply**: the embed and buttons of :mod:`bot.views`, stamped with the fingerprint of
+   the catalog being served (:meth:`RequestService._reply`, the only place that pairs a
+   result with a fingerprint).
+
+The service owns the queue and the settings the work needs (the attachment size cap, how
+yt-dlp fetches links), so entry points hand nothing along. Errors from an interaction
+answer propagate (the command tree or the button reports them); a link in chat is answered
+with the refusal as a reply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import discord
+
+from bot.batching import QueueStats, RecommendQueue
+from bot.limits import fit_content
+from bot.logging_setup import get_logger
+from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
+from bot.settings import Settings
+from bot.views import build_reply
+from musicrec_core.clip import Clip
+from musicrec_core.errors import CatalogError, FetchError, MusicrecError
+from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.sources.attachment import clip_from_bytes
+from musicrec_core.sources.youtube import fetch_youtube_clip
+
+log = get_logger(__name__)
+
+SOUNDS_LIKE_HEADING = "Sounds like this"
+MORE_LIKE_HEADING = "More like this"
+
+Acknowledgement = AbstractAsyncContextManager[object]
+"""Entered once a request is admitted, exited when its result is ready (before the reply)."""
+
+
+class RequestService:
+    """Admission, fetching, recommending and replying for every entry point of the bot.
+
+    Args:
+        queue: the request queue (tickets, decode pool, micro-batching worker), started.
+        settings: the operator's settings; the service reads the attachment size cap
+            (``max_attachment_bytes``, bytes) and the yt-dlp settings (``youtube``).
+        fingerprint: the fingerprint of the catalog being served (eight hex digits).
+
+    Attributes:
+        fingerprint: the served catalog's fingerprint; the bot sets it again on reload.
+    """
+
+    def __init__(self, queue: RecommendQueue, settings: Settings, *, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        self._queue = queue
+        self._max_bytes = settings.max_attachment_bytes
+        self._youtube = settings.youtube
+
+    @classmethod
+    def start(
+        cls, recommender: Recommender, settings: Settings, *, fingerprint: str
+    ) -> RequestService:
+        """A service around a new queue sized by ``settings``, its worker started.
+
+        Call it on the running event loop.
+        """
+        queue = RecommendQueue(
+            recommender,
+            queue_size=settings.queue_size,
+            batch_window_s=settings.batch_window_ms / 1000.0,
+            max_batch=settings.max_batch,
+            decode_workers=settings.decode_workers,
+        )
+        queue.start()
+        return cls(queue, settings, fingerprint=fingerprint)
+
+    async def close(self) -> None:
+        """Stop the queue: requests still waiting fail, the thread pools shut down."""
+        await self._queue.close()
+
+    @property
+    def recommender(self) -> Recommender:
+        """The one shared recommender (its index is swapped on reload)."""
+        return self._queue.recommender
+
+    def stats(self) -> QueueStats:
+        """Queue counters for /musicrec status."""
+        return self._queue.stats()
+
+    # Entry points -----------------------------------------------------------------------
+
+    async def answer(
+        self, interaction: discord.Interaction[Any], request: AudioRequest, *, count: int
+    ) -> None:
+        """Answer /recommend or the context menu with ``count`` recommendations.
+
+        Raises:
+            BusyError: before acknowledging (the tree's refusal is then ephemeral).
+            MusicrecError: fetching, decoding or recommending failed (after acknowledging).
+        """
+        async with self._admitted(_thinking(interaction)):
+            result = await self._recommend(request, count)
+        await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
+
+    async def answer_more_like(
+        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+    ) -> None:
+        """Answer a "More like" click: ``count`` items like catalog item ``item_id``.
+
+        ``catalog`` is the fingerprint the button was made with; item ids of another
+        catalog may mean other music, so such a click is refused.
+
+        Raises:
+            CatalogError: the catalog was rebuilt since the button was made.
+            BusyError: before acknowledging.
+        """
+        if catalog != self.fingerprint:
+            raise CatalogError(
+                "The catalog has been rebuilt since this reply, so these buttons no longer "
+                "point at the same music: run /recommend again."
+            )
+        async with self._admitted(_thinking(interaction)):
+            result = await self._queue.recommend_from_item(item_id, count)
+        await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
+
+    async def answer_in_chat(self, message: discord.Message, request: AudioRequest) -> None:
+        """Reply to ``message`` (a pasted link) with DEFAULT_COUNT recommendations.
+
+        A refusal or failure becomes the reply's text instead.
+        """
+        try:
+            async with self._admitted(message.channel.typing()):
+                result = await self._recommend(request, DEFAULT_COUNT)
+        except MusicrecError as exc:
+            log.info("link in message %s refused: %s", message.id, exc)
+            await message.reply(fit_content(str(exc)), mention_author=False)
+            return
+        embed, view = self._reply(result, heading=SOUNDS_LIKE_HEADING, count=DEFAULT_COUNT)
+        await message.reply(embed=embed, view=view, mention_author=False)
+
+    # The sequence -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, acknowledgement: Acknowledgement) -> AsyncIterator[None]:
+        """Hold a ticket and ``acknowledgement`` for the body of the ``async with`` block.
+
+        Raises:
+            BusyError: at once, before ``acknowledgement`` is entered.
+        """
+        with self._queue.admit():
+            async with acknowledgement:
+                yield
+
+    async def _recommend(self, request: AudioRequest, count: int) -> RecommendationSet:
+        """Fetch and decode the request's audio, then recommend from it with a batch."""
+        clip = await self._fetch_clip(request)
+        return await self._queue.recommend(clip, count)
+
+    async def _fetch_clip(self, request: AudioRequest) -> Clip:
+        """Download and decode the request's audio in the queue's decode pool.
+
+        Raises:
+            FetchError: Discord's CDN would not serve the attachment.
+            AudioError / SourceError: from decoding or fetching.
+        """
+        if request.attachment is not None:
+            attachment = request.attachment
+            try:
+                data = await attachment.read()
+            except discord.HTTPException as exc:
+                raise FetchError(
+                    f"Could not download {attachment.filename} from Discord; please try again."
+                ) from exc
+            return await self._queue.run_decode(
+                clip_from_bytes,
+                data,
+                filename=attachment.filename,
+                start_s=request.start_s,
+                max_bytes=self._max_bytes,
+            )
+        if request.link is None:
+            raise RequestError("Nothing to listen to: no attachment and no link.")
+        return await self._queue.run_decode(
+            fetch_youtube_clip, request.link, start_s=request.start_s, settings=self._youtube
+        )
+
+    def _reply(
+        self, result: RecommendationSet, *, heading: str, count: int
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        """The embed and buttons for ``result`` from the catalog being served."""
+        return build_reply(result, heading=heading, fingerprint=self.fingerprint, count=count)
+
+    async def _follow_up(
+        self,
+        interaction: discord.Interaction[Any],
+        result: RecommendationSet,
+        *,
+        heading: str,
+        count: int,
+    ) -> None:
+        """Send ``result`` as the follow-up of an interaction acknowledged with thinking…"""
+        embed, view = self._reply(result, heading=heading, count=count)
+        await interaction.followup.send(embed=embed, view=view)
+
+
+@contextlib.asynccontextmanager
+async def _thinking(interaction: discord.Interaction[Any]) -> AsyncIterator[None]:
+    """Acknowledge ``interaction`` with a public "thinking…" (the reply is a follow-up)."""
+    await interaction.response.defer(thinking=True)
+    yield

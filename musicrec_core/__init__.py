@@ -2,7 +2,7 @@
 
 The pipeline, one module per stage::
 
-    sources/ (attachments, YouTube links)  ->  audio.py (decode a 10-s window)
+    sources/ (attachments, YouTube links)  ->  audio/ (decode a 10-s window)
       -> clip.Clip  ->  embedders/ (VGGish, musicnn)  ->  catalog/ (Annoy index + metadata)
       -> recommender.py  ->  CLI (cli/) or the Discord bot (bot/, a separate package)
 

@@ -1,4 +1,4 @@
-"""The exceptions musicrec raises, each with a message a Discord user can read.
+"""The exceptions musicrec raises, each with a message its user can read.
 
 Every error the library raises on purpose derives from :class:`MusicrecError`; third-party
 errors are wrapped (``raise ... from exc``) so callers catch one family::
@@ -13,7 +13,7 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │   ├── LinkRejectedError       not a YouTube video link (other host, bare playlist, ...)
     │   ├── InputTooLargeError      over a size cap (attachment, download)
     │   ├── VideoUnavailableError   private, removed, age-restricted, region-blocked, live
-    │   └── FetchError              network trouble, timeouts, bot checks
+    │   └── FetchError              network trouble, timeouts, YouTube's bot checks
     ├── ModelError                  embedder weights
     │   ├── WeightsMissingError     files not present; says how to get them
     │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
@@ -23,8 +23,10 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
         ├── IndexMismatchError      built for another embedder / dimension / pooling
         └── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
 
-The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the bot shows it
-as an ephemeral reply. So messages are short, plain sentences with no traceback jargon.
+The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the Discord bot (a
+separate package) shows it as an ephemeral reply. So messages are short, plain sentences
+with no traceback jargon, and they name musicrec, never "the bot": a person at the command
+line reads them too.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class VideoUnavailableError(SourceError):
 
 
 class FetchError(SourceError):
-    """A network problem, time-out or bot check while fetching a source."""
+    """A network problem, time-out or YouTube bot check while fetching a source."""
 
 
 class ModelError(MusicrecError):

@@ -1,6 +1,6 @@
 """Discord attachments (and voice messages) to a 10-second clip, trusting nothing about them.
 
-Two steps, so the bot can refuse an oversized upload before downloading it::
+Two steps, so a caller can refuse an oversized upload before downloading it::
 
     check_declared_size(attachment.size, max_bytes)     # before reading: costs nothing
     clip = clip_from_bytes(await attachment.read(), filename=attachment.filename)

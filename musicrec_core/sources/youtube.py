@@ -9,13 +9,16 @@ suppression) or in markdown ``[text](url)``. Each link is parsed with :mod:`urll
 its exact host name is compared with an allowlist: look-alike hosts, user-info
 (``user@host``), IP addresses, other ports, and schemes other than http(s) are refused.
 What comes out is only an 11-character video id and a start time; the URL later handed to
-yt-dlp is rebuilt from that id (:func:`canonical_url`), so no text a user typed ever
-reaches the extractor.
+yt-dlp is rebuilt from that id (:mod:`musicrec_core.sources.video_id`), so no text a user
+typed ever reaches the extractor.
 
 Fetching (:func:`fetch_youtube_clip`) reads the video's metadata, refuses live streams,
 premieres and over-long videos, downloads only the needed section of the best audio format
-and decodes it with :mod:`musicrec_core.audio`; see :mod:`musicrec_core.sources.ytdlp_fetch`
-for the limits and for the tests-only seam that lets a test serve a "video" from 127.0.0.1.
+(placed by :mod:`musicrec_core.audio.window`'s rules, the ones that then pick the clip
+inside it) and decodes it with :mod:`musicrec_core.audio`; see
+:mod:`musicrec_core.sources.ytdlp_fetch` for the limits and for the tests-only seam that lets
+a test serve a "video" from 127.0.0.1. Imports run one way: this module uses ytdlp_fetch,
+never the reverse.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from musicrec_core.audio import load_clip
+from musicrec_core.audio.window import centred_start, fit_start
 from musicrec_core.clip import CLIP_SECONDS, Clip
 from musicrec_core.errors import (
-    AudioTooShortError,
     InputTooLargeError,
     LinkRejectedError,
     VideoUnavailableError,
 )
+from musicrec_core.sources.video_id import VIDEO_ID_RE, canonical_url
 from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, YtDlpProcess
 from musicrec_core.timecode import format_clock, parse_timecode
 
@@ -45,15 +49,11 @@ __all__ = [
     "DEFAULT_SPAN_S",
     "YouTubeLink",
     "YouTubeSettings",
-    "canonical_url",
     "fetch_youtube_clip",
     "find_youtube_link",
     "parse_youtube_link",
     "plan_section",
 ]
-
-VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
-"""A YouTube video id: exactly 11 characters of the URL-safe base64 alphabet."""
 
 MAX_LINK_CHARS = 2048
 """Longer candidate links are ignored (no real video link is that long)."""
@@ -90,19 +90,13 @@ class YouTubeLink:
     Attributes:
         video_id: the 11-character video id.
         start_s: start offset from the link's ``t=``/``start=``, in seconds, or None.
-        url: the canonical watch URL rebuilt from the id (no start, no other parameters).
+        url: the canonical watch URL rebuilt from the id (no start, no other parameters;
+            :func:`~musicrec_core.sources.video_id.canonical_url`).
     """
 
     video_id: str
     start_s: float | None
     url: str
-
-
-def canonical_url(video_id: str) -> str:
-    """``https://www.youtube.com/watch?v=<video_id>`` for a validated id."""
-    if not VIDEO_ID_RE.fullmatch(video_id):
-        raise LinkRejectedError(f"{video_id!r} is not a YouTube video id.")
-    return f"https://www.youtube.com/watch?v={video_id}"
 
 
 def find_youtube_link(text: str) -> YouTubeLink | None:
@@ -283,7 +277,8 @@ def plan_section(
     """Check a video's metadata and choose the section to download, in seconds.
 
     With ``start_s``: ``[start_s, start_s + 10)``, moved back to end at the end of the
-    video when it would run past it. Without: :data:`DEFAULT_SPAN_S` seconds centred at
+    video when it would run past it (:func:`~musicrec_core.audio.window.fit_start`, the rule
+    load_clip applies to a file). Without: :data:`DEFAULT_SPAN_S` seconds centred at
     :data:`DEFAULT_SPAN_CENTRE` of the duration (from 0 when the duration is unknown).
 
     Raises:
@@ -299,24 +294,19 @@ def plan_section(
     duration = meta.duration_s
     if duration is not None and duration > settings.max_duration_s:
         raise InputTooLargeError(
-            f"That video is {format_clock(duration)} long; the bot takes videos up to "
+            f"That video is {format_clock(duration)} long; musicrec takes videos up to "
             f"{format_clock(settings.max_duration_s)}."
         )
     if start_s is not None:
-        start, end = start_s, start_s + CLIP_SECONDS
+        start = fit_start(start_s, duration, CLIP_SECONDS, source="the video")
+        end = start + CLIP_SECONDS
         if duration is not None:
-            if start >= duration:
-                raise AudioTooShortError(
-                    f"The start time {format_clock(start)} is past the end of the video, "
-                    f"which is {format_clock(duration)} long."
-                )
-            if end > duration:
-                start, end = max(0.0, duration - CLIP_SECONDS), duration
+            end = min(end, duration)
     elif duration is None:
         start, end = 0.0, DEFAULT_SPAN_S
     else:
         span = min(DEFAULT_SPAN_S, duration)
-        start = min(max(0.0, duration * DEFAULT_SPAN_CENTRE - span / 2), duration - span)
+        start = centred_start(duration, DEFAULT_SPAN_CENTRE, span)
         end = start + span
     if meta.size_bytes is not None and duration:
         estimate = meta.size_bytes * (end - start) / duration

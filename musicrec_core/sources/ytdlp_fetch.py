@@ -23,7 +23,8 @@ IPs): export cookies of a logged-in browser session in Netscape format and point
 ``cookiefile`` at them, or route through a residential ``proxy``; make sure a JavaScript
 runtime (Deno, or Node >= 20) is installed for yt-dlp's challenge solver.
 
-Tests-only seam: the URL handed to yt-dlp is always ``canonical_url(video_id)`` with only
+Tests-only seam: the URL handed to yt-dlp is always
+:func:`~musicrec_core.sources.video_id.canonical_url` of the video id, with only
 the YouTube extractors enabled — except for video ids registered through
 :func:`_serve_test_video`, a private context manager that maps an id to an ``http://`` URL
 on the loopback interface (it refuses any other host) and enables only yt-dlp's generic
@@ -59,6 +60,7 @@ from musicrec_core.errors import (
     SourceError,
     VideoUnavailableError,
 )
+from musicrec_core.sources.video_id import canonical_url
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ _TEST_MEDIA_URLS: dict[str, str] = {}
 
 @dataclass(frozen=True)
 class YouTubeSettings:
-    """How musicrec runs yt-dlp. The defaults suit a bot; every limit is hard.
+    """How musicrec runs yt-dlp. The defaults suit a public server; every limit is hard.
 
     Attributes:
         cookiefile: Netscape-format cookies file for yt-dlp (``cookiefile``), or None.
@@ -147,23 +149,23 @@ class VideoMeta:
         )
 
 
-# (substrings of yt-dlp's message, lower-cased; the error a Discord user sees). First match wins.
+# (substrings of yt-dlp's message, lower-cased; the error a user sees). First match wins.
 _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
     (
         ("not a bot", "confirm you\u2019re not", "confirm you're not"),
         FetchError(
-            "YouTube asked the bot to prove it is not a bot; the bot's operator needs to "
-            "set up a cookies file. Try an audio attachment instead."
+            "YouTube asked musicrec to prove it is not a bot; whoever runs musicrec needs to "
+            "set up a cookies file. Try an audio file instead."
         ),
     ),
     (("private video",), VideoUnavailableError("That video is private.")),
     (
         ("confirm your age", "age-restricted", "age restricted", "inappropriate for some users"),
-        VideoUnavailableError("That video is age-restricted, so the bot cannot fetch it."),
+        VideoUnavailableError("That video is age-restricted, so musicrec cannot fetch it."),
     ),
     (
         ("in your country", "geo restrict", "geo-restrict", "not available in your location"),
-        VideoUnavailableError("That video is not available in the bot's country."),
+        VideoUnavailableError("That video is not available in the country musicrec runs in."),
     ),
     (
         ("members-only", "members only", "join this channel"),
@@ -175,7 +177,7 @@ _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
     ),
     (
         ("http error 429", "too many requests"),
-        FetchError("YouTube is rate-limiting the bot; try again in a few minutes."),
+        FetchError("YouTube is rate-limiting musicrec; try again in a few minutes."),
     ),
     (
         (
@@ -217,7 +219,7 @@ _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
 
 
 def error_for_ytdlp_message(message: str) -> SourceError:
-    """The short, typed error a Discord user sees for one of yt-dlp's error messages."""
+    """The short, typed error a user sees for one of yt-dlp's error messages."""
     lowered = message.lower()
     for needles, error in _MESSAGE_MAP:
         if any(needle in lowered for needle in needles):
@@ -237,8 +239,6 @@ class YtDlpProcess:
     """
 
     def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
-        from musicrec_core.sources.youtube import canonical_url
-
         url = _TEST_MEDIA_URLS.get(video_id)
         extractors = ["generic"] if url is not None else _YOUTUBE_EXTRACTORS
         options = settings.ytdlp_options()
@@ -399,7 +399,7 @@ def _copy_cookies(cookiefile: Path, workdir: Path) -> Path:
     except OSError as exc:
         logger.warning("cannot read the yt-dlp cookies file: %s", type(exc).__name__)
         raise FetchError(
-            "The bot's YouTube cookies file could not be read; its operator needs to check it."
+            "The YouTube cookies file could not be read; whoever runs musicrec needs to check it."
         ) from exc
     return copy
 

@@ -23,9 +23,9 @@ from musicrec_core.errors import (
     VideoUnavailableError,
 )
 from musicrec_core.sources import ytdlp_fetch
+from musicrec_core.sources.video_id import canonical_url
 from musicrec_core.sources.youtube import (
     YouTubeLink,
-    canonical_url,
     fetch_youtube_clip,
     parse_youtube_link,
     plan_section,

@@ -2,7 +2,13 @@
 
 Each sub-command lives in its own module in this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` as the
-handler. :func:`main` discovers those modules, so adding a command touches nothing here.
+handler. :data:`COMMANDS` names those modules; adding a command adds it there. A command
+with actions (``index build-audioset``, ``models download``) registers each action the
+same way, from its own ``register``. Command modules import heavy code (TensorFlow, model
+code) only inside their handlers, so building the parser stays cheap.
+
+TensorFlow's native start-up banner is kept off stderr unless ``--debug`` is given or the
+user set ``TF_CPP_MIN_LOG_LEVEL`` (:mod:`musicrec_core.tf_banner`).
 
 Errors: handlers raise :class:`~musicrec_core.errors.MusicrecError`; ``main`` prints its
 message as one line on stderr and exits 1 (a traceback only with ``--debug``).
@@ -11,18 +17,18 @@ message as one line on stderr and exits 1 (a traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import pkgutil
 import sys
 from collections.abc import Sequence
 
 from musicrec_core import __version__
+from musicrec_core.cli import clip, embed, index, models, recommend, tag
+from musicrec_core.cli.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from musicrec_core.errors import MusicrecError
+from musicrec_core.tf_banner import silence_tensorflow_banner
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+COMMANDS = (clip, embed, index, models, recommend, tag)
+"""The sub-command modules, in the order ``musicrec --help`` lists them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,14 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"musicrec {__version__}")
     parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks and debug logging on errors"
+        "--debug",
+        action="store_true",
+        help="show tracebacks and debug logging on errors, and native libraries' start-up lines",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.debug:
+        silence_tensorflow_banner()
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
@@ -65,7 +72,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("musicrec: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
-from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import add_start_option
+from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import MusicrecError
 

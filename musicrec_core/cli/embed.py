@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
-from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options
+from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.errors import MusicrecError
 

@@ -8,8 +8,9 @@
     musicrec index build-library PATH|URL... -o INDEX_DIR [--embedder musicnn|vggish]
                                  [--model mtt|msd] [--windows N] [--checkpoint F --pca F]
 
-Each action is added by one registrar in :data:`ACTIONS` (``name -> function(actions)``),
-so a new action is one function and one entry.
+:func:`register` adds ``index`` and calls one ``_register_<action>(actions)`` per action,
+each adding its parser and setting its handler as ``func`` (the pattern of
+:mod:`musicrec_core.cli`, one level down).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -27,8 +28,8 @@ from musicrec_core.catalog import audioset, labels
 from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
-from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import add_vggish_file_options
+from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.errors import CatalogError
@@ -128,19 +129,12 @@ def _register_build_library(actions: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(func=_build_library)
 
 
-ACTIONS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
-    "build-audioset": _register_build_audioset,
-    "build-library": _register_build_library,
-}
-"""Every ``musicrec index`` action: name -> the function that adds its parser."""
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``musicrec index`` and its actions."""
     parser = subparsers.add_parser("index", help="build index directories")
     actions = parser.add_subparsers(dest="index_action", metavar="ACTION", required=True)
-    for registrar in ACTIONS.values():
-        registrar(actions)
+    _register_build_audioset(actions)
+    _register_build_library(actions)
 
 
 def _build_audioset(args: argparse.Namespace) -> int:

@@ -5,29 +5,49 @@
     musicrec models download vggish [--no-progress]   # prints the paths of the files
     musicrec models list                              # expected places, present or missing
 
-Each downloadable name maps to a ``"module:function"`` string naming a
-``download(*, progress: bool = True) -> list[Path]`` function. Modules are imported only
-when their name is used, so ``musicrec models download vggish`` never loads TensorFlow or
+Each downloadable name maps to a function that imports and returns its module's
+``download(*, progress: bool = True) -> list[Path]``. Modules are imported only when
+their name is used, so ``musicrec models download vggish`` never loads TensorFlow or
 another model's code, and a module that cannot be imported fails only its own name.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core import paths
-from musicrec_core.cli import EXIT_OK, EXIT_USAGE
+from musicrec_core.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from musicrec_core.errors import MusicrecError
+
+Download = Callable[..., list[Path]]
+"""``download(*, progress: bool = True) -> list[Path]``: fetch a model's files, return them."""
+
+
+def _vggish_download() -> Download:
+    from musicrec_core.embedders.vggish.weights import download
+
+    return download
 
 
 def _vggish_files() -> list[Path]:
     from musicrec_core.embedders.vggish import weights
 
     return list(weights.locate())
+
+
+def _musicnn_download() -> Download:
+    from musicrec_core.embedders.musicnn.weights import download
+
+    return download
+
+
+def _audioset_labels_download() -> Download:
+    from musicrec_core.catalog.labels import download
+
+    return download
 
 
 def _audioset_label_files() -> list[Path]:
@@ -41,21 +61,19 @@ class ModelEntry:
     """A downloadable name: its download function and where its files are expected.
 
     Attributes:
-        downloader: ``"module:function"`` of ``download(*, progress: bool) -> list[Path]``.
+        downloader: imports the model's module and returns its :data:`Download` function.
         expected: the files (or, when their names are the module's business, the folder)
             that ``models list`` reports as present or missing; may import lazily.
     """
 
-    downloader: str
+    downloader: Callable[[], Download]
     expected: Callable[[], list[Path]]
 
 
 MODELS: dict[str, ModelEntry] = {
-    "vggish": ModelEntry("musicrec_core.embedders.vggish.weights:download", _vggish_files),
-    "musicnn": ModelEntry(
-        "musicrec_core.embedders.musicnn.weights:download", lambda: [paths.models_dir("musicnn")]
-    ),
-    "audioset-labels": ModelEntry("musicrec_core.catalog.labels:download", _audioset_label_files),
+    "vggish": ModelEntry(_vggish_download, _vggish_files),
+    "musicnn": ModelEntry(_musicnn_download, lambda: [paths.models_dir("musicnn")]),
+    "audioset-labels": ModelEntry(_audioset_labels_download, _audioset_label_files),
 }
 
 
@@ -65,21 +83,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "models", help="download model weights and data files, or list where they are"
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
-    commands = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    _register_download(actions)
+    _register_list(actions)
 
-    download = commands.add_parser(
+
+def _register_download(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = actions.add_parser(
         "download",
         help="download files into the cache (md5-verified)",
         description="Download a model's files into the musicrec cache and print their paths.",
     )
-    download.add_argument("name", choices=sorted(MODELS), help="what to download")
-    download.add_argument(
+    parser.add_argument("name", choices=sorted(MODELS), help="what to download")
+    parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
     )
-    download.set_defaults(func=run_download)
+    parser.set_defaults(func=run_download)
 
-    listing = commands.add_parser("list", help="show where each model's files are expected")
-    listing.set_defaults(func=run_list)
+
+def _register_list(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = actions.add_parser("list", help="show where each model's files are expected")
+    parser.set_defaults(func=run_list)
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -115,14 +139,11 @@ def _present(path: Path) -> bool:
     return path.is_file() or (path.is_dir() and any(path.iterdir()))
 
 
-def _load_downloader(name: str) -> Callable[..., list[Path]]:
+def _load_downloader(name: str) -> Download:
     """Import the download function registered for ``name``."""
-    module_name, _, function_name = MODELS[name].downloader.partition(":")
     try:
-        function: Callable[..., list[Path]] = getattr(
-            importlib.import_module(module_name), function_name
-        )
-    except (ImportError, AttributeError) as exc:
+        function = MODELS[name].downloader()
+    except ImportError as exc:
         raise MusicrecError(
             f"Downloading {name} is not available in this installation ({exc})."
         ) from exc

@@ -18,12 +18,12 @@ import json
 from pathlib import Path
 
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import (
     add_start_option,
     add_vggish_file_options,
     positive_int,
 )
+from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, Embedder, load_embedder
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender

@@ -19,8 +19,8 @@ import json
 import math
 from pathlib import Path
 
-from musicrec_core.cli import EXIT_OK
 from musicrec_core.cli.arguments import positive_int, timecode_argument
+from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.clip import Clip
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.timecode import format_clock

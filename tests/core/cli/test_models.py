@@ -84,12 +84,11 @@ def test_unreachable_host_is_one_readable_line(
 def test_a_broken_downloader_fails_only_its_name(
     monkeypatch: pytest.MonkeyPatch, served_weights: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def broken() -> models_cli.Download:
+        return importlib.import_module("musicrec_core.no_such_module").download
+
     entry = models_cli.MODELS["musicnn"]
-    monkeypatch.setitem(
-        models_cli.MODELS,
-        "musicnn",
-        dataclasses.replace(entry, downloader="musicrec_core.no_such_module:download"),
-    )
+    monkeypatch.setitem(models_cli.MODELS, "musicnn", dataclasses.replace(entry, downloader=broken))
 
     assert main(["models", "download", "musicnn", "--no-progress"]) == 1
     err = capsys.readouterr().err

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from musicrec_core.cli import main
 from musicrec_core.embedders.musicnn.tags import MSD_TAGS, MTT_TAGS
+from musicrec_core.tf_banner import LOG_LEVEL_ENV
 from tests.helpers.media import MakeMedia
 from tests.helpers.musicnn import REFERENCE_DIR, expected_rankings, install_weights
 
@@ -35,6 +39,29 @@ def test_json_for_a_reference_clip_covers_the_whole_file(
     assert source["start"] == 0.0
     assert source["duration"] == pytest.approx(source["source_duration"], abs=0.15)
     assert document["embedder"]["version"] == "musicnn-mtt-0.1.0"
+
+
+@pytest.mark.skipif(
+    not expected_rankings(),
+    reason=f"reference clips and EXPECTED.md not found in {REFERENCE_DIR}",
+)
+def test_a_real_run_prints_nothing_on_stderr() -> None:
+    """As a separate process, so TensorFlow's C++ start-up lines would show up."""
+    install_weights()
+    clip_name, documented = expected_rankings()[0]
+    environment = {k: v for k, v in os.environ.items() if k != LOG_LEVEL_ENV}
+    finished = subprocess.run(
+        [sys.executable, "-m", "musicrec_core.cli", "tag", str(REFERENCE_DIR / clip_name)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=Path(__file__).resolve().parents[3],
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr == ""
+    assert documented[0] in finished.stdout
 
 
 def test_table_with_the_msd_model(

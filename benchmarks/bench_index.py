@@ -49,10 +49,11 @@ from musicrec_core.catalog.index import (  # noqa: E402
     IndexBuilder,
     ItemMeta,
 )
+from musicrec_core.embedders.base import EmbedderId  # noqa: E402
 
 DIM = 128
 K = 10
-EMBEDDER = {"name": "bench", "version": "1", "dim": DIM}
+EMBEDDER = EmbedderId(name="bench", version="1", dim=DIM)
 
 
 def make_data(name: str, size: int, queries: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -273,7 +274,7 @@ def _quantized_windows(
     centres: np.ndarray, spreads: np.ndarray, rng: np.random.Generator, videos: int
 ) -> np.ndarray:
     """One 10-s window per video, quantized and dequantized like VGGish: [videos, 10, 128]."""
-    from musicrec_core.catalog.pooling import dequantize
+    from musicrec_core.embedders.vggish.postprocess import dequantize
 
     values = centres + spreads * rng.normal(size=(videos, 10, DIM))
     return dequantize(((np.clip(values, -2, 2) + 2) * 255 / 4).astype(np.uint8))

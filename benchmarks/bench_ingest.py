@@ -45,7 +45,8 @@ from musicrec_core.catalog.audioset import (  # noqa: E402
     build_index,
 )
 from musicrec_core.catalog.index import DEFAULT_N_TREES, IndexBuilder  # noqa: E402
-from musicrec_core.catalog.pooling import dequantize, pool  # noqa: E402
+from musicrec_core.catalog.pooling import pool  # noqa: E402
+from musicrec_core.embedders.vggish.postprocess import dequantize  # noqa: E402
 from tests.helpers.audioset_records import (  # noqa: E402
     random_segments,
     write_audioset_tfrecord,

@@ -2,7 +2,9 @@
 
 The mental model: one :class:`Recommender` holds one embedder and one loaded
 :class:`~musicrec_core.catalog.index.CatalogIndex` and is shared by every caller (the CLI,
-every bot command). A query goes::
+every bot command). :meth:`Recommender.open` is the one way to open a catalog: it loads the
+index and builds the embedder its manifest names (musicnn's variant included); settings only
+say where weight files lie (:class:`~musicrec_core.embedders.WeightFiles`). A query goes::
 
     Clip --embedder.embed_many--> frames [n, d] --pool(index.pooling)--> vector [D]
       --index.search (over-fetched)--> (item id, cosine) best first
@@ -21,8 +23,10 @@ listener. 100 % means the same direction (an identical clip).
 Threads: queries may run concurrently from any thread. :meth:`Recommender.swap_index`
 replaces the index with one reference assignment under a lock; each query reads that
 reference once at its start and uses only it, so in-flight queries finish on the index
-they started with and later ones see the new index. ``swap_index(new, close_old=True)``
-waits until the queries still using the old index are done, then closes it.
+they started with and later ones see the new index (each result carries the fingerprint of
+the index it was computed on). ``swap_index(new, close_old=True)`` waits until the queries
+still using the old index are done, then closes it; :meth:`Recommender.reload` loads the
+index folder again and swaps it in that way.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import numpy as np
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
 from musicrec_core.catalog.pooling import pool
 from musicrec_core.clip import Clip, Provenance
+from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
 from musicrec_core.errors import CatalogError, IndexMismatchError
 
@@ -53,9 +58,6 @@ __all__ = [
 OVERFETCH_FACTOR = 4
 """Candidates asked of the index per wanted result; grown 4x per round while de-duplication
 and exclusion leave fewer than k distinct groups (until the whole index has been asked)."""
-
-_EMBEDDER_KEYS = ("name", "version", "dim")
-"""The embedder identity an index manifest must share with the query embedder."""
 
 
 def similarity_pct(cosine: float) -> float:
@@ -122,12 +124,15 @@ class RecommendationSet:
         query_vector: float32 [D], the pooled query vector that was searched.
         query_tags: the query clip's music tags, best first (embedders with tags, else ()).
         items: at most k recommendations, best first, one per group.
+        catalog: the fingerprint of the index the items come from
+            (:attr:`CatalogIndex.fingerprint`).
     """
 
     query: Provenance | None
     query_vector: np.ndarray
     query_tags: tuple[Tag, ...]
     items: tuple[Recommendation, ...]
+    catalog: str
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict: query provenance, query tags (name, probability) and items."""
@@ -150,22 +155,80 @@ class Recommender:
     """
 
     def __init__(self, index: CatalogIndex, embedder: Embedder) -> None:
-        """Pair ``index`` with ``embedder``.
+        """Pair ``index`` with ``embedder`` (most callers want :meth:`open`).
 
         Raises:
-            IndexMismatchError: when the index was built with another embedder name,
-                version or dimension.
+            IndexMismatchError: when the index was built with another embedder id.
         """
-        check_compatible(index, embedder)
+        index.check_embedder(embedder.id)
         self.embedder = embedder
         self._index = index
         self._state = threading.Condition()
         self._in_flight: dict[int, int] = {}  # id(index) -> queries running on it
 
+    @classmethod
+    def open(cls, index_dir: Path, *, weights: WeightFiles | None = None) -> Recommender:
+        """Load the index at ``index_dir`` and the embedder its manifest names (blocking).
+
+        Args:
+            index_dir: an index folder (see :meth:`CatalogIndex.load`).
+            weights: where VGGish's weight files lie, when not in the configured places.
+
+        Raises:
+            IndexNotFoundError / IndexCorruptError: no usable index there.
+            IndexMismatchError: the index names an embedder this musicrec cannot build, or
+                the weight files found make another version than the index's.
+            WeightsMissingError / CheckpointError: the embedder's weights are unusable.
+        """
+        index = CatalogIndex.load(index_dir)
+        try:
+            built_with = index.embedder
+            try:
+                embedder = load_embedder(
+                    built_with.name, variant=built_with.variant, weights=weights
+                )
+            except ValueError as exc:
+                raise IndexMismatchError(
+                    f"The index at {index_dir} was built with embedder {built_with.name!r}, "
+                    f"which musicrec cannot load: {exc}."
+                ) from exc
+            return cls(index, embedder)
+        except BaseException:
+            index.close()
+            raise
+
     @property
     def index(self) -> CatalogIndex:
         """The index new queries search."""
         return self._index
+
+    def reload(self, index_dir: Path) -> CatalogIndex:
+        """Load ``index_dir`` again and swap it in (blocking); returns the new index.
+
+        Waits for the queries still on the old index, then closes it. On any error the old
+        index keeps serving and the new one is closed.
+
+        Raises:
+            IndexNotFoundError / IndexCorruptError: no usable index there.
+            IndexMismatchError: the new index was built with another embedder.
+        """
+        new_index = CatalogIndex.load(index_dir, expect_embedder=self.embedder.id)
+        try:
+            self.swap_index(new_index, close_old=True)
+        except BaseException:
+            new_index.close()
+            raise
+        return new_index
+
+    def close(self) -> None:
+        """Close the current index (waiting for searches in flight); queries then fail."""
+        self._index.close()
+
+    def __enter__(self) -> Recommender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def swap_index(self, new_index: CatalogIndex, *, close_old: bool = False) -> CatalogIndex:
         """Make ``new_index`` the one new queries search; return the previous one.
@@ -176,7 +239,7 @@ class Recommender:
         not ``close()`` the returned index while queries may still use it (dropping the
         reference is enough: its memory map is released with its last user).
         """
-        check_compatible(new_index, self.embedder)
+        new_index.check_embedder(self.embedder.id)
         with self._state:
             old, self._index = self._index, new_index
             if close_old:
@@ -251,6 +314,7 @@ class Recommender:
                         query_vector=vector,
                         query_tags=embedding.tags,
                         items=_search_distinct(index, vector, k, excluded),
+                        catalog=index.fingerprint,
                     )
                 )
         return results
@@ -273,28 +337,12 @@ class Recommender:
             vector = index.vector(item_id)
             items = _search_distinct(index, vector, k, {meta.group})
         return RecommendationSet(
-            query=_provenance_of(meta), query_vector=vector, query_tags=(), items=items
+            query=_provenance_of(meta),
+            query_vector=vector,
+            query_tags=(),
+            items=items,
+            catalog=index.fingerprint,
         )
-
-
-def check_compatible(index: CatalogIndex, embedder: Embedder) -> None:
-    """Raise IndexMismatchError unless ``index`` was built with ``embedder``'s identity.
-
-    Compares the manifest's embedder name, version and dimension with
-    :meth:`Embedder.describe`.
-    """
-    built_with = index.embedder
-    have = embedder.describe()
-    for key in _EMBEDDER_KEYS:
-        if built_with.get(key) != have.get(key):
-            raise IndexMismatchError(
-                f"This index was built with embedder {_identity(built_with)}, but the query "
-                f"embedder is {_identity(have)}; rebuild the index or use that embedder."
-            )
-
-
-def _identity(described: dict[str, object]) -> str:
-    return f"{described.get('name')} {described.get('version')} ({described.get('dim')}-d)"
 
 
 def _check_k(k: int) -> None:

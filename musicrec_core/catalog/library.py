@@ -68,7 +68,7 @@ from musicrec_core.audio import AudioInfo, load_clip, probe_audio
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
 from musicrec_core.clip import CLIP_SECONDS, Clip
-from musicrec_core.embedders.base import Embedder, Embedding, Tag
+from musicrec_core.embedders.base import Embedder, EmbedderId, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, LinkRejectedError, SourceError
 from musicrec_core.hashing import file_sha256
 from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, parse_youtube_link
@@ -234,14 +234,18 @@ class EmbeddingCache:
 
     Args:
         root: the cache root (``paths.cache_root()/"embeddings"`` by default).
-        embedder: identity {"name", "version", "dim"} (``Embedder.describe()``).
+        embedder: the id of the embedder (its variant is named by its version).
         n_windows: the window count requested per track.
     """
 
-    def __init__(self, root: Path, embedder: dict[str, object], n_windows: int) -> None:
+    def __init__(self, root: Path, embedder: EmbedderId, n_windows: int) -> None:
         plan = json.dumps(
             {
-                "embedder": {key: embedder[key] for key in ("name", "version", "dim")},
+                "embedder": {
+                    "name": embedder.name,
+                    "version": embedder.version,
+                    "dim": embedder.dim,
+                },
                 "windows": n_windows,
                 "window_s": CLIP_SECONDS,
                 "format": CACHE_FORMAT,
@@ -249,8 +253,8 @@ class EmbeddingCache:
             sort_keys=True,
         )
         plan_id = hashlib.sha256(plan.encode()).hexdigest()[:16]
-        self.directory = Path(root) / f"{embedder['name']}-{plan_id}"
-        self.dim = int(embedder["dim"])  # type: ignore[call-overload]
+        self.directory = Path(root) / f"{embedder.name}-{plan_id}"
+        self.dim = embedder.dim
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.npz"
@@ -428,7 +432,7 @@ def build_library(
     collected = _collect_inputs(inputs)
     cache = EmbeddingCache(
         cache_root if cache_root is not None else paths.cache_root() / "embeddings",
-        embedder.describe(),
+        embedder.id,
         windows,
     )
     run = _LibraryRun(embedder, cache, windows, fetch_clip or _fetch_with_ytdlp)
@@ -436,7 +440,7 @@ def build_library(
     # The builder comes first so an unusable target fails before any decoding; leaving
     # the block by an exception removes the unpublished build.
     with (
-        IndexBuilder(target_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING) as builder,
+        IndexBuilder(target_dir, embedder=embedder.id, pooling=DEFAULT_POOLING) as builder,
         ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder,
     ):
         for entry in tqdm(collected.inputs, disable=not progress, unit="track", desc="library"):

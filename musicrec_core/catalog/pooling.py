@@ -31,25 +31,23 @@ synthetic evidence: the choice is to be re-checked on the real AudioSet features
 the real VGGish, and ``mean_std`` stays available (``--pooling mean_std``).
 
 Frames are expected in the space the catalog indexes: for VGGish the dequantized
-postprocessed embedding (``q * 4/255 - 2``), which is also how AudioSet's uint8 release
-features are turned into floats (:func:`dequantize`).
+postprocessed embedding (``q * 4/255 - 2``). AudioSet's uint8 release features are pooled as
+codes and mapped onto that grid by VGGish's own dequantizer
+(:func:`~musicrec_core.embedders.vggish.postprocess.dequantize_mean`), so a segment and a
+query sit on the same float32 values (:func:`pool_quantized`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from musicrec_core.embedders.vggish.postprocess import QUANTIZE_STEP, dequantize_mean
+
 POOLING_RULES = ("mean", "mean_std")
 """Every rule :func:`pool` knows, in the order they were introduced."""
 
 DEFAULT_POOLING = "mean"
 """The rule new indexes are built with (recorded in their manifest)."""
-
-QUANTIZED_MIN = -2.0
-"""The value uint8 0 stands for in AudioSet's 8-bit features."""
-
-QUANTIZED_MAX = 2.0
-"""The value uint8 255 stands for in AudioSet's 8-bit features."""
 
 
 def check_rule(rule: str) -> None:
@@ -62,12 +60,6 @@ def pooled_dim(frame_dim: int, rule: str) -> int:
     """Width of the pooled vector for frames of width ``frame_dim`` under ``rule``."""
     check_rule(rule)
     return frame_dim * 2 if rule == "mean_std" else frame_dim
-
-
-def dequantize(quantized: np.ndarray) -> np.ndarray:
-    """uint8 [..., d] AudioSet/VGGish codes -> float32 [..., d] in [-2, 2] (q * 4/255 - 2)."""
-    scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
-    return quantized.astype(np.float32) * scale + np.float32(QUANTIZED_MIN)
 
 
 def pool(frames: np.ndarray, rule: str) -> np.ndarray:
@@ -105,9 +97,13 @@ def pool_quantized(codes: np.ndarray, rule: str) -> np.ndarray:
 
     Dequantization is affine (x = q * s + min), so the mean of the values is the
     dequantized mean of the codes and their standard deviation is s times the codes'.
-    For ``"mean"`` the codes are summed in uint16 (uint32 past 257 frames), which is exact,
-    and divided in float32: the very float32 :func:`pool_many` gives, in about half the
-    time (the sum it takes in float32 is exact too, but converts every code first).
+    The codes are pooled first (the float32 statistics :func:`pool_many` takes of them),
+    then mapped by :func:`~musicrec_core.embedders.vggish.postprocess.dequantize_mean`,
+    the grid's one arithmetic: a one-frame segment gives exactly the float32 vector that
+    dequantizing (and pooling) that frame on the query path gives. For ``"mean"`` the codes
+    are summed in uint16 (uint32 past 257 frames), which is exact, and divided in float32:
+    the very float32 mean :func:`pool_many` gives, in about half the time (the sum it takes
+    in float32 is exact too, but converts every code first).
 
     Args:
         codes: uint8 [m, n, d] AudioSet/VGGish codes.
@@ -124,9 +120,9 @@ def pool_quantized(codes: np.ndarray, rule: str) -> np.ndarray:
     else:
         pooled = pool_many(codes, rule)
     dim = codes.shape[2]
-    scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
-    pooled[:, :dim] = pooled[:, :dim] * scale + np.float32(QUANTIZED_MIN)
-    pooled[:, dim:] *= scale
+    pooled[:, :dim] = dequantize_mean(pooled[:, :dim])
+    # A spread scales by the step alone (no offset), in the same float64 arithmetic.
+    pooled[:, dim:] = pooled[:, dim:].astype(np.float64) * QUANTIZE_STEP
     return pooled
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from musicrec_core.atomic_file import atomic_write
 from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options
 from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
+from musicrec_core.embedders import EMBEDDER_NAMES, WeightFiles, load_embedder
 from musicrec_core.errors import MusicrecError
 
 
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if args.embedder != "vggish" and (args.checkpoint or args.pca):
         raise MusicrecError("--checkpoint and --pca apply to the vggish embedder only.")
     clip = clip_from_source(args.source, start_s=args.start)
-    embedder = load_embedder(args.embedder, vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
+    weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
+    embedder = load_embedder(args.embedder, weights=weights)
     embedding = embedder.embed(clip)
     if args.raw:
         array = embedding.raw

@@ -16,6 +16,7 @@ each adding its parser and setting its handler as ``func`` (the pattern of
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
 from musicrec_core.cli.arguments import add_vggish_file_options
 from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.embedders import EMBEDDER_NAMES, load_embedder
+from musicrec_core.embedders import EMBEDDER_NAMES, WeightFiles, load_embedder
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.errors import CatalogError
 
@@ -88,7 +89,7 @@ def _register_build_audioset(actions: argparse._SubParsersAction[argparse.Argume
     )
     parser.add_argument(
         "--embedder-version",
-        default=audioset.AUDIOSET_EMBEDDER["version"],
+        default=audioset.AUDIOSET_EMBEDDER.version,
         help="VGGish version the features were made with (default: the official weights)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -162,7 +163,7 @@ def _build_audioset(args: argparse.Namespace) -> int:
             args.output,
             class_names=[c.name for c in classes],
             stats=reader.stats,
-            embedder=dict(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version),
+            embedder=dataclasses.replace(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version),
             pooling=args.pooling,
             n_trees=args.n_trees,
         )
@@ -180,9 +181,8 @@ def _build_library(args: argparse.Namespace) -> int:
         raise CatalogError("--checkpoint and --pca are VGGish files; add --embedder vggish.")
     embedder = load_embedder(
         args.embedder,
-        vggish_checkpoint=args.checkpoint,
-        vggish_pca=args.pca,
-        musicnn_model=args.model,
+        variant=args.model,
+        weights=WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca),
     )
     report = build_library(
         args.inputs, args.output, embedder, windows=args.windows, progress=not args.no_progress
@@ -217,7 +217,7 @@ def _check_space_for_download(
     items = audioset.RELEASE_SEGMENTS
     if music_only:
         items = int(items * audioset.RELEASE_MUSIC_FRACTION)
-    dim = pooled_dim(int(audioset.AUDIOSET_EMBEDDER["dim"]), pooling)
+    dim = pooled_dim(audioset.AUDIOSET_EMBEDDER.dim, pooling)
     needed = estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
     probe = output
     while not probe.exists() and probe != probe.parent:

@@ -5,8 +5,9 @@
     musicrec recommend song.mp3 --index ~/music-index            # a readable table
     musicrec recommend "https://youtu.be/ID?t=60" --index audioset-index -k 10 --json
 
-The index names the embedder it was built with; that embedder is loaded (VGGish from the
-cache or ``--checkpoint``/``--pca``; musicnn with the variant the index's version names).
+The index names the embedder it was built with; :meth:`Recommender.open` loads that embedder
+(VGGish from the cache or ``--checkpoint``/``--pca``; musicnn with the variant the index's
+manifest names).
 The query's own YouTube video is never recommended, and neither is a query file's own
 track when the index holds it (same bytes), unless ``--include-self`` is given.
 """
@@ -17,15 +18,13 @@ import argparse
 import json
 from pathlib import Path
 
-from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.cli.arguments import (
     add_start_option,
     add_vggish_file_options,
     positive_int,
 )
 from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.embedders import EMBEDDER_NAMES, Embedder, load_embedder
-from musicrec_core.errors import CatalogError
+from musicrec_core.embedders import WeightFiles
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.timecode import format_clock
 
@@ -66,45 +65,21 @@ def run(args: argparse.Namespace) -> int:
     """Load the index and its embedder, recommend, print a table or JSON."""
     from musicrec_core.sources import clip_from_source
 
-    with CatalogIndex.load(args.index) as index:
-        embedder = embedder_for_index(index, checkpoint=args.checkpoint, pca=args.pca)
-        recommender = Recommender(index, embedder)
+    weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
+    with Recommender.open(args.index, weights=weights) as recommender:
         clip = clip_from_source(args.source, start_s=args.start)
         result = recommender.recommend(clip, args.k, include_self=args.include_self)
         if args.json:
+            index = recommender.index
             document = {
                 "index": str(index.directory),
-                "embedder": index.embedder,
+                "embedder": index.embedder.to_json(),
                 **result.to_json(),
             }
             print(json.dumps(document, indent=2, ensure_ascii=False))
         else:
             print(format_table(result))
     return EXIT_OK
-
-
-def embedder_for_index(
-    index: CatalogIndex, *, checkpoint: Path | None = None, pca: Path | None = None
-) -> Embedder:
-    """Load the embedder the index was built with (musicnn: the variant its version names).
-
-    Raises:
-        CatalogError: the index names an embedder this musicrec cannot load.
-        WeightsMissingError / CheckpointError: the weights are absent or unusable.
-    """
-    name = str(index.embedder["name"])
-    version = str(index.embedder["version"])
-    if name not in EMBEDDER_NAMES:
-        raise CatalogError(
-            f"The index was built with embedder {name!r}, which musicrec cannot load "
-            f"(known: {', '.join(EMBEDDER_NAMES)})."
-        )
-    if name == "musicnn":
-        from musicrec_core.embedders.musicnn import VARIANTS
-
-        variant = next((key for key in VARIANTS if f"-{key}-" in f"-{version}-"), None)
-        return load_embedder("musicnn", musicnn_model=variant)
-    return load_embedder(name, vggish_checkpoint=checkpoint, vggish_pca=pca)
 
 
 def format_table(result: RecommendationSet) -> str:

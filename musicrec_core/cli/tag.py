@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         document = {
             "source": clip.provenance.to_json(),
             "model": args.model,
-            "embedder": embedder.describe(),
+            "embedder": embedder.id.to_json(),
             "patches": int(embedding.vectors.shape[0]),
             "padded": embedding.padded,
             "tags": [{"tag": tag.name, "probability": round(tag.probability, 4)} for tag in tags],

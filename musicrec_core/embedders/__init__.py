@@ -1,40 +1,70 @@
-"""Embedders and the registry that builds one by name.
+"""Embedders and the registry that builds one by name (and variant).
 
-``load_embedder("vggish")`` or ``load_embedder("musicnn")`` returns a ready
-:class:`~musicrec_core.embedders.base.Embedder`; model code is imported only when asked
-for, so importing this package does not import TensorFlow.
+``load_embedder("vggish")`` or ``load_embedder("musicnn", variant="msd")`` returns a ready
+:class:`~musicrec_core.embedders.base.Embedder` (an index manifest's
+:class:`~musicrec_core.embedders.base.EmbedderId` gives both). Model code is imported only
+when asked for, so importing this package does not import TensorFlow.
+
+What an embedder is comes from its name and variant; :class:`WeightFiles` only says where
+weight files lie when they are not in the model cache (VGGish's checkpoint and PCA file).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from musicrec_core.embedders.base import Embedder, Embedding, Tag
+from musicrec_core.embedders.base import Embedder, EmbedderId, Embedding, Tag
 
 EMBEDDER_NAMES = ("vggish", "musicnn")
 
-__all__ = ["EMBEDDER_NAMES", "Embedder", "Embedding", "Tag", "load_embedder"]
+__all__ = [
+    "EMBEDDER_NAMES",
+    "Embedder",
+    "EmbedderId",
+    "Embedding",
+    "Tag",
+    "WeightFiles",
+    "load_embedder",
+]
+
+
+@dataclass(frozen=True)
+class WeightFiles:
+    """Weight files to use instead of the configured or cached ones (None: the default).
+
+    Attributes:
+        vggish_checkpoint: VGGish's TF1 checkpoint file.
+        vggish_pca: VGGish's PCA parameters (.npz).
+    """
+
+    vggish_checkpoint: Path | None = None
+    vggish_pca: Path | None = None
 
 
 def load_embedder(
-    name: str,
-    *,
-    vggish_checkpoint: Path | None = None,
-    vggish_pca: Path | None = None,
-    musicnn_model: str | None = None,
+    name: str, *, variant: str | None = None, weights: WeightFiles | None = None
 ) -> Embedder:
     """Build the embedder called ``name`` from the model cache (or the given files).
 
+    Args:
+        name: one of EMBEDDER_NAMES.
+        variant: musicnn's weights ("mtt" or "msd"; None: the default); VGGish has none.
+        weights: weight file locations to use instead of the configured or cached ones.
+
     Raises:
-        ValueError: for an unknown name.
+        ValueError: an unknown name or variant, or a variant for VGGish.
         WeightsMissingError / CheckpointError: when the weights are absent or unusable.
     """
+    files = weights or WeightFiles()
     if name == "vggish":
+        if variant is not None:
+            raise ValueError(f"vggish has no variants, got {variant!r}")
         from musicrec_core.embedders.vggish import VGGishEmbedder
 
-        return VGGishEmbedder.from_files(checkpoint=vggish_checkpoint, pca=vggish_pca)
+        return VGGishEmbedder.from_files(checkpoint=files.vggish_checkpoint, pca=files.vggish_pca)
     if name == "musicnn":
         from musicrec_core.embedders.musicnn import MusicnnEmbedder
 
-        return MusicnnEmbedder.load(model=musicnn_model)
+        return MusicnnEmbedder.load(model=variant)
     raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDER_NAMES)}")

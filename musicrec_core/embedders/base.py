@@ -1,19 +1,79 @@
-"""The interface every embedder implements, and what it returns.
+"""The interface every embedder implements, what it returns, and who it is.
 
 An embedder turns a :class:`~musicrec_core.clip.Clip` into a sequence of fixed-size vectors,
 one per frame of its own frame rate (VGGish: one per 0.96 s; musicnn: one per 3-s patch).
 The catalog pools those frames into one vector per clip with the rule its manifest names.
+
+An :class:`EmbedderId` says which embedder made a vector space: an index manifest records
+it, and a query embedder may search that index only when its own id is equal.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from musicrec_core.clip import Clip
+
+_LEGACY_VARIANT = {"musicnn": re.compile(r"^musicnn-([a-z0-9]+)-")}
+"""Manifests written before the variant was recorded: the pattern of the embedder's version
+string that names it (musicnn's versions read "musicnn-<variant>-<distribution version>")."""
+
+
+@dataclass(frozen=True)
+class EmbedderId:
+    """Which embedder made a vector space: equal ids embed into the same space.
+
+    Stored in index manifests as ``{"name", "version", "dim"}`` plus ``"model"`` when the
+    embedder has variants (the key musicnn's ``--model`` option and ``musicrec tag --json``
+    use for it).
+
+    Attributes:
+        name: registry name ("vggish", "musicnn"; tests use others).
+        version: changes whenever weights or post-processing change.
+        dim: width of one frame vector (before pooling).
+        variant: which published weights of a multi-variant embedder (musicnn: "mtt" or
+            "msd"); None for embedders with one set of weights.
+    """
+
+    name: str
+    version: str
+    dim: int
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version} ({self.dim}-d)"
+
+    def to_json(self) -> dict[str, object]:
+        """The manifest form: {"name", "version", "dim"} and "model" when there is a variant."""
+        document: dict[str, object] = {"name": self.name, "version": self.version, "dim": self.dim}
+        if self.variant is not None:
+            document["model"] = self.variant
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, object]) -> EmbedderId:
+        """Read the manifest form; a musicnn entry without "model" takes it from its version.
+
+        Raises:
+            ValueError: a missing or mistyped name, version, dim or model.
+        """
+        name, version, dim = document.get("name"), document.get("version"), document.get("dim")
+        variant = document.get("model")
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ValueError(f"an embedder id needs string 'name' and 'version', got {document!r}")
+        if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+            raise ValueError(f"an embedder id needs a positive integer 'dim', got {document!r}")
+        if variant is None and name in _LEGACY_VARIANT:
+            found = _LEGACY_VARIANT[name].match(version)
+            variant = found.group(1) if found else None
+        if variant is not None and not isinstance(variant, str):
+            raise ValueError(f"an embedder id's 'model' must be a string, got {document!r}")
+        return cls(name=name, version=version, dim=dim, variant=variant)
 
 
 @dataclass(frozen=True)
@@ -71,6 +131,7 @@ class Embedder(abc.ABC):
     def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
         """Embed several clips in one batched model call; one Embedding per clip, in order."""
 
-    def describe(self) -> dict[str, object]:
-        """Identity for manifests and status displays."""
-        return {"name": self.name, "version": self.version, "dim": self.dim}
+    @property
+    def id(self) -> EmbedderId:
+        """Which vector space this embedder embeds into (recorded in index manifests)."""
+        return EmbedderId(name=self.name, version=self.version, dim=self.dim)

@@ -42,7 +42,7 @@ def tone_clip(freq_hz: float, *, seconds: float = 3.0, name: str = "q") -> Clip:
 async def queue(tmp_path: Path) -> AsyncIterator[RecommendQueue]:
     embedder = StrictBandEmbedder()
     with IndexBuilder(
-        tmp_path / "index", embedder=embedder.describe(), pooling=DEFAULT_POOLING
+        tmp_path / "index", embedder=embedder.id, pooling=DEFAULT_POOLING
     ) as b:
         for number, freq in enumerate(TONES_HZ):
             vector = pool(embedder.embed(tone_clip(freq)).vectors, DEFAULT_POOLING)

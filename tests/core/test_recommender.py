@@ -53,7 +53,7 @@ def build_index(
     """Embed each waveform, pool it with the default rule and publish an index."""
     embeddings = embedder.embed_many([Clip(samples) for samples, _ in entries])
     vectors = np.stack([pool(e.vectors, DEFAULT_POOLING) for e in embeddings])
-    with IndexBuilder(directory, embedder=embedder.describe(), pooling=DEFAULT_POOLING) as builder:
+    with IndexBuilder(directory, embedder=embedder.id, pooling=DEFAULT_POOLING) as builder:
         builder.add_many(vectors, [meta for _, meta in entries])
         builder.commit()
     return directory
@@ -362,3 +362,50 @@ def test_swap_index_while_queries_run(video_index_dir: Path, tmp_path: Path) -> 
         recommender.index.close()
     assert not errors, errors[0]
     assert answered["video"] > 0 and answered["other"] > 0
+
+
+def test_results_carry_the_fingerprint_of_the_index_they_came_from(
+    video_index_dir: Path, tmp_path: Path
+) -> None:
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    with CatalogIndex.load(video_index_dir) as first:
+        recommender = Recommender(first, BandEnergyEmbedder())
+        before = recommender.recommend(file_clip(1), k=2)
+        from_item = recommender.recommend_from_item(0, k=2)
+        assert before.catalog == from_item.catalog == first.fingerprint
+        new_index = recommender.reload(other_dir)
+        try:
+            after = recommender.recommend(file_clip(1), k=2)
+            assert after.catalog == new_index.fingerprint != before.catalog
+            assert before.catalog == first.fingerprint  # a result keeps its own catalog
+        finally:
+            new_index.close()
+
+
+def test_reload_swaps_the_new_index_in_and_closes_the_old(
+    video_index_dir: Path, tmp_path: Path
+) -> None:
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    old = CatalogIndex.load(video_index_dir)
+    recommender = Recommender(old, BandEnergyEmbedder())
+    with recommender.reload(other_dir) as new_index:
+        assert recommender.index is new_index
+        assert recommender.recommend(file_clip(1), k=1).items[0].group.startswith("other")
+        with pytest.raises(CatalogError, match="closed"):
+            old.search(np.ones(old.dim, np.float32), 1)
+
+
+def test_reload_of_a_mismatched_index_keeps_the_old_one_serving(
+    recommender: Recommender, tmp_path: Path
+) -> None:
+    other = build_index(tmp_path / "other", BandEnergyEmbedder(version="2"), video_entries())
+    current = recommender.index
+    with pytest.raises(IndexMismatchError, match="bands 2"):
+        recommender.reload(other)
+    assert recommender.index is current
+    assert recommender.recommend(file_clip(1), k=1).items[0].group == video_id(1)
+
+
+def test_open_refuses_an_index_of_an_embedder_it_cannot_build(video_index_dir: Path) -> None:
+    with pytest.raises(IndexMismatchError, match="built with embedder 'bands'.*cannot load"):
+        Recommender.open(video_index_dir)

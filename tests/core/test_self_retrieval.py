@@ -112,7 +112,7 @@ def recommender(catalog: Catalog, shared_vggish_cache: Path) -> Iterator[Recomme
 def test_the_index_holds_every_segment(catalog: Catalog) -> None:
     with CatalogIndex.load(catalog.index_dir, verify_checksums=True) as index:
         assert len(index) == len(catalog.videos) * len(SEGMENT_STARTS) + 40
-        assert index.embedder["name"] == "vggish"
+        assert index.embedder.name == "vggish"
 
 
 @pytest.mark.parametrize("start_s", [0.0, 12.0, 6.0, None])

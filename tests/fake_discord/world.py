@@ -68,7 +68,7 @@ def build_catalog(
     embeddings = embedder.embed_many(clips)
     vectors = np.stack([pool(e.vectors, DEFAULT_POOLING) for e in embeddings])
     with IndexBuilder(
-        index_dir, embedder=embedder.describe(), pooling=DEFAULT_POOLING, n_trees=4
+        index_dir, embedder=embedder.id, pooling=DEFAULT_POOLING, n_trees=4
     ) as builder:
         for video, vector in zip(chosen, vectors, strict=True):
             builder.add(

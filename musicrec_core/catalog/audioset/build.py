@@ -13,6 +13,7 @@ from pathlib import Path
 from musicrec_core.catalog.audioset.segments import IngestStats, SegmentBatch
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.catalog.pooling import DEFAULT_POOLING
+from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import params as vggish_params
 
 FEATURES_URL = (
@@ -29,11 +30,9 @@ RELEASE_SEGMENTS = 20_383 + 22_176 + 2_042_985
 RELEASE_MUSIC_FRACTION = 0.39
 """Share of segments carrying a Music-subtree label (about 39% in every split)."""
 
-AUDIOSET_EMBEDDER = {
-    "name": "vggish",
-    "version": vggish_params.AUDIOSET_VERSION,
-    "dim": vggish_params.EMBEDDING_SIZE,
-}
+AUDIOSET_EMBEDDER = EmbedderId(
+    name="vggish", version=vggish_params.AUDIOSET_VERSION, dim=vggish_params.EMBEDDING_SIZE
+)
 """The identity of the embedder that made the released features."""
 
 
@@ -43,7 +42,7 @@ def build_index(
     *,
     class_names: Sequence[str],
     stats: IngestStats,
-    embedder: dict[str, object] | None = None,
+    embedder: EmbedderId = AUDIOSET_EMBEDDER,
     pooling: str = DEFAULT_POOLING,
     n_trees: int | None = None,
     search_k: int | None = None,
@@ -58,14 +57,14 @@ def build_index(
         target_dir: the index folder.
         class_names: display name of each class index (labels CSV order).
         stats: the reader's stats; stored in the manifest once the read is done.
-        embedder: identity of the features' embedder (default: AUDIOSET_EMBEDDER).
+        embedder: the id of the features' embedder (default: AUDIOSET_EMBEDDER).
         pooling: must be the reader's pooling rule.
         n_trees, search_k: Annoy settings (None: the index defaults).
     """
     names = list(class_names)
     with IndexBuilder(
         target_dir,
-        embedder=dict(embedder or AUDIOSET_EMBEDDER),
+        embedder=embedder,
         pooling=pooling,
         n_trees=n_trees,
         search_k=search_k,

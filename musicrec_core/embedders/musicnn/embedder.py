@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.clip import Clip
-from musicrec_core.embedders.base import Embedder, Embedding, Tag
+from musicrec_core.embedders.base import Embedder, EmbedderId, Embedding, Tag
 from musicrec_core.embedders.musicnn.checkpoint import read_variables
 from musicrec_core.embedders.musicnn.frontend import PATCH_SECONDS, waveform_to_patches
 from musicrec_core.embedders.musicnn.model import (
@@ -70,9 +70,12 @@ class MusicnnEmbedder(Embedder):
         prefix = checkpoint if checkpoint is not None else resolve_checkpoint(variant.key)
         return cls(MusicnnNetwork(read_variables(prefix, variable_shapes())), variant)
 
-    def describe(self) -> dict[str, object]:
-        """Identity for manifests: name, version (includes the variant), dim and model."""
-        return {**super().describe(), "model": self.variant.key}
+    @property
+    def id(self) -> EmbedderId:
+        """Name, version (which names the variant too), dim and the variant's key."""
+        return EmbedderId(
+            name=self.name, version=self.version, dim=self.dim, variant=self.variant.key
+        )
 
     def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
         """Embed clips with all their patches batched together (split every

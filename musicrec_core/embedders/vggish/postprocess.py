@@ -5,6 +5,11 @@ For raw embeddings E [n, 128] with the PCA matrix P [128, 128] and means m [128,
 q = (x + 2) * 255 / 4 cast to uint8 by truncation (astype, not rounding) — the recipe of
 the released AudioSet features. Searches use the dequantized value q * 4 / 255 - 2, so a
 query and an AudioSet item are compared on the same 256-level grid.
+
+This module owns that grid: :func:`dequantize_mean` is its one arithmetic (float64, rounded
+once to float32), used by the query path (:func:`dequantize`, each VGGish frame) and by the
+AudioSet ingest (``catalog.pooling.pool_quantized``, the mean of a segment's codes), so a
+one-frame segment and a one-frame query give bit-identical float32 vectors.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from musicrec_core.embedders.vggish import params
 from musicrec_core.errors import CheckpointError, WeightsMissingError
 
 _QUANTIZE_RANGE = params.QUANTIZE_MAX_VAL - params.QUANTIZE_MIN_VAL
+
+QUANTIZE_STEP = _QUANTIZE_RANGE / params.QUANTIZE_LEVELS
+"""Whitened value of one code step, 4 / 255 (a Python float, i.e. float64)."""
 
 
 @dataclass(frozen=True)
@@ -114,5 +122,18 @@ def dequantize(quantized: np.ndarray) -> np.ndarray:
     codes = np.asarray(quantized)
     if codes.dtype != np.uint8:
         raise ValueError(f"expected uint8 codes, got {codes.dtype}")
-    step = _QUANTIZE_RANGE / params.QUANTIZE_LEVELS
-    return (codes * step + params.QUANTIZE_MIN_VAL).astype(np.float32)
+    return dequantize_mean(codes)
+
+
+def dequantize_mean(codes: np.ndarray) -> np.ndarray:
+    """Whitened values of codes or of means of codes: float32 q * 4 / 255 - 2, same shape.
+
+    The grid's one arithmetic: computed in float64 and rounded once, so each of the 256
+    codes gives the float32 nearest the reference formula, and a mean that is a whole code
+    gives exactly what :func:`dequantize` gives for that code.
+
+    Args:
+        codes: [..., d] uint8 codes, or float means of codes (in [0, 255]).
+    """
+    values = np.asarray(codes, dtype=np.float64) * QUANTIZE_STEP + params.QUANTIZE_MIN_VAL
+    return values.astype(np.float32)

@@ -25,8 +25,9 @@ from musicrec_core.catalog.audioset import (
     batch_parser,
 )
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.catalog.pooling import dequantize, pool
+from musicrec_core.catalog.pooling import pool
 from musicrec_core.cli import main
+from musicrec_core.embedders.vggish.postprocess import dequantize
 from musicrec_core.errors import CatalogError
 from tests.helpers.audioset_records import (
     random_segments,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -15,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.catalog import index as index_module
 from musicrec_core.catalog.index import (
     BUILD_PREFIX,
     CURRENT_FILE,
@@ -23,12 +24,14 @@ from musicrec_core.catalog.index import (
     META_FILE,
     SEARCH_K_MAX,
     SEARCH_K_MIN,
+    STALE_POINTER_TEMP_S,
     VECTORS_FILE,
     CatalogIndex,
     IndexBuilder,
     ItemMeta,
     default_search_k,
 )
+from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import (
     CatalogError,
     IndexCorruptError,
@@ -36,7 +39,7 @@ from musicrec_core.errors import (
     IndexNotFoundError,
 )
 
-EMBEDDER = {"name": "vggish", "version": "test-1", "dim": 16}
+EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -178,7 +181,7 @@ def test_failure_while_publishing_keeps_the_old_index(
     def failing_replace(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(index_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         _build(target, _vectors(20, seed=5), prefix="new")
     monkeypatch.undo()
@@ -196,6 +199,7 @@ def test_killed_build_process_leaves_the_old_index_loadable(
         import sys, numpy as np
         from pathlib import Path
         from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+        from musicrec_core.embedders.base import EmbedderId
         builder = IndexBuilder(Path({str(target)!r}), embedder={EMBEDDER!r}, pooling="mean")
         rng = np.random.default_rng(0)
         for i in range(2000):
@@ -233,7 +237,7 @@ def test_pointer_left_by_a_publish_killed_mid_write_is_cleaned_up(
     # What atomic_write leaves when the process dies between writing and renaming CURRENT.
     stale = target / "musicrec-k1ll3d.CURRENT.part"
     stale.write_text("v-never-published\n")
-    old = time.time() - 2 * index_module.STALE_POINTER_TEMP_S
+    old = time.time() - 2 * STALE_POINTER_TEMP_S
     os.utime(stale, (old, old))
     with CatalogIndex.load(target) as index:
         assert len(index) == 300
@@ -261,17 +265,19 @@ def test_flipped_byte_is_found_by_checksum_verification(built: Path) -> None:
 
 
 def test_index_for_another_embedder_is_refused(built: Path) -> None:
-    musicnn = {"name": "musicnn", "version": "mtt-1", "dim": 200}
-    with pytest.raises(IndexMismatchError, match="built with vggish test-1 .16-d.*musicnn"):
+    musicnn = EmbedderId(name="musicnn", version="mtt-1", dim=200)
+    with pytest.raises(
+        IndexMismatchError, match="built with embedder vggish test-1 .16-d.*musicnn"
+    ):
         CatalogIndex.load(built, expect_embedder=musicnn)
-    other_version = dict(EMBEDDER, version="test-2")
+    other_version = dataclasses.replace(EMBEDDER, version="test-2")
     with pytest.raises(IndexMismatchError, match="test-2"):
         CatalogIndex.load(built, expect_embedder=other_version)
 
 
 def test_dimension_mismatch_is_refused(built: Path) -> None:
     with pytest.raises(IndexMismatchError, match="32-d"):
-        CatalogIndex.load(built, expect_embedder=dict(EMBEDDER, dim=32))
+        CatalogIndex.load(built, expect_embedder=dataclasses.replace(EMBEDDER, dim=32))
     with CatalogIndex.load(built) as index:
         with pytest.raises(IndexMismatchError, match=r"shape \(32,\).*16-d"):
             index.search(np.zeros(32, np.float32), 3)
@@ -381,3 +387,36 @@ def test_default_search_k_grows_with_the_index_within_bounds(built: Path) -> Non
         builder.commit()
     with CatalogIndex.load(built) as index:
         assert index.default_search_k == 123
+
+
+def test_fingerprint_is_the_start_of_the_manifests_sha256(
+    tmp_path: Path, built: Path, vectors: np.ndarray
+) -> None:
+    with CatalogIndex.load(built) as index:
+        text = json.dumps(index.manifest, sort_keys=True, default=str)
+        assert index.fingerprint == hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        with CatalogIndex.load(_build(tmp_path / "again", vectors)) as rebuilt:
+            assert rebuilt.fingerprint != index.fingerprint  # every build is told apart
+
+
+def test_embedder_id_keeps_its_manifest_form_and_reads_old_musicnn_entries(
+    tmp_path: Path, vectors: np.ndarray
+) -> None:
+    msd = EmbedderId(name="musicnn", version="musicnn-msd-0.1.0", dim=16, variant="msd")
+    assert msd.to_json() == {
+        "name": "musicnn",
+        "version": "musicnn-msd-0.1.0",
+        "dim": 16,
+        "model": "msd",
+    }
+    assert EMBEDDER.to_json() == {"name": "vggish", "version": "test-1", "dim": 16}
+    legacy = {"name": "musicnn", "version": "musicnn-msd-0.1.0", "dim": 16}
+    assert EmbedderId.from_json(legacy) == msd == EmbedderId.from_json(msd.to_json())
+    with IndexBuilder(tmp_path / "i", embedder=msd, pooling="mean") as builder:
+        builder.add_many(vectors, _metas(len(vectors)))
+        builder.commit()
+    with CatalogIndex.load(tmp_path / "i", expect_embedder=msd) as index:
+        assert index.embedder == msd and index.manifest["embedder"] == msd.to_json()
+    for bad in ({"name": "x", "version": "1"}, {"name": "x", "version": "1", "dim": 2, "model": 3}):
+        with pytest.raises(ValueError):
+            EmbedderId.from_json(bad)

@@ -90,7 +90,7 @@ def test_build_from_a_folder(library: Path, tmp_path: Path) -> None:
     assert "Indexed 4 tracks (7 windows)" in summary and "broken.mp3" in summary
 
     with CatalogIndex.load(tmp_path / "index") as index:
-        assert index.embedder == embedder.describe()
+        assert index.embedder == embedder.id
         metas = index.metas(range(len(index)))
     by_name: dict[str, list] = {}
     for meta in metas:

@@ -8,15 +8,13 @@ import pytest
 from musicrec_core.catalog.pooling import (
     DEFAULT_POOLING,
     POOLING_RULES,
-    QUANTIZED_MAX,
-    QUANTIZED_MIN,
-    dequantize,
     pool,
     pool_many,
     pool_quantized,
     pool_segments,
     pooled_dim,
 )
+from musicrec_core.embedders.vggish.postprocess import dequantize, dequantize_mean
 
 
 def test_default_rule_is_known() -> None:
@@ -70,12 +68,6 @@ def test_bad_inputs_are_refused() -> None:
         pool_segments(np.zeros((3, 2), np.float32), np.array([3, 0]), "mean")
 
 
-def test_dequantize_maps_the_uint8_range_onto_minus_two_to_two() -> None:
-    codes = np.array([0, 255, 128], dtype=np.uint8)
-    np.testing.assert_allclose(dequantize(codes), [-2.0, 2.0, 128 * 4 / 255 - 2], atol=1e-6)
-    assert dequantize(codes).dtype == np.float32
-
-
 @pytest.mark.parametrize("rule", POOLING_RULES)
 def test_pooling_the_codes_equals_pooling_the_dequantized_frames(rule: str) -> None:
     codes = np.random.default_rng(2).integers(0, 256, size=(6, 10, 128), dtype=np.uint8)
@@ -89,6 +81,20 @@ def test_quantized_mean_is_exactly_the_float32_mean_of_the_codes(frames: int) ->
     codes = np.random.default_rng(3).integers(0, 256, size=(5, 2 * frames, 128), dtype=np.uint8)
     codes[0] = 255  # the largest sums: 300 frames overflow a uint16 accumulator
     strided = codes[:, ::2]  # the reader pools strided views of its record buffer
-    scale = np.float32((QUANTIZED_MAX - QUANTIZED_MIN) / 255.0)
-    expected = pool_many(strided, "mean") * scale + np.float32(QUANTIZED_MIN)
+    expected = dequantize_mean(pool_many(strided, "mean"))
     np.testing.assert_array_equal(pool_quantized(strided, "mean"), expected)
+
+
+@pytest.mark.parametrize("rule", POOLING_RULES)
+def test_ingest_and_query_put_every_code_on_the_same_float32_values(rule: str) -> None:
+    # Every code 0..255 once, as 256 one-frame segments of width 1 and as 2 of width 128.
+    for codes in (
+        np.arange(256, dtype=np.uint8).reshape(256, 1, 1),
+        np.arange(256, dtype=np.uint8).reshape(2, 1, 128),
+    ):
+        ingest = pool_quantized(codes, rule)  # AudioSet's uint8 features, pooled as codes
+        query = np.stack([pool(dequantize(segment), rule) for segment in codes])  # VGGish
+        assert ingest.dtype == query.dtype == np.float32
+        np.testing.assert_array_equal(ingest, query)
+    reference = (np.arange(256) * 4.0 / 255.0 - 2.0).astype(np.float32)
+    np.testing.assert_array_equal(pool_quantized(codes, "mean").ravel(), reference)

@@ -16,6 +16,7 @@ from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
 from musicrec_core.catalog.pooling import DEFAULT_POOLING
 from musicrec_core.cli import main
+from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import VGGishEmbedder
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.music import generate_music
@@ -154,7 +155,7 @@ def test_an_index_of_an_unknown_embedder_is_refused(
 def test_an_index_of_other_vggish_weights_is_refused(
     capsys: pytest.CaptureFixture[str], music: Path, synthetic_vggish, tmp_path: Path
 ) -> None:
-    identity = {"name": "vggish", "version": "other-weights", "dim": 128}
+    identity = EmbedderId(name="vggish", version="other-weights", dim=128)
     with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
         builder.add(np.ones(128, dtype=np.float32), ItemMeta("someVideoId", 0.0, 10.0, ()))
         builder.commit()
@@ -234,7 +235,7 @@ def test_build_library_with_vggish_then_rebuild_from_the_cache(
     assert main(build) == 0
     assert "0 embedded, 2 reused from the cache" in capsys.readouterr().out
     with CatalogIndex.load(tmp_path / "index") as index:
-        assert index.embedder["name"] == "vggish" and len(index) == 4
+        assert index.embedder.name == "vggish" and len(index) == 4
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_embedding_shapes_tags_and_identity(mtt: MusicnnEmbedder) -> None:
     assert sorted(names) == sorted(MTT_TAGS)
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(0.0 <= p <= 1.0 for p in probabilities)
-    assert mtt.describe() == {
+    assert mtt.id.to_json() == {
         "name": "musicnn",
         "version": "musicnn-mtt-0.1.0",
         "dim": 200,
@@ -121,7 +121,7 @@ def test_one_instance_serves_several_threads(mtt: MusicnnEmbedder) -> None:
 
 def test_the_msd_variant_has_its_own_tags_and_version(mtt: MusicnnEmbedder) -> None:
     install_weights()
-    msd = load_embedder("musicnn", musicnn_model="msd")
+    msd = load_embedder("musicnn", variant="msd")
     assert isinstance(msd, MusicnnEmbedder)
     assert msd.version == "musicnn-msd-0.1.0" != mtt.version
     clip = Clip(music_like(6.0))

@@ -53,6 +53,12 @@ def test_pca_is_applied_before_quantizing() -> None:
     np.testing.assert_array_equal(codes, expected)
 
 
+def test_dequantize_maps_the_uint8_range_onto_minus_two_to_two() -> None:
+    codes = np.array([0, 255, 128], dtype=np.uint8)
+    np.testing.assert_allclose(dequantize(codes), [-2.0, 2.0, 128 * 4 / 255 - 2], atol=1e-6)
+    assert dequantize(codes).dtype == np.float32
+
+
 def test_dequantize() -> None:
     codes = np.array([[0, 127, 255]], np.uint8)
     values = dequantize(codes)

@@ -1,0 +1,283 @@
+"""A loaded index version: search it, read its items, check who may query it.
+
+:meth:`CatalogIndex.load` opens whatever version an index folder's ``CURRENT`` names (format
+and integrity checks in :mod:`.manifest`) and refuses one built with another embedder than
+the caller expects. The vectors are memory-mapped, not read, so a load takes about a
+millisecond whatever the size.
+
+A :class:`CatalogIndex` may be used from many threads at once; :meth:`CatalogIndex.close`
+waits for searches in flight before unmapping the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from annoy import AnnoyIndex
+
+from musicrec_core.catalog.index.manifest import (
+    META_FILE,
+    METRIC,
+    VECTORS_FILE,
+    ItemMeta,
+    check_embedder,
+    check_files,
+    fingerprint,
+    read_manifest,
+    resolve_version_dir,
+)
+from musicrec_core.embedders.base import EmbedderId
+from musicrec_core.errors import CatalogError, IndexCorruptError, IndexMismatchError
+
+_LOAD_ATTEMPTS = 3
+
+
+class CatalogIndex:
+    """A loaded, read-only index: Annoy forest (memory-mapped) plus SQLite metadata.
+
+    Thread-safe: searches run concurrently (Annoy reads are thread-safe); metadata lookups
+    share one read-only SQLite connection behind a lock. Obtain one with :meth:`load`.
+
+    Attributes:
+        directory: the version folder in use.
+        manifest: the parsed manifest, as stored.
+        embedder: the id of the embedder the index was built with.
+        fingerprint: eight hex digits telling this build apart from every other (the
+            start of the sha256 of its manifest).
+        pooling: the pooling rule queries must use.
+        dim: width of the indexed (pooled) vectors.
+        default_search_k: nodes inspected per query when :meth:`search` is not told.
+    """
+
+    def __init__(
+        self,
+        version_dir: Path,
+        manifest: dict[str, Any],
+        embedder: EmbedderId,
+        annoy: AnnoyIndex,
+        db: sqlite3.Connection,
+        label_names: dict[int, str],
+    ) -> None:
+        """Use :meth:`load`; this wraps already validated, opened files."""
+        self.directory = version_dir
+        self.manifest = manifest
+        self.embedder = embedder
+        self.fingerprint = fingerprint(manifest)
+        self.pooling: str = manifest["pooling"]
+        self.dim: int = manifest["dim"]
+        self.default_search_k: int = manifest["search_k"]
+        self._annoy = annoy
+        self._db = db
+        self._db_lock = threading.Lock()
+        self._state = threading.Condition()
+        self._active = 0
+        self._closed = False
+        self._label_names = label_names
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        *,
+        expect_embedder: EmbedderId | None = None,
+        verify_checksums: bool = False,
+    ) -> CatalogIndex:
+        """Open the current version of the index at ``directory``.
+
+        Args:
+            directory: an index folder (with CURRENT) or one version folder.
+            expect_embedder: the query embedder's id; another one raises
+                IndexMismatchError.
+            verify_checksums: also verify each file's sha256 (seconds for large indexes).
+
+        Raises:
+            IndexNotFoundError: no index there.
+            IndexCorruptError: unreadable manifest, wrong file sizes or checksums, bad files.
+            IndexMismatchError: another embedder, dimension, pooling rule or format version.
+        """
+        directory = Path(directory)
+        version_dir = resolve_version_dir(directory)
+        for _ in range(_LOAD_ATTEMPTS - 1):
+            try:
+                return cls._load_version(version_dir, expect_embedder, verify_checksums)
+            except IndexCorruptError:
+                # A publish may have replaced and deleted this version while we opened it.
+                latest = resolve_version_dir(directory)
+                if latest == version_dir:
+                    raise
+                version_dir = latest
+        return cls._load_version(version_dir, expect_embedder, verify_checksums)
+
+    @classmethod
+    def _load_version(
+        cls,
+        version_dir: Path,
+        expect_embedder: EmbedderId | None,
+        verify_checksums: bool,
+    ) -> CatalogIndex:
+        manifest, embedder = read_manifest(version_dir)
+        if expect_embedder is not None:
+            check_embedder(embedder, expect_embedder, version_dir)
+        check_files(version_dir, manifest, verify_checksums)
+        annoy = AnnoyIndex(manifest["dim"], METRIC)
+        try:
+            annoy.load(str(version_dir / VECTORS_FILE), prefault=False)
+        except OSError as exc:
+            raise IndexCorruptError(f"Annoy cannot load {version_dir / VECTORS_FILE}.") from exc
+        if annoy.get_n_items() != manifest["item_count"]:
+            annoy.unload()
+            raise IndexCorruptError(
+                f"{VECTORS_FILE} holds {annoy.get_n_items()} items but the manifest says "
+                f"{manifest['item_count']}; rebuild the index."
+            )
+        try:
+            db, label_names = _open_meta(version_dir / META_FILE, manifest["item_count"])
+        except BaseException:
+            annoy.unload()
+            raise
+        return cls(version_dir, manifest, embedder, annoy, db, label_names)
+
+    def __len__(self) -> int:
+        return int(self.manifest["item_count"])
+
+    def check_embedder(self, embedder: EmbedderId) -> None:
+        """Raise IndexMismatchError unless ``embedder`` is the one this index was built with."""
+        check_embedder(self.embedder, embedder, self.directory)
+
+    def __enter__(self) -> CatalogIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._state:
+            if self._closed:
+                raise CatalogError("This index has been closed.")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._active -= 1
+                self._state.notify_all()
+
+    def search(
+        self, vector: np.ndarray, n: int, *, search_k: int | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``n`` nearest items to a pooled query vector [dim], best first.
+
+        Returns:
+            (item id, cosine similarity in [-1, 1]) pairs; cosine = 1 - d^2 / 2 for Annoy's
+            angular distance d.
+
+        Raises:
+            IndexMismatchError: the vector's shape is not [dim].
+            ValueError: NaN/infinite values or a negative n.
+        """
+        query = np.asarray(vector, dtype=np.float32)
+        if query.shape != (self.dim,):
+            raise IndexMismatchError(
+                f"The query vector has shape {query.shape} but this index holds {self.dim}-d "
+                f"vectors ({self.embedder}, pooling {self.pooling!r})."
+            )
+        if not np.isfinite(query).all():
+            raise ValueError("the query vector contains NaN or infinity")
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        if n == 0:
+            return []
+        k = self.default_search_k if search_k is None else search_k
+        with self._reading():
+            ids, distances = self._annoy.get_nns_by_vector(query, n, k, True)
+        return [
+            (item_id, float(min(1.0, max(-1.0, 1.0 - d * d / 2.0))))
+            for item_id, d in zip(ids, distances, strict=True)
+        ]
+
+    def meta(self, item_id: int) -> ItemMeta:
+        """Metadata of one item. Raises IndexError for an id outside [0, len)."""
+        return self.metas([item_id])[0]
+
+    def metas(self, item_ids: Iterable[int]) -> list[ItemMeta]:
+        """Metadata of several items in the given order (one SQLite round trip)."""
+        wanted = [int(i) for i in item_ids]
+        if not wanted:
+            return []
+        placeholders = ",".join("?" * len(wanted))
+        with self._reading(), self._db_lock:
+            rows = self._db.execute(
+                "SELECT id, grp, start_s, end_s, label_ids, title, source, kind FROM items "
+                f"WHERE id IN ({placeholders})",
+                wanted,
+            ).fetchall()
+        by_id = {row[0]: row for row in rows}
+        result = []
+        for item_id in wanted:
+            row = by_id.get(item_id)
+            if row is None:
+                raise IndexError(f"item {item_id} is not in this index of {len(self)} items")
+            label_ids = row[4].split(",") if row[4] else []
+            result.append(
+                ItemMeta(
+                    group=row[1],
+                    start_s=row[2],
+                    end_s=row[3],
+                    labels=tuple(self._label_names[int(i)] for i in label_ids),
+                    title=row[5],
+                    source=row[6],
+                    kind=row[7],
+                )
+            )
+        return result
+
+    def vector(self, item_id: int) -> np.ndarray:
+        """The stored pooled vector float32 [dim] of one item. Raises IndexError."""
+        if not 0 <= item_id < len(self):
+            raise IndexError(f"item {item_id} is not in this index of {len(self)} items")
+        with self._reading():
+            return np.asarray(self._annoy.get_item_vector(item_id), dtype=np.float32)
+
+    def close(self) -> None:
+        """Wait for searches in flight, then unmap the files. Later calls raise CatalogError."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            while self._active:
+                self._state.wait()
+        self._annoy.unload()
+        with self._db_lock:
+            self._db.close()
+
+
+def _open_meta(path: Path, item_count: int) -> tuple[sqlite3.Connection, dict[int, str]]:
+    """Open the metadata database read-only; check it holds item_count items.
+
+    Returns the connection (usable from any thread, behind the caller's lock) and the
+    label id -> name table.
+    """
+    db = None
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        (max_id,) = db.execute("SELECT max(id) FROM items").fetchone()
+        label_names = {int(i): str(name) for i, name in db.execute("SELECT id, name FROM labels")}
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        raise IndexCorruptError(f"The metadata database {path} is unreadable: {exc}.") from exc
+    if max_id != item_count - 1:
+        db.close()
+        raise IndexCorruptError(
+            f"The metadata database {path} does not match the manifest's {item_count} items."
+        )
+    return db, label_names

@@ -1,0 +1,236 @@
+"""The on-disk format of an index folder: layout, manifest, item records, integrity checks.
+
+Layout of ``INDEX_DIR``::
+
+    INDEX_DIR/
+      CURRENT                  one line: the name of the current version folder
+      v-20250101T120000Z-1a2b/ one complete version (never modified once published)
+        vectors.ann            Annoy forest, angular metric, item id = row id
+        meta.sqlite            items (id, grp, start_s, end_s, label_ids, title, source, kind)
+                               and labels (id, name)
+        manifest.json          format, embedder, dimension, metric, pooling, counts,
+                               n_trees, search_k, build time, size + sha256 of each file
+
+The manifest's "embedder" entry is an :class:`~musicrec_core.embedders.base.EmbedderId` in
+its JSON form. The *fingerprint* of a version is the first eight hex digits of the sha256 of
+its manifest (keys sorted); every build writes a new manifest (build time, checksums), so it
+tells two builds apart.
+
+Integrity on load: the manifest is parsed and checked, every file's size must equal the
+manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
+and the embedder must match the one the caller expects. The sha256 of each file is recorded
+at build time and verified only on request: hashing the 1.7 GB vector file of a million
+items (100 trees) takes seconds, while these checks catch truncation, the common damage,
+and keep a 1M-item load at about a millisecond (the files are mapped, not read;
+``benchmarks/bench_index.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
+from musicrec_core.embedders.base import EmbedderId
+from musicrec_core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from musicrec_core.hashing import file_sha256
+
+FORMAT_NAME = "musicrec-index"
+FORMAT_VERSION = 1
+METRIC = "angular"
+VECTORS_FILE = "vectors.ann"
+META_FILE = "meta.sqlite"
+MANIFEST_FILE = "manifest.json"
+CURRENT_FILE = "CURRENT"
+BUILD_PREFIX = ".musicrec-build-"
+VERSION_PREFIX = "v-"
+STALE_POINTER_TEMP_S = 60.0
+"""Age in seconds after which a temporary ``CURRENT`` file is taken as left by a killed build."""
+
+DEFAULT_N_TREES = 100
+"""Trees per forest. Measured by benchmarks/bench_index.py --sweep on the hard 1M set:
+at search_k 40,000 recall@10 is 0.922 with 50 trees and 0.960 with 100 (12.6x faster
+than exact search), for 1.5x the file size; at 100k items both reach 0.998+ at 10,000."""
+
+SEARCH_K_PER_ITEM = 0.04
+"""Default search_k as a share of the items: recall at a fixed search_k falls as an index
+grows, recall at a fixed share much less (hard set, 100 trees: 0.998 at 100k, 0.960 at 1M)."""
+
+SEARCH_K_MIN = 10_000
+"""Small indexes still inspect this many nodes (exact for up to about that many items)."""
+
+SEARCH_K_MAX = 100_000
+"""Large indexes inspect at most this many nodes (about 15 ms per query at 2M items)."""
+
+
+def default_search_k(items: int) -> int:
+    """search_k stored in a new index's manifest unless the builder is told otherwise."""
+    return int(min(SEARCH_K_MAX, max(SEARCH_K_MIN, items * SEARCH_K_PER_ITEM)))
+
+
+FINGERPRINT_CHARS = 8
+"""Hex digits of a manifest's sha256 that make its fingerprint."""
+
+_VERSION_NAME = re.compile(r"^v-[0-9TZ]+-[0-9a-f]+$")
+_REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "format_version": int,
+    "embedder": dict,
+    "dim": int,
+    "metric": str,
+    "pooling": str,
+    "item_count": int,
+    "n_trees": int,
+    "search_k": int,
+    "built_at": str,
+    "files": dict,
+}
+
+
+@dataclass(frozen=True)
+class ItemMeta:
+    """What the catalog knows about one indexed item.
+
+    Attributes:
+        group: the YouTube video id (AudioSet, link lists) or a library track key; the
+            recommender returns at most one item per group.
+        start_s: where the item's window starts in its source, in seconds.
+        end_s: where it ends, in seconds.
+        labels: AudioSet display names or musicnn tags, most relevant first when known.
+        title: a human-readable title, when known.
+        source: a file path or URL, when known.
+        kind: "youtube" or "file".
+    """
+
+    group: str
+    start_s: float
+    end_s: float
+    labels: tuple[str, ...]
+    title: str | None = None
+    source: str | None = None
+    kind: str = "youtube"
+
+
+def fingerprint(manifest: dict[str, Any]) -> str:
+    """Eight hex digits identifying one built index (its manifest differs per build)."""
+    text = json.dumps(manifest, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def resolve_version_dir(directory: Path) -> Path:
+    """The version folder ``directory`` designates (via CURRENT, or itself if it holds a
+    manifest). Raises IndexNotFoundError."""
+    current = directory / CURRENT_FILE
+    if current.is_file():
+        try:
+            name = current.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise IndexCorruptError(f"Cannot read {current}: {exc.strerror}.") from exc
+        if not _VERSION_NAME.match(name):
+            raise IndexCorruptError(f"{current} does not name an index version ({name!r}).")
+        version_dir = directory / name
+        if not version_dir.is_dir():
+            raise IndexCorruptError(f"{current} names {name}, which is missing; rebuild it.")
+        return version_dir
+    if (directory / MANIFEST_FILE).is_file():
+        return directory
+    if not directory.exists():
+        raise IndexNotFoundError(f"No index at {directory}: the folder does not exist.")
+    raise IndexNotFoundError(
+        f"No index at {directory}: it holds neither {CURRENT_FILE} nor {MANIFEST_FILE}."
+    )
+
+
+def read_manifest(version_dir: Path) -> tuple[dict[str, Any], EmbedderId]:
+    """The validated manifest of a version folder (as stored) and its embedder's id.
+
+    Raises:
+        IndexCorruptError: unreadable or incomplete manifest, unknown pooling dimension.
+        IndexMismatchError: a newer format, another metric or an unknown pooling rule.
+    """
+    path = version_dir / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"The index at {version_dir} has no {MANIFEST_FILE}.") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"The manifest {path} is unreadable: {exc}.") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise IndexCorruptError(f"{path} is not a musicrec index manifest.")
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index at {version_dir} uses format {version}; this musicrec reads up to "
+            f"{FORMAT_VERSION}. Upgrade musicrec or rebuild the index."
+        )
+    for key, kind in _REQUIRED_KEYS.items():
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
+            raise IndexCorruptError(f"The manifest {path} lacks a valid {key!r} entry.")
+    try:
+        embedder = EmbedderId.from_json(manifest["embedder"])
+    except ValueError as exc:
+        raise IndexCorruptError(f"The manifest {path} has an invalid embedder entry.") from exc
+    for name in (VECTORS_FILE, META_FILE):
+        entry = manifest["files"].get(name)
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("size"), int)
+            and isinstance(entry.get("sha256"), str)
+        ):
+            raise IndexCorruptError(f"The manifest {path} lacks the size/sha256 of {name}.")
+    _check_layout(manifest, embedder)
+    return manifest, embedder
+
+
+def check_embedder(built_with: EmbedderId, wanted: EmbedderId, where: Path) -> None:
+    """The one compatibility check of index and query embedder: their ids must be equal.
+
+    Raises:
+        IndexMismatchError: naming both ids and the index folder ``where``.
+    """
+    if wanted != built_with:
+        raise IndexMismatchError(
+            f"The index at {where} was built with embedder {built_with}, but the query "
+            f"embedder is {wanted}; rebuild the index or use that embedder."
+        )
+
+
+def _check_layout(manifest: dict[str, Any], embedder: EmbedderId) -> None:
+    """Refuse a manifest whose metric, pooling or dimension do not fit."""
+    if manifest["metric"] != METRIC:
+        raise IndexMismatchError(
+            f"The index uses metric {manifest['metric']!r}; expected {METRIC}."
+        )
+    if manifest["pooling"] not in POOLING_RULES:
+        raise IndexMismatchError(
+            f"The index uses pooling {manifest['pooling']!r}, which this musicrec does not know."
+        )
+    expected_dim = pooled_dim(embedder.dim, manifest["pooling"])
+    if manifest["dim"] != expected_dim:
+        raise IndexCorruptError(
+            f"The manifest says {manifest['dim']}-d vectors, but {embedder.dim}-d frames "
+            f"pooled with {manifest['pooling']!r} give {expected_dim}-d; rebuild the index."
+        )
+
+
+def check_files(version_dir: Path, manifest: dict[str, Any], verify_checksums: bool) -> None:
+    """Every file the manifest lists must exist with its recorded size (and sha256)."""
+    for name, entry in manifest["files"].items():
+        path = version_dir / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"The index at {version_dir} lacks {name}.") from exc
+        if size != entry["size"]:
+            raise IndexCorruptError(
+                f"{name} in {version_dir} is {size} bytes but should be {entry['size']}: "
+                "the index is truncated or damaged; rebuild it."
+            )
+        if verify_checksums and file_sha256(path) != entry["sha256"]:
+            raise IndexCorruptError(
+                f"{name} in {version_dir} fails its sha256 check; rebuild the index."
+            )

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -31,16 +28,14 @@ from bot.service import RequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.embedders import Embedder, load_embedder
-from musicrec_core.errors import IndexMismatchError, MusicrecError
+from musicrec_core.embedders import WeightFiles
+from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
 
 log = get_logger(__name__)
 
 EXTENSIONS = ("bot.cogs.recommend", "bot.cogs.links", "bot.cogs.admin")
 """Cog modules loaded at start-up, each ending in ``async def setup(bot)``."""
-
-FINGERPRINT_CHARS = 8
 
 
 class MusicrecTree(app_commands.CommandTree["MusicrecBot"]):
@@ -50,39 +45,6 @@ class MusicrecTree(app_commands.CommandTree["MusicrecBot"]):
         self, interaction: discord.Interaction[MusicrecBot], error: app_commands.AppCommandError
     ) -> None:
         await report_error(interaction, error)
-
-
-def load_catalog(settings: Settings) -> tuple[CatalogIndex, Embedder]:
-    """Open the index and the embedder its manifest names (blocking: run it in a thread).
-
-    Raises:
-        IndexNotFoundError / IndexCorruptError / IndexMismatchError: the index is unusable.
-        WeightsMissingError / CheckpointError: the embedder's weights are unusable.
-    """
-    index = CatalogIndex.load(settings.index_dir)
-    try:
-        name = str(index.embedder["name"])
-        try:
-            embedder = load_embedder(
-                name,
-                vggish_checkpoint=settings.vggish_checkpoint,
-                vggish_pca=settings.vggish_pca,
-                musicnn_model=settings.musicnn_model,
-            )
-        except ValueError as exc:
-            raise IndexMismatchError(
-                f"The index at {settings.index_dir} was built with an unknown embedder {name!r}."
-            ) from exc
-    except BaseException:
-        index.close()
-        raise
-    return index, embedder
-
-
-def catalog_fingerprint(manifest: dict[str, Any]) -> str:
-    """Eight hex digits identifying one built index (its manifest differs per build)."""
-    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8"))
-    return digest.hexdigest()[:FINGERPRINT_CHARS]
 
 
 def build_intents(settings: Settings) -> discord.Intents:
@@ -136,20 +98,18 @@ class MusicrecBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self._load_engine:
-            index, embedder = await asyncio.to_thread(load_catalog, self.settings)
-            self._service = RequestService.start(
-                Recommender(index, embedder),
-                self.settings,
-                fingerprint=catalog_fingerprint(index.manifest),
+            weights = WeightFiles(self.settings.vggish_checkpoint, self.settings.vggish_pca)
+            recommender = await asyncio.to_thread(
+                Recommender.open, self.settings.index_dir, weights=weights
             )
+            self._service = RequestService.start(recommender, self.settings)
             self.lag.start()
             self._install_sighup()
             log.info(
-                "serving %d catalog items from %s with %s %s",
-                len(index),
-                index.directory,
-                embedder.name,
-                embedder.version,
+                "serving %d catalog items from %s with %s",
+                len(recommender.index),
+                recommender.index.directory,
+                recommender.embedder.id,
             )
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -180,18 +140,11 @@ class MusicrecBot(commands.Bot):
                 (nothing changes).
         """
         async with self._reload_lock:
-            service = self.service
-            embedder = service.recommender.embedder
+            # Loads, checks and swaps in a thread: queries still on the old index finish
+            # first, then it is closed.
             new_index = await asyncio.to_thread(
-                CatalogIndex.load, self.settings.index_dir, expect_embedder=embedder.describe()
+                self.service.recommender.reload, self.settings.index_dir
             )
-            try:
-                # Waits (in a thread) for queries still on the old index, then closes it.
-                await asyncio.to_thread(service.recommender.swap_index, new_index, close_old=True)
-            except BaseException:
-                new_index.close()
-                raise
-            service.fingerprint = catalog_fingerprint(new_index.manifest)
             log.info("reloaded the catalog: %d items from %s", len(new_index), new_index.directory)
             return new_index
 
@@ -214,10 +167,9 @@ class MusicrecBot(commands.Bot):
 
 def index_summary(index: CatalogIndex) -> dict[str, str]:
     """Display rows describing an index (for reload and status replies)."""
-    embedder = index.embedder
     return {
         "Items": f"{len(index):,}",
-        "Embedder": f"{embedder['name']} {embedder['version']} ({embedder['dim']}-d)",
+        "Embedder": str(index.embedder),
         "Pooling": index.pooling,
         "Built": str(index.manifest.get("built_at", "unknown")),
         "Version": Path(index.directory).name,

@@ -13,8 +13,8 @@ call to :class:`RequestService`. Every call goes through the same sequence
 3. **work**: download and decode the input in the queue's decode pool and embed it with
    the clips arriving alongside it (for "More like", re-query a stored item instead);
 4. **reply**: the embed and buttons of :mod:`bot.views`, stamped with the fingerprint of
-   the catalog being served (:meth:`RequestService._reply`, the only place that pairs a
-   result with a fingerprint).
+   the catalog the result was computed on (:meth:`RequestService._reply`, the only place
+   that pairs a result with a fingerprint).
 
 The service owns the queue and the settings the work needs (the attachment size cap, how
 yt-dlp fetches links), so entry points hand nothing along. Errors from an interaction
@@ -59,22 +59,15 @@ class RequestService:
         queue: the request queue (tickets, decode pool, micro-batching worker), started.
         settings: the operator's settings; the service reads the attachment size cap
             (``max_attachment_bytes``, bytes) and the yt-dlp settings (``youtube``).
-        fingerprint: the fingerprint of the catalog being served (eight hex digits).
-
-    Attributes:
-        fingerprint: the served catalog's fingerprint; the bot sets it again on reload.
     """
 
-    def __init__(self, queue: RecommendQueue, settings: Settings, *, fingerprint: str) -> None:
-        self.fingerprint = fingerprint
+    def __init__(self, queue: RecommendQueue, settings: Settings) -> None:
         self._queue = queue
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube
 
     @classmethod
-    def start(
-        cls, recommender: Recommender, settings: Settings, *, fingerprint: str
-    ) -> RequestService:
+    def start(cls, recommender: Recommender, settings: Settings) -> RequestService:
         """A service around a new queue sized by ``settings``, its worker started.
 
         Call it on the running event loop.
@@ -87,7 +80,7 @@ class RequestService:
             decode_workers=settings.decode_workers,
         )
         queue.start()
-        return cls(queue, settings, fingerprint=fingerprint)
+        return cls(queue, settings)
 
     async def close(self) -> None:
         """Stop the queue: requests still waiting fail, the thread pools shut down."""
@@ -97,6 +90,11 @@ class RequestService:
     def recommender(self) -> Recommender:
         """The one shared recommender (its index is swapped on reload)."""
         return self._queue.recommender
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the catalog being served now (eight hex digits)."""
+        return self.recommender.index.fingerprint
 
     def stats(self) -> QueueStats:
         """Queue counters for /musicrec status."""
@@ -202,8 +200,10 @@ class RequestService:
     def _reply(
         self, result: RecommendationSet, *, heading: str, count: int
     ) -> tuple[discord.Embed, discord.ui.View]:
-        """The embed and buttons for ``result`` from the catalog being served."""
-        return build_reply(result, heading=heading, fingerprint=self.fingerprint, count=count)
+        """The embed and buttons for ``result``, stamped with the catalog it was computed on
+        (after a reload, a result computed on the old index keeps the old fingerprint, so
+        its "More like" buttons are refused instead of pointing at other music)."""
+        return build_reply(result, heading=heading, fingerprint=result.catalog, count=count)
 
     async def _follow_up(
         self,

@@ -58,8 +58,6 @@ class Settings(BaseSettings):
     """VGGish checkpoint file; None = the model cache (``musicrec models download vggish``)."""
     vggish_pca: Path | None = None
     """VGGish PCA parameters file; None = the model cache."""
-    musicnn_model: str | None = None
-    """musicnn variant ("mtt" or "msd") for library indexes built with musicnn; None = default."""
 
     # Requests.
     max_attachment_mb: float = Field(default=25.0, gt=0)

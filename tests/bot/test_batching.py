@@ -41,9 +41,7 @@ def tone_clip(freq_hz: float, *, seconds: float = 3.0, name: str = "q") -> Clip:
 @pytest.fixture
 async def queue(tmp_path: Path) -> AsyncIterator[RecommendQueue]:
     embedder = StrictBandEmbedder()
-    with IndexBuilder(
-        tmp_path / "index", embedder=embedder.id, pooling=DEFAULT_POOLING
-    ) as b:
+    with IndexBuilder(tmp_path / "index", embedder=embedder.id, pooling=DEFAULT_POOLING) as b:
         for number, freq in enumerate(TONES_HZ):
             vector = pool(embedder.embed(tone_clip(freq)).vectors, DEFAULT_POOLING)
             b.add(vector, ItemMeta(f"video{number:06d}", 0.0, 3.0, ("Music",), f"{freq:.0f} Hz"))

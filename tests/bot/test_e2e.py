@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import catalog_fingerprint
 from bot.errors import ADMIN_ONLY_MESSAGE
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
@@ -72,7 +71,7 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def current_fingerprint(index_dir: Path) -> str:
     with CatalogIndex.load(index_dir) as index:
-        return catalog_fingerprint(index.manifest)
+        return index.fingerprint
 
 
 def recommend_file(live: LiveBot, data: bytes, name: str, **options: Any) -> str:

@@ -85,6 +85,7 @@ def result_set(count: int, *, title: str, labels: int, url_extra: int = 0) -> Re
         query_vector=np.zeros(4, dtype=np.float32),
         query_tags=tuple(Tag(f"tag{n}", 0.5) for n in range(50)),
         items=items,
+        catalog="0123abcd",
     )
 
 

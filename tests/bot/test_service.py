@@ -20,7 +20,11 @@ from tests.bot.helpers import make_interaction, make_message, make_settings, sen
 FINGERPRINT = "0123abcd"
 LINK = parse_youtube_link("https://youtu.be/abcdefghijk")
 EMPTY = RecommendationSet(
-    query=None, query_vector=np.zeros(4, dtype=np.float32), query_tags=(), items=()
+    query=None,
+    query_vector=np.zeros(4, dtype=np.float32),
+    query_tags=(),
+    items=(),
+    catalog=FINGERPRINT,
 )
 
 ServiceFactory = Callable[[int], RequestService]
@@ -34,11 +38,12 @@ async def make_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
     def make(queue_size: int) -> RequestService:
         recommender = create_autospec(Recommender, instance=True)
         recommender.recommend_from_item.return_value = EMPTY
+        recommender.index.fingerprint = FINGERPRINT
         queue = RecommendQueue(
             recommender, queue_size=queue_size, batch_window_s=0.01, max_batch=4, decode_workers=1
         )
         queues.append(queue)
-        return RequestService(queue, make_settings(tmp_path), fingerprint=FINGERPRINT)
+        return RequestService(queue, make_settings(tmp_path))
 
     yield make
     for queue in queues:

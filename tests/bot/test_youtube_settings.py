@@ -54,7 +54,7 @@ def bot_with_spy_queue(tmp_path: Path, **settings: object) -> tuple[MusicrecBot,
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     queue = create_autospec(RecommendQueue, instance=True)
     queue.run_decode.side_effect = FetchError("stopped by the test")
-    bot._service = RequestService(queue, bot.settings, fingerprint="0123abcd")
+    bot._service = RequestService(queue, bot.settings)
     return bot, queue
 
 

@@ -19,11 +19,14 @@ One module per stage, each importing only the ones before it:
 - :mod:`.decode`: :func:`load_clip`: probe and decode side by side, decode only the window
   (seeking on the input), downmix by the channel mean, sanitise NaN/inf.
 
-Safety in one paragraph: processes run from argument lists with stdin closed, the input
-opened as ``file:<absolute path>`` under ``-protocol_whitelist file``, one wall-clock
-deadline per call (:class:`~musicrec_core.errors.DecodeTimeoutError`, processes killed),
-stdout capped at the window's size plus 0.5 s and stderr at its last 4 KiB; no file is
-created. Every function may be called from several threads at once.
+Safety in one paragraph: processes run from argument lists with stdin closed, a minimal
+environment and a memory limit (:mod:`musicrec_core.child_process`), the input opened as
+``file:<absolute path>`` under ``-protocol_whitelist file`` and a ``-format_whitelist`` of
+audio/video containers (no playlist, file list or image sequence is ever read, so nothing
+an upload names is opened), one wall-clock deadline per call
+(:class:`~musicrec_core.errors.DecodeTimeoutError`, processes killed), stdout capped at
+the window's size plus 0.5 s and stderr at its last 4 KiB; no file is created. Every
+function may be called from several threads at once.
 """
 
 from musicrec_core.audio.decode import load_clip

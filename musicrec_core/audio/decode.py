@@ -51,8 +51,8 @@ from musicrec_core.audio.process import (
     DEFAULT_TIMEOUT_S,
     Budget,
     checked_path,
-    file_url,
     find_binaries,
+    input_args,
     resampler_for,
     run_process,
 )
@@ -313,8 +313,7 @@ def _decode(
         resample = f"aresample={SAMPLE_RATE_HZ}:resampler=swr"
     args = [
         ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error",
-        "-protocol_whitelist", "file",
-        *seek, "-t", f"{duration_s + preroll:.6f}", "-i", file_url(file),
+        *seek, "-t", f"{duration_s + preroll:.6f}", *input_args(file),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-map_metadata", "-1", "-fflags", "+bitexact",
         "-af", f"{cleanup}{resample},aformat=sample_fmts=flt",

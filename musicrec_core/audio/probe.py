@@ -4,10 +4,11 @@ ffprobe reports (as JSON) the container, its first audio stream, the duration an
 and artist tags; :func:`probe_audio` turns that into an :class:`AudioInfo`. The content
 decides, never the name or extension. A file ffprobe cannot open, or one with no audio
 stream (a PNG, a text file, a video without sound), is
-:class:`~musicrec_core.errors.NotAudioError`; playlist/indirection formats (HLS, concat,
-DASH) are refused the same way, so an uploaded ``.m3u8`` cannot make ffmpeg open other
-files. ffprobe runs under :mod:`musicrec_core.audio.process`'s limits, with its output
-capped at 1 MiB.
+:class:`~musicrec_core.errors.NotAudioError`. So is any container outside
+:data:`~musicrec_core.audio.process.ALLOWED_FORMATS`: ffprobe itself refuses a playlist
+(HLS, DASH), a list of files (concat) or an image before its demuxer opens anything, so an
+uploaded ``.m3u8`` or ffconcat list cannot make ffmpeg open the files it names. ffprobe
+runs under :mod:`musicrec_core.audio.process`'s limits, with its output capped at 1 MiB.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from musicrec_core.audio.process import (
     DEFAULT_TIMEOUT_S,
     Budget,
     checked_path,
-    file_url,
     find_binaries,
+    input_args,
     run_process,
 )
 from musicrec_core.errors import NotAudioError, UnreadableAudioError
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 
 _PROBE_OUTPUT_CAP_BYTES = 1 << 20
 
-_REFUSED_FORMATS = frozenset({"hls", "applehttp", "concat", "ffconcat", "dash", "ffmetadata"})
-"""Demuxers that open other files or URLs named inside the input."""
+_NOT_ALLOWED = "not on whitelist"
+"""What ffmpeg's log says when the container is outside the format whitelist."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,12 @@ def probe(file: Path, budget: Budget, ffprobe: str) -> AudioInfo:
         raise NotAudioError(f"{display} is empty.")
     args = [
         ffprobe, "-v", "error", "-hide_banner",
-        "-protocol_whitelist", "file",
         "-print_format", "json",
         "-show_entries",
         "format=format_name,duration:format_tags=title,artist"
         ":stream=index,codec_type,codec_name,sample_rate,channels,duration"
         ":stream_disposition=attached_pic",
-        file_url(file),
+        *input_args(file),
     ]  # fmt: skip
     run = run_process(args, budget, _PROBE_OUTPUT_CAP_BYTES, None)
     if run.truncated:
@@ -128,10 +128,13 @@ def probe(file: Path, budget: Budget, ffprobe: str) -> AudioInfo:
     fmt = report.get("format") if isinstance(report, dict) else None
     if run.returncode != 0 or not isinstance(fmt, dict):
         log.info("ffprobe refused %s: %s", display, run.log_tail.strip()[-500:])
+        if _NOT_ALLOWED in run.log_tail:
+            raise NotAudioError(
+                f"{display} is not an audio or video file (playlists, lists of files and "
+                "images are not accepted)."
+            )
         raise NotAudioError(f"{display} is not an audio or video file that ffmpeg can read.")
     format_name = str(fmt.get("format_name") or "")
-    if set(format_name.split(",")) & _REFUSED_FORMATS:
-        raise NotAudioError(f"{display} is a playlist or index file ({format_name}), not audio.")
     streams = [s for s in report.get("streams") or [] if isinstance(s, dict)]
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not audio:

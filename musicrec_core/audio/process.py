@@ -2,9 +2,17 @@
 
 Every process the audio package starts goes through :func:`run_process`:
 
-- an argument list (no shell), stdin closed, and the input named as ``file:<absolute path>``
-  (:func:`file_url`) under ``-protocol_whitelist file`` by the caller, so no file name is
-  read as another protocol or an option;
+- an argument list (no shell), stdin closed, and the input given by :func:`input_args`:
+  named as ``file:<absolute path>`` (no file name is read as another protocol or an
+  option), under ``-protocol_whitelist file`` and ``-format_whitelist`` of the containers in
+  :data:`ALLOWED_FORMATS`. ffmpeg checks the container against that list right after
+  probing the first bytes and before the demuxer opens anything, in ffprobe and in every
+  decode alike, so a playlist (HLS), a list of files (concat/ffconcat), an image sequence
+  or a metadata file is refused before it can name another file: nothing an upload names
+  is ever opened, whichever process looks at it first;
+- the minimal environment and memory limit of :func:`musicrec_core.child_process.spawn`
+  (:data:`~musicrec_core.child_process.DECODER_MEMORY_LIMIT_BYTES` per process); a process
+  that runs out of it is :class:`~musicrec_core.errors.UnreadableAudioError` saying so;
 - one wall-clock deadline per public call (:class:`Budget`), shared by every process that
   call starts; passing it kills the process and raises
   :class:`~musicrec_core.errors.DecodeTimeoutError`;
@@ -42,15 +50,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES, ran_out_of_memory, spawn
 from musicrec_core.errors import DecodeTimeoutError, UnreadableAudioError
 
 __all__ = [
+    "ALLOWED_FORMATS",
     "DEFAULT_TIMEOUT_S",
     "Budget",
     "ProcessResult",
     "checked_path",
-    "file_url",
     "find_binaries",
+    "input_args",
     "resampler_for",
     "run_process",
 ]
@@ -59,6 +69,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
 """Wall-clock limit in seconds for one ``load_clip`` / ``probe_audio`` call."""
+
+ALLOWED_FORMATS = (
+    "mp3", "ogg", "matroska", "mov", "wav", "w64", "flac", "aac", "loas", "ac3", "eac3",
+    "aiff", "au", "amr", "amrnb", "amrwb", "ape", "asf", "xwma", "caf", "wv", "mpc", "mpc8",
+    "tta", "tak", "shn", "dsf", "dts", "dtshd", "truehd", "mlp", "voc", "oma", "rm",
+    "mpeg", "mpegts", "flv", "avi", "nut",
+)  # fmt: skip
+"""ffmpeg demuxers an upload may be read with (``-format_whitelist``): audio and video
+containers people send. ``matroska`` covers WebM/MKA, ``mov`` MP4/M4A/3GP, ``ogg`` Opus and
+Vorbis, ``asf`` WMA. None of them opens another file or URL (QuickTime's external
+references stay off, ffmpeg's default). Left out on purpose: hls, dash, concat, ffmetadata,
+image2 and the image pipes, lavfi, tee and every other demuxer that reads a list, a
+sequence or a description of other inputs."""
 
 _STDERR_KEEP_BYTES = 4096
 
@@ -123,13 +146,18 @@ def run_process(
 
     Raises:
         DecodeTimeoutError: the budget ran out (before or while the process ran).
-        UnreadableAudioError: the program is missing or cannot be started.
+        UnreadableAudioError: the program is missing or cannot be started, or it ran out of
+            its memory limit.
     """
     if budget.remaining() <= 0:
         raise budget.expired()
     try:
-        proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        proc = spawn(
+            args,
+            memory_limit_bytes=DECODER_MEMORY_LIMIT_BYTES,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
     except FileNotFoundError as exc:
         raise UnreadableAudioError(f"{os.path.basename(args[0])} {_INSTALL_FFMPEG}") from exc
@@ -182,11 +210,15 @@ def run_process(
         proc.stderr.close()
     if timed_out:
         raise budget.expired()
+    log_tail = err[-_STDERR_KEEP_BYTES:].decode("utf-8", errors="replace")
+    if proc.returncode != 0 and not truncated and ran_out_of_memory(log_tail):
+        log.warning("%s ran out of memory on %s: %s", args[0], budget.display, log_tail[-300:])
+        raise UnreadableAudioError(
+            f"Reading {budget.display} needs more memory than musicrec allows; "
+            "try a shorter or simpler file."
+        )
     return ProcessResult(
-        returncode=proc.returncode,
-        stdout=bytes(out),
-        log_tail=err[-_STDERR_KEEP_BYTES:].decode("utf-8", errors="replace"),
-        truncated=truncated,
+        returncode=proc.returncode, stdout=bytes(out), log_tail=log_tail, truncated=truncated
     )
 
 
@@ -261,6 +293,15 @@ def checked_path(path: str | os.PathLike[str], name: str | None) -> Path:
     return file
 
 
-def file_url(file: Path) -> str:
-    """The path as ffmpeg's file protocol URL, so no name is read as another protocol."""
-    return "file:" + str(file)
+def input_args(file: Path) -> list[str]:
+    """The input options of every ffmpeg/ffprobe call, ending with ``-i file:<path>``.
+
+    The whitelists come before ``-i`` so they apply to that input: only the file protocol
+    and the containers of :data:`ALLOWED_FORMATS`. The path is given as ffmpeg's file
+    protocol URL, so no name is read as another protocol or an option.
+    """
+    return [
+        "-protocol_whitelist", "file",
+        "-format_whitelist", ",".join(ALLOWED_FORMATS),
+        "-i", "file:" + str(file),
+    ]  # fmt: skip

@@ -6,6 +6,10 @@ only a process group can be stopped for sure: when the wall-clock limit of a pha
 the files in the private directory grow past the byte cap, the whole group is killed
 (SIGKILL) and the caller gets a typed error. yt-dlp's own ``max_filesize`` is not enforced
 for ffmpeg section downloads, hence the cap is enforced here, by watching the directory.
+The child and everything it starts (yt-dlp's ffmpeg, the JavaScript runtime) get the
+minimal environment of :func:`musicrec_core.child_process.spawn` (no bot token, no proxy
+variables: a proxy reaches yt-dlp only as its ``proxy`` option) and its memory limit
+(:data:`~musicrec_core.child_process.YTDLP_MEMORY_LIMIT_BYTES` for each process).
 
 Limits (:class:`YouTubeSettings`): ``socket_timeout_s`` for each network read inside yt-dlp,
 ``metadata_timeout_s`` and ``download_timeout_s`` of wall-clock time for the two phases, and
@@ -54,6 +58,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from musicrec_core.child_process import YTDLP_MEMORY_LIMIT_BYTES, spawn
 from musicrec_core.errors import (
     FetchError,
     InputTooLargeError,
@@ -256,8 +261,9 @@ class YtDlpProcess:
         self._settings = settings
         self._events: queue.Queue[str | None] = queue.Queue()
         self._stderr_tail: deque[str] = deque(maxlen=20)
-        self._process = subprocess.Popen(
+        self._process = spawn(
             [sys.executable, "-I", str(_WORKER)],
+            memory_limit_bytes=YTDLP_MEMORY_LIMIT_BYTES,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -151,3 +151,27 @@ def hostile_files(directory: Path) -> dict[str, tuple[Path, Expected]]:
     files["ffconcat_list"] = (concat, NotAudioError)
 
     return files
+
+
+PLAYLIST_SHAPES = ("ffconcat", "hls_without_extension", "hls_m3u8")
+"""Upload shapes that would make ffmpeg open a file they name (see :func:`playlist_naming`)."""
+
+
+def playlist_naming(directory: Path, shape: str, target: str) -> Path:
+    """Write an upload of ``shape`` (one of :data:`PLAYLIST_SHAPES`) into ``directory``
+    that names the file ``target`` beside it; return the upload's path.
+
+    The HLS upload without an extension is what a temp file for an attachment looks like;
+    its content alone (``#EXTM3U``) makes ffmpeg pick the HLS demuxer.
+    """
+    if shape == "ffconcat":
+        upload = directory / "upload-concat"
+        upload.write_text(f"ffconcat version 1.0\nfile {target}\n", encoding="utf-8")
+    else:
+        upload = directory / ("upload-hls" if shape == "hls_without_extension" else "list.m3u8")
+        upload.write_text(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXTINF:4.0,\n{target}\n#EXT-X-ENDLIST\n",
+            encoding="utf-8",
+        )
+    return upload

@@ -6,9 +6,7 @@ Fake ffmpeg/ffprobe programs (Python scripts) stand in for misbehaving binaries.
 from __future__ import annotations
 
 import os
-import stat
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +16,8 @@ from musicrec_core.audio import load_clip, probe_audio
 from musicrec_core.audio.process import Budget, find_binaries, resampler_for
 from musicrec_core.errors import DecodeTimeoutError, MusicrecError, UnreadableAudioError
 from tests.helpers.clips import WINDOW, assert_valid_clip
+from tests.helpers.fake_tools import UseFfmpeg, fake_tool
 from tests.helpers.media import MakeMedia
-
-UseFfmpeg = Callable[[str | Path], None]
 
 
 @pytest.mark.parametrize("name", ["concat:song.wav", "-i song.wav", "http:song.wav", "ü ñ.wav"])
@@ -28,26 +25,6 @@ def test_file_names_are_never_read_as_protocols_or_options(
     name: str, make_media: MakeMedia
 ) -> None:
     assert_valid_clip(load_clip(make_media(name, seconds=2)))
-
-
-def fake_tool(folder: Path, name: str, body: str) -> Path:
-    """An executable Python script standing in for ffmpeg or ffprobe."""
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    path.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
-@pytest.fixture
-def use_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> UseFfmpeg:
-    """Point pydub's converter (and so musicrec's ffmpeg/ffprobe) somewhere else."""
-    from pydub import AudioSegment
-
-    def use(converter: str | Path) -> None:
-        monkeypatch.setattr(AudioSegment, "converter", str(converter))
-
-    return use
 
 
 def test_missing_ffmpeg_says_how_to_install_it(

@@ -1,0 +1,123 @@
+"""Start a child process (ffmpeg, ffprobe, the yt-dlp worker) with the least it needs.
+
+Every program musicrec starts on untrusted input goes through :func:`spawn`, which adds
+two things to :class:`subprocess.Popen`:
+
+- **A minimal environment** (:func:`child_environment`): only the variables in
+  :data:`PASSED_VARIABLES` (where to find programs, the home and temp folders, the locale,
+  the CA certificates, the caches the JavaScript runtime of yt-dlp uses) are copied from
+  this process. ``DISCORD_TOKEN``, proxy variables with their passwords, cloud keys and
+  anything else an operator keeps in the environment never reach ffmpeg, yt-dlp or the
+  JavaScript runtime yt-dlp starts (its children inherit the worker's environment). A proxy
+  that yt-dlp must use is passed to it explicitly, as an option, by the caller.
+- **A memory limit** (``memory_limit_bytes``): ``RLIMIT_DATA``, the kernel's cap on a
+  process's private writable memory (heap, anonymous mappings, thread stacks), set in the
+  child between fork and exec, and inherited by whatever it starts. A process that needs
+  more fails to allocate (ffmpeg reports "Cannot allocate memory" and exits) instead of
+  pushing the machine into swap; callers turn that into a friendly error
+  (:func:`ran_out_of_memory`). ``RLIMIT_DATA`` rather than ``RLIMIT_AS``: address space
+  that is only reserved (shared libraries, V8's pointer cage, malloc arenas never
+  touched) does not count, so the figure is close to what a process can really use.
+
+Limits, measured on ffmpeg 5.1 (Debian 12), with room to spare:
+
+- :data:`DECODER_MEMORY_LIMIT_BYTES` (512 MiB) per ffmpeg/ffprobe process: a 10-s window
+  of an 8-channel 96 kHz FLAC needs under 64 MiB of data memory; each decoder thread adds
+  its 8 MiB stack, so a 32-core machine stays well below the cap.
+- :data:`YTDLP_MEMORY_LIMIT_BYTES` (1 GiB) for the yt-dlp worker and each program it starts
+  (its ffmpeg and the JavaScript runtime, Node or Deno, that solves YouTube's challenges;
+  the worker itself uses about 30 MiB after importing yt-dlp).
+
+The limit is set by ``preexec_fn`` with a C function and precomputed arguments (no Python
+code runs in the child), which is safe in a multi-threaded parent on Linux. Where the
+platform has no ``resource`` module (Windows), no limit is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+__all__ = [
+    "DECODER_MEMORY_LIMIT_BYTES",
+    "PASSED_VARIABLES",
+    "YTDLP_MEMORY_LIMIT_BYTES",
+    "child_environment",
+    "ran_out_of_memory",
+    "spawn",
+]
+
+DECODER_MEMORY_LIMIT_BYTES = 512 * 2**20
+"""Cap on the private writable memory of one ffmpeg or ffprobe process, in bytes."""
+
+YTDLP_MEMORY_LIMIT_BYTES = 2**30
+"""Cap on the private writable memory of the yt-dlp worker and of each program it starts."""
+
+PASSED_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME",
+        "LANG", "LANGUAGE", "TZ",
+        "TMPDIR", "TEMP", "TMP",
+        "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "XDG_CACHE_HOME", "DENO_DIR",
+    }
+)  # fmt: skip
+"""Environment variables a child receives (plus every ``LC_*`` locale variable)."""
+
+_OUT_OF_MEMORY_TEXT = ("cannot allocate memory", "out of memory", "failed to map segment")
+"""Lower-cased phrases with which ffmpeg, Python and the dynamic loader report ENOMEM."""
+
+
+def child_environment(source: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a child gets: :data:`PASSED_VARIABLES` and ``LC_*`` from ``source``.
+
+    ``source`` defaults to this process's environment.
+    """
+    source = os.environ if source is None else source
+    return {
+        name: value
+        for name, value in source.items()
+        if name in PASSED_VARIABLES or name.startswith("LC_")
+    }
+
+
+def spawn(
+    args: Sequence[str], *, memory_limit_bytes: int, **popen_options: Any
+) -> subprocess.Popen[Any]:
+    """:class:`subprocess.Popen` with the minimal environment and a memory limit.
+
+    Args:
+        args: the program and its arguments (never a shell string).
+        memory_limit_bytes: ``RLIMIT_DATA`` of the child and of everything it starts.
+        popen_options: passed on to Popen (streams, ``cwd``, ``start_new_session``, ...);
+            ``env`` and ``preexec_fn`` are this function's to set.
+
+    Raises:
+        OSError: as Popen (FileNotFoundError for a missing program).
+    """
+    return subprocess.Popen(
+        list(args),
+        env=child_environment(),
+        preexec_fn=_memory_limiter(memory_limit_bytes),
+        **popen_options,
+    )
+
+
+def ran_out_of_memory(log_text: str) -> bool:
+    """True when a child's stderr says it failed for lack of memory."""
+    lowered = log_text.lower()
+    return any(phrase in lowered for phrase in _OUT_OF_MEMORY_TEXT)
+
+
+def _memory_limiter(limit_bytes: int) -> Callable[[], None] | None:
+    if resource is None:
+        return None
+    return functools.partial(resource.setrlimit, resource.RLIMIT_DATA, (limit_bytes, limit_bytes))

@@ -1,0 +1,133 @@
+"""Children (ffmpeg, ffprobe, the yt-dlp worker) get a minimal environment and a memory limit.
+
+The bot's secrets sit in this process's environment in these tests (``DISCORD_TOKEN``, a
+proxy URL with a password, a cloud key); a fake ffmpeg that writes down its environment,
+and the real yt-dlp worker's ``/proc/<pid>/environ``, must show none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import pytest
+
+from musicrec_core import child_process
+from musicrec_core.audio import load_clip
+from musicrec_core.child_process import (
+    YTDLP_MEMORY_LIMIT_BYTES,
+    child_environment,
+    ran_out_of_memory,
+    spawn,
+)
+from musicrec_core.errors import AudioError
+from musicrec_core.sources.ytdlp_fetch import YouTubeSettings, YtDlpProcess, _serve_test_video
+from tests.helpers.fake_tools import UseFfmpeg, fake_tool, use_ffmpeg
+from tests.helpers.media import MakeMedia
+
+__all__ = ["use_ffmpeg"]  # the fixture, used below
+
+SECRETS = {
+    "DISCORD_TOKEN": "secret.discord.token",
+    "MUSICREC_YTDLP_PROXY": "socks5://user:hunter2@proxy.example:1080",
+    "HTTPS_PROXY": "http://user:hunter2@proxy.example:3128",
+    "http_proxy": "http://user:hunter2@proxy.example:3128",
+    "AWS_SECRET_ACCESS_KEY": "not-for-children",
+    "PYTHONPATH": "/somewhere/else",
+}
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Put the bot's secrets (and a locale) in this process's environment."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    return SECRETS
+
+
+def assert_minimal(environment: dict[str, str]) -> None:
+    for name, value in SECRETS.items():
+        assert name not in environment
+        assert all(value not in other for other in environment.values())
+    assert "hunter2" not in json.dumps(environment)
+    for name in ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"):
+        assert name in environment, name
+
+
+def test_child_environment_keeps_only_what_children_need() -> None:
+    source = {**SECRETS, "PATH": "/bin", "HOME": "/home/x", "TMPDIR": "/t", "LANG": "C",
+              "LC_ALL": "C.UTF-8", "LC_CTYPE": "C", "TERM": "xterm", "DISPLAY": ":0"}  # fmt: skip
+    assert child_environment(source) == {
+        "PATH": "/bin", "HOME": "/home/x", "TMPDIR": "/t", "LANG": "C",
+        "LC_ALL": "C.UTF-8", "LC_CTYPE": "C",
+    }  # fmt: skip
+
+
+def test_ffmpeg_and_ffprobe_never_see_the_secrets(
+    secrets: dict[str, str], use_ffmpeg: UseFfmpeg, make_media: MakeMedia, tmp_path: Path
+) -> None:
+    path = make_media("tone.wav", seconds=2)
+    reports = tmp_path / "env"
+    reports.mkdir()
+    spy = (
+        "import json, os, sys\n"
+        "name = os.path.basename(sys.argv[0])\n"
+        "name += '-buildconf' if '-buildconf' in sys.argv else ''\n"
+        f"json.dump(dict(os.environ), open({str(reports)!r} + '/' + name, 'w'))\n"
+        "sys.exit(1)\n"
+    )
+    tools = tmp_path / "tools"
+    fake_tool(tools, "ffprobe", spy)
+    use_ffmpeg(fake_tool(tools, "ffmpeg", spy))
+    with pytest.raises(AudioError):
+        load_clip(path)
+    seen = {report.name: json.loads(report.read_text()) for report in reports.iterdir()}
+    assert {"ffprobe", "ffmpeg-buildconf"} <= set(seen)
+    for environment in seen.values():
+        assert_minimal(environment)
+
+
+def test_the_ytdlp_worker_never_sees_the_secrets(secrets: dict[str, str], tmp_path: Path) -> None:
+    """The worker (and so yt-dlp's ffmpeg and JavaScript runtime) starts with the minimum."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    with (
+        _serve_test_video("envTest_01", "http://127.0.0.1:9/none.mp3"),
+        YtDlpProcess("envTest_01", workdir, YouTubeSettings(socket_timeout_s=1.0)) as process,
+    ):
+        pid = process._process.pid
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        limits = Path(f"/proc/{pid}/limits").read_text()
+    environment = dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)
+    assert_minimal(environment)
+    data_line = next(line for line in limits.splitlines() if line.startswith("Max data size"))
+    assert data_line.split()[3:5] == [str(YTDLP_MEMORY_LIMIT_BYTES)] * 2
+
+
+def test_spawn_sets_the_memory_limit(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    limit = 300 * 2**20
+    process = spawn(
+        [sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_DATA))"],
+        memory_limit_bytes=limit,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = process.communicate(timeout=30)
+    assert out.strip() == str((limit, limit))
+    assert resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit)  # the parent is untouched
+
+
+def test_out_of_memory_messages_are_recognised() -> None:
+    assert ran_out_of_memory("Error while decoding: Cannot allocate memory")
+    assert ran_out_of_memory(
+        "ffmpeg: error while loading shared libraries: x.so: "
+        "failed to map segment from shared object"
+    )
+    assert not ran_out_of_memory("Invalid data found when processing input")
+    assert child_process.DECODER_MEMORY_LIMIT_BYTES >= 256 * 2**20

@@ -25,6 +25,7 @@ import yarl
 from bot.logging_setup import get_logger, setup_logging
 from bot.settings import Settings, load_settings
 from musicrec_core.errors import MusicrecError
+from musicrec_core.tf_banner import silence_tensorflow_banner
 
 log = get_logger("bot")
 
@@ -101,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         level=settings.log_level, log_file=settings.log_file, secrets=settings.log_secrets
     )
+    if settings.log_level.upper() != "DEBUG":
+        # TensorFlow is imported while the catalog loads (before the gateway connects, so
+        # nothing else is writing to stderr then); its C++ banner is noise in the log.
+        silence_tensorflow_banner()
     point_discord_at(settings)
     try:
         if args.sync:

@@ -89,5 +89,8 @@ def test_an_msd_index_serves_with_default_settings(
         names = sorted(field["name"] for field in embed["fields"])
         assert names == ["#1 tone-220", "#2 tone-330"] or names == ["#1 tone-330", "#2 tone-220"]
         assert fake.violations == []
+        # TensorFlow loaded without its C++ banner (absl / oneDNN notices) in the bot's log.
+        assert "absl::InitializeLog" not in process.output
+        assert "oneDNN custom operations" not in process.output
     finally:
         process.stop()

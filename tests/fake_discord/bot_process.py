@@ -37,7 +37,9 @@ def bot_environment(
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("MUSICREC_") and key != "DISCORD_TOKEN" and key not in PROXY_VARIABLES
+        if not key.startswith("MUSICREC_")
+        and key not in ("DISCORD_TOKEN", "TF_CPP_MIN_LOG_LEVEL")
+        and key not in PROXY_VARIABLES
     }
     env.update(
         {
@@ -55,7 +57,6 @@ def bot_environment(
             "MUSICREC_LINK_REPLIES": "true",
             "MUSICREC_ADMIN_ROLE_ID": fake.admin_role_id,
             "PYTHONUNBUFFERED": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
         }
     )
     env.update(extra or {})

@@ -47,6 +47,8 @@ from musicrec_core.timecode import format_clock, parse_timecode
 
 __all__ = [
     "DEFAULT_SPAN_S",
+    "MAX_CANDIDATES",
+    "MAX_LINK_CHARS",
     "YouTubeLink",
     "YouTubeSettings",
     "fetch_youtube_clip",
@@ -82,6 +84,16 @@ _TRAILING_PUNCTUATION = ".,;:!?*~"
 """Stripped from the end of a candidate; a trailing ``_`` is only dropped on a retry, as
 video ids may end with one (``_italic link_`` in markdown)."""
 
+_MARKUP_RETRIES = 3
+"""How many trailing ``_`` a retry may drop, one at a time: Discord closes italics with
+``_``, underline with ``__`` and both with ``___``."""
+
+_HOST_MARK = "youtu"
+"""Every accepted host name contains this, so a candidate without it is skipped unparsed."""
+
+MAX_CANDIDATES = 10
+"""At most this many candidates naming a YouTube host are parsed in one message."""
+
 
 @dataclass(frozen=True)
 class YouTubeLink:
@@ -104,27 +116,45 @@ def find_youtube_link(text: str) -> YouTubeLink | None:
 
     Links may sit anywhere in the text, inside ``<...>`` or a markdown ``[text](url)``.
     Strings that look like links but are refused (other hosts, bare playlists) are skipped.
+
+    Linear in the length of ``text``: candidates are found in one pass of a regex that does
+    not backtrack, only the first :data:`MAX_CANDIDATES` of them that name a YouTube host
+    are parsed, and each parse is bounded (:func:`parse_youtube_link`).
     """
+    tried = 0
     for match in _CANDIDATE_RE.finditer(text):
-        try:
-            return parse_youtube_link(match.group())
-        except LinkRejectedError:
+        candidate = match.group()
+        if _HOST_MARK not in candidate.lower():
             continue
+        try:
+            return parse_youtube_link(candidate)
+        except LinkRejectedError:
+            tried += 1
+            if tried == MAX_CANDIDATES:
+                return None
     return None
 
 
 def parse_youtube_link(text: str) -> YouTubeLink:
     """Parse one link (surrounding spaces, ``<...>`` or trailing punctuation allowed).
 
+    Candidates longer than :data:`MAX_LINK_CHARS` are refused before any parsing, and at
+    most :data:`_MARKUP_RETRIES` retries follow the first parse, so the work is linear in the
+    length of ``text``.
+
     Raises:
         LinkRejectedError: with a one-sentence reason when ``text`` is not a YouTube video link.
     """
     candidate = _strip_wrapping(text)
+    if len(candidate) > MAX_LINK_CHARS:
+        raise LinkRejectedError("That is not a YouTube link.")
     try:
         return _parse_candidate(candidate)
     except LinkRejectedError:
         # "_https://youtu.be/ID_" is markdown italics; an id may itself end with "_".
-        while candidate.endswith("_"):
+        for _ in range(_MARKUP_RETRIES):
+            if not candidate.endswith("_"):
+                break
             candidate = candidate[:-1].rstrip(_TRAILING_PUNCTUATION)
             try:
                 return _parse_candidate(candidate)
@@ -137,7 +167,7 @@ def _parse_candidate(candidate: str) -> YouTubeLink:
     """Parse one stripped candidate link; see :func:`parse_youtube_link`."""
     if not candidate:
         raise LinkRejectedError("That is not a YouTube link.")
-    if len(candidate) > MAX_LINK_CHARS or any(ord(c) < 0x21 or c == "\x7f" for c in candidate):
+    if any(ord(c) < 0x21 or c == "\x7f" for c in candidate):
         raise LinkRejectedError("That is not a YouTube link.")
     if "://" in candidate or _SCHEME_RE.match(candidate):
         scheme = candidate.split(":", 1)[0].lower()

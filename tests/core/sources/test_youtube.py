@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from musicrec_core.errors import LinkRejectedError
+from musicrec_core.sources import youtube
 from musicrec_core.sources.youtube import (
+    MAX_CANDIDATES,
+    MAX_LINK_CHARS,
     YouTubeLink,
     find_youtube_link,
     parse_youtube_link,
@@ -190,3 +193,78 @@ def test_parse_timecode_refuses(text: str) -> None:
 def test_colons_are_not_accepted_in_links() -> None:
     with pytest.raises(ValueError):
         parse_timecode("1:30", allow_colons=False)
+
+
+# --------------------------------------------------------------------------------------
+# Hostile messages: the work is bounded (timings are in benchmarks/bench_links.py)
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every candidate string that reaches the URL parser, in order."""
+    seen: list[str] = []
+    real = youtube._parse_candidate
+
+    def counting(candidate: str) -> YouTubeLink:
+        seen.append(candidate)
+        return real(candidate)
+
+    monkeypatch.setattr(youtube, "_parse_candidate", counting)
+    return seen
+
+
+def test_underscores_after_a_youtube_prefix_are_never_parsed_one_by_one(
+    parses: list[str],
+) -> None:
+    for _ in range(30):
+        assert find_youtube_link("youtube.com/" + "_" * 4000) is None
+        assert find_youtube_link("https://youtu.be/" + "_" * 3980) is None
+    assert parses == []  # longer than MAX_LINK_CHARS: refused before parsing
+    assert find_youtube_link("youtube.com/" + "_" * (MAX_LINK_CHARS - 20)) is None
+    assert len(parses) <= 4  # one parse and at most three markup retries
+    assert sum(map(len, parses)) <= 4 * MAX_LINK_CHARS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*_~" * 1333,
+        "_" * 4000,
+        "[" * 2000 + "]" * 2000,
+        "([<" * 1333,
+        "hello " * 666,
+        "a.b " * 1000,
+    ],
+)
+def test_markup_runs_and_brackets_without_a_youtube_host_are_not_parsed(
+    text: str, parses: list[str]
+) -> None:
+    assert find_youtube_link(text) is None
+    assert parses == []
+
+
+def test_many_youtube_looking_candidates_parse_a_bounded_number(parses: list[str]) -> None:
+    text = "youtu.be/x___ " * 285
+    assert find_youtube_link(text) is None
+    assert len(parses) <= MAX_CANDIDATES * 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*_~" * 1000 + f" https://youtu.be/{ID}",
+        "*_~" * 600 + f"https://youtu.be/{ID}",
+        "[" * 1500 + f"https://youtu.be/{ID}" + "]" * 1500,
+        "_" * 3000 + f" youtu.be/{ID}_",
+        "youtube.com/" + "_" * 3000 + f" https://youtu.be/{ID}",
+        " ".join(["youtu.be/nope"] * (MAX_CANDIDATES - 1) + [f"https://youtu.be/{ID}"]),
+    ],
+)
+def test_a_real_link_is_still_found_after_hostile_text(text: str) -> None:
+    link = find_youtube_link(text)
+    assert link is not None and link.video_id == ID
+
+
+def test_candidates_past_the_limit_are_not_tried() -> None:
+    text = " ".join(["youtu.be/nope"] * MAX_CANDIDATES + [f"https://youtu.be/{ID}"])
+    assert find_youtube_link(text) is None

@@ -102,6 +102,34 @@ def test_stereo_is_downmixed_by_the_channel_mean(tmp_path: Path) -> None:
     assert rms(samples[1600:-1600]) == pytest.approx(SINE_RMS / 2, rel=0.01)
 
 
+@pytest.mark.parametrize("channels", [8, 9, 16, 64])
+def test_many_channels_are_averaged_within_a_bounded_output(
+    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tone in channel 0 and silence elsewhere: the clip is the mean (tone / channels);
+    past 8 channels ffmpeg averages before resampling, so no output holds more than one
+    channel's window."""
+    rate = 44_100
+    t = np.arange(12 * rate) / rate
+    data = np.zeros((t.size, channels), dtype=np.float32)
+    data[:, 0] = 0.5 * np.sin(2 * np.pi * 440 * t)
+    path = write_float_wav(tmp_path / f"{channels}ch.wav", data, rate)
+    outputs: list[int] = []
+    real_run = decode.run_process
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_run(*args, **kwargs)
+        outputs.append(len(result.stdout))
+        return result
+
+    monkeypatch.setattr(decode, "run_process", spy)
+    samples = assert_valid_clip(load_clip(path, start_s=1.0))
+    assert samples.size == WINDOW
+    assert rms(samples[1600:-1600]) == pytest.approx(0.5 / np.sqrt(2) / channels, rel=0.01)
+    window_bytes = (WINDOW + round(0.7 * SAMPLE_RATE_HZ)) * 4 + 1024
+    assert max(outputs) <= window_bytes * min(channels, decode.NUMPY_DOWNMIX_CHANNELS)
+
+
 def test_long_file_gives_exactly_ten_seconds(make_media: MakeMedia) -> None:
     clip = load_clip(make_media("long.mp3", seconds=25, tone_hz=1000))
     samples = assert_valid_clip(clip)

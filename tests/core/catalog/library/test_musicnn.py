@@ -26,7 +26,7 @@ SONGS = {
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, MusicnnEmbedder]:
+def musicnn_library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, MusicnnEmbedder]:
     """(music folder, index folder, MTT embedder): four 24-s tracks, two windows each."""
     work = tmp_path_factory.mktemp("musicnn-library")
     music = work / "music"
@@ -43,9 +43,9 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Music
 
 
 def test_each_track_is_found_from_another_part_of_it(
-    library: tuple[Path, Path, MusicnnEmbedder],
+    musicnn_library: tuple[Path, Path, MusicnnEmbedder],
 ) -> None:
-    music, index_dir, embedder = library
+    music, index_dir, embedder = musicnn_library
     with CatalogIndex.load(index_dir, expect_embedder=embedder.id) as index:
         assert index.embedder.version == "musicnn-mtt-0.1.0" and index.dim == 200
         recommender = Recommender(index, embedder)
@@ -62,9 +62,9 @@ def test_each_track_is_found_from_another_part_of_it(
 
 
 def test_an_index_built_with_mtt_refuses_the_msd_embedder(
-    library: tuple[Path, Path, MusicnnEmbedder],
+    musicnn_library: tuple[Path, Path, MusicnnEmbedder],
 ) -> None:
-    _, index_dir, _ = library
+    _, index_dir, _ = musicnn_library
     install_weights()
     msd = MusicnnEmbedder.load("msd")
     with pytest.raises(IndexMismatchError):
@@ -76,14 +76,14 @@ def test_an_index_built_with_mtt_refuses_the_msd_embedder(
 @pytest.mark.parametrize("variant", ["msd", "mtt"])
 @pytest.mark.parametrize("legacy_manifest", [False, True])
 def test_open_embeds_with_the_variant_the_manifest_names(
-    library: tuple[Path, Path, MusicnnEmbedder],
+    musicnn_library: tuple[Path, Path, MusicnnEmbedder],
     tmp_path: Path,
     variant: str,
     legacy_manifest: bool,
 ) -> None:
     """Recommender.open takes musicnn's variant from the index, with no setting to match;
     a manifest written before the variant was recorded names it by its version."""
-    music, _, _ = library
+    music, _, _ = musicnn_library
     install_weights()
     built_with = MusicnnEmbedder.load(variant)
     index_dir = tmp_path / "index"

@@ -1,0 +1,265 @@
+"""The library build: key every input, reuse or embed its windows, publish the index.
+
+Mental model::
+
+    inputs --collect_inputs--> files + links --hash / video id--> track keys
+      --cache hit?--> reuse the stored frames
+      --else decode windows (ffmpeg / yt-dlp), embed them in batches, store in the cache-->
+    pool(frames, DEFAULT_POOLING) per window --IndexBuilder--> INDEX_DIR (published atomically)
+
+Decoded tracks wait in a batch until :data:`EMBED_BATCH_WINDOWS` windows have gathered
+(across tracks), then go to the embedder in one call; when it refuses a batch, the tracks
+are embedded one by one to find the one it refuses.
+
+Failures: an input that cannot be decoded or fetched is skipped with its reason and
+counted (:class:`~musicrec_core.catalog.library.report.LibraryBuildReport`); a missing
+path on the command line, or a build where nothing could be indexed, is a
+:class:`~musicrec_core.errors.CatalogError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from musicrec_core import paths
+from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.library.cache import EmbeddingCache
+from musicrec_core.catalog.library.decode import (
+    DECODE_WORKERS,
+    DecodedTrack,
+    LinkFetcher,
+    decode_file,
+    fetch_link,
+    fetch_with_ytdlp,
+)
+from musicrec_core.catalog.library.inputs import FileInput, LinkInput, collect_inputs
+from musicrec_core.catalog.library.report import LibraryBuildReport, SkippedInput
+from musicrec_core.catalog.library.tracks import (
+    DEFAULT_WINDOWS,
+    TrackEmbedding,
+    plan_windows,
+    track_key,
+)
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
+from musicrec_core.clip import CLIP_SECONDS
+from musicrec_core.embedders.base import Embedder, Embedding, Tag
+from musicrec_core.errors import AudioError, CatalogError, SourceError
+
+__all__ = ["EMBED_BATCH_WINDOWS", "build_library"]
+
+EMBED_BATCH_WINDOWS = 32
+"""Windows gathered (across tracks) before one batched embedder call."""
+
+
+@dataclass(frozen=True)
+class _Track:
+    key: str
+    kind: str
+    source: str
+    embedding: TrackEmbedding
+
+
+def build_library(
+    inputs: Sequence[str],
+    target_dir: Path,
+    embedder: Embedder,
+    *,
+    windows: int = DEFAULT_WINDOWS,
+    cache_root: Path | None = None,
+    fetch_clip: LinkFetcher | None = None,
+    progress: bool = False,
+) -> LibraryBuildReport:
+    """Index the tracks in ``inputs`` into ``target_dir`` (see the package docstring).
+
+    Args:
+        inputs: folders, audio files, link-list files and YouTube links.
+        target_dir: the index folder to create or replace (atomically).
+        embedder: the embedder for every window (its identity goes into the manifest).
+        windows: windows per track (fewer for short tracks).
+        cache_root: the embedding cache root (None: ``paths.cache_root()/"embeddings"``).
+        fetch_clip: how a window of a YouTube video is fetched (None: yt-dlp via
+            :func:`musicrec_core.sources.youtube.fetch_youtube_clip`).
+        progress: show a progress bar on stderr.
+
+    Raises:
+        ValueError: when ``windows < 1``.
+        CatalogError: an input that is neither a path nor a link, or nothing to index.
+    """
+    plan_windows(None, windows)  # validates the count before any work
+    collected = collect_inputs(inputs)
+    cache = EmbeddingCache(
+        cache_root if cache_root is not None else paths.cache_root() / "embeddings",
+        embedder.id,
+        windows,
+    )
+    run = _LibraryRun(embedder, cache, windows, fetch_clip or fetch_with_ytdlp)
+    run.skipped.extend(collected.skipped)
+    # The builder comes first so an unusable target fails before any decoding; leaving
+    # the block by an exception removes the unpublished build.
+    with (
+        IndexBuilder(target_dir, embedder=embedder.id, pooling=DEFAULT_POOLING) as builder,
+        ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder,
+    ):
+        for entry in tqdm(collected.inputs, disable=not progress, unit="track", desc="library"):
+            run.add(entry, decoder)
+        run.flush()
+        tracks = [run.tracks[key] for key in run.order if key in run.tracks]
+        if not tracks:
+            first = run.skipped[0] if run.skipped else None
+            detail = f" (first: {first.source}: {first.reason})" if first else ""
+            raise CatalogError(
+                f"Nothing to index: no input gave playable audio; {len(run.skipped)} skipped, "
+                f"{collected.ignored} ignored{detail}."
+            )
+        items = _add_tracks(builder, tracks)
+        builder.commit(
+            extra_manifest={
+                "library": {
+                    "inputs": list(inputs),
+                    "tracks": len(tracks),
+                    "windows_per_track": windows,
+                    "window_seconds": CLIP_SECONDS,
+                }
+            }
+        )
+    return LibraryBuildReport(
+        index_dir=Path(target_dir),
+        tracks=len(tracks),
+        items=items,
+        embedded=run.embedded,
+        reused=run.reused,
+        duplicates=run.duplicates,
+        ignored=collected.ignored,
+        skipped=tuple(run.skipped),
+    )
+
+
+class _LibraryRun:
+    """The mutable state of one build: decoded tracks waiting for a batch, results, counts."""
+
+    def __init__(
+        self, embedder: Embedder, cache: EmbeddingCache, windows: int, fetch_clip: LinkFetcher
+    ) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.windows = windows
+        self.fetch_clip = fetch_clip
+        self.order: list[str] = []  # track keys in input order
+        self.seen: set[str] = set()
+        self.tracks: dict[str, _Track] = {}
+        self.pending: list[DecodedTrack] = []
+        self.skipped: list[SkippedInput] = []
+        self.embedded = 0
+        self.reused = 0
+        self.duplicates = 0
+
+    def add(self, entry: FileInput | LinkInput, decoder: ThreadPoolExecutor) -> None:
+        """Key the input, reuse its cache entry or decode it into the pending batch."""
+        if isinstance(entry, FileInput):
+            source, kind, stored_source = str(entry.path), "file", str(entry.path.resolve())
+            try:
+                key = track_key(entry.path)
+            except OSError as exc:
+                self.skipped.append(SkippedInput(source, f"cannot read it ({exc.strerror})."))
+                return
+        else:
+            source, kind, stored_source = entry.origin, "youtube", entry.link.url
+            key = entry.link.video_id
+        if key in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(key)
+        self.order.append(key)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.tracks[key] = _Track(key, kind, stored_source, cached)
+            self.reused += 1
+            return
+        try:
+            if isinstance(entry, FileInput):
+                decoded = decode_file(entry.path, key, stored_source, self.windows, decoder)
+            else:
+                decoded = fetch_link(entry.link, key, self.windows, self.fetch_clip)
+        except (AudioError, SourceError) as exc:
+            self.skipped.append(SkippedInput(source, str(exc)))
+            return
+        self.pending.append(decoded)
+        if sum(len(track.clips) for track in self.pending) >= EMBED_BATCH_WINDOWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed every pending track in one batched call, cache and keep the results."""
+        pending, self.pending = self.pending, []
+        self._embed(pending)
+
+    def _embed(self, batch: list[DecodedTrack]) -> None:
+        if not batch:
+            return
+        try:
+            embeddings = self.embedder.embed_many([c for track in batch for c in track.clips])
+        except AudioError as exc:
+            if len(batch) == 1:
+                self.skipped.append(SkippedInput(batch[0].source, str(exc)))
+                return
+            for track in batch:  # find the track the embedder refused
+                self._embed([track])
+            return
+        offset = 0
+        for track in batch:
+            own = embeddings[offset : offset + len(track.clips)]
+            offset += len(track.clips)
+            embedded = _track_embedding(track, own)
+            self.cache.put(track.key, embedded)
+            self.tracks[track.key] = _Track(track.key, track.kind, track.source, embedded)
+            self.embedded += 1
+
+
+def _track_embedding(track: DecodedTrack, embeddings: Sequence[Embedding]) -> TrackEmbedding:
+    """Collect a track's window embeddings; average the tag probabilities over windows."""
+    tags: tuple[Tag, ...] = ()
+    if all(embedding.tags for embedding in embeddings):
+        totals: dict[str, float] = {}
+        for embedding in embeddings:
+            for tag in embedding.tags:
+                totals[tag.name] = totals.get(tag.name, 0.0) + tag.probability
+        averaged = (Tag(name, total / len(embeddings)) for name, total in totals.items())
+        tags = tuple(sorted(averaged, key=lambda tag: -tag.probability))
+    starts = np.array([clip.provenance.start_s for clip in track.clips], dtype=np.float64)
+    durations = np.array([clip.duration_s for clip in track.clips], dtype=np.float64)
+    return TrackEmbedding(
+        title=track.title,
+        starts=starts,
+        ends=starts + durations,
+        frames=np.concatenate([e.vectors for e in embeddings]).astype(np.float32),
+        lengths=np.array([e.vectors.shape[0] for e in embeddings], dtype=np.int64),
+        tags=tags,
+    )
+
+
+def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:
+    """Pool every window of every track into the builder; returns the number of items."""
+    vectors = []
+    metas: list[ItemMeta] = []
+    for track in tracks:
+        embedding = track.embedding
+        vectors.append(pool_segments(embedding.frames, embedding.lengths, DEFAULT_POOLING))
+        metas += [
+            ItemMeta(
+                group=track.key,
+                start_s=float(start),
+                end_s=float(end),
+                labels=embedding.labels,
+                title=embedding.title,
+                source=track.source,
+                kind=track.kind,
+            )
+            for start, end in zip(embedding.starts, embedding.ends, strict=True)
+        ]
+    builder.add_many(np.concatenate(vectors), metas)
+    return len(metas)

@@ -1,0 +1,101 @@
+"""Turning one track into its planned windows of audio, from a file or from a video.
+
+Mental model: a track that missed the cache is cut into the windows
+:func:`~musicrec_core.catalog.library.tracks.plan_windows` plans, and they wait as a
+:class:`DecodedTrack` for the embedder. A file's windows are decoded by ffmpeg, several at
+once (:func:`decode_file`); a video's windows come from a :data:`LinkFetcher`, yt-dlp by
+default (:func:`fetch_with_ytdlp`), whose first call also tells the video's length
+(:func:`fetch_link`). An input that gives no window raises
+:class:`~musicrec_core.errors.AudioError` or :class:`~musicrec_core.errors.SourceError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from musicrec_core.audio import AudioInfo, load_clip, probe_audio
+from musicrec_core.catalog.library.tracks import plan_windows
+from musicrec_core.clip import Clip
+from musicrec_core.errors import AudioError
+from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip
+
+__all__ = [
+    "DECODE_WORKERS",
+    "DecodedTrack",
+    "LinkFetcher",
+    "decode_file",
+    "fetch_link",
+    "fetch_with_ytdlp",
+]
+
+logger = logging.getLogger(__name__)
+
+DECODE_WORKERS = 4
+"""Windows of one file decoded concurrently (each is its own ffmpeg process)."""
+
+LinkFetcher = Callable[[YouTubeLink, float | None], Clip]
+"""Fetches one window of a video: (link, start in seconds or None for the default) -> Clip."""
+
+
+@dataclass(frozen=True)
+class DecodedTrack:
+    """A track's windows decoded and waiting for the embedder."""
+
+    key: str
+    kind: str
+    source: str
+    title: str | None
+    clips: tuple[Clip, ...]
+
+
+def decode_file(
+    path: Path, key: str, source: str, windows: int, decoder: ThreadPoolExecutor
+) -> DecodedTrack:
+    """Probe the file and decode its planned windows (in parallel).
+
+    Windows that fail to decode (a truncated file) are dropped; raises the first error
+    when none decodes.
+    """
+    info = probe_audio(path)
+    starts = plan_windows(info.duration_s, windows)
+    futures = [decoder.submit(load_clip, path, start_s=start, info=info) for start in starts]
+    clips: list[Clip] = []
+    errors: list[AudioError] = []
+    for future in futures:
+        try:
+            clips.append(future.result())
+        except AudioError as exc:
+            errors.append(exc)
+    if not clips:
+        raise errors[0]
+    if errors:
+        logger.warning("%s: %d of %d windows could not be decoded", path, len(errors), len(starts))
+    return DecodedTrack(key, "file", source, _title_from_tags(info) or path.stem, tuple(clips))
+
+
+def _title_from_tags(info: AudioInfo) -> str | None:
+    if info.title and info.artist:
+        return f"{info.artist} - {info.title}"
+    return info.title
+
+
+def fetch_link(link: YouTubeLink, key: str, windows: int, fetch_clip: LinkFetcher) -> DecodedTrack:
+    """Fetch the planned windows of a video.
+
+    The first fetch takes the source's default window and reports the video's length and
+    title; the planned window nearest to it is replaced by it, the others are fetched.
+    """
+    first = fetch_clip(link, None)
+    starts = list(plan_windows(first.provenance.source_duration_s, windows))
+    nearest = min(range(len(starts)), key=lambda i: abs(starts[i] - first.provenance.start_s))
+    clips = [first if i == nearest else fetch_clip(link, start) for i, start in enumerate(starts)]
+    return DecodedTrack(key, "youtube", link.url, first.provenance.title, tuple(clips))
+
+
+def fetch_with_ytdlp(link: YouTubeLink, start_s: float | None) -> Clip:
+    """The default :data:`LinkFetcher`: one window of the video through yt-dlp."""
+    return fetch_youtube_clip(link, start_s=start_s)

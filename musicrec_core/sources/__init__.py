@@ -1,7 +1,8 @@
 """Where clips come from: local files, Discord attachments and YouTube links.
 
 - :func:`clip_from_source`: a local file path or a YouTube link (the CLI commands).
-- :mod:`.attachment`: uploaded bytes, size-checked and identified by content.
+- :mod:`.attachment`: uploads streamed to a private file, size-checked and identified by
+  content.
 - :mod:`.youtube`: link recognition and section downloads with yt-dlp.
 """
 
@@ -17,6 +18,8 @@ from musicrec_core.sources.attachment import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     check_declared_size,
     clip_from_bytes,
+    clip_from_file,
+    streamed_upload,
 )
 from musicrec_core.sources.youtube import (
     YouTubeLink,
@@ -32,10 +35,12 @@ __all__ = [
     "YouTubeSettings",
     "check_declared_size",
     "clip_from_bytes",
+    "clip_from_file",
     "clip_from_source",
     "fetch_youtube_clip",
     "find_youtube_link",
     "parse_youtube_link",
+    "streamed_upload",
 ]
 
 _LINK_PREFIXES = ("www.", "youtu", "m.youtube", "music.youtube")

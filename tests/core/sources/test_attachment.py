@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from musicrec_core.clip import SAMPLE_RATE_HZ
-from musicrec_core.errors import InputTooLargeError, NotAudioError
+from musicrec_core.errors import FetchError, InputTooLargeError, NotAudioError
 from musicrec_core.sources.attachment import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     check_declared_size,
     clip_from_bytes,
+    clip_from_file,
     display_name,
+    streamed_upload,
 )
 from tests.helpers.hostile_media import hostile_files
+from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import MakeMedia, generate_media
 
 Hostile = dict[str, tuple[Path, type[Exception] | None]]
+
+MiB = 2**20
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +108,83 @@ def test_window_of_a_long_attachment(tmp_path: Path) -> None:
 )
 def test_display_name(given: str, shown: str) -> None:
     assert display_name(given) == shown
+
+
+# --------------------------------------------------------------------------------------
+# Streaming an upload to a private file (never whole in memory)
+
+
+def _leftovers() -> list[str]:
+    return [name for name in os.listdir(tempfile.gettempdir()) if name.startswith("musicrec-att-")]
+
+
+async def test_an_upload_streams_to_a_private_file_that_is_removed(
+    http_server: LocalHTTPServer, make_media: MakeMedia
+) -> None:
+    data = make_media("song.mp3", seconds=12, tone_hz=440).read_bytes()
+    url = http_server.add("/cdn/song.mp3", data, content_type="audio/mpeg")
+    async with streamed_upload(url, name="song.mp3", declared_size=len(data)) as path:
+        assert path.name.startswith("musicrec-att-")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_bytes() == data
+        clip = clip_from_file(path, filename="dir/song.mp3", start_s=0.5)
+    assert not path.exists() and _leftovers() == []
+    assert (clip.provenance.kind, clip.provenance.ref, clip.provenance.start_s) == (
+        "attachment",
+        "song.mp3",
+        0.5,
+    )
+    assert clip.provenance.content_sha256 == hashlib.sha256(data).hexdigest()
+    reference = clip_from_bytes(data, filename="song.mp3", start_s=0.5)
+    assert np.array_equal(reference.samples, clip.samples)
+    assert reference.provenance == clip.provenance
+
+
+async def test_a_declared_size_over_the_cap_is_refused_before_connecting(
+    http_server: LocalHTTPServer,
+) -> None:
+    url = http_server.add("/big", b"x" * 10)
+    with pytest.raises(InputTooLargeError, match="limit is 1.0 MiB"):
+        async with streamed_upload(url, name="a.mp3", declared_size=2 * MiB, max_bytes=MiB):
+            pass
+    assert http_server.requests("/big") == []
+
+
+@pytest.mark.parametrize("content_length", [None, -1, 1000])
+async def test_the_cap_holds_on_what_the_server_says_and_sends(
+    content_length: int | None, http_server: LocalHTTPServer
+) -> None:
+    """The upload claims 1000 bytes; the server announces 3 MiB, nothing, or lies (1000)."""
+    http_server.send_buffer_bytes = 32 * 1024
+    url = http_server.add("/liar", b"\0" * (3 * MiB), content_length=content_length)
+    with pytest.raises((InputTooLargeError, FetchError)) as caught:
+        async with streamed_upload(url, name="a.mp3", declared_size=1000, max_bytes=MiB) as path:
+            assert path.stat().st_size <= MiB  # a lie that stops at 1000 bytes is harmless
+            raise FetchError("reached the block")
+    if content_length == 1000:  # refused as a broken download, or cut at 1000 bytes
+        assert isinstance(caught.value, FetchError)
+    else:
+        assert isinstance(caught.value, InputTooLargeError)
+        assert http_server.bytes_served("/liar") < 2 * MiB
+    assert _leftovers() == []
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [{"status": 404}, {"cut_after": 5000}, {"stall_s": 30.0, "stall_after": 100}],
+)
+async def test_download_failures_are_fetch_errors_without_leftovers(
+    misbehaviour: dict[str, object], http_server: LocalHTTPServer
+) -> None:
+    url = http_server.add("/bad", b"y" * 20_000, **misbehaviour)  # type: ignore[arg-type]
+    with pytest.raises(FetchError, match=r"^Could not download a\.mp3; please try again\.$"):
+        async with streamed_upload(url, name="dir/a.mp3", declared_size=20_000, timeout_s=1.0):
+            pass
+    assert _leftovers() == []
+
+
+def test_clip_from_file_checks_the_real_size(tmp_path: Path) -> None:
+    path = tmp_path / "upload"
+    path.write_bytes(b"z" * 2048)
+    with pytest.raises(InputTooLargeError):
+        clip_from_file(path, filename="z.mp3", max_bytes=1024)

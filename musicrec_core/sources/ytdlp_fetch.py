@@ -15,7 +15,8 @@ Limits (:class:`YouTubeSettings`): ``socket_timeout_s`` for each network read in
 ``metadata_timeout_s`` and ``download_timeout_s`` of wall-clock time for the two phases, and
 ``max_bytes`` for what the download may write to disk. ``cookiefile`` and ``proxy`` are
 passed to yt-dlp under its documented option names; ``js_runtime`` picks the JavaScript
-runtime yt-dlp uses for YouTube's challenges (its default is Deno).
+runtime for YouTube's challenge solver (default: the Deno musicrec installs, by path; no
+``remote_components``, so no code is fetched at run time: :mod:`musicrec_core.js_runtime`).
 
 yt-dlp rewrites its cookies file whenever it closes. It is therefore never given the
 operator's file: each fetch copies it into its private directory and hands yt-dlp the copy,
@@ -24,8 +25,8 @@ which goes with that directory. The operator's file is only read, so it may be r
 
 When YouTube blocks a server ("Sign in to confirm you're not a bot", common on datacenter
 IPs): export cookies of a logged-in browser session in Netscape format and point
-``cookiefile`` at them, or route through a residential ``proxy``; make sure a JavaScript
-runtime (Deno, or Node >= 20) is installed for yt-dlp's challenge solver.
+``cookiefile`` at them, or route through a residential ``proxy``; ``musicrec doctor`` says
+whether yt-dlp finds its JavaScript runtime and challenge solver scripts.
 
 Tests-only seam: the URL handed to yt-dlp is always
 :func:`~musicrec_core.sources.video_id.canonical_url` of the video id, with only
@@ -65,6 +66,7 @@ from musicrec_core.errors import (
     SourceError,
     VideoUnavailableError,
 )
+from musicrec_core.js_runtime import ytdlp_js_runtimes
 from musicrec_core.sources.video_id import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class YouTubeSettings:
         cookiefile: Netscape-format cookies file for yt-dlp (``cookiefile``), or None.
         proxy: proxy URL for yt-dlp (``proxy``), e.g. ``"socks5://127.0.0.1:1080"``, or None.
         js_runtime: JavaScript runtime for yt-dlp's YouTube challenge solver ("deno",
-            "node", "bun" or "quickjs"); None keeps yt-dlp's default (Deno).
+            "node", "bun" or "quickjs"); None = Deno, the binary musicrec installs.
         socket_timeout_s: seconds yt-dlp waits on an unresponsive host (``socket_timeout``).
         metadata_timeout_s: wall-clock seconds for reading the video's metadata.
         download_timeout_s: wall-clock seconds for downloading the section.
@@ -112,8 +114,7 @@ class YouTubeSettings:
             options["cookiefile"] = str(self.cookiefile)
         if self.proxy is not None:
             options["proxy"] = self.proxy
-        if self.js_runtime is not None:
-            options["js_runtimes"] = {self.js_runtime: {}}
+        options["js_runtimes"] = ytdlp_js_runtimes(self.js_runtime)
         return options
 
 

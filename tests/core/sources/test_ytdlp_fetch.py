@@ -22,6 +22,7 @@ from musicrec_core.errors import (
     SourceError,
     VideoUnavailableError,
 )
+from musicrec_core.js_runtime import bundled_deno
 from musicrec_core.sources import ytdlp_fetch
 from musicrec_core.sources.video_id import canonical_url
 from musicrec_core.sources.youtube import (
@@ -460,5 +461,11 @@ def test_settings_map_to_documented_ytdlp_options(tmp_path: Path) -> None:
         "proxy": "socks5://127.0.0.1:1080",
         "js_runtimes": {"node": {}},
     }
-    assert YouTubeSettings().ytdlp_options() == {"socket_timeout": 15.0}
+    # By default yt-dlp gets the Deno that musicrec installs, by path.
+    deno = bundled_deno()
+    assert deno is not None
+    assert YouTubeSettings().ytdlp_options() == {
+        "socket_timeout": 15.0,
+        "js_runtimes": {"deno": {"path": str(deno)}},
+    }
     assert canonical_url(VIDEO_ID) == f"https://www.youtube.com/watch?v={VIDEO_ID}"

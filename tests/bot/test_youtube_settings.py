@@ -16,6 +16,7 @@ from bot.request import AudioRequest
 from bot.service import RequestService
 from bot.settings import ConfigurationError, load_settings
 from musicrec_core.errors import FetchError
+from musicrec_core.js_runtime import bundled_deno
 from musicrec_core.sources.youtube import (
     YouTubeSettings,
     fetch_youtube_clip,
@@ -95,10 +96,13 @@ def test_the_settings_become_the_yt_dlp_settings(
     assert "s3cret-pw" not in repr(settings)
 
 
-def test_defaults_leave_yt_dlp_alone(tmp_path: Path) -> None:
+def test_defaults_leave_yt_dlp_alone_but_for_the_bundled_deno(tmp_path: Path) -> None:
     youtube = make_settings(tmp_path).youtube
     assert (youtube.cookiefile, youtube.proxy, youtube.js_runtime) == (None, None, None)
-    assert youtube.ytdlp_options() == {"socket_timeout": 15.0}
+    assert youtube.ytdlp_options() == {
+        "socket_timeout": 15.0,
+        "js_runtimes": {"deno": {"path": str(bundled_deno())}},
+    }
     empty = make_settings(tmp_path, ytdlp_cookies="", ytdlp_proxy=" ", ytdlp_js_runtime="")
     assert empty.youtube == youtube
 

@@ -24,22 +24,26 @@ Threads: queries may run concurrently from any thread. :meth:`Recommender.swap_i
 replaces the index with one reference assignment under a lock; each query reads that
 reference once at its start and uses only it, so in-flight queries finish on the index
 they started with and later ones see the new index (each result carries the fingerprint of
-the index it was computed on). ``swap_index(new, close_old=True)`` waits until the queries
-still using the old index are done, then closes it; :meth:`Recommender.reload` loads the
-index folder again and swaps it in that way.
+the index it was computed on; :mod:`musicrec_core.catalog.index.slot`).
+``swap_index(new, close_old=True)`` *retires* the old index: it waits a bounded time for the
+queries still using it, then closes it, or leaves that to the last of them (an index is
+never closed while a query reads it). :meth:`Recommender.reload` proves the index folder
+(:meth:`CatalogIndex.load_for_serving`: sha256 of every file, a probe query), installs it
+and retires the old one, one reload at a time; once installed, the new index is never
+closed by the reload, whatever happens while the old one is retired.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
+from musicrec_core.catalog.index.slot import SWAP_WAIT_S, IndexSlot
 from musicrec_core.catalog.pooling import pool
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder
@@ -162,17 +166,21 @@ class Recommender:
         """
         index.check_embedder(embedder.id)
         self.embedder = embedder
-        self._index = index
-        self._state = threading.Condition()
-        self._in_flight: dict[int, int] = {}  # id(index) -> queries running on it
+        self._slot = IndexSlot(index)
+        self._reload_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, *, weights: WeightFiles | None = None) -> Recommender:
+    def open(
+        cls, index_dir: Path, *, weights: WeightFiles | None = None, serving: bool = False
+    ) -> Recommender:
         """Load the index at ``index_dir`` and the embedder its manifest names (blocking).
 
         Args:
             index_dir: an index folder (see :meth:`CatalogIndex.load`).
             weights: where VGGish's weight files lie, when not in the configured places.
+            serving: open for a long-running server: prove the index first
+                (:meth:`CatalogIndex.load_for_serving`: no bare version folder, every
+                sha256, a probe query; about 1 s per GB of index).
 
         Raises:
             IndexNotFoundError / IndexCorruptError: no usable index there.
@@ -180,7 +188,10 @@ class Recommender:
                 the weight files found make another version than the index's.
             WeightsMissingError / CheckpointError: the embedder's weights are unusable.
         """
-        index = CatalogIndex.load(index_dir)
+        if serving:
+            index = CatalogIndex.load_for_serving(index_dir)
+        else:
+            index = CatalogIndex.load(index_dir)
         try:
             built_with = index.embedder
             try:
@@ -200,29 +211,29 @@ class Recommender:
     @property
     def index(self) -> CatalogIndex:
         """The index new queries search."""
-        return self._index
+        return self._slot.index
 
-    def reload(self, index_dir: Path) -> CatalogIndex:
-        """Load ``index_dir`` again and swap it in (blocking); returns the new index.
+    def reload(self, index_dir: Path, *, wait_s: float = SWAP_WAIT_S) -> CatalogIndex:
+        """Prove the index at ``index_dir``, swap it in and retire the old one (blocking:
+        hashing takes about 1 s per GB); returns the new index. One reload runs at a time.
 
-        Waits for the queries still on the old index, then closes it. On any error the old
-        index keeps serving and the new one is closed.
+        The new index is loaded with :meth:`CatalogIndex.load_for_serving`. If it is refused,
+        the old index keeps serving untouched. Once it is installed it stays open; the old one
+        is retired as by ``swap_index(close_old=True, wait_s=wait_s)``.
 
         Raises:
-            IndexNotFoundError / IndexCorruptError: no usable index there.
+            IndexNotFoundError: no index there, or a bare version folder.
+            IndexCorruptError: a file fails its size or sha256 check, or the probe query.
             IndexMismatchError: the new index was built with another embedder.
         """
-        new_index = CatalogIndex.load(index_dir, expect_embedder=self.embedder.id)
-        try:
-            self.swap_index(new_index, close_old=True)
-        except BaseException:
-            new_index.close()
-            raise
+        with self._reload_lock:
+            new_index = CatalogIndex.load_for_serving(index_dir, expect_embedder=self.embedder.id)
+            self._slot.retire(self._slot.install(new_index), wait_s)
         return new_index
 
     def close(self) -> None:
         """Close the current index (waiting for searches in flight); queries then fail."""
-        self._index.close()
+        self._slot.index.close()
 
     def __enter__(self) -> Recommender:
         return self
@@ -230,39 +241,24 @@ class Recommender:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def swap_index(self, new_index: CatalogIndex, *, close_old: bool = False) -> CatalogIndex:
+    def swap_index(
+        self, new_index: CatalogIndex, *, close_old: bool = False, wait_s: float = SWAP_WAIT_S
+    ) -> CatalogIndex:
         """Make ``new_index`` the one new queries search; return the previous one.
 
         The new index is validated against the embedder first (IndexMismatchError leaves
-        the current one in place). Queries already running finish on the old index. With
-        ``close_old`` the call waits for them and then closes the old index; otherwise do
-        not ``close()`` the returned index while queries may still use it (dropping the
-        reference is enough: its memory map is released with its last user).
+        the current one in place); no error is raised once it is installed. Queries already
+        running finish on the old index. With ``close_old`` the old index is retired: the
+        call waits up to ``wait_s`` seconds for those queries, then closes it, or, if some
+        still run, leaves it to the last of them to close (and logs that). Without
+        ``close_old`` do not ``close()`` the returned index while queries may still use it
+        (dropping the reference is enough: its memory map is released with its last user).
         """
         new_index.check_embedder(self.embedder.id)
-        with self._state:
-            old, self._index = self._index, new_index
-            if close_old:
-                while self._in_flight.get(id(old)):
-                    self._state.wait()
+        old = self._slot.install(new_index)
         if close_old and old is not new_index:
-            old.close()
+            self._slot.retire(old, wait_s)
         return old
-
-    @contextlib.contextmanager
-    def _current_index(self) -> Iterator[CatalogIndex]:
-        """The index to use for one whole query, counted as in flight until it ends."""
-        with self._state:
-            index = self._index
-            self._in_flight[id(index)] = self._in_flight.get(id(index), 0) + 1
-        try:
-            yield index
-        finally:
-            with self._state:
-                remaining = self._in_flight.pop(id(index)) - 1
-                if remaining:
-                    self._in_flight[id(index)] = remaining
-                self._state.notify_all()
 
     def recommend(
         self,
@@ -301,7 +297,7 @@ class Recommender:
         if not clips:
             return []
         results = []
-        with self._current_index() as index:
+        with self._slot.using() as index:
             embeddings = self.embedder.embed_many(clips)
             for clip, embedding in zip(clips, embeddings, strict=True):
                 vector = pool(embedding.vectors, index.pooling)
@@ -330,7 +326,7 @@ class Recommender:
             CatalogError: when the current index has no item ``item_id``.
         """
         _check_k(k)
-        with self._current_index() as index:
+        with self._slot.using() as index:
             if not 0 <= item_id < len(index):
                 raise CatalogError(f"The index has no item {item_id} (it holds {len(index)}).")
             meta = index.meta(item_id)

@@ -6,6 +6,9 @@ test embedder (tests/helpers/band_embedder.py), so every query runs the whole pa
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,12 +16,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.catalog.index import (
+    MANIFEST_FILE,
+    VECTORS_FILE,
+    CatalogIndex,
+    IndexBuilder,
+    ItemMeta,
+)
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip, Provenance
-from musicrec_core.errors import CatalogError, IndexMismatchError
+from musicrec_core.embedders.base import Embedding
+from musicrec_core.errors import (
+    CatalogError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from musicrec_core.hashing import file_sha256
 from musicrec_core.recommender import (
     OVERFETCH_FACTOR,
+    RecommendationSet,
     Recommender,
     similarity_pct,
     youtube_url,
@@ -409,3 +426,151 @@ def test_reload_of_a_mismatched_index_keeps_the_old_one_serving(
 def test_open_refuses_an_index_of_an_embedder_it_cannot_build(video_index_dir: Path) -> None:
     with pytest.raises(IndexMismatchError, match="built with embedder 'bands'.*cannot load"):
         Recommender.open(video_index_dir)
+
+
+# Reloads that must not reach a query, and swaps that must not wait forever ---------------
+
+
+def corrupt_copy(index_dir: Path, target: Path) -> Path:
+    """A copy of ``index_dir`` whose vector file has bytes flipped in its middle (same size)."""
+    shutil.copytree(index_dir, target)
+    with CatalogIndex.load(target) as index:
+        path = index.directory / VECTORS_FILE
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 6):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return target
+
+
+def test_reload_refuses_a_same_size_corrupt_index_and_the_old_one_answers(
+    recommender: Recommender, video_index_dir: Path, tmp_path: Path
+) -> None:
+    corrupt = corrupt_copy(video_index_dir, tmp_path / "corrupt")
+    current = recommender.index
+    with pytest.raises(IndexCorruptError, match="vectors.ann .*sha256"):
+        recommender.reload(corrupt)
+    assert recommender.index is current
+    assert recommender.recommend(file_clip(1), k=1).items[0].group == video_id(1)
+
+
+def test_reload_refuses_an_index_whose_probe_query_fails(
+    recommender: Recommender, video_index_dir: Path, tmp_path: Path
+) -> None:
+    """Bit rot before the build wrote its checksums: the files match the manifest, yet the
+    middle item's stored vector is garbage."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(video_index_dir, damaged)
+    with CatalogIndex.load(damaged) as index:
+        version, dim, middle = index.directory, index.dim, len(index) // 2
+    with (version / VECTORS_FILE).open("r+b") as handle:  # angular node: 3 int32, then [dim]
+        handle.seek(middle * (12 + 4 * dim) + 12)
+        handle.write(np.full(dim, np.nan, np.float32).tobytes())
+    manifest = json.loads((version / MANIFEST_FILE).read_text())
+    manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(version / VECTORS_FILE)
+    (version / MANIFEST_FILE).write_text(json.dumps(manifest))
+    current = recommender.index
+    with pytest.raises(IndexCorruptError, match=f"Item {middle} .*damaged vector"):
+        recommender.reload(damaged)
+    assert recommender.index is current
+    assert recommender.recommend(file_clip(2), k=1).items[0].group == video_id(2)
+
+
+def test_a_server_refuses_a_bare_version_folder(video_index_dir: Path, tmp_path: Path) -> None:
+    with CatalogIndex.load(video_index_dir) as index:
+        version = index.directory
+    with pytest.raises(IndexNotFoundError, match="single index version.*index folder"):
+        Recommender.open(version, serving=True)
+    with pytest.raises(IndexMismatchError, match="cannot load"):  # one-off use gets further
+        Recommender.open(version)
+    with CatalogIndex.load(video_index_dir) as index:
+        recommender = Recommender(index, BandEnergyEmbedder())
+        with pytest.raises(IndexNotFoundError, match="single index version"):
+            recommender.reload(version)
+        assert recommender.index is index
+
+
+def test_an_installed_index_stays_open_when_closing_the_old_one_fails(
+    video_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    old = CatalogIndex.load(video_index_dir)
+
+    def failing_close() -> None:
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(old, "close", failing_close)
+    recommender = Recommender(old, BandEnergyEmbedder())
+    with recommender.reload(other_dir) as new_index:
+        assert recommender.index is new_index
+        assert recommender.recommend(file_clip(1), k=1).items[0].group == "other000001"
+    CatalogIndex.close(old)
+
+
+class HeldEmbedder(BandEnergyEmbedder):
+    """Band embedder whose embedding waits for ``release`` once ``hold`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = threading.Event()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
+        if self.hold.is_set():
+            self.entered.set()
+            assert self.release.wait(60)
+        return super().embed_many(clips)
+
+
+def query_in_background(recommender: Recommender) -> tuple[threading.Thread, list[object]]:
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(recommender.recommend(file_clip(1))))
+    thread.start()
+    return thread, results
+
+
+def test_swap_waits_a_bounded_time_then_the_last_query_closes_the_old_index(
+    video_index_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    embedder = HeldEmbedder()
+    old = CatalogIndex.load(video_index_dir)
+    recommender = Recommender(old, embedder)
+    embedder.hold.set()
+    thread, results = query_in_background(recommender)
+    assert embedder.entered.wait(60)
+    new_index = CatalogIndex.load(other_dir)
+    with caplog.at_level(logging.WARNING):
+        assert recommender.swap_index(new_index, close_old=True, wait_s=0.01) is old
+    assert "the last of them will close it" in caplog.text
+    assert old.search(np.ones(old.dim, np.float32), 1)  # still open: a query reads it
+    embedder.release.set()
+    thread.join(60)
+    (result,) = results
+    assert isinstance(result, RecommendationSet) and result.catalog == old.fingerprint
+    assert result.items[0].group == video_id(1)
+    with pytest.raises(CatalogError, match="closed"):
+        old.search(np.ones(old.dim, np.float32), 1)
+    assert recommender.recommend(file_clip(1), k=1).items[0].group == "other000001"
+    new_index.close()
+
+
+def test_an_index_installed_again_while_retiring_is_not_closed(
+    video_index_dir: Path, tmp_path: Path
+) -> None:
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    embedder = HeldEmbedder()
+    old = CatalogIndex.load(video_index_dir)
+    recommender = Recommender(old, embedder)
+    embedder.hold.set()
+    thread, _ = query_in_background(recommender)
+    assert embedder.entered.wait(60)
+    with CatalogIndex.load(other_dir) as other:
+        recommender.swap_index(other, close_old=True, wait_s=0.01)
+        recommender.swap_index(old)  # back before the held query ends
+    embedder.release.set()
+    thread.join(60)
+    embedder.hold.clear()
+    assert recommender.recommend(file_clip(1), k=1).items[0].group == video_id(1)
+    old.close()

@@ -3,7 +3,10 @@
 :meth:`CatalogIndex.load` opens whatever version an index folder's ``CURRENT`` names (format
 and integrity checks in :mod:`.manifest`) and refuses one built with another embedder than
 the caller expects. The vectors are memory-mapped, not read, so a load takes about a
-millisecond whatever the size.
+millisecond whatever the size. A server opens with :meth:`CatalogIndex.load_for_serving`
+instead, which proves the index first: an index folder (no bare version folder), every
+file's sha256, and a probe query (:meth:`CatalogIndex.probe`), so bit rot is refused with
+IndexCorruptError before any query can make Annoy read wild offsets.
 
 A :class:`CatalogIndex` may be used from many threads at once; :meth:`CatalogIndex.close`
 waits for searches in flight before unmapping the files.
@@ -36,6 +39,10 @@ from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import CatalogError, IndexCorruptError, IndexMismatchError
 
 _LOAD_ATTEMPTS = 3
+
+PROBE_MIN_COSINE = 0.9999
+"""A probe item's stored vector must find a neighbour at least this close (itself, or an
+identical copy): float32 rounding leaves an item's cosine to itself within 1e-6 of 1."""
 
 
 class CatalogIndex:
@@ -87,6 +94,7 @@ class CatalogIndex:
         *,
         expect_embedder: EmbedderId | None = None,
         verify_checksums: bool = False,
+        bare_version_ok: bool = True,
     ) -> CatalogIndex:
         """Open the current version of the index at ``directory``.
 
@@ -94,25 +102,49 @@ class CatalogIndex:
             directory: an index folder (with CURRENT) or one version folder.
             expect_embedder: the query embedder's id; another one raises
                 IndexMismatchError.
-            verify_checksums: also verify each file's sha256 (seconds for large indexes).
+            verify_checksums: also verify each file's sha256 (about 1 s per GB).
+            bare_version_ok: accept a version folder named directly (one-off queries).
 
         Raises:
-            IndexNotFoundError: no index there.
+            IndexNotFoundError: no index there (or a bare version folder, when refused).
             IndexCorruptError: unreadable manifest, wrong file sizes or checksums, bad files.
             IndexMismatchError: another embedder, dimension, pooling rule or format version.
         """
         directory = Path(directory)
-        version_dir = resolve_version_dir(directory)
+        version_dir = resolve_version_dir(directory, bare_version_ok=bare_version_ok)
         for _ in range(_LOAD_ATTEMPTS - 1):
             try:
                 return cls._load_version(version_dir, expect_embedder, verify_checksums)
             except IndexCorruptError:
                 # A publish may have replaced and deleted this version while we opened it.
-                latest = resolve_version_dir(directory)
+                latest = resolve_version_dir(directory, bare_version_ok=bare_version_ok)
                 if latest == version_dir:
                     raise
                 version_dir = latest
         return cls._load_version(version_dir, expect_embedder, verify_checksums)
+
+    @classmethod
+    def load_for_serving(
+        cls, directory: Path, *, expect_embedder: EmbedderId | None = None
+    ) -> CatalogIndex:
+        """Open an index a long-running server will query, proven sound first (blocking:
+        hashing takes about 1 s per GB, so run it in a worker thread).
+
+        Refuses a bare version folder, verifies every file's sha256 against the manifest,
+        then runs :meth:`probe`. Raises what :meth:`load` and :meth:`probe` raise.
+        """
+        index = cls.load(
+            directory,
+            expect_embedder=expect_embedder,
+            verify_checksums=True,
+            bare_version_ok=False,
+        )
+        try:
+            index.probe()
+        except BaseException:
+            index.close()
+            raise
+        return index
 
     @classmethod
     def _load_version(
@@ -244,6 +276,34 @@ class CatalogIndex:
             raise IndexError(f"item {item_id} is not in this index of {len(self)} items")
         with self._reading():
             return np.asarray(self._annoy.get_item_vector(item_id), dtype=np.float32)
+
+    def probe(self) -> None:
+        """Prove the forest answers: the stored vectors of the first, middle and last items
+        must each find a neighbour with cosine >= PROBE_MIN_COSINE (themselves, or an
+        identical copy). Catches damage that happened before the manifest's checksums were
+        computed; it cannot stop Annoy from crashing on an arbitrary forest, which is why
+        :meth:`load_for_serving` verifies the checksums first. Zero vectors (no direction
+        to find) are skipped.
+
+        Raises:
+            IndexCorruptError: a probe vector is not finite, or it does not find itself.
+        """
+        count = len(self)
+        for item_id in sorted({0, count // 2, count - 1}):
+            vector = self.vector(item_id)
+            if not np.isfinite(vector).all():
+                raise IndexCorruptError(
+                    f"Item {item_id} of the index at {self.directory} holds a damaged vector; "
+                    "rebuild the index."
+                )
+            if not vector.any():
+                continue
+            best = self.search(vector, 1)
+            if not best or not best[0][1] >= PROBE_MIN_COSINE:
+                raise IndexCorruptError(
+                    f"The index at {self.directory} fails its probe query (item {item_id} "
+                    "does not find itself): it is damaged; rebuild it."
+                )
 
     def close(self) -> None:
         """Wait for searches in flight, then unmap the files. Later calls raise CatalogError."""

@@ -18,11 +18,20 @@ tells two builds apart.
 
 Integrity on load: the manifest is parsed and checked, every file's size must equal the
 manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
-and the embedder must match the one the caller expects. The sha256 of each file is recorded
-at build time and verified only on request: hashing the 1.7 GB vector file of a million
-items (100 trees) takes seconds, while these checks catch truncation, the common damage,
-and keep a 1M-item load at about a millisecond (the files are mapped, not read;
-``benchmarks/bench_index.py`` measures it).
+and the embedder must match the one the caller expects. These checks catch truncation and
+keep a 1M-item load at about a millisecond (the files are mapped, not read;
+``benchmarks/bench_index.py`` measures it). They do not catch bit rot: a same-size vector
+file with a few bytes changed loads, and Annoy then follows wild offsets (a segfault). So
+the sha256 of each file, recorded at build time, is verified on request, and a server
+verifies it before it serves an index (start-up and every reload; see
+:meth:`~musicrec_core.catalog.index.loaded.CatalogIndex.load_for_serving`): hashing runs
+at about 0.7-1 GB/s, 1.7-2.5 s for the 1.7 GB vector file of a million 128-d items
+(100 trees), measured on a shared 2-core machine with the file in the page cache.
+
+A *bare version folder* (a ``v-...`` folder named directly instead of its index folder) can
+be loaded for one-off queries, but a server refuses it (``bare_version_ok=False``): nothing
+protects its files from being overwritten in place while they are mapped (a SIGBUS), while
+an index folder only ever gains new versions beside the one in use.
 """
 
 from __future__ import annotations
@@ -121,9 +130,15 @@ def fingerprint(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
 
 
-def resolve_version_dir(directory: Path) -> Path:
+def resolve_version_dir(directory: Path, *, bare_version_ok: bool = True) -> Path:
     """The version folder ``directory`` designates (via CURRENT, or itself if it holds a
-    manifest). Raises IndexNotFoundError."""
+    manifest and ``bare_version_ok``).
+
+    Raises:
+        IndexNotFoundError: no index there, or a bare version folder when not
+            ``bare_version_ok``.
+        IndexCorruptError: CURRENT is unreadable or names no version folder.
+    """
     current = directory / CURRENT_FILE
     if current.is_file():
         try:
@@ -137,7 +152,15 @@ def resolve_version_dir(directory: Path) -> Path:
             raise IndexCorruptError(f"{current} names {name}, which is missing; rebuild it.")
         return version_dir
     if (directory / MANIFEST_FILE).is_file():
-        return directory
+        if bare_version_ok:
+            return directory
+        parent = directory.parent
+        hint = f" ({parent} is one)" if (parent / CURRENT_FILE).is_file() else ""
+        raise IndexNotFoundError(
+            f"{directory} is a single index version, not an index folder: a server maps its "
+            "files, and rewriting them in place would crash it. Serve the index folder that "
+            f"holds {CURRENT_FILE} and its versions instead{hint}."
+        )
     if not directory.exists():
         raise IndexNotFoundError(f"No index at {directory}: the folder does not exist.")
     raise IndexNotFoundError(

@@ -1,0 +1,137 @@
+"""Opening an index for a server: bit rot and bare version folders are refused before any
+query (CatalogIndex.load_for_serving: sha256 of every file, a probe query, no bare folder).
+
+The damage is made on disk the way it happens: bytes flipped in a same-size vector file
+(caught by the checksums), and damage that happened before the manifest's checksums were
+written (caught by the probe query). No test here queries a damaged forest outside the
+probe, whose stored vectors are damaged in ways Annoy reads safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog.index import (
+    CURRENT_FILE,
+    MANIFEST_FILE,
+    VECTORS_FILE,
+    CatalogIndex,
+    IndexBuilder,
+    ItemMeta,
+)
+from musicrec_core.embedders.base import EmbedderId
+from musicrec_core.errors import IndexCorruptError, IndexNotFoundError
+from musicrec_core.hashing import file_sha256
+
+EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
+ITEMS = 300
+MIDDLE = ITEMS // 2
+
+
+def build(target: Path, vectors: np.ndarray, **options: object) -> Path:
+    metas = [
+        ItemMeta(group=f"g{i}", start_s=0.0, end_s=10.0, labels=()) for i in range(len(vectors))
+    ]
+    with IndexBuilder(target, embedder=EMBEDDER, pooling="mean", **options) as builder:
+        builder.add_many(vectors, metas)
+        return builder.commit()
+
+
+def version_of(index_dir: Path) -> Path:
+    return index_dir / (index_dir / CURRENT_FILE).read_text().strip()
+
+
+def vectors(n: int = ITEMS) -> np.ndarray:
+    return np.random.default_rng(7).normal(size=(n, EMBEDDER.dim)).astype(np.float32)
+
+
+def rewrite_stored_vector(index_dir: Path, item_id: int, values: np.ndarray) -> None:
+    """Overwrite one item's stored vector in vectors.ann (same size), then record the new
+    sha256 in the manifest, as if the damage predated the build's checksums.
+
+    Annoy's angular node is n_descendants (int32), two children (int32), then the vector
+    (float32 [dim]); item i is node i.
+    """
+    version = version_of(index_dir)
+    node_bytes = 12 + 4 * EMBEDDER.dim
+    with (version / VECTORS_FILE).open("r+b") as handle:
+        handle.seek(item_id * node_bytes + 12)
+        handle.write(np.asarray(values, dtype=np.float32).tobytes())
+    manifest_path = version / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(version / VECTORS_FILE)
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_a_sound_index_is_served(tmp_path: Path) -> None:
+    index_dir = build(tmp_path / "index", vectors())
+    with CatalogIndex.load_for_serving(index_dir, expect_embedder=EMBEDDER) as index:
+        assert len(index) == ITEMS
+        assert index.search(vectors()[MIDDLE], 1)[0][0] == MIDDLE
+
+
+def test_zero_vectors_and_duplicates_pass_the_probe(tmp_path: Path) -> None:
+    """A zero vector has no direction to find; a duplicated one may find its twin first."""
+    data = vectors()
+    data[0] = 0.0
+    data[1 : MIDDLE + 1] = data[ITEMS - 1]  # the middle and last items have 150 twins
+    index_dir = build(tmp_path / "index", data, n_trees=4)
+    with CatalogIndex.load_for_serving(index_dir) as index:
+        assert len(index) == ITEMS
+
+
+def test_same_size_flipped_bytes_in_the_vectors_are_refused(tmp_path: Path) -> None:
+    index_dir = build(tmp_path / "index", vectors())
+    path = version_of(index_dir) / VECTORS_FILE
+    data = bytearray(path.read_bytes())
+    size = len(data)
+    for offset in range(size // 2, size // 2 + 6):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    assert path.stat().st_size == size
+    with CatalogIndex.load(index_dir) as index:  # sizes alone cannot tell (never queried)
+        assert len(index) == ITEMS
+    with pytest.raises(IndexCorruptError, match=f"{VECTORS_FILE} .*fails its sha256 check"):
+        CatalogIndex.load_for_serving(index_dir)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda v: np.full_like(v, np.nan), f"Item {MIDDLE} .* damaged vector"),
+        (lambda v: np.full_like(v, np.inf), f"Item {MIDDLE} .* damaged vector"),
+        # Pointing the other way: the forest files the item where its old vector was, so a
+        # search for the stored vector cannot reach it (search_k well below the item count).
+        (lambda v: -v, f"probe query .item {MIDDLE} does not find itself"),
+    ],
+    ids=["nan", "inf", "moved"],
+)
+def test_damage_from_before_the_checksums_fails_the_probe(
+    tmp_path: Path, damage: Callable[[np.ndarray], np.ndarray], message: str
+) -> None:
+    data = vectors()
+    index_dir = build(tmp_path / "index", data, n_trees=4, search_k=20)
+    rewrite_stored_vector(index_dir, MIDDLE, damage(data[MIDDLE]))
+    with CatalogIndex.load(index_dir, verify_checksums=True) as index:  # checksums agree
+        assert len(index) == ITEMS
+    with pytest.raises(IndexCorruptError, match=message):
+        CatalogIndex.load_for_serving(index_dir)
+
+
+def test_a_bare_version_folder_is_refused_for_serving_only(tmp_path: Path) -> None:
+    index_dir = build(tmp_path / "index", vectors())
+    version = version_of(index_dir)
+    with CatalogIndex.load(version) as index:  # one-off queries may name a version
+        assert len(index) == ITEMS
+    with pytest.raises(IndexNotFoundError) as refused:
+        CatalogIndex.load_for_serving(version)
+    text = str(refused.value)
+    assert f"{version} is a single index version" in text
+    assert f"holds {CURRENT_FILE}" in text and f"({index_dir} is one)" in text
+    with pytest.raises(IndexNotFoundError, match="single index version"):
+        CatalogIndex.load(version, bare_version_ok=False)

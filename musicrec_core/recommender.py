@@ -42,8 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musicrec_core.catalog.index import CatalogIndex, ItemMeta
-from musicrec_core.catalog.index.slot import SWAP_WAIT_S, IndexSlot
+from musicrec_core.catalog.index import SWAP_WAIT_S, CatalogIndex, IndexSlot, ItemMeta
 from musicrec_core.catalog.pooling import pool
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder

@@ -3,8 +3,10 @@
 Mental model: an index is a folder that describes itself. :class:`IndexBuilder` collects
 pooled vectors with their metadata and :meth:`IndexBuilder.commit` publishes a new *version*
 (:mod:`.builder`); :meth:`CatalogIndex.load` opens whatever version is current and refuses
-anything that does not match what the caller expects (:mod:`.loaded`). What a version holds
-on disk, and how it is checked, is :mod:`.manifest`.
+anything that does not match what the caller expects (:mod:`.loaded`); a server opens with
+:meth:`CatalogIndex.load_for_serving`, which proves the files first. What a version holds on
+disk, and how it is checked, is :mod:`.manifest`. The index a server queries is held in an
+:class:`IndexSlot` (:mod:`.slot`), which replaces it without closing it under a query.
 """
 
 from musicrec_core.catalog.index.builder import (
@@ -32,6 +34,7 @@ from musicrec_core.catalog.index.manifest import (
     ItemMeta,
     default_search_k,
 )
+from musicrec_core.catalog.index.slot import SWAP_WAIT_S, IndexSlot
 
 __all__ = [
     "BUILD_PREFIX",
@@ -48,10 +51,12 @@ __all__ = [
     "SEARCH_K_MIN",
     "SEARCH_K_PER_ITEM",
     "STALE_POINTER_TEMP_S",
+    "SWAP_WAIT_S",
     "VECTORS_FILE",
     "VERSION_PREFIX",
     "CatalogIndex",
     "IndexBuilder",
+    "IndexSlot",
     "ItemMeta",
     "default_search_k",
     "estimate_index_bytes",

@@ -6,7 +6,6 @@ test embedder (tests/helpers/band_embedder.py), so every query runs the whole pa
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
@@ -17,7 +16,6 @@ import numpy as np
 import pytest
 
 from musicrec_core.catalog.index import (
-    MANIFEST_FILE,
     VECTORS_FILE,
     CatalogIndex,
     IndexBuilder,
@@ -25,14 +23,12 @@ from musicrec_core.catalog.index import (
 )
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip, Provenance
-from musicrec_core.embedders.base import Embedding
 from musicrec_core.errors import (
     CatalogError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
 )
-from musicrec_core.hashing import file_sha256
 from musicrec_core.recommender import (
     OVERFETCH_FACTOR,
     RecommendationSet,
@@ -41,6 +37,8 @@ from musicrec_core.recommender import (
     youtube_url,
 )
 from tests.helpers.band_embedder import BAND_EDGES_HZ, BandEnergyEmbedder
+from tests.helpers.held_embedder import HeldEmbedder
+from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
 
 N_VIDEOS = 12
 SEGMENTS_PER_VIDEO = 3
@@ -431,22 +429,18 @@ def test_open_refuses_an_index_of_an_embedder_it_cannot_build(video_index_dir: P
 # Reloads that must not reach a query, and swaps that must not wait forever ---------------
 
 
-def corrupt_copy(index_dir: Path, target: Path) -> Path:
-    """A copy of ``index_dir`` whose vector file has bytes flipped in its middle (same size)."""
+def copy_version(index_dir: Path, target: Path) -> Path:
+    """Copy the index folder ``index_dir`` to ``target``; returns the copy's version folder."""
     shutil.copytree(index_dir, target)
     with CatalogIndex.load(target) as index:
-        path = index.directory / VECTORS_FILE
-    data = bytearray(path.read_bytes())
-    for offset in range(len(data) // 2, len(data) // 2 + 6):
-        data[offset] ^= 0x5A
-    path.write_bytes(bytes(data))
-    return target
+        return index.directory
 
 
 def test_reload_refuses_a_same_size_corrupt_index_and_the_old_one_answers(
     recommender: Recommender, video_index_dir: Path, tmp_path: Path
 ) -> None:
-    corrupt = corrupt_copy(video_index_dir, tmp_path / "corrupt")
+    corrupt = tmp_path / "corrupt"
+    flip_middle_bytes(copy_version(video_index_dir, corrupt) / VECTORS_FILE)
     current = recommender.index
     with pytest.raises(IndexCorruptError, match="vectors.ann .*sha256"):
         recommender.reload(corrupt)
@@ -460,15 +454,9 @@ def test_reload_refuses_an_index_whose_probe_query_fails(
     """Bit rot before the build wrote its checksums: the files match the manifest, yet the
     middle item's stored vector is garbage."""
     damaged = tmp_path / "damaged"
-    shutil.copytree(video_index_dir, damaged)
-    with CatalogIndex.load(damaged) as index:
-        version, dim, middle = index.directory, index.dim, len(index) // 2
-    with (version / VECTORS_FILE).open("r+b") as handle:  # angular node: 3 int32, then [dim]
-        handle.seek(middle * (12 + 4 * dim) + 12)
-        handle.write(np.full(dim, np.nan, np.float32).tobytes())
-    manifest = json.loads((version / MANIFEST_FILE).read_text())
-    manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(version / VECTORS_FILE)
-    (version / MANIFEST_FILE).write_text(json.dumps(manifest))
+    version = copy_version(video_index_dir, damaged)
+    middle = N_VIDEOS * SEGMENTS_PER_VIDEO // 2
+    rewrite_stored_vector(version, middle, np.full(recommender.index.dim, np.nan))
     current = recommender.index
     with pytest.raises(IndexCorruptError, match=f"Item {middle} .*damaged vector"):
         recommender.reload(damaged)
@@ -505,22 +493,6 @@ def test_an_installed_index_stays_open_when_closing_the_old_one_fails(
         assert recommender.index is new_index
         assert recommender.recommend(file_clip(1), k=1).items[0].group == "other000001"
     CatalogIndex.close(old)
-
-
-class HeldEmbedder(BandEnergyEmbedder):
-    """Band embedder whose embedding waits for ``release`` once ``hold`` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hold = threading.Event()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
-        if self.hold.is_set():
-            self.entered.set()
-            assert self.release.wait(60)
-        return super().embed_many(clips)
 
 
 def query_in_background(recommender: Recommender) -> tuple[threading.Thread, list[object]]:

@@ -9,7 +9,6 @@ probe, whose stored vectors are damaged in ways Annoy reads safely.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 
 from musicrec_core.catalog.index import (
     CURRENT_FILE,
-    MANIFEST_FILE,
     VECTORS_FILE,
     CatalogIndex,
     IndexBuilder,
@@ -26,7 +24,7 @@ from musicrec_core.catalog.index import (
 )
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import IndexCorruptError, IndexNotFoundError
-from musicrec_core.hashing import file_sha256
+from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
 
 EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
 ITEMS = 300
@@ -50,24 +48,6 @@ def vectors(n: int = ITEMS) -> np.ndarray:
     return np.random.default_rng(7).normal(size=(n, EMBEDDER.dim)).astype(np.float32)
 
 
-def rewrite_stored_vector(index_dir: Path, item_id: int, values: np.ndarray) -> None:
-    """Overwrite one item's stored vector in vectors.ann (same size), then record the new
-    sha256 in the manifest, as if the damage predated the build's checksums.
-
-    Annoy's angular node is n_descendants (int32), two children (int32), then the vector
-    (float32 [dim]); item i is node i.
-    """
-    version = version_of(index_dir)
-    node_bytes = 12 + 4 * EMBEDDER.dim
-    with (version / VECTORS_FILE).open("r+b") as handle:
-        handle.seek(item_id * node_bytes + 12)
-        handle.write(np.asarray(values, dtype=np.float32).tobytes())
-    manifest_path = version / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text())
-    manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(version / VECTORS_FILE)
-    manifest_path.write_text(json.dumps(manifest))
-
-
 def test_a_sound_index_is_served(tmp_path: Path) -> None:
     index_dir = build(tmp_path / "index", vectors())
     with CatalogIndex.load_for_serving(index_dir, expect_embedder=EMBEDDER) as index:
@@ -88,11 +68,8 @@ def test_zero_vectors_and_duplicates_pass_the_probe(tmp_path: Path) -> None:
 def test_same_size_flipped_bytes_in_the_vectors_are_refused(tmp_path: Path) -> None:
     index_dir = build(tmp_path / "index", vectors())
     path = version_of(index_dir) / VECTORS_FILE
-    data = bytearray(path.read_bytes())
-    size = len(data)
-    for offset in range(size // 2, size // 2 + 6):
-        data[offset] ^= 0x5A
-    path.write_bytes(bytes(data))
+    size = path.stat().st_size
+    flip_middle_bytes(path)
     assert path.stat().st_size == size
     with CatalogIndex.load(index_dir) as index:  # sizes alone cannot tell (never queried)
         assert len(index) == ITEMS
@@ -116,7 +93,7 @@ def test_damage_from_before_the_checksums_fails_the_probe(
 ) -> None:
     data = vectors()
     index_dir = build(tmp_path / "index", data, n_trees=4, search_k=20)
-    rewrite_stored_vector(index_dir, MIDDLE, damage(data[MIDDLE]))
+    rewrite_stored_vector(version_of(index_dir), MIDDLE, damage(data[MIDDLE]))
     with CatalogIndex.load(index_dir, verify_checksums=True) as index:  # checksums agree
         assert len(index) == ITEMS
     with pytest.raises(IndexCorruptError, match=message):

@@ -89,6 +89,9 @@ class Recommendation:
             local files.
         source: file path or link the item was built from (None for AudioSet items).
         item_id: the item's id in the index (for :meth:`Recommender.recommend_from_item`).
+        channel: the YouTube channel that uploaded the video, once looked up
+            (:mod:`musicrec_core.titles`); None otherwise.
+        thumbnail_url: the video's thumbnail on a YouTube image host, once looked up.
     """
 
     rank: int
@@ -101,6 +104,8 @@ class Recommendation:
     url: str | None
     source: str | None
     item_id: int
+    channel: str | None = None
+    thumbnail_url: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (the shape ``musicrec recommend --json`` prints per item)."""
@@ -108,6 +113,8 @@ class Recommendation:
             "rank": self.rank,
             "group": self.group,
             "title": self.title,
+            "channel": self.channel,
+            "thumbnail": self.thumbnail_url,
             "start": round(self.start_s, 3),
             "end": round(self.end_s, 3),
             "similarity_pct": round(self.similarity_pct, 2),

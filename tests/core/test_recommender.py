@@ -303,8 +303,8 @@ def test_to_json_shape(recommender: Recommender) -> None:
     assert document["query"]["ref"] == "query2.wav"
     first = document["items"][0]
     assert set(first) == {
-        "rank", "group", "title", "start", "end", "similarity_pct", "labels", "url", "source",
-        "item_id",
+        "rank", "group", "title", "channel", "thumbnail", "start", "end", "similarity_pct",
+        "labels", "url", "source", "item_id",
     }  # fmt: skip
     assert first["group"] == video_id(2) and first["url"].startswith("https://www.youtube.com/")
 

@@ -19,7 +19,7 @@ from musicrec_core.embedders.musicnn.model import (
     variable_shapes,
 )
 from musicrec_core.embedders.musicnn.tags import Variant, get_variant
-from musicrec_core.embedders.musicnn.weights import DISTRIBUTION_VERSION, resolve_checkpoint
+from musicrec_core.embedders.musicnn.weights import embedder_version, resolve_checkpoint
 
 MAX_BATCH_PATCHES = 16
 """Most patches per network call; larger batches are split to bound memory (each patch in
@@ -48,7 +48,7 @@ class MusicnnEmbedder(Embedder):
     def __init__(self, network: MusicnnNetwork, variant: Variant) -> None:
         """Prefer :meth:`load`. ``network`` must hold ``variant``'s weights."""
         self.variant = variant
-        self.version = f"musicnn-{variant.key}-{DISTRIBUTION_VERSION}"
+        self.version = embedder_version(variant.key)
         self._network = network
         self._lock = threading.Lock()
 

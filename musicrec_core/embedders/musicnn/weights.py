@@ -70,6 +70,11 @@ CHECKPOINT_SHA256: dict[str, dict[str, str]] = {
 Opener = Callable[[str], BinaryIO]
 
 
+def embedder_version(model: str | None = None) -> str:
+    """The embedder version of a variant's published weights, e.g. "musicnn-mtt-0.1.0"."""
+    return f"musicnn-{get_variant(model).key}-{DISTRIBUTION_VERSION}"
+
+
 def variant_dir(model: str | None = None) -> Path:
     """The cache folder of one variant ("mtt", "msd"; None = the default)."""
     return paths.models_dir("musicnn") / get_variant(model).checkpoint_name

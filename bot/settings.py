@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.logging_setup import url_credentials
 from musicrec_core.errors import MusicrecError
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
+from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
 
 ENV_PREFIX = "MUSICREC_"
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -27,8 +27,6 @@ IdSet = Annotated[frozenset[int], NoDecode]
 """A set of Discord ids written as a comma-separated list (``123,456``) in the environment."""
 JsRuntime = Literal["deno", "node", "bun", "quickjs"]
 """JavaScript runtimes yt-dlp can use for YouTube's challenges."""
-PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
-"""Proxy URL schemes yt-dlp accepts."""
 SOCKET_TIMEOUT_S = 15.0
 """Longest wait on one unresponsive network read inside yt-dlp (capped by the phase limit)."""
 
@@ -172,17 +170,7 @@ class Settings(BaseSettings):
     def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        try:
-            parts = urlsplit(value.get_secret_value())
-            port = parts.port  # ValueError when not a number in 0..65535
-            valid = parts.scheme.lower() in PROXY_SCHEMES and bool(parts.hostname) and port != 0
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ValueError(
-                "write it as SCHEME://[USER:PASSWORD@]HOST:PORT with scheme http, https, "
-                "socks4, socks4a, socks5 or socks5h"
-            )
+        check_proxy_url(value.get_secret_value())
         return value
 
     @property
@@ -217,37 +205,6 @@ class Settings(BaseSettings):
         if self.ytdlp_cookies is not None:
             secrets.append(str(self.ytdlp_cookies))
         return tuple(secrets)
-
-
-def check_cookies_file(path: Path) -> None:
-    """Refuse a cookies file yt-dlp could not use; the reason never quotes the file's lines.
-
-    Raises:
-        ValueError: the file is missing, unreadable, JSON, or holds no Netscape cookie line
-            (seven tab-separated fields; ``#`` lines other than ``#HttpOnly_`` are comments).
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError("no such file") from None
-    except IsADirectoryError:
-        raise ValueError("it is a folder, not a cookies file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise ValueError(f"the file cannot be read: {reason}") from None
-    if text.lstrip().startswith(("[", "{")):
-        raise ValueError("it is JSON; export the cookies in Netscape format (cookies.txt)")
-    cookie_lines = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or (line.startswith("#") and not line.startswith("#HttpOnly_")):
-            continue
-        if len(line.split("\t")) != 7:
-            raise ValueError(
-                f"line {number} is not a Netscape cookie line (7 tab-separated fields)"
-            )
-        cookie_lines += 1
-    if not cookie_lines:
-        raise ValueError("it holds no cookies; export them from a logged-in browser session")
 
 
 def _env_name(field: str) -> str:

@@ -2,7 +2,10 @@
 
 Each path is registered with its bytes and, optionally, a misbehaviour: an error status, a
 stall before or during the body, a connection cut after N body bytes, a lying
-Content-Length. Range requests (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) get 206 answers.
+Content-Length, an answer held until the test releases it. A resource registered under a
+path with its query (``/oembed?url=...``) answers exactly that request target; otherwise
+the path alone decides. Range requests (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``) get 206
+answers.
 The server counts the body bytes it sent per path, so a test can prove that a client read
 only what it needed.
 
@@ -14,6 +17,7 @@ Use the ``http_server`` fixture (registered in tests/conftest.py)::
         http_server.add("/cut", b"x" * 1000, cut_after=400)  # connection closed at 400 B
         http_server.add("/rst", b"x" * 1000, cut_after=400, reset=True)  # ... by a TCP reset
         http_server.add("/gone", b"", status=404)
+        http_server.add("/held", b"late", release=event)  # no answer until event.set()
         url = http_server.url("/model.bin")  # "http://127.0.0.1:PORT/model.bin"
         ...
         assert http_server.bytes_served("/model.bin") == 7
@@ -72,6 +76,8 @@ class Resource:
         content_length: the Content-Length to claim instead of the true one (a lie), or -1
             to send none (the body then ends when the connection closes).
         headers: extra response headers, e.g. ``{"Location": url}`` with status 302.
+        release: when given, nothing is answered (not even the headers) until this event is
+            set or the server closes.
     """
 
     data: bytes
@@ -83,6 +89,7 @@ class Resource:
     reset: bool = False
     content_length: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    release: threading.Event | None = None
 
 
 class LocalHTTPServer:
@@ -133,8 +140,11 @@ class LocalHTTPServer:
         reset: bool = False,
         content_length: int | None = None,
         headers: Mapping[str, str] | None = None,
+        release: threading.Event | None = None,
     ) -> str:
-        """Serve ``data`` at ``path`` (see :class:`Resource` for the options); returns its URL."""
+        """Serve ``data`` at ``path`` (see :class:`Resource` for the options); returns its URL.
+
+        ``path`` may carry a query: that resource then answers only that exact target."""
         with self._lock:
             self._resources[path] = Resource(
                 data,
@@ -146,6 +156,7 @@ class LocalHTTPServer:
                 reset,
                 content_length,
                 dict(headers or {}),
+                release,
             )
         return self.url(path)
 
@@ -161,7 +172,8 @@ class LocalHTTPServer:
             return self._served.get(path, 0)
 
     def requests(self, path: str) -> list[dict[str, str]]:
-        """The headers of every request received for ``path``, oldest first."""
+        """The headers of every request received for ``path`` (a path alone counts every
+        query on it; a path with its query counts that exact target), oldest first."""
         with self._lock:
             return list(self._requests.get(path, []))
 
@@ -185,10 +197,17 @@ class LocalHTTPServer:
 
     # Called from handler threads.
 
-    def _lookup(self, path: str, headers: dict[str, str]) -> Resource | None:
+    def _lookup(self, target: str, headers: dict[str, str]) -> Resource | None:
+        path = target.split("?", 1)[0]
         with self._lock:
             self._requests.setdefault(path, []).append(headers)
-            return self._resources.get(path)
+            if target != path:
+                self._requests.setdefault(target, []).append(headers)
+            return self._resources.get(target) or self._resources.get(path)
+
+    def _hold(self, release: threading.Event) -> None:
+        while not release.wait(_POLL_INTERVAL_S) and not self._closing.is_set():
+            pass
 
     def _count(self, path: str, n: int) -> None:
         with self._lock:
@@ -239,9 +258,11 @@ def _make_handler(server: LocalHTTPServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, *, send_body: bool) -> None:
             path = self.path.split("?", 1)[0]
-            resource = server._lookup(path, dict(self.headers.items()))
+            resource = server._lookup(self.path, dict(self.headers.items()))
             if resource is None:
                 resource = Resource(b"not found", content_type="text/plain", status=404)
+            if resource.release is not None:
+                server._hold(resource.release)
             if resource.stall_s and resource.stall_after is None:
                 server._stall(resource.stall_s)
             body, status = resource.data, resource.status

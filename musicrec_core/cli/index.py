@@ -7,6 +7,7 @@
     musicrec index build-audioset --download [--music-only] -o INDEX_DIR
     musicrec index build-library PATH|URL... -o INDEX_DIR [--embedder musicnn|vggish]
                                  [--model mtt|msd] [--windows N] [--checkpoint F --pca F]
+    musicrec index enrich INDEX_DIR [--rate N]      # look every video's title up, ahead of time
 
 :func:`register` adds ``index`` and calls one ``_register_<action>(actions)`` per action,
 each adding its parser and setting its handler as ``func`` (the pattern of
@@ -26,7 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from musicrec_core.catalog import audioset, labels
-from musicrec_core.catalog.index import DEFAULT_N_TREES, estimate_index_bytes
+from musicrec_core.catalog.index import DEFAULT_N_TREES, CatalogIndex, estimate_index_bytes
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
 from musicrec_core.cli.arguments import add_vggish_file_options
@@ -34,6 +35,7 @@ from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, WeightFiles, load_embedder
 from musicrec_core.embedders.musicnn.tags import DEFAULT_MODEL, VARIANTS
 from musicrec_core.errors import CatalogError
+from musicrec_core.titles.enrich import DEFAULT_RATE_PER_S
 
 _GB = 1e9
 
@@ -130,12 +132,36 @@ def _register_build_library(actions: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(func=_build_library)
 
 
+def _register_enrich(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = actions.add_parser(
+        "enrich",
+        help="look up the title of every YouTube video in an index ahead of time",
+        description=(
+            "Ask YouTube's oEmbed endpoint (MUSICREC_OEMBED_URL) about every YouTube video "
+            "in the index and store the answers (title and channel, or gone) in the title "
+            "cache, so replies show titles without waiting. Videos already cached are "
+            "skipped: an interrupted run resumes where it stopped."
+        ),
+    )
+    parser.add_argument("index", type=Path, metavar="INDEX_DIR", help="the index folder")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE_PER_S,
+        metavar="N",
+        help=f"most requests per second (default {DEFAULT_RATE_PER_S:g})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=_enrich)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``musicrec index`` and its actions."""
     parser = subparsers.add_parser("index", help="build index directories")
     actions = parser.add_subparsers(dest="index_action", metavar="ACTION", required=True)
     _register_build_audioset(actions)
     _register_build_library(actions)
+    _register_enrich(actions)
 
 
 def _build_audioset(args: argparse.Namespace) -> int:
@@ -187,6 +213,20 @@ def _build_library(args: argparse.Namespace) -> int:
     report = build_library(
         args.inputs, args.output, embedder, windows=args.windows, progress=not args.no_progress
     )
+    print(report.summary())
+    return EXIT_OK
+
+
+def _enrich(args: argparse.Namespace) -> int:
+    from musicrec_core.titles import TitleLookup, TitleSettings, enrich_catalog
+
+    if not args.rate > 0:
+        raise CatalogError("--rate must be above 0 requests per second.")
+    with (
+        CatalogIndex.load(args.index) as index,
+        TitleLookup.from_settings(TitleSettings.from_env()) as lookup,
+    ):
+        report = enrich_catalog(index, lookup, rate_per_s=args.rate, progress=not args.no_progress)
     print(report.summary())
     return EXIT_OK
 

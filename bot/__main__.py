@@ -8,14 +8,18 @@ Usage::
 
 Start-up problems (no token, a refused token, no index, no model weights, a refused
 privileged intent, an unusable yt-dlp cookies file) end the program with exit status 1 and
-ONE line saying what to do.
+ONE line saying what to do. Besides, the bot runs ``musicrec doctor``'s checks with its
+settings (and its Discord URLs) in the background at start-up and logs one line per check
+(``FIX`` lines as warnings); they never stop it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,6 +66,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.guild is not None and not args.sync:
         parser.error("--guild only goes with --sync")
     return args
+
+
+def start_doctor(settings: Settings) -> threading.Thread:
+    """Run the doctor's checks with the bot's settings in a daemon thread, logging each line.
+
+    A background thread, because the checks start yt-dlp and hash weight files (seconds)
+    while the bot loads its catalog; a FIX is logged as a warning and never stops the bot.
+    """
+    from musicrec_core.doctor import DoctorInputs, Status, check_private_url, run_doctor
+    from musicrec_core.embedders import WeightFiles
+
+    inputs = DoctorInputs(
+        index_dir=settings.index_dir,
+        cookies=settings.ytdlp_cookies,
+        proxy=settings.ytdlp_proxy.get_secret_value() if settings.ytdlp_proxy else None,
+        js_runtime=settings.ytdlp_js_runtime,
+        weights=WeightFiles(settings.vggish_checkpoint, settings.vggish_pca),
+    )
+    discord_urls = [
+        check_private_url(
+            "Discord API URL", settings.discord_api_url, secure="https", plain="http"
+        ),
+        check_private_url(
+            "Discord Gateway URL", settings.discord_gateway_url, secure="wss", plain="ws"
+        ),
+    ]
+
+    def run() -> None:
+        try:
+            findings = run_doctor(inputs, extra=discord_urls)
+        except Exception:
+            log.exception("doctor: the start-up checks failed; run `musicrec doctor`")
+            return
+        for finding in findings:
+            level = logging.WARNING if finding.status is Status.FIX else logging.INFO
+            log.log(level, "doctor: %s", finding.line())
+
+    thread = threading.Thread(target=run, name="musicrec-doctor", daemon=True)
+    thread.start()
+    return thread
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -113,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"server {args.guild}" if args.guild is not None else "every server"
             print(f"musicrec-bot: synced {count} commands to {where}.")
         else:
+            start_doctor(settings)
             asyncio.run(run_bot(settings))
     except discord.LoginFailure:
         print(f"musicrec-bot: {TOKEN_REFUSED}", file=sys.stderr)

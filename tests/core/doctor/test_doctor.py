@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.cli import main
 from musicrec_core.doctor import (
     DoctorInputs,
@@ -26,18 +24,10 @@ from musicrec_core.doctor import (
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.musicnn import weights as musicnn_weights
 from tests.helpers.musicnn import install_weights
+from tests.helpers.small_index import MUSICNN_MTT as MTT
+from tests.helpers.small_index import build_small_index as build_index
 
-MTT = EmbedderId("musicnn", musicnn_weights.embedder_version("mtt"), 200, variant="mtt")
 NETSCAPE = "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tPREF\tf1=1\n"
-
-
-def build_index(target: Path, embedder: EmbedderId) -> Path:
-    vectors = np.random.default_rng(0).normal(size=(6, embedder.dim)).astype(np.float32)
-    metas = [ItemMeta(group=f"vid{i}", start_s=0.0, end_s=10.0, labels=()) for i in range(6)]
-    with IndexBuilder(target, embedder=embedder, pooling="mean") as builder:
-        builder.add_many(vectors, metas)
-        builder.commit()
-    return target
 
 
 @pytest.fixture

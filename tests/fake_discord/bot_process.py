@@ -1,8 +1,9 @@
 """Start the real bot (``python -m tests.fake_discord.launch_bot``) against a FakeDiscord.
 
 :class:`BotProcess` builds the environment (token, index, model files, the fake's URLs,
-no cooldowns, link replies on), collects the process's log lines, waits for
-"connected as" and stops it with SIGINT (a clean discord.py shutdown).
+no cooldowns, link replies on, the fake's first server as the one admin server), collects
+the process's log lines, waits for "connected as" and stops it with SIGINT (a clean
+discord.py shutdown).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def bot_environment(
             "MUSICREC_LINK_COOLDOWN_S": "0",
             "MUSICREC_LINK_REPLIES": "true",
             "MUSICREC_ADMIN_ROLE_ID": fake.admin_role_id,
+            "MUSICREC_ADMIN_GUILD_IDS": fake.guild_id,
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -3,11 +3,15 @@
 Mental model: one :class:`FakeDiscord` is one Discord with one application (the bot),
 one server ("guild") with one text channel and four members (an admin with Manage
 Server, a member holding the musicrec admin role, a plain member and the application
-owner, who has no special permission in the server). It runs an aiohttp server in its own
-thread, so tests and benchmarks drive it with plain blocking calls:
+owner, who has no special permission in the server), and a second server, "elsewhere",
+whose one channel can take interactions: there the admin manages the server too (a
+Manage Server member of a server the operator did not name), the owner is a plain member
+and the others are plain members. It runs an aiohttp server in its own thread, so tests and
+benchmarks drive it with plain blocking calls:
 
 * :meth:`slash_command`, :meth:`click`, :meth:`message_command` and :meth:`post_message`
-  dispatch INTERACTION_CREATE / MESSAGE_CREATE over the gateway and return the ids;
+  dispatch INTERACTION_CREATE / MESSAGE_CREATE over the gateway and return the ids
+  (in the first server; ``slash_command(..., elsewhere=True)`` runs one in the second);
 * :meth:`wait_reply` waits for the answer to an interaction, :meth:`wait_records` for
   any recorded request;
 * :attr:`records` holds every request the bot made (method, path, JSON body, status) and
@@ -67,8 +71,8 @@ class Record:
         status: the status the fake answered with.
         at: ``time.monotonic()`` when it arrived.
         interaction_id: the interaction it answers, if any.
-        kind: "callback", "followup", "edit_original", "channel_message", "typing",
-            "command_sync", "cdn" or "other".
+        kind: "callback", "followup", "edit_original", "delete_original",
+            "channel_message", "typing", "command_sync", "cdn" or "other".
     """
 
     method: str
@@ -87,6 +91,7 @@ class _Interaction:
     token: str
     dispatched_at: float
     channel_id: str
+    guild_id: str | None = None
     acknowledged: int | None = None
     ephemeral: bool = False
     original: JSON | None = None
@@ -175,6 +180,32 @@ class FakeDiscord:
             owner_id=self.users["admin"]["id"],
             roles=[everyone, admin_role, manager_role],
             channels=[self.channel],
+            members=members,
+        )
+        self._build_elsewhere()
+
+    def _build_elsewhere(self) -> None:
+        ids = self._ids
+        self.elsewhere_guild_id = ids.next()
+        self.elsewhere_channel_id = ids.next()
+        manager_role_id = ids.next()
+        everyone = payloads.role(
+            self.elsewhere_guild_id, "@everyone", payloads.MEMBER_PERMISSIONS, 0
+        )
+        manager_role = payloads.role(manager_role_id, "owner's friends", payloads.MANAGE_GUILD, 1)
+        self.elsewhere_roles = {name: [] for name in self.users} | {"admin": [manager_role_id]}
+        self.elsewhere_channel = payloads.text_channel(
+            self.elsewhere_channel_id, self.elsewhere_guild_id, "general", 0
+        )
+        members = [payloads.member(self.bot_user, [])] + [
+            payloads.member(self.users[name], self.elsewhere_roles[name]) for name in self.users
+        ]
+        self.elsewhere_guild = payloads.guild(
+            self.elsewhere_guild_id,
+            "Somebody else's server",
+            owner_id=self.users["admin"]["id"],
+            roles=[everyone, manager_role],
+            channels=[self.elsewhere_channel],
             members=members,
         )
 
@@ -348,8 +379,13 @@ class FakeDiscord:
 
     # Driving the bot ---------------------------------------------------------------------
 
-    def member(self, who: str) -> JSON:
-        """The member object of one of the world's users, with permissions in the channel."""
+    def member(self, who: str, *, elsewhere: bool = False) -> JSON:
+        """The member object of one of the world's users, with permissions in the channel
+        (of the first server, or of the second one when ``elsewhere``)."""
+        if elsewhere:
+            roles = self.elsewhere_roles[who]
+            permissions = payloads.ADMIN_PERMISSIONS if roles else payloads.MEMBER_PERMISSIONS
+            return payloads.member(self.users[who], roles, permissions=permissions)
         return payloads.member(
             self.users[who], self.member_roles[who], permissions=self.member_permissions[who]
         )
@@ -369,6 +405,7 @@ class FakeDiscord:
         *,
         who: str = "member",
         attachments: list[JSON] | None = None,
+        elsewhere: bool = False,
     ) -> str:
         """Dispatch a chat-input command; ``name`` may be "group sub". Returns its id."""
         parts = name.split()
@@ -378,7 +415,9 @@ class FakeDiscord:
         data: JSON = {"id": self._ids.next(), "name": parts[0], "type": 1, "options": options}
         if attachments:
             data["resolved"] = {"attachments": {item["id"]: item for item in attachments}}
-        return self._dispatch_interaction(INTERACTION_APPLICATION_COMMAND, data, who=who)
+        return self._dispatch_interaction(
+            INTERACTION_APPLICATION_COMMAND, data, who=who, elsewhere=elsewhere
+        )
 
     def message_command(self, name: str, target: JSON, *, who: str = "member") -> str:
         """Dispatch a message context-menu command on ``target``. Returns its id."""
@@ -418,24 +457,32 @@ class FakeDiscord:
         return message
 
     def _dispatch_interaction(
-        self, kind: int, data: JSON, *, who: str, message_data: JSON | None = None
+        self,
+        kind: int,
+        data: JSON,
+        *,
+        who: str,
+        message_data: JSON | None = None,
+        elsewhere: bool = False,
     ) -> str:
         interaction_id = self._ids.next()
         token = f"itoken-{interaction_id}"
+        guild_id = self.elsewhere_guild_id if elsewhere else self.guild_id
+        channel = self.elsewhere_channel if elsewhere else self.channel
         payload = payloads.interaction(
             interaction_id,
             application_id=self.application_id,
             interaction_type=kind,
             token=token,
-            guild_id=self.guild_id,
-            channel=self.channel,
-            invoker=self.member(who),
+            guild_id=guild_id,
+            channel=channel,
+            invoker=self.member(who, elsewhere=elsewhere),
             data=data,
             message_data=message_data,
         )
         with self._changed:
             self._interactions[interaction_id] = _Interaction(
-                interaction_id, token, time.monotonic(), self.channel_id
+                interaction_id, token, time.monotonic(), channel["id"], guild_id
             )
         self._call(self._dispatch("INTERACTION_CREATE", payload))
         return interaction_id
@@ -552,16 +599,24 @@ class FakeDiscord:
             synced.append(entry)
         return synced
 
-    def _new_message(self, payload: JSON, *, flags: int, reference: JSON | None = None) -> JSON:
+    def _new_message(
+        self,
+        payload: JSON,
+        *,
+        flags: int,
+        reference: JSON | None = None,
+        where: _Interaction | None = None,
+    ) -> JSON:
+        """A message of the bot in the first server's channel, or in ``where``'s channel."""
         message = payloads.message(
             self._ids.next(),
-            self.channel_id,
+            where.channel_id if where else self.channel_id,
             self.bot_user,
             content=payload.get("content") or "",
             embeds=payload.get("embeds"),
             components=payload.get("components"),
             flags=flags,
-            guild_id=self.guild_id,
+            guild_id=where.guild_id if where and where.guild_id else self.guild_id,
             application_id=self.application_id,
             message_reference=reference,
         )
@@ -609,7 +664,7 @@ class FakeDiscord:
             flags = payloads.EPHEMERAL_FLAG if ephemeral else 0
             resource: JSON = {"type": kind}
             if kind == CALLBACK_MESSAGE:
-                message = self._new_message(data, flags=flags)
+                message = self._new_message(data, flags=flags, where=state)
                 state.original = message
                 state.replies.append(
                     {"kind": "message", "ephemeral": ephemeral, "payload": data, "message": message}
@@ -617,7 +672,7 @@ class FakeDiscord:
                 )
                 resource["message"] = message
             elif kind == CALLBACK_DEFERRED_MESSAGE:
-                message = self._new_message({}, flags=flags | payloads.LOADING_FLAG)
+                message = self._new_message({}, flags=flags | payloads.LOADING_FLAG, where=state)
                 state.original = message
                 state.awaiting_followup = True
                 resource["message"] = message
@@ -662,8 +717,13 @@ class FakeDiscord:
             if original and method == "GET" and state.original is not None:
                 return self._json(state.original), state.id, "other"
             if original and method == "DELETE":
+                if state.original is None:
+                    return self._error(404, 10008, "Unknown Message"), state.id, "other"
+                # A deferral's place is gone: the next follow-up is a message of its own,
+                # with the visibility it asks for.
                 state.original = None
-                return web.Response(status=204), state.id, "other"
+                state.awaiting_followup = False
+                return web.Response(status=204), state.id, "delete_original"
         self._violation(f"unexpected webhook request {method} {'/'.join(parts)}")
         return self._error(404, 0, "404: Not Found"), state.id, "other"
 
@@ -688,7 +748,8 @@ class FakeDiscord:
             self._messages[message["id"]] = message
         else:
             ephemeral = requested
-            message = self._new_message(body, flags=payloads.EPHEMERAL_FLAG if ephemeral else 0)
+            flags = payloads.EPHEMERAL_FLAG if ephemeral else 0
+            message = self._new_message(body, flags=flags, where=state)
         state.replies.append(
             {"kind": "followup", "ephemeral": ephemeral, "payload": body, "message": message}
             | {"at": time.monotonic()}
@@ -772,7 +833,10 @@ class FakeDiscord:
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "guilds": [
+                {"id": self.guild_id, "unavailable": True},
+                {"id": self.elsewhere_guild_id, "unavailable": True},
+            ],
             "session_id": "fake-session",
             "resume_gateway_url": self.gateway_url,
             "application": {"id": self.application_id, "flags": 1 << 19},
@@ -780,7 +844,8 @@ class FakeDiscord:
             "relationships": [],
         }
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready}))
-        self._sequence += 1
-        await socket.send_str(
-            json.dumps({"op": 0, "t": "GUILD_CREATE", "s": self._sequence, "d": self.guild})
-        )
+        for guild in (self.guild, self.elsewhere_guild):
+            self._sequence += 1
+            await socket.send_str(
+                json.dumps({"op": 0, "t": "GUILD_CREATE", "s": self._sequence, "d": guild})
+            )

@@ -3,6 +3,8 @@
 :func:`build_catalog` writes one YouTube-kind item per "video" (an 11-character id, a
 title, AudioSet-style labels), each embedded with the given embedder from real ffmpeg
 output and pooled with the index's rule, so the bot's answers are true search results.
+With ``library=True`` the items are local files instead, as ``musicrec index
+build-library`` makes them: their source is the absolute path of the generated file.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ CATALOG_VIDEOS = (
     CatalogVideo("noisewhiteg", "White noise", None, ("Noise", "White noise")),
 )
 
+LIBRARY_TRACKS = tuple(
+    CatalogVideo(f"track{number:02d}", f"Track {number}", 110.0 * 2 ** (number / 4), ("Music",))
+    for number in range(13)
+)
+"""More tracks than one reply may list (a quarter octave apart from 110 Hz), for a library."""
+
 
 def build_catalog(
     index_dir: Path,
@@ -47,15 +55,18 @@ def build_catalog(
     *,
     videos: int | None = None,
     seconds: float = 12.0,
+    catalog: tuple[CatalogVideo, ...] = CATALOG_VIDEOS,
+    library: bool = False,
 ) -> list[CatalogVideo]:
-    """Generate, embed and index the first ``videos`` of :data:`CATALOG_VIDEOS` (None: all).
+    """Generate, embed and index the first ``videos`` of ``catalog`` (None: all).
 
     Publishes a new version into ``index_dir`` (created if needed). Returns the videos in
-    item-id order.
+    item-id order. ``library``: file items whose source is the media file's absolute path.
     """
-    chosen = CATALOG_VIDEOS[:videos]
+    chosen = catalog[:videos]
     media_dir.mkdir(parents=True, exist_ok=True)
     clips = []
+    paths = []
     for video in chosen:
         path = generate_media(
             media_dir / f"{video.video_id}.wav",
@@ -64,13 +75,14 @@ def build_catalog(
             sample_rate=16_000,
             channels=1,
         )
+        paths.append(path.resolve())
         clips.append(load_clip(path, start_s=1.0))
     embeddings = embedder.embed_many(clips)
     vectors = np.stack([pool(e.vectors, DEFAULT_POOLING) for e in embeddings])
     with IndexBuilder(
         index_dir, embedder=embedder.id, pooling=DEFAULT_POOLING, n_trees=4
     ) as builder:
-        for video, vector in zip(chosen, vectors, strict=True):
+        for video, vector, path in zip(chosen, vectors, paths, strict=True):
             builder.add(
                 vector.astype(np.float32),
                 ItemMeta(
@@ -79,8 +91,12 @@ def build_catalog(
                     end_s=11.0,
                     labels=video.labels,
                     title=video.title,
-                    source=f"https://www.youtube.com/watch?v={video.video_id}",
-                    kind="youtube",
+                    source=(
+                        str(path)
+                        if library
+                        else f"https://www.youtube.com/watch?v={video.video_id}"
+                    ),
+                    kind="file" if library else "youtube",
                 ),
             )
         builder.commit()

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     ytdlp_proxy: SecretStr | None = None
     """Proxy for yt-dlp (http, https, socks4, socks4a, socks5, socks5h URL); None = direct."""
     ytdlp_js_runtime: JsRuntime | None = None
-    """JavaScript runtime for yt-dlp's YouTube challenge solver; None = yt-dlp's (Deno)."""
+    """JavaScript runtime for yt-dlp's YouTube challenge solver; None = the bundled Deno."""
     ytdlp_timeout_s: float = Field(default=60.0, gt=0)
     """Wall-clock limit of each yt-dlp phase: reading the metadata, downloading the section."""
     max_video_minutes: float = Field(default=360.0, gt=0)

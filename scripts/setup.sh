@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a checkout to run: ffmpeg/ffprobe from the system package manager when missing,
-# a virtual environment in .venv with the pinned Python packages, and the offline musicnn
-# weights. Sourced by run-bot.sh and run-tests.sh; safe to run again (it skips what is done).
+# a virtual environment in .venv with the pinned Python packages (yt-dlp with its YouTube
+# challenge solver scripts, and Deno to run them), and the offline musicnn weights; then
+# `musicrec doctor` checks the result. Sourced by run-bot.sh and run-tests.sh; safe to run
+# again (it skips what is done).
 #
 # Usage: scripts/setup.sh [runtime|test]
 set -euo pipefail
@@ -72,6 +74,17 @@ install_musicnn_weights() {
         die "could not install the musicnn weights; run '.venv/bin/musicrec models download musicnn' to see why."
 }
 
+check_installation() {
+    # yt-dlp-ejs (YouTube's challenge solver scripts) and Deno (the runtime that runs them)
+    # come with the Python packages; ask yt-dlp, through musicrec doctor, that it finds both.
+    local report
+    report="$("$venv/bin/musicrec" doctor 2>&1)" || {
+        printf '%s\n' "$report" | grep -v '^OK' >&2
+        die "the installation is incomplete (the FIX lines above say what to do)."
+    }
+}
+
 install_ffmpeg
 install_python_packages
 install_musicnn_weights
+check_installation

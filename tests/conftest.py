@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite.
 
 - Every test gets its own model/data cache (``MUSICREC_CACHE_DIR``), so nothing reads or
-  writes the user's real cache.
+  writes the user's real cache, and YouTube title lookups go to a closed loopback port
+  (``MUSICREC_OEMBED_URL``), never to YouTube.
 - Every test checks that it left no ``musicrec-*`` entry in the temp directory: all
   temporary files and folders the library makes carry that prefix.
 - The session gets a private temp directory (``TMPDIR``, inherited by subprocesses such as
@@ -53,6 +54,13 @@ def isolated_cache(
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("MUSICREC_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True)
+def no_title_lookups_leave_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point YouTube title lookups at a closed loopback port (they fail at once, results stay
+    untitled); tests of titles point MUSICREC_OEMBED_URL at their own stand-in."""
+    monkeypatch.setenv("MUSICREC_OEMBED_URL", "http://127.0.0.1:9/oembed")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,11 @@ The index names the embedder it was built with; :meth:`Recommender.open` loads t
 manifest names).
 The query's own YouTube video is never recommended, and neither is a query file's own
 track when the index holds it (same bytes), unless ``--include-self`` is given.
+
+YouTube results are looked up through YouTube's oEmbed endpoint (:mod:`musicrec_core.titles`,
+``MUSICREC_TITLE_LOOKUP``, ``MUSICREC_OEMBED_URL``, ``MUSICREC_TITLE_BUDGET_S``): they show
+their title and channel, and a video YouTube reports as gone is replaced by the next
+distinct result. ``--no-titles`` makes no request.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.timecode import format_clock
+from musicrec_core.titles import TitleLookup, TitleSettings, candidate_count
 
 TITLE_WIDTH = 40
+CHANNEL_WIDTH = 24
 LABELS_WIDTH = 36
 QUERY_TAGS_SHOWN = 5
 
@@ -58,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="keep a query file's own track in the results when the index holds it",
     )
+    parser.add_argument(
+        "--no-titles",
+        action="store_true",
+        help="do not look YouTube results up (no title, channel or gone check)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -65,10 +77,18 @@ def run(args: argparse.Namespace) -> int:
     """Load the index and its embedder, recommend, print a table or JSON."""
     from musicrec_core.sources import clip_from_source
 
+    titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
         clip = clip_from_source(args.source, start_s=args.start)
-        result = recommender.recommend(clip, args.k, include_self=args.include_self)
+        if args.no_titles or not titles.enabled:
+            result = recommender.recommend(clip, args.k, include_self=args.include_self)
+        else:
+            candidates = recommender.recommend(
+                clip, candidate_count(args.k), include_self=args.include_self
+            )
+            with TitleLookup.from_settings(titles) as lookup:
+                result = lookup.titled(candidates, args.k)
         if args.json:
             index = recommender.index
             document = {
@@ -96,20 +116,25 @@ def format_table(result: RecommendationSet) -> str:
     if not result.items:
         lines.append("No recommendations: the index holds nothing but the query itself.")
         return "\n".join(lines)
-    rows = [("#", "match", "title", "start", "labels", "link")]
+    with_channel = any(item.channel for item in result.items)
+    rows = [
+        ("#", "match", "title", *(("channel",) if with_channel else ()), "start", "labels", "link")
+    ]
     for item in result.items:
+        channel = (_truncate(item.channel or "-", CHANNEL_WIDTH),) if with_channel else ()
         rows.append(
             (
                 str(item.rank),
                 f"{item.similarity_pct:.1f}%",
                 _truncate(item.title or item.group, TITLE_WIDTH),
+                *channel,
                 format_clock(item.start_s),
                 _truncate(", ".join(item.labels) or "-", LABELS_WIDTH),
                 item.url or item.source or "-",
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    right_aligned = {0, 1, 3}
+    right_aligned = {0, 1, rows[0].index("start")}
     for row in rows:
         cells = [
             cell.rjust(width) if column in right_aligned else cell.ljust(width)

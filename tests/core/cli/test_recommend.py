@@ -7,6 +7,7 @@ seeded weights) and, for the musicnn path, with the real musicnn weights.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,19 @@ import pytest
 
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
-from musicrec_core.catalog.pooling import DEFAULT_POOLING
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.cli import main
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import VGGishEmbedder
+from musicrec_core.titles.cache import CACHE_FILE, TitleCache
+from musicrec_core.titles.oembed import VideoAnswer
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.music import generate_music
 from tests.helpers.musicnn import install_weights
+from tests.helpers.oembed import PATH, OEmbedStandIn
+from tests.helpers.oembed import video as oembed_video
 
+TITLED_VIDEOS = 6
 SONGS = {
     "c-major.wav": {"notes_hz": (262.0, 330.0, 392.0), "pulse_hz": 2.0},
     "low-drone.flac": {"notes_hz": (55.0, 82.5), "noise": 0.02},
@@ -252,3 +258,70 @@ def test_build_library_refuses_contradictory_options(
     status = main(["index", "build-library", str(music), "-o", str(tmp_path / "i"), *extra])
     assert status == 1 and message in capsys.readouterr().err
     assert not (tmp_path / "i").exists()
+
+
+@pytest.fixture
+def titled_catalog(
+    synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path, tmp_path: Path
+) -> Iterator[Path]:
+    """An index of TITLED_VIDEOS YouTube videos for the synthetic VGGish weights; the title
+    cache it fills (in the session's shared cache root) is removed afterwards."""
+    identity = VGGishEmbedder.from_files(*synthetic_vggish).id
+    dim = pooled_dim(identity.dim, DEFAULT_POOLING)
+    vectors = np.random.default_rng(1).standard_normal((TITLED_VIDEOS, dim)).astype(np.float32)
+    with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
+        for n, vector in enumerate(vectors):
+            builder.add(vector, ItemMeta(oembed_video(n), 30.0, 40.0, ("Music",)))
+        builder.commit()
+    yield tmp_path / "index"
+    for path in shared_vggish_cache.glob(CACHE_FILE + "*"):
+        path.unlink()
+
+
+def test_youtube_results_show_titles_and_channels_and_gone_ones_are_replaced(
+    capsys: pytest.CaptureFixture[str],
+    music: Path,
+    synthetic_vggish,
+    titled_catalog: Path,
+    http_server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stand_in = OEmbedStandIn(http_server)
+    for n in range(TITLED_VIDEOS):
+        stand_in.found(oembed_video(n), f"Song {n}", channel=f"Band {n}")
+    monkeypatch.setenv("MUSICREC_OEMBED_URL", stand_in.endpoint)
+    query = [str(music / "c-major.wav"), "--index", str(titled_catalog), "-k", "3"]
+    status, out, _ = recommend(capsys, *query, "--json", weights=synthetic_vggish)
+    assert status == 0
+    items = json.loads(out)["items"]
+    assert [item["title"] for item in items] == [f"Song {item['group'][-1]}" for item in items]
+    assert [item["channel"] for item in items] == [f"Band {item['group'][-1]}" for item in items]
+    best = items[0]["group"]
+
+    with TitleCache() as cache:  # what `musicrec index enrich` or an earlier reply learnt
+        cache.put(VideoAnswer(best, "gone"))
+    status, out, _ = recommend(capsys, *query, "--json", weights=synthetic_vggish)
+    replaced = [item["group"] for item in json.loads(out)["items"]]
+    assert replaced == [item["group"] for item in items[1:]] + [replaced[-1]]
+    assert best not in replaced and len(set(replaced)) == 3
+
+    status, out, _ = recommend(capsys, *query, weights=synthetic_vggish)
+    header, first = out.splitlines()[1].split(), out.splitlines()[2]
+    assert header == ["#", "match", "title", "channel", "start", "labels", "link"]
+    assert "Song" in first and "Band" in first
+
+
+def test_no_titles_asks_nothing(
+    capsys: pytest.CaptureFixture[str],
+    music: Path,
+    synthetic_vggish,
+    titled_catalog: Path,
+    http_server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stand_in = OEmbedStandIn(http_server)
+    monkeypatch.setenv("MUSICREC_OEMBED_URL", stand_in.endpoint)
+    query = [str(music / "c-major.wav"), "--index", str(titled_catalog), "-k", "2"]
+    status, out, _ = recommend(capsys, *query, "--json", "--no-titles", weights=synthetic_vggish)
+    assert status == 0 and [item["title"] for item in json.loads(out)["items"]] == [None, None]
+    assert http_server.requests(PATH) == []

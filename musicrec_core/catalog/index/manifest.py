@@ -253,7 +253,15 @@ def check_files(version_dir: Path, manifest: dict[str, Any], verify_checksums: b
                 f"{name} in {version_dir} is {size} bytes but should be {entry['size']}: "
                 "the index is truncated or damaged; rebuild it."
             )
-        if verify_checksums and file_sha256(path) != entry["sha256"]:
+        if not verify_checksums:
+            continue
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:  # e.g. deleted by a publish since the size check
+            raise IndexCorruptError(
+                f"Cannot read {name} in {version_dir}: {exc.strerror}."
+            ) from exc
+        if digest != entry["sha256"]:
             raise IndexCorruptError(
                 f"{name} in {version_dir} fails its sha256 check; rebuild the index."
             )

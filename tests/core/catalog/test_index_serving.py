@@ -21,6 +21,7 @@ from musicrec_core.catalog.index import (
     CatalogIndex,
     IndexBuilder,
     ItemMeta,
+    manifest,
 )
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import IndexCorruptError, IndexNotFoundError
@@ -112,3 +113,17 @@ def test_a_bare_version_folder_is_refused_for_serving_only(tmp_path: Path) -> No
     assert f"holds {CURRENT_FILE}" in text and f"({index_dir} is one)" in text
     with pytest.raises(IndexNotFoundError, match="single index version"):
         CatalogIndex.load(version, bare_version_ok=False)
+
+
+def test_a_file_that_vanishes_while_it_is_hashed_is_a_catalog_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A publish may delete the version being verified: a CatalogError, not a bare OSError."""
+    index_dir = build(tmp_path / "index", vectors())
+
+    def vanished(path: Path) -> str:
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    monkeypatch.setattr(manifest, "file_sha256", vanished)
+    with pytest.raises(IndexCorruptError, match="Cannot read .* No such file or directory"):
+        CatalogIndex.load_for_serving(index_dir)

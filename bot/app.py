@@ -4,9 +4,10 @@
 :class:`~bot.service.RequestService` every entry point calls (it holds the one
 :class:`~musicrec_core.recommender.Recommender`, so one model serves everyone), and an
 event-loop lag monitor. ``setup_hook`` loads the index and the embedder its manifest names
-in a worker thread, so the event loop never waits on disk or TensorFlow.
-:meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and SIGHUP) loads a new index
-beside the old one and swaps it in only if it is valid.
+in a worker thread, so the event loop never waits on disk or TensorFlow; the index is proven
+first (an index folder, not a bare version folder; every sha256; a probe query).
+:meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and SIGHUP) proves a new index the
+same way beside the old one and swaps it in only if it passes.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class MusicrecBot(commands.Bot):
         if self._load_engine:
             weights = WeightFiles(self.settings.vggish_checkpoint, self.settings.vggish_pca)
             recommender = await asyncio.to_thread(
-                Recommender.open, self.settings.index_dir, weights=weights
+                Recommender.open, self.settings.index_dir, weights=weights, serving=True
             )
             self._service = RequestService.start(recommender, self.settings)
             self.lag.start()
@@ -136,15 +137,26 @@ class MusicrecBot(commands.Bot):
         """Load the index directory again and swap it in; the old one keeps serving on error.
 
         Raises:
-            CatalogError: the new index is missing, corrupt or built for another embedder
-                (nothing changes).
+            CatalogError: the new index is missing, corrupt (sizes, sha256, probe query) or
+                built for another embedder (nothing changes).
         """
         async with self._reload_lock:
-            # Loads, checks and swaps in a thread: queries still on the old index finish
-            # first, then it is closed.
-            new_index = await asyncio.to_thread(
-                self.service.recommender.reload, self.settings.index_dir
+            # Proves, installs and retires in a thread (Recommender.reload). A thread cannot be
+            # stopped: if this call is cancelled, the lock is held until the thread has
+            # installed the new index or refused it, so no other reload overlaps it.
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self.service.recommender.reload, self.settings.index_dir)
             )
+            try:
+                new_index = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait([work])
+                error = work.exception()
+                log.warning(
+                    "a cancelled catalog reload went on to its end: %s",
+                    f"refused ({error})" if error else "reloaded",
+                )
+                raise
             log.info("reloaded the catalog: %d items from %s", len(new_index), new_index.directory)
             return new_index
 

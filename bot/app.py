@@ -171,10 +171,13 @@ class MusicrecBot(commands.Bot):
         task.add_done_callback(self._background.discard)
 
     async def _reload_logged(self) -> None:
+        """A SIGHUP reload: whatever goes wrong is logged and the old catalog keeps serving."""
         try:
             await self.reload_catalog()
         except MusicrecError as exc:
             log.error("catalog reload refused, still serving the old one: %s", exc)
+        except Exception:
+            log.exception("catalog reload failed unexpectedly, still serving the old one")
 
 
 def index_summary(index: CatalogIndex) -> dict[str, str]:

@@ -35,19 +35,26 @@ def cooldown_from_setting(name: str) -> CooldownFactory:
 
 
 async def is_admin(interaction: discord.Interaction[Any]) -> bool:
-    """Whether the user may administer musicrec in this server.
+    """Whether the user may administer musicrec's catalog from this interaction.
 
-    True for members with Manage Server here, members holding the configured admin role,
-    and the bot's owners (``MUSICREC_OWNER_IDS``, else the application owner or team).
+    The catalog is the operator's and one reload changes it for every server, so server
+    permissions only count in the servers the operator names:
+
+    * the bot's owners (``MUSICREC_OWNER_IDS``, else the application owner or team),
+      anywhere;
+    * in an admin server (``MUSICREC_ADMIN_GUILD_IDS``): members with Manage Server and
+      members holding the admin role (``MUSICREC_ADMIN_ROLE_ID``).
     """
     bot: MusicrecBot = interaction.client
-    user = interaction.user
-    if interaction.guild is not None and interaction.permissions.manage_guild:
+    if await bot.is_owner(interaction.user):
+        return True
+    if interaction.guild_id not in bot.settings.admin_guild_ids:
+        return False
+    if interaction.permissions.manage_guild:
         return True
     role_id = bot.settings.admin_role_id
-    if role_id is not None and isinstance(user, discord.Member) and user.get_role(role_id):
-        return True
-    return await bot.is_owner(user)
+    user = interaction.user
+    return role_id is not None and isinstance(user, discord.Member) and bool(user.get_role(role_id))
 
 
 async def require_admin(interaction: discord.Interaction[Any]) -> bool:
@@ -58,7 +65,7 @@ async def require_admin(interaction: discord.Interaction[Any]) -> bool:
             client ignores the command's declared contexts).
         AdminOnlyError: the user is not an admin.
     """
-    if interaction.guild is None:
+    if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     if await is_admin(interaction):
         return True

@@ -1,19 +1,28 @@
-"""Turning any failure during an interaction into one short ephemeral message.
+"""Turning any failure during an interaction into one short message only its user sees.
 
 Used by the command tree's ``on_error`` and by component callbacks (buttons), which
 discord.py does not route through the tree. Known errors are shown as they are
 (:class:`~musicrec_core.errors.MusicrecError` messages are written for users); anything
 else gets a generic sentence and its traceback goes to the log.
+
+This module is the bot's display boundary for error text. Core messages are written for a
+person at the command line, so they may name server paths and quote OS errors; in Discord
+:func:`public_text` shows a path as its last component, leaves OS error text out and
+escapes markdown (file names are user input), while the log keeps the full message.
 """
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import re
 
 import discord
 from discord import app_commands
+from discord.utils import escape_markdown
 
-from bot.limits import fit_content
+from bot.limits import fit_content, truncate
 from bot.logging_setup import get_logger
 from musicrec_core.errors import MusicrecError
 
@@ -21,13 +30,47 @@ log = get_logger(__name__)
 
 UNEXPECTED_MESSAGE = "Something went wrong on our side; it has been logged. Please try again later."
 ADMIN_ONLY_MESSAGE = (
-    "Only server managers (Manage Server), members with the musicrec admin role or the bot "
-    "owner can do that."
+    "Sorry, only musicrec's operators can do that: the catalog is shared by every server, so "
+    "reload and status are kept for the bot owners and the admins of its home servers."
 )
+MAX_SHOWN_VALUE_CHARS = 100
+"""Longest option value quoted back in a refusal."""
+
+_OS_ERROR_TEXTS = sorted({os.strerror(code) for code in errno.errorcode}, key=len, reverse=True)
+_QUOTED = r"""(?:'[^'\n]*'|"[^"\n]*")"""
+_OS_ERROR = re.compile(
+    r"(?::\s*)?(?:\[(?:Errno|WinError) -?\d+\]\s*)?"
+    rf"(?:{'|'.join(re.escape(text) for text in _OS_ERROR_TEXTS)})"
+    rf"(?::\s*{_QUOTED}(?:\s*->\s*{_QUOTED})?)?"
+)
+"""An OS error's text as ``str(OSError)`` or ``.strerror`` writes it, with the file names
+it quotes and the ``": "`` that introduces it."""
+_ERRNO_TAG = re.compile(r"\[(?:Errno|WinError) -?\d+\]\s*")
+_QUOTED_PATH = re.compile(r"""(['"])(~?/[^'"\n]*)\1""")
+_COMPONENT = r"/[^\s/'\"`<>]+"
+_BARE_PATH = re.compile(rf"(?<![\w.:/~-])(?:~(?:{_COMPONENT})+|(?:{_COMPONENT}){{2,}})/?")
+"""A home path, or an absolute path of two or more components (one alone is left alone,
+so "/recommend" stays a command name)."""
 
 
 class AdminOnlyError(app_commands.CheckFailure):
-    """The user is not a musicrec admin (Manage Server, admin role, or owner)."""
+    """The user may not administer musicrec (not an owner, nor an admin of an admin server)."""
+
+
+def _last_component(path: str) -> str:
+    parts = [part for part in path.split("/") if part and part != "~"]
+    return parts[-1] if parts else path
+
+
+def public_text(text: str) -> str:
+    """``text`` as Discord may show it: no server paths, no OS error text, markdown escaped.
+
+    ``"Cannot read /srv/index/CURRENT: Permission denied."`` -> ``"Cannot read CURRENT."``
+    """
+    text = _ERRNO_TAG.sub("", _OS_ERROR.sub("", text))
+    text = _QUOTED_PATH.sub(lambda match: match[1] + _last_component(match[2]) + match[1], text)
+    text = _BARE_PATH.sub(lambda match: _last_component(match[0]), text)
+    return escape_markdown(" ".join(text.split()))
 
 
 def user_message(error: BaseException) -> tuple[str, bool]:
@@ -35,7 +78,7 @@ def user_message(error: BaseException) -> tuple[str, bool]:
     if isinstance(error, app_commands.CommandInvokeError):
         return user_message(error.original)
     if isinstance(error, MusicrecError):
-        return str(error), False
+        return public_text(str(error)), False
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {math.ceil(error.retry_after)} s.", False
     if isinstance(error, AdminOnlyError | app_commands.MissingPermissions):
@@ -46,27 +89,49 @@ def user_message(error: BaseException) -> tuple[str, bool]:
         missing = ", ".join(error.missing_permissions)
         return f"I am missing a permission here: {missing}.", False
     if isinstance(error, app_commands.TransformerError):
-        return f"That value is not valid for this option: {error.value!r}.", False
+        value = public_text(truncate(str(error.value), MAX_SHOWN_VALUE_CHARS))
+        return f"That value is not valid for this option: {value}", False
     if isinstance(error, app_commands.CheckFailure):
         return "You cannot use this command here.", False
     return UNEXPECTED_MESSAGE, True
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
-    """Answer ``interaction`` with the ephemeral message for ``error`` (logging unknown ones).
+    """Tell only the user of ``interaction`` the message for ``error`` (see :func:`send_private`).
 
-    Picks ``response.send_message`` when nothing was sent yet, ``followup.send`` otherwise.
+    Unknown errors are logged with their traceback, known ones with their full message.
     """
     text, unexpected = user_message(error)
     if unexpected:
         command = interaction.command.qualified_name if interaction.command else "component"
         log.error("unexpected error in %s", command, exc_info=error)
     else:
-        log.info("refused interaction %s: %s", interaction.id, text)
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        log.info("refused interaction %s: %s", interaction.id, cause)
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(fit_content(text), ephemeral=True)
-        else:
-            await interaction.response.send_message(fit_content(text), ephemeral=True)
+        await send_private(interaction, text)
     except discord.HTTPException as exc:
         log.warning("could not tell the user about an error: %s", exc)
+
+
+async def send_private(interaction: discord.Interaction, text: str) -> None:
+    """Show ``text`` (fitted to Discord's limit) to the interaction's user only.
+
+    Before any response it is an ephemeral message. After a deferral it is an ephemeral
+    follow-up, but Discord makes the first follow-up after a deferral replace the
+    "thinking…" message *and keep its visibility*: a public "thinking…" still showing is
+    therefore deleted first, so the channel never sees the text.
+
+    Raises:
+        discord.HTTPException: Discord refused one of the calls.
+    """
+    content = fit_content(text)
+    response = interaction.response
+    if not response.is_done():
+        await response.send_message(content, ephemeral=True)
+        return
+    if response.type is discord.InteractionResponseType.deferred_channel_message:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await interaction.delete_original_response()
+    await interaction.followup.send(content, ephemeral=True)

@@ -8,11 +8,13 @@ comment; :func:`load_settings` turns a validation failure into a single readable
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging_setup import url_credentials
@@ -94,10 +96,15 @@ class Settings(BaseSettings):
     """Per-channel pause between two link replies; 0 turns it off."""
 
     # Administration.
-    admin_role_id: int | None = None
-    """Members with this role may run /musicrec reload and status (besides Manage Server)."""
     owner_ids: IdSet = frozenset()
-    """User ids treated as bot owners; empty = the application's owner (or team)."""
+    """User ids treated as bot owners; empty = the application's owner (or team).
+
+    Owners may run /musicrec reload and status in any server."""
+    admin_guild_ids: IdSet = frozenset()
+    """Servers whose managers (Manage Server) and admin-role members may also run /musicrec;
+    empty = owners only. The catalog is global, so list only servers the operator runs."""
+    admin_role_id: int | None = None
+    """Members with this role in an admin server may run /musicrec (besides Manage Server)."""
     admin_cooldown_s: float = Field(default=10.0, ge=0)
     """Per-user pause between two /musicrec commands; 0 turns it off."""
 
@@ -113,7 +120,9 @@ class Settings(BaseSettings):
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     """URL of the Discord Gateway (websocket)."""
 
-    @field_validator("link_reply_guilds", "link_reply_channels", "owner_ids", mode="before")
+    @field_validator(
+        "link_reply_guilds", "link_reply_channels", "owner_ids", "admin_guild_ids", mode="before"
+    )
     @classmethod
     def _split_ids(cls, value: object) -> object:
         """Accept ``"1, 2,3"`` (environment) as well as a real collection."""
@@ -173,6 +182,23 @@ class Settings(BaseSettings):
         check_proxy_url(value.get_secret_value())
         return value
 
+    @field_validator("discord_api_url", "discord_gateway_url")
+    @classmethod
+    def _private_transport(cls, value: str, info: ValidationInfo) -> str:
+        """https / wss, or plain http / ws to a loopback host only: the token travels in it."""
+        secure, plain = ("https", "http") if info.field_name == "discord_api_url" else ("wss", "ws")
+        try:
+            parts = urlsplit(value.strip())
+            scheme, host = parts.scheme.lower(), parts.hostname
+        except ValueError:
+            scheme, host = "", None
+        if host and (scheme == secure or (scheme == plain and is_loopback(host))):
+            return value.strip()
+        raise ValueError(
+            f"use a {secure}:// URL; {plain}:// would send the token in clear text and is only "
+            "accepted for a loopback host (localhost, 127.0.0.0/8, ::1)"
+        )
+
     @property
     def max_attachment_bytes(self) -> int:
         """:attr:`max_attachment_mb` in bytes."""
@@ -205,6 +231,16 @@ class Settings(BaseSettings):
         if self.ytdlp_cookies is not None:
             secrets.append(str(self.ytdlp_cookies))
         return tuple(secrets)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's hostname) names this machine: localhost, 127.0.0.0/8, ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _env_name(field: str) -> str:

@@ -5,7 +5,11 @@ replies always fit Discord's limits whatever titles and labels the catalog holds
 
 "More like #n" buttons are persistent: their ``custom_id`` carries everything needed to
 answer a click, even after a restart: ``musicrec:more:<catalog>:<item id>:<count>``,
-where ``<catalog>`` is the fingerprint of the catalog the reply came from. A click is
+where ``<catalog>`` is the fingerprint of the catalog the reply came from. A client can
+send any custom_id, so a click's count is clamped to 1..MAX_COUNT.
+
+Replies are public, so they show titles and file names, never a server path
+(:func:`source_name`). A click is
 handed to the bot's request service (``interaction.client.service``), which re-queries
 from the item's stored vector, or refuses if the catalog has been rebuilt since.
 """
@@ -13,6 +17,7 @@ from the item's stored vector, or refuses if the catalog has been rebuilt since.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import discord
@@ -27,6 +32,7 @@ from bot.limits import (
     fit_link_url,
     truncate,
 )
+from bot.request import MAX_COUNT
 from musicrec_core.clip import Provenance
 from musicrec_core.recommender import Recommendation, RecommendationSet
 from musicrec_core.timecode import format_clock
@@ -53,7 +59,7 @@ def describe_query(query: Provenance | None) -> str:
     """One line saying what was heard: name or title, and the window used."""
     if query is None:
         return "Heard: your clip"
-    name = query.title or query.ref
+    name = query.title or (query.ref if query.kind == "youtube" else source_name(query.ref))
     if query.kind == "youtube":
         name = f"[{escape_markdown(name)}](https://www.youtube.com/watch?v={query.ref})"
     else:
@@ -62,12 +68,20 @@ def describe_query(query: Provenance | None) -> str:
     return f"Heard: {name}, {window}"
 
 
+def source_name(source: str) -> str:
+    """What a reply shows of a catalog item's source: its file name, never the server path.
+
+    ``"/home/me/Music/Artist/song.flac"`` -> ``"song.flac"``; a URL gives its last segment.
+    """
+    return PurePosixPath(source.replace("\\", "/").rstrip("/")).name or source
+
+
 def _entry_value(item: Recommendation) -> str:
     window = _window(item.start_s, item.end_s)
     if item.url is not None:
         where = f"[Play from {format_clock(item.start_s)}]({item.url}) ({window})"
     elif item.source is not None:
-        where = f"`{truncate(item.source, 200)}` ({window})"
+        where = f"{escape_markdown(truncate(source_name(item.source), 200))} ({window})"
     else:
         where = window
     lines = [f"{where} · **{item.similarity_pct:.0f}%** similar"]
@@ -131,9 +145,9 @@ class MoreLikeButton(
         match: re.Match[str],
         /,
     ) -> MoreLikeButton:
-        button = cls(
-            catalog=match["catalog"], item_id=int(match["item"]), count=int(match["count"])
-        )
+        # The custom_id comes back from the client, so it may be forged: clamp the count.
+        count = min(max(int(match["count"]), 1), MAX_COUNT)
+        button = cls(catalog=match["catalog"], item_id=int(match["item"]), count=count)
         button.item.label = item.label
         return button
 

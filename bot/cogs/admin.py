@@ -1,4 +1,9 @@
-"""/musicrec reload and /musicrec status, for server managers, the admin role and owners."""
+"""/musicrec reload and /musicrec status, for the operator: the catalog is global.
+
+Who may run them is :func:`bot.checks.is_admin`: the bot owners anywhere, and in the admin
+servers (``MUSICREC_ADMIN_GUILD_IDS``) members with Manage Server or the admin role. The
+replies are ephemeral and name no server path (a failure's details go to the log).
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ methods become ``AsyncMock``s automatically.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -80,8 +83,10 @@ def make_interaction(
     in_guild: bool = True,
     role_ids: tuple[int, ...] = (),
     user_id: int = 42,
+    guild_id: int = 1,
 ) -> MagicMock:
-    """A ``discord.Interaction`` from a member; ``done`` = already acknowledged."""
+    """A ``discord.Interaction`` from a member of server ``guild_id`` (unless not
+    ``in_guild``); ``done`` = already acknowledged."""
     interaction = MagicMock(spec_set=discord.Interaction)
     interaction.id = 5000
     interaction.client = client
@@ -92,6 +97,7 @@ def make_interaction(
     user.get_role.side_effect = lambda role_id: object() if role_id in role_ids else None
     interaction.user = user
     interaction.guild = MagicMock(spec_set=discord.Guild) if in_guild else None
+    interaction.guild_id = guild_id if in_guild else None
     response = MagicMock(spec_set=discord.InteractionResponse)
     response.is_done.return_value = done
     interaction.response = response
@@ -105,3 +111,15 @@ def sent_text(mock_method: AsyncMock) -> str:
     if call is None:
         raise AssertionError("nothing was sent")
     return call.args[0] if call.args else call.kwargs["content"]
+
+
+OS_ERROR_TEXTS = tuple(os.strerror(code) for code in (errno.EACCES, errno.ENOENT, errno.EISDIR))
+
+
+def assert_private(text: str, *secrets: str) -> None:
+    """Text fit for Discord: no absolute path of two components or more, no OS error text
+    (``[Errno n]`` or a common strerror), none of ``secrets``."""
+    assert not re.search(r"(?<![\w:/])/[^\s/]+/", text), text
+    assert "Errno" not in text, text
+    for phrase in (*OS_ERROR_TEXTS, *secrets):
+        assert phrase not in text, (phrase, text)

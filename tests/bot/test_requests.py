@@ -27,7 +27,7 @@ MiB = 2**20
 
 @pytest.fixture
 def bot(tmp_path: Path) -> MusicrecBot:
-    settings = make_settings(tmp_path, owner_ids="9001", admin_role_id=555)
+    settings = make_settings(tmp_path, owner_ids="9001", admin_role_id=555, admin_guild_ids="1")
     return MusicrecBot(settings, load_engine=False)
 
 

@@ -1,0 +1,246 @@
+"""End to end: what the bot shows and allows, seen from the fake Discord.
+
+One real bot process serves a *library* catalog (local files, so every item's source is
+an absolute path on the server) from the module's own index folder, with the fake's first
+server as its only admin server. Every test reads the exact JSON the bot sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import ADMIN_ONLY_MESSAGE
+from bot.request import MAX_COUNT
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.embedders.base import Embedder
+from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.bot.helpers import assert_private
+from tests.fake_discord.payloads import EPHEMERAL_FLAG
+from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE
+from tests.fake_discord.world import LIBRARY_TRACKS, build_catalog
+from tests.helpers.media import generate_media
+
+pytestmark = pytest.mark.slow
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[^\s/\"]+/)+")
+REFUSED = {
+    "content": ADMIN_ONLY_MESSAGE,
+    "flags": EPHEMERAL_FLAG,
+    "tts": False,
+    "allowed_mentions": {"parse": []},
+}
+
+
+@pytest.fixture(scope="module")
+def vggish(
+    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Embedder:
+    """The synthetic VGGish the bot runs, for publishing catalog versions."""
+    from musicrec_core.embedders.vggish import VGGishEmbedder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
+        return VGGishEmbedder.from_files(*synthetic_vggish)
+
+
+@pytest.fixture(scope="module")
+def library(vggish: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding ``Music/`` (the tracks) and ``index/`` (their library index)."""
+    root = tmp_path_factory.mktemp("server-home")
+    build_catalog(root / "index", root / "Music", vggish, catalog=LIBRARY_TRACKS, library=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def live(start_live_bot: LiveBotFactory, library: Path) -> LiveBot:
+    return start_live_bot(extra_env={"MUSICREC_INDEX_DIR": str(library / "index")})
+
+
+@pytest.fixture(autouse=True)
+def no_broken_rules(live: LiveBot) -> Iterator[None]:
+    before = len(live.fake.violations)
+    yield
+    assert live.fake.violations[before:] == []
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """12 s of a 440 Hz tone as MP3 (the library's track08)."""
+    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
+    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
+
+
+def recommend_file(live: LiveBot, data: bytes, name: str, **options: Any) -> str:
+    attachment = live.fake.add_attachment(data, name, "audio/mpeg")
+    values = [{"name": "file", "type": 11, "value": attachment["id"]}]
+    values += [{"name": key, "type": 4, "value": value} for key, value in options.items()]
+    return live.fake.slash_command("recommend", values, attachments=[attachment])
+
+
+def bot_payloads(live: LiveBot) -> str:
+    """Every JSON body the bot sent to the fake so far, as one text."""
+    return "\n".join(json.dumps(record.body) for record in live.fake.records if record.body)
+
+
+def index_items(live: LiveBot) -> str:
+    reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who="owner"))
+    rows = {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    return rows["Index items"]
+
+
+# Public replies ---------------------------------------------------------------------------
+
+
+def test_library_replies_show_file_names_never_server_paths(
+    live: LiveBot, library: Path, song: bytes
+) -> None:
+    reply = live.fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=MAX_COUNT))
+    assert reply["ephemeral"] is False
+    fields = reply["payload"]["embeds"][0]["fields"]
+    assert len(fields) == MAX_COUNT
+    assert fields[0]["name"] == "#1 Track 8"
+    files = {track.title: f"{track.video_id}.wav" for track in LIBRARY_TRACKS}
+    for field in fields:
+        title = field["name"].split(" ", 1)[1]
+        assert field["value"].startswith(f"{files[title]} (0:01–0:11) · **"), field
+    sent = bot_payloads(live)
+    assert str(library) not in sent and "/Music/" not in sent
+    assert not ABSOLUTE_PATH.search(sent), ABSOLUTE_PATH.search(sent)
+
+
+@pytest.mark.parametrize(("forged", "shown"), [(0, 1), (99, MAX_COUNT)])
+def test_a_forged_more_like_count_is_clamped(
+    live: LiveBot, song: bytes, forged: int, shown: int
+) -> None:
+    fake = live.fake
+    first = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=2))
+    message = copy.deepcopy(first["message"])
+    button = message["components"][0]["components"][0]
+    assert button["custom_id"].endswith(":2")
+    # discord.py only answers a custom_id the clicked message carries: forge both.
+    button["custom_id"] = f"{button['custom_id'][:-2]}:{forged}"
+    click = fake.click(message, button["custom_id"])
+    reply = fake.wait_reply(click)
+    assert reply["kind"] == "followup" and reply["ephemeral"] is False
+    assert len(reply["payload"]["embeds"][0]["fields"]) == shown
+    buttons = reply["payload"]["components"][0]["components"]
+    assert all(button["custom_id"].endswith(f":{shown}") for button in buttons)
+
+
+def test_an_error_after_a_public_thinking_is_shown_to_its_user_only(live: LiveBot) -> None:
+    fake = live.fake
+    interaction = recommend_file(live, b"plain words, no audio\n" * 50, "my_notes_*draft*.mp3")
+    reply = fake.wait_reply(interaction)
+    assert fake.acknowledgement(interaction) == CALLBACK_DEFERRED_MESSAGE
+    calls = [(r.kind, r.status, r.body) for r in fake.records if r.interaction_id == interaction]
+    kinds = [(kind, status) for kind, status, _ in calls]
+    # A public "thinking…", deleted before the error is sent privately.
+    assert calls[0] == ("callback", 200, {"type": CALLBACK_DEFERRED_MESSAGE})
+    assert ("delete_original", 204) in kinds
+    assert kinds.index(("delete_original", 204)) < kinds.index(("followup", 200))
+    assert reply["kind"] == "followup" and reply["ephemeral"] is True
+    assert reply["message"]["flags"] == EPHEMERAL_FLAG
+    assert all(each["ephemeral"] for each in fake.replies(interaction))
+    content = reply["payload"]["content"]
+    assert r"my\_notes\_\*draft\*.mp3" in content and "Something went wrong" not in content
+    assert reply["payload"]["allowed_mentions"] == {"parse": []}  # names never ping
+
+
+# Who may reload ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["musicrec reload", "musicrec status"])
+@pytest.mark.parametrize("who", ["admin", "member"])
+def test_admin_commands_are_refused_in_a_server_the_operator_did_not_name(
+    live: LiveBot, command: str, who: str
+) -> None:
+    interaction = live.fake.slash_command(command, who=who, elsewhere=True)
+    reply = live.fake.wait_reply(interaction)
+    assert reply["kind"] == "message" and reply["payload"] == REFUSED
+
+
+@pytest.mark.parametrize(("who", "elsewhere"), [("admin", False), ("dj", False), ("owner", True)])
+def test_admins_of_the_admin_server_and_owners_anywhere_may_see_the_status(
+    live: LiveBot, who: str, elsewhere: bool
+) -> None:
+    interaction = live.fake.slash_command("musicrec status", who=who, elsewhere=elsewhere)
+    reply = live.fake.wait_reply(interaction)
+    assert reply["ephemeral"] is True
+    assert reply["payload"]["embeds"][0]["title"] == "musicrec status"
+
+
+def test_the_owner_may_reload_from_another_server(live: LiveBot) -> None:
+    interaction = live.fake.slash_command("musicrec reload", who="owner", elsewhere=True)
+    reply = live.fake.wait_reply(interaction)
+    assert reply["ephemeral"] is True
+    assert reply["payload"]["embeds"][0]["title"] == "Catalog reloaded"
+
+
+# Failure messages ---------------------------------------------------------------------------
+
+
+def reload_refusal(live: LiveBot) -> str:
+    reply = live.fake.wait_reply(live.fake.slash_command("musicrec reload", who="admin"))
+    assert reply["ephemeral"] is True
+    return str(reply["payload"]["content"])
+
+
+def test_failed_reloads_name_no_server_path_and_no_os_error(live: LiveBot, library: Path) -> None:
+    index_dir = library / "index"
+    with CatalogIndex.load(index_dir) as index:
+        manifest = index.directory / "manifest.json"
+    saved = manifest.read_bytes()
+    manifest.unlink()
+    manifest.mkdir()  # reading it fails with the OS error "Is a directory"
+    try:
+        corrupt = reload_refusal(live)
+    finally:
+        manifest.rmdir()
+        manifest.write_bytes(saved)
+    assert "manifest.json" in corrupt
+    moved = library / "index-moved"
+    index_dir.rename(moved)
+    try:
+        missing = reload_refusal(live)
+    finally:
+        moved.rename(index_dir)
+    for text in (corrupt, missing):
+        assert_private(text, str(library), "server-home")
+    assert str(manifest) in live.process.output  # the log keeps the detail
+    assert index_items(live) == str(len(LIBRARY_TRACKS))
+
+
+def test_sighup_survives_an_unexpected_reload_error(
+    live: LiveBot, library: Path, vggish: Embedder
+) -> None:
+    index_dir = library / "index"
+    build_catalog(
+        index_dir, library / "Music", vggish, catalog=LIBRARY_TRACKS, videos=3, library=True
+    )
+    with CatalogIndex.load(index_dir) as index:
+        version = index.directory
+    # A file the manifest lists inside a folder that has been replaced by a plain file:
+    # reading it fails with NotADirectoryError, an OSError no catalog check names.
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"]["extra/part.bin"] = {"size": 1, "sha256": "0" * 64}
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    (version / "extra").write_bytes(b"a file where a folder was")
+    live.process.send_signal(signal.SIGHUP)
+    line = live.process.wait_for_line("catalog reload failed unexpectedly", timeout=120)
+    assert "still serving the old one" in line
+    assert index_items(live) == str(len(LIBRARY_TRACKS))
+
+    build_catalog(
+        index_dir, library / "Music", vggish, catalog=LIBRARY_TRACKS, videos=4, library=True
+    )
+    live.process.send_signal(signal.SIGHUP)
+    live.process.wait_for_line("reloaded the catalog: 4 items", timeout=120)
+    assert index_items(live) == "4"

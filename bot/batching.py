@@ -1,16 +1,17 @@
-"""The request queue between Discord and the model: admission, decoding, micro-batching.
+"""The request queue between Discord and the model: tickets and micro-batching.
 
 Its one caller is :class:`bot.service.RequestService`. Mental model: every request first
 takes a ticket (:meth:`RecommendQueue.admit`). At most ``queue_size`` tickets exist; one
 more is refused at once with :class:`BusyError`, which tells the user how many seconds to
-wait. A ticket holder decodes its input in a small thread pool
-(:meth:`RecommendQueue.run_decode`), then hands the clip to :meth:`RecommendQueue.recommend`.
+wait. A ticket holder fetches and decodes its input elsewhere (the service's fair worker
+pools, :mod:`bot.scheduler`), then hands the clip to :meth:`RecommendQueue.recommend`.
 One worker task gathers clips: after the first arrives it waits ``batch_window_s`` for more
 (or until ``max_batch``), then embeds them all with ONE ``Recommender.recommend_many`` call
 on a dedicated model thread. While that call runs, new clips pile up and form the next
-batch, so under load batches grow by themselves.
+batch, so under load batches grow by themselves. Each member has at most a few requests
+in flight (:mod:`bot.admission`), so no member can fill a batch alone.
 
-Nothing here blocks the event loop: the model, decoding and index look-ups run in threads.
+Nothing here blocks the event loop: the model and index look-ups run in threads.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
 from bot.logging_setup import get_logger
 from musicrec_core.clip import Clip
@@ -31,9 +31,6 @@ from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 
 log = get_logger(__name__)
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 _EMA_WEIGHT = 0.3
 """Weight of the newest batch in the moving average of batch durations."""
@@ -78,14 +75,13 @@ class QueueStats:
 
 
 class RecommendQueue:
-    """Bounded admission + decode pool + micro-batching worker around one Recommender.
+    """Bounded admission + micro-batching worker around one Recommender.
 
     Args:
         recommender: the shared recommender (its model is only called from one thread).
         queue_size: tickets available at once.
         batch_window_s: how long to wait for more clips after the first, in seconds.
         max_batch: most clips per model call.
-        decode_workers: threads for decoding attachments and fetching links.
     """
 
     def __init__(
@@ -95,7 +91,6 @@ class RecommendQueue:
         queue_size: int,
         batch_window_s: float,
         max_batch: int,
-        decode_workers: int,
     ) -> None:
         self.recommender = recommender
         self._capacity = queue_size
@@ -103,7 +98,6 @@ class RecommendQueue:
         self._max_batch = max_batch
         self._admitted = 0
         self._pending: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="musicrec-decode")
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="musicrec-model")
         self._worker: asyncio.Task[None] | None = None
         self._batches = 0
@@ -121,7 +115,7 @@ class RecommendQueue:
             )
 
     async def close(self) -> None:
-        """Stop the worker, fail whatever still waits, and shut the thread pools down."""
+        """Stop the worker, fail whatever still waits, and shut the model thread down."""
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,7 +125,6 @@ class RecommendQueue:
             pending = self._pending.get_nowait()
             if not pending.future.done():
                 pending.future.set_exception(MusicrecError("musicrec is shutting down."))
-        self._decode_pool.shutdown(wait=False, cancel_futures=True)
         self._model_pool.shutdown(wait=False, cancel_futures=True)
 
     # Admission --------------------------------------------------------------------------
@@ -169,11 +162,6 @@ class RecommendQueue:
         )
 
     # Work -------------------------------------------------------------------------------
-
-    async def run_decode(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a blocking decode/fetch function in the decode pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._decode_pool, lambda: func(*args, **kwargs))
 
     async def recommend(self, clip: Clip, k: int) -> RecommendationSet:
         """Recommendations for ``clip``, embedded together with clips arriving alongside."""

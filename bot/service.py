@@ -5,25 +5,33 @@ and links pasted in chat each validate their input (:mod:`bot.request`) and then
 call to :class:`RequestService`. Every call goes through the same sequence
 (:meth:`RequestService._admitted`):
 
-1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue`, or be refused
-   at once with :class:`~bot.batching.BusyError` while nothing has been shown yet (so an
-   interaction's refusal is still ephemeral);
+1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
+   member's in-flight slots, which also starts the member's cooldown
+   (:class:`~bot.admission.MemberAdmission`: one cooldown and one in-flight limit per
+   member across every entry point), or be refused at once while nothing has been shown
+   yet (so an interaction's refusal is still ephemeral);
 2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
    indicator in the channel of a pasted link), held while the work runs;
-3. **work**: download and decode the input in the queue's decode pool and embed it with
-   the clips arriving alongside it (for "More like", re-query a stored item instead);
+3. **work**, within the request deadline: fetch a link in the fetch pool or decode an
+   attachment in the decode pool (:class:`~bot.scheduler.FairPool`: separate workers per
+   kind, members served in turn), then embed the clip with those arriving alongside it
+   (for "More like", re-query a stored item instead). Past the deadline the member is
+   told (:class:`DeadlineError`) and the slot and ticket are free again;
 4. **reply**: the embed and buttons of :mod:`bot.views`, stamped with the fingerprint of
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
 
-The service owns the queue and the settings the work needs (the attachment size cap, how
-yt-dlp fetches links), so entry points hand nothing along. Errors from an interaction
-answer propagate (the command tree or the button reports them); a link in chat is answered
-with the refusal as a reply.
+The service owns the queue, the pools, the admission counters and the settings the work
+needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
+along. Errors from an interaction answer propagate (the command tree or the button reports
+them); a link in chat is answered with the failure as a reply, except a member's own
+cooldown or in-flight refusal, which is only logged (a reply per flooded message would
+turn one member's flood into the bot's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -31,10 +39,12 @@ from typing import Any
 
 import discord
 
+from bot.admission import MemberAdmission, MemberRefusedError
 from bot.batching import QueueStats, RecommendQueue
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
+from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
 from musicrec_core.clip import Clip
@@ -52,17 +62,37 @@ Acknowledgement = AbstractAsyncContextManager[object]
 """Entered once a request is admitted, exited when its result is ready (before the reply)."""
 
 
+class DeadlineError(MusicrecError):
+    """A request took longer than the deadline (``MUSICREC_REQUEST_DEADLINE_S``)."""
+
+    def __init__(self, deadline_s: float) -> None:
+        super().__init__(
+            f"That took longer than {deadline_s:g} s, so musicrec stopped working on it. "
+            "Please try again later."
+        )
+
+
 class RequestService:
     """Admission, fetching, recommending and replying for every entry point of the bot.
 
     Args:
-        queue: the request queue (tickets, decode pool, micro-batching worker), started.
+        queue: the request queue (tickets, micro-batching worker), started.
         settings: the operator's settings; the service reads the attachment size cap
-            (``max_attachment_bytes``, bytes) and the yt-dlp settings (``youtube``).
+            (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
+            member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
+            pool sizes (``fetch_workers``, ``decode_workers``, ``worker_nice``) and
+            ``request_deadline_s``.
     """
 
     def __init__(self, queue: RecommendQueue, settings: Settings) -> None:
         self._queue = queue
+        self._members = MemberAdmission(
+            cooldown_s=settings.recommend_cooldown_s,
+            max_inflight=settings.max_inflight_per_member,
+        )
+        self._fetches = FairPool("fetch", settings.fetch_workers, nice=settings.worker_nice)
+        self._decodes = FairPool("decode", settings.decode_workers, nice=settings.worker_nice)
+        self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube
 
@@ -77,13 +107,14 @@ class RequestService:
             queue_size=settings.queue_size,
             batch_window_s=settings.batch_window_ms / 1000.0,
             max_batch=settings.max_batch,
-            decode_workers=settings.decode_workers,
         )
         queue.start()
         return cls(queue, settings)
 
     async def close(self) -> None:
-        """Stop the queue: requests still waiting fail, the thread pools shut down."""
+        """Stop the queue and the pools: requests still waiting fail."""
+        self._fetches.close()
+        self._decodes.close()
         await self._queue.close()
 
     @property
@@ -108,11 +139,14 @@ class RequestService:
         """Answer /recommend or the context menu with ``count`` recommendations.
 
         Raises:
-            BusyError: before acknowledging (the tree's refusal is then ephemeral).
-            MusicrecError: fetching, decoding or recommending failed (after acknowledging).
+            BusyError / MemberRefusedError: before acknowledging (the tree's refusal is
+                then ephemeral).
+            MusicrecError: fetching, decoding or recommending failed, or the deadline
+                passed (after acknowledging).
         """
-        async with self._admitted(_thinking(interaction)):
-            result = await self._recommend(request, count)
+        member = interaction.user.id
+        async with self._admitted(member, _thinking(interaction)):
+            result = await self._recommend(member, request, count)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
     async def answer_more_like(
@@ -125,25 +159,30 @@ class RequestService:
 
         Raises:
             CatalogError: the catalog was rebuilt since the button was made.
-            BusyError: before acknowledging.
+            BusyError / MemberRefusedError: before acknowledging.
         """
         if catalog != self.fingerprint:
             raise CatalogError(
                 "The catalog has been rebuilt since this reply, so these buttons no longer "
                 "point at the same music: run /recommend again."
             )
-        async with self._admitted(_thinking(interaction)):
+        async with self._admitted(interaction.user.id, _thinking(interaction)):
             result = await self._queue.recommend_from_item(item_id, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
 
     async def answer_in_chat(self, message: discord.Message, request: AudioRequest) -> None:
         """Reply to ``message`` (a pasted link) with DEFAULT_COUNT recommendations.
 
-        A refusal or failure becomes the reply's text instead.
+        A refusal or failure becomes the reply's text instead, except the member's own
+        cooldown or in-flight limit, which is only logged.
         """
+        member = message.author.id
         try:
-            async with self._admitted(message.channel.typing()):
-                result = await self._recommend(request, DEFAULT_COUNT)
+            async with self._admitted(member, message.channel.typing()):
+                result = await self._recommend(member, request, DEFAULT_COUNT)
+        except MemberRefusedError as exc:
+            log.info("link in message %s ignored: %s", message.id, exc)
+            return
         except MusicrecError as exc:
             log.info("link in message %s refused: %s", message.id, exc)
             await message.reply(fit_content(str(exc)), mention_author=False)
@@ -154,23 +193,32 @@ class RequestService:
     # The sequence -----------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _admitted(self, acknowledgement: Acknowledgement) -> AsyncIterator[None]:
-        """Hold a ticket and ``acknowledgement`` for the body of the ``async with`` block.
+    async def _admitted(self, member: int, acknowledgement: Acknowledgement) -> AsyncIterator[None]:
+        """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
+        the ``async with`` block, which must end within the request deadline.
 
         Raises:
-            BusyError: at once, before ``acknowledgement`` is entered.
+            BusyError / MemberRefusedError: at once, before ``acknowledgement`` is entered.
+            DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
-        with self._queue.admit():
+        with self._queue.admit(), self._members.admit(member):
             async with acknowledgement:
-                yield
+                deadline = asyncio.timeout(self._deadline_s)
+                try:
+                    async with deadline:
+                        yield
+                except TimeoutError:
+                    if deadline.expired():
+                        raise DeadlineError(self._deadline_s) from None
+                    raise
 
-    async def _recommend(self, request: AudioRequest, count: int) -> RecommendationSet:
+    async def _recommend(self, member: int, request: AudioRequest, count: int) -> RecommendationSet:
         """Fetch and decode the request's audio, then recommend from it with a batch."""
-        clip = await self._fetch_clip(request)
+        clip = await self._fetch_clip(member, request)
         return await self._queue.recommend(clip, count)
 
-    async def _fetch_clip(self, request: AudioRequest) -> Clip:
-        """Download and decode the request's audio in the queue's decode pool.
+    async def _fetch_clip(self, member: int, request: AudioRequest) -> Clip:
+        """Download and decode the request's audio in ``member``'s turn of a pool.
 
         Raises:
             FetchError: Discord's CDN would not serve the attachment.
@@ -184,7 +232,8 @@ class RequestService:
                 raise FetchError(
                     f"Could not download {attachment.filename} from Discord; please try again."
                 ) from exc
-            return await self._queue.run_decode(
+            return await self._decodes.run(
+                member,
                 clip_from_bytes,
                 data,
                 filename=attachment.filename,
@@ -193,8 +242,12 @@ class RequestService:
             )
         if request.link is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
-        return await self._queue.run_decode(
-            fetch_youtube_clip, request.link, start_s=request.start_s, settings=self._youtube
+        return await self._fetches.run(
+            member,
+            fetch_youtube_clip,
+            request.link,
+            start_s=request.start_s,
+            settings=self._youtube,
         )
 
     def _reply(

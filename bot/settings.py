@@ -63,15 +63,28 @@ class Settings(BaseSettings):
     max_attachment_mb: float = Field(default=25.0, gt=0)
     """Largest attachment read, in MiB; the declared size is checked before downloading."""
     recommend_cooldown_s: float = Field(default=5.0, ge=0)
-    """Per-user pause between two /recommend or context-menu requests; 0 turns it off."""
+    """Per-member pause between two requests, whatever asks (/recommend, the context menu,
+    "More like" buttons, pasted links share it); 0 turns it off."""
     decode_workers: int = Field(default=2, ge=1, le=64)
-    """Threads decoding attachments and fetching links at the same time."""
+    """Threads decoding attachments at the same time (links have ``fetch_workers``)."""
     queue_size: int = Field(default=32, ge=1)
     """Requests admitted at once (decoding + waiting + embedding); more are told to retry."""
     batch_window_ms: float = Field(default=15.0, ge=0)
     """How long the batcher waits for more clips after the first before calling the model."""
     max_batch: int = Field(default=16, ge=1)
     """Most clips embedded in one model call."""
+
+    # Fairness between members (every entry point goes through the same admission).
+    max_inflight_per_member: int = Field(default=1, ge=1, le=16)
+    """Requests one member may have in progress at once; one more is refused at once."""
+    fetch_workers: int = Field(default=2, ge=1, le=64)
+    """Threads fetching YouTube links at the same time (separate from ``decode_workers``)."""
+    request_deadline_s: float = Field(default=150.0, gt=0)
+    """Longest a request may take from admission to its result; then the member is told
+    and the slot is freed. Keep it above twice ``ytdlp_timeout_s`` so links can finish."""
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    """Lower CPU priority (Linux nice increment) of fetch and decode work, and of the
+    ffmpeg / yt-dlp processes it starts, so replies and acknowledgements go first."""
 
     # YouTube (yt-dlp). The cookies path and the proxy URL may hold credentials: never logged.
     ytdlp_cookies: Path | None = None

@@ -3,6 +3,10 @@
 Links in chat need the privileged Message Content intent (``MUSICREC_LINK_REPLIES=true``
 plus the portal switch). The context menu works without it: Discord sends the target
 message's content with the interaction.
+
+Both go through the request service, so the member's cooldown and in-flight limit are the
+ones /recommend and the buttons share. Pasted links also have a per-channel cooldown
+(``MUSICREC_LINK_COOLDOWN_S``): a busy channel gets at most one link reply per period.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MusicrecBot
-from bot.checks import cooldown_from_setting
 from bot.logging_setup import get_logger
 from bot.request import DEFAULT_COUNT, AudioRequest, request_from_message
 from musicrec_core.sources.youtube import find_youtube_link
@@ -31,10 +34,7 @@ class LinksCog(commands.Cog):
         self._channel_cooldown = commands.CooldownMapping.from_cooldown(
             1, settings.link_cooldown_s, commands.BucketType.channel
         )
-        menu = app_commands.ContextMenu(name=CONTEXT_MENU_NAME, callback=self.find_similar)
-        self._menu = app_commands.checks.dynamic_cooldown(
-            cooldown_from_setting("recommend_cooldown_s")
-        )(menu)
+        self._menu = app_commands.ContextMenu(name=CONTEXT_MENU_NAME, callback=self.find_similar)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)

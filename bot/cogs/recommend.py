@@ -1,4 +1,8 @@
-"""/recommend: music that sounds like an attachment or a YouTube link."""
+"""/recommend: music that sounds like an attachment or a YouTube link.
+
+Its cooldown is the member's one shared by every entry point (:mod:`bot.admission`,
+applied by the request service), not a per-command one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MusicrecBot
-from bot.checks import cooldown_from_setting
 from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
 
 
@@ -26,7 +29,6 @@ class RecommendCog(commands.Cog):
         start="Where to start listening, e.g. 1:30 or 90 (default: a lively part)",
         count="How many recommendations (1-10)",
     )
-    @app_commands.checks.dynamic_cooldown(cooldown_from_setting("recommend_cooldown_s"))
     async def recommend(
         self,
         interaction: discord.Interaction[MusicrecBot],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -48,9 +47,7 @@ async def queue(tmp_path: Path) -> AsyncIterator[RecommendQueue]:
         b.commit()
     embedder.calls = embedder.clips = 0
     recommender = Recommender(CatalogIndex.load(tmp_path / "index"), embedder)
-    queue = RecommendQueue(
-        recommender, queue_size=4, batch_window_s=0.05, max_batch=8, decode_workers=2
-    )
+    queue = RecommendQueue(recommender, queue_size=4, batch_window_s=0.05, max_batch=8)
     queue.start()
     yield queue
     await queue.close()
@@ -97,13 +94,9 @@ async def test_one_bad_clip_does_not_fail_its_neighbours(queue: RecommendQueue) 
     assert "blip.wav" in str(results[1])
 
 
-async def test_decoding_runs_in_the_pool_and_from_item_needs_no_model(
-    queue: RecommendQueue,
-) -> None:
+async def test_from_item_needs_no_model(queue: RecommendQueue) -> None:
     embedder = queue.recommender.embedder
     assert isinstance(embedder, BandEnergyEmbedder)
-    worker = await queue.run_decode(lambda: threading.current_thread().name)
-    assert worker.startswith("musicrec-decode")
     result = await queue.recommend_from_item(2, 2)
     assert embedder.calls == 0
     assert len(result.items) == 2

@@ -39,9 +39,7 @@ async def make_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
         recommender = create_autospec(Recommender, instance=True)
         recommender.recommend_from_item.return_value = EMPTY
         recommender.index.fingerprint = FINGERPRINT
-        queue = RecommendQueue(
-            recommender, queue_size=queue_size, batch_window_s=0.01, max_batch=4, decode_workers=1
-        )
+        queue = RecommendQueue(recommender, queue_size=queue_size, batch_window_s=0.01, max_batch=4)
         queues.append(queue)
         return RequestService(queue, make_settings(tmp_path))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from unittest.mock import create_autospec
+from unittest.mock import MagicMock, create_autospec
 
 import pytest
 
@@ -50,13 +50,16 @@ def cookies(tmp_path: Path) -> Path:
     return path
 
 
-def bot_with_spy_queue(tmp_path: Path, **settings: object) -> tuple[MusicrecBot, RecommendQueue]:
-    """A bot whose service's queue is a spec'd mock; its decode call raises, ending the request."""
+def bot_with_spy_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: object
+) -> tuple[MusicrecBot, MagicMock]:
+    """A bot (its queue a spec'd mock) whose YouTube fetch is a spy that raises, ending the
+    request."""
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
-    queue = create_autospec(RecommendQueue, instance=True)
-    queue.run_decode.side_effect = FetchError("stopped by the test")
-    bot._service = RequestService(queue, bot.settings)
-    return bot, queue
+    fetch = create_autospec(fetch_youtube_clip, side_effect=FetchError("stopped by the test"))
+    monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
+    bot._service = RequestService(create_autospec(RecommendQueue, instance=True), bot.settings)
+    return bot, fetch
 
 
 def make_settings_via_env(tmp_path: Path, **values: str) -> None:
@@ -107,29 +110,33 @@ def test_defaults_leave_yt_dlp_alone_but_for_the_bundled_deno(tmp_path: Path) ->
     assert empty.youtube == youtube
 
 
-async def test_recommend_fetches_links_with_the_bot_settings(tmp_path: Path, cookies: Path) -> None:
-    bot, queue = bot_with_spy_queue(
-        tmp_path, ytdlp_cookies=str(cookies), ytdlp_proxy=PROXY, ytdlp_js_runtime="deno"
+async def test_recommend_fetches_links_with_the_bot_settings(
+    tmp_path: Path, cookies: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, fetch = bot_with_spy_fetch(
+        tmp_path,
+        monkeypatch,
+        ytdlp_cookies=str(cookies),
+        ytdlp_proxy=PROXY,
+        ytdlp_js_runtime="deno",
     )
     with pytest.raises(FetchError, match="stopped by the test"):
         await bot.service.answer(
             make_interaction(bot), AudioRequest(link=LINK, start_s=30.0), count=5
         )
-    queue.run_decode.assert_awaited_once_with(
-        fetch_youtube_clip, LINK, start_s=30.0, settings=bot.settings.youtube
-    )
-    passed = queue.run_decode.await_args.kwargs["settings"]
+    fetch.assert_called_once_with(LINK, start_s=30.0, settings=bot.settings.youtube)
+    passed = fetch.call_args.kwargs["settings"]
     assert (passed.cookiefile, passed.proxy, passed.js_runtime) == (cookies, PROXY, "deno")
 
 
-async def test_links_pasted_in_chat_are_fetched_with_the_bot_settings(tmp_path: Path) -> None:
-    bot, queue = bot_with_spy_queue(tmp_path, ytdlp_proxy=PROXY, max_video_minutes=12)
+async def test_links_pasted_in_chat_are_fetched_with_the_bot_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot, fetch = bot_with_spy_fetch(tmp_path, monkeypatch, ytdlp_proxy=PROXY, max_video_minutes=12)
     message = make_message("https://youtu.be/abcdefghijk?t=7")
     await bot.service.answer_in_chat(message, AudioRequest(link=LINK))
-    queue.run_decode.assert_awaited_once_with(
-        fetch_youtube_clip, LINK, start_s=None, settings=bot.settings.youtube
-    )
-    passed = queue.run_decode.await_args.kwargs["settings"]
+    fetch.assert_called_once_with(LINK, start_s=None, settings=bot.settings.youtube)
+    passed = fetch.call_args.kwargs["settings"]
     assert (passed.proxy, passed.max_duration_s) == (PROXY, 720.0)
     message.reply.assert_awaited_once()  # the refusal reached the user
 

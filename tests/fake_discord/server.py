@@ -36,7 +36,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -108,6 +108,8 @@ class FakeDiscord:
         token_ttl_s: lifetime of an interaction token for follow-ups (Discord: 15 min).
         allow_message_content: False makes the gateway refuse the Message Content intent
             (close code 4014), as Discord does when the portal switch is off.
+        extra_members: names of more plain members of the first server (e.g. several
+            polite members beside a flooding one), usable as ``who``.
     """
 
     def __init__(
@@ -117,8 +119,10 @@ class FakeDiscord:
         ack_deadline_s: float = 3.0,
         token_ttl_s: float = 15 * 60.0,
         allow_message_content: bool = True,
+        extra_members: Sequence[str] = (),
     ) -> None:
         self.token = token
+        self.extra_members = tuple(extra_members)
         self.ack_deadline_s = ack_deadline_s
         self.token_ttl_s = token_ttl_s
         self.allow_message_content = allow_message_content
@@ -149,7 +153,7 @@ class FakeDiscord:
         self.channel_id = ids.next()
         self.users = {
             name: payloads.user(ids.next(), name)
-            for name in ("admin", "dj", "member", "owner", "otherbot")
+            for name in ("admin", "dj", "member", "owner", "otherbot", *self.extra_members)
         }
         self.users["otherbot"]["bot"] = True
         everyone = payloads.role(self.guild_id, "@everyone", payloads.MEMBER_PERMISSIONS, 0)
@@ -162,14 +166,14 @@ class FakeDiscord:
             "member": [],
             "owner": [],
             "otherbot": [],
-        }
+        } | {name: [] for name in self.extra_members}
         self.member_permissions = {
             "admin": payloads.ADMIN_PERMISSIONS,
             "dj": payloads.MEMBER_PERMISSIONS,
             "member": payloads.MEMBER_PERMISSIONS,
             "owner": payloads.MEMBER_PERMISSIONS,
             "otherbot": payloads.MEMBER_PERMISSIONS,
-        }
+        } | {name: payloads.MEMBER_PERMISSIONS for name in self.extra_members}
         self.channel = payloads.text_channel(self.channel_id, self.guild_id, "music", 0)
         members = [payloads.member(self.bot_user, [])] + [
             payloads.member(self.users[name], self.member_roles[name]) for name in self.users

@@ -1,0 +1,249 @@
+"""Fairness under a flood: four polite members against one member flooding every entry point.
+
+Runs the real bot process (tests-only launcher) against tests/fake_discord with its default
+admission policy (``MUSICREC_RECOMMEND_COOLDOWN_S=5``, one request in flight per member,
+separate fetch and decode workers, the link channel cooldown at its default 30 s), the
+seven-video catalog and the synthetic VGGish (VGGish-sized compute). Two phases in one run:
+
+* baseline: four polite members each send /recommend (a 10-s MP3) every 6 s;
+* flood: the same, while one member sends something every 0.5 s, cycling through every
+  entry point with the most expensive inputs it may: /recommend and the "Find similar
+  music" menu with a 10-minute 64-channel Opus upload (about 17 MiB), "More like" clicks,
+  a /recommend link and a pasted link to a "video" the local media server throttles.
+
+Prints the polite members' p95 reply time (dispatch -> answer) in each phase and their
+ratio (goal <= 1.5x), refusals of polite members (goal 0), how the flooder was answered,
+the latest acknowledgement of any interaction (goal < 3 s; the fake also records late ones
+as violations), the bot process's peak RSS, and its peak event-loop lag in each phase as
+/musicrec status reports it (goal < 50 ms). Everything runs on 127.0.0.1.
+
+Usage: ``.venv/bin/python benchmarks/bench_fairness.py [--phase-s 36]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
+from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
+from tests.fake_discord.server import FakeDiscord  # noqa: E402
+from tests.fake_discord.world import build_catalog  # noqa: E402
+from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
+from tests.helpers.long_media import long_many_channel_opus  # noqa: E402
+from tests.helpers.media import generate_media  # noqa: E402
+from tests.helpers.vggish_files import write_synthetic_vggish  # noqa: E402
+
+TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.bench.token"
+POLITE = ("admin", "dj", "owner", "guest")
+FLOODER = "member"
+POLITE_EVERY_S = 6.0
+FLOOD_EVERY_S = 0.5
+SLOW_VIDEO = "slowvid0001"
+DEFAULTS = {
+    "MUSICREC_RECOMMEND_COOLDOWN_S": "5",
+    "MUSICREC_LINK_COOLDOWN_S": "30",
+    "MUSICREC_QUEUE_SIZE": "32",
+}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of ``values`` (fraction in [0, 1])."""
+    ordered = sorted(values)
+    return ordered[max(1, round(fraction * len(ordered))) - 1]
+
+
+def file_option(attachment: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": "file", "type": 11, "value": attachment["id"]}]
+
+
+def status_lag_ms(fake: FakeDiscord) -> float:
+    """The bot's loop-lag peak since the previous status (also starts a new period)."""
+    reply = fake.wait_reply(fake.slash_command("musicrec status", who="owner"))
+    rows = {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    match = re.match(r"([\d.]+) ms", rows["Loop lag peak"])
+    return float(match.group(1)) if match else float("nan")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_phase(
+    fake: FakeDiscord,
+    songs: list[dict[str, Any]],
+    seconds: float,
+    flood: Callable[[], str | None] | None,
+) -> tuple[list[str], list[str]]:
+    """Send the polite schedule (and the flood) for ``seconds``; returns both id lists."""
+    events: list[tuple[float, str]] = []
+    for number, who in enumerate(POLITE):
+        start = number * POLITE_EVERY_S / len(POLITE)
+        events += [(start + k * POLITE_EVERY_S, who) for k in range(int(seconds / POLITE_EVERY_S))]
+    if flood is not None:
+        events += [(k * FLOOD_EVERY_S, FLOODER) for k in range(int(seconds / FLOOD_EVERY_S))]
+    events.sort()
+    polite_ids: list[str] = []
+    flood_ids: list[str] = []
+    began = time.monotonic()
+    for at, who in events:
+        time.sleep(max(0.0, began + at - time.monotonic()))
+        if who == FLOODER and flood is not None:
+            sent = flood()
+            if sent is not None:
+                flood_ids.append(sent)
+        else:
+            song = songs[POLITE.index(who)]
+            polite_ids.append(
+                fake.slash_command("recommend", file_option(song), attachments=[song], who=who)
+            )
+    return polite_ids, flood_ids
+
+
+def polite_outcome(fake: FakeDiscord, ids: list[str]) -> tuple[list[float], list[str]]:
+    """Reply times of answered requests, and the texts of refused ones."""
+    times, refused = [], []
+    for interaction in ids:
+        reply = fake.wait_reply(interaction, timeout=300)
+        if reply["payload"].get("embeds"):
+            times.append(reply["at"] - fake.dispatched_at(interaction))
+        else:
+            refused.append(str(reply["payload"].get("content")))
+    return times, refused
+
+
+def latest_acknowledgement_s(fake: FakeDiscord) -> float:
+    """The longest dispatch -> callback time of any interaction so far."""
+    worst = 0.0
+    for record in list(fake.records):
+        if record.kind == "callback" and record.interaction_id is not None:
+            worst = max(worst, record.at - fake.dispatched_at(record.interaction_id))
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase-s", type=float, default=36.0, help="length of each phase")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="musicrec-bench-fair-") as scratch:
+        work = Path(scratch)
+        print("building the catalog and the media (synthetic VGGish, ffmpeg)...")
+        checkpoint, pca = write_synthetic_vggish(work / "vggish")
+        build_catalog(
+            work / "index", work / "catalog-media", VGGishEmbedder.from_files(checkpoint, pca)
+        )
+        song_files = [
+            generate_media(work / f"polite{n}.mp3", seconds=10, tone_hz=250.0 + 110.0 * n)
+            for n in range(len(POLITE))
+        ]
+        long_opus = long_many_channel_opus(work / "long.opus").read_bytes()
+        link_audio = generate_media(work / "link.mp3", seconds=30, tone_hz=660).read_bytes()
+
+        with LocalHTTPServer() as media, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
+            # A throttled "video": 4 KiB, then a 20-s stall before the rest.
+            slow_url = media.add(
+                f"/{SLOW_VIDEO}.mp3", link_audio, content_type="audio/mpeg",
+                stall_s=20.0, stall_after=4096,
+            )  # fmt: skip
+            env = bot_environment(
+                fake,
+                index_dir=work / "index",
+                checkpoint=checkpoint,
+                pca=pca,
+                cache_dir=work / "cache",
+                extra=DEFAULTS,
+            )
+            bot = BotProcess(env, serve_videos={SLOW_VIDEO: slow_url})
+            try:
+                bot.wait_ready()
+                songs = [
+                    fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg")
+                    for path in song_files
+                ]
+                warm = fake.slash_command(
+                    "recommend", file_option(songs[0]), attachments=[songs[0]], who="guest"
+                )
+                warm_reply = fake.wait_reply(warm, timeout=300)
+                time.sleep(5.5)  # past the warm-up member's cooldown
+                upload = fake.add_attachment(long_opus, "long.opus", "audio/ogg")
+                target = fake.post_message("listen to this", who=FLOODER, attachments=[upload])
+                more_like = warm_reply["payload"]["components"][1]["components"][0]["custom_id"]
+                link = f"https://youtu.be/{SLOW_VIDEO}"
+                moves: list[Callable[[], str | None]] = [
+                    lambda: fake.slash_command(
+                        "recommend", file_option(upload), attachments=[upload], who=FLOODER
+                    ),
+                    lambda: fake.message_command("Find similar music", target, who=FLOODER),
+                    lambda: fake.click(warm_reply["message"], more_like, who=FLOODER),
+                    lambda: fake.slash_command(
+                        "recommend", [{"name": "link", "type": 3, "value": link}], who=FLOODER
+                    ),
+                    lambda: (fake.post_message(f"hear {link}", who=FLOODER), None)[1],
+                ]
+                cycle = itertools.cycle(moves)
+
+                status_lag_ms(fake)
+                base_ids, _ = run_phase(fake, songs, args.phase_s, None)
+                base_times, base_refused = polite_outcome(fake, base_ids)
+                base_lag = status_lag_ms(fake)
+
+                flood_polite, flood_ids = run_phase(
+                    fake, songs, args.phase_s, lambda: next(cycle)()
+                )
+                flood_times, flood_refused = polite_outcome(fake, flood_polite)
+                flood_lag = status_lag_ms(fake)
+                flooder = Counter(
+                    _kind(fake.wait_reply(i, timeout=300)["payload"]) for i in flood_ids
+                )
+                latest_ack = latest_acknowledgement_s(fake)
+                rss = peak_rss_mib(bot.process.pid)
+            finally:
+                bot.stop()
+            violations = list(fake.violations)
+
+    base_p95, flood_p95 = percentile(base_times, 0.95), percentile(flood_times, 0.95)
+    print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
+          f"{args.phase_s:.0f} s per phase")  # fmt: skip
+    print(f"  baseline: {len(base_times)} answered, {len(base_refused)} refused, "
+          f"p95 {base_p95:.2f} s, loop-lag peak {base_lag:.1f} ms")  # fmt: skip
+    print(f"  flood:    {len(flood_times)} answered, {len(flood_refused)} refused, "
+          f"p95 {flood_p95:.2f} s, loop-lag peak {flood_lag:.1f} ms (goal < 50 ms)")  # fmt: skip
+    print(f"  p95 ratio flood / baseline: {flood_p95 / base_p95:.2f}x (goal <= 1.5x)")
+    for text in base_refused + flood_refused:
+        print(f"  polite refusal: {text}")
+    print(f"flooder: {len(flood_ids)} interactions every {FLOOD_EVERY_S} s "
+          f"(+ pasted links): {dict(flooder)}")  # fmt: skip
+    print(f"latest acknowledgement: {latest_ack:.2f} s (goal < 3 s); "
+          f"Discord rule violations: {len(violations)}")  # fmt: skip
+    for violation in violations:
+        print(f"  violation: {violation}")
+    print(f"bot process peak RSS: {rss:.0f} MiB")
+    return 0 if not violations and not base_refused and not flood_refused else 1
+
+
+def _kind(payload: dict[str, Any]) -> str:
+    """How one flooder interaction was answered, for the summary."""
+    if payload.get("embeds"):
+        return "answered"
+    content = str(payload.get("content") or "")
+    return content.split(":")[0] if content else "other"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Worker pools that serve members in turn (round-robin), not first come, first served.
+
+Mental model: a :class:`FairPool` runs one kind of blocking work (YouTube fetches, or
+attachment decodes) on ``workers`` threads. Every member (a Discord user id) has their own
+queue of jobs, and the members with jobs waiting form a ring: whenever a worker is free,
+the member at the front of the ring gets their oldest job started and goes to the back.
+A member with ten jobs waiting therefore delays another member's single job by at most one
+job per worker, never by ten. The bot keeps one pool per kind of work, so slow fetches
+cannot starve decodes (nor the reverse).
+
+A job whose caller stops waiting (cancelled, e.g. at the request deadline) leaves the queue
+if it has not started. A started job cannot be interrupted (the functions run here have
+their own time limits and stop their child processes), so it keeps its worker until it
+returns; the pool never runs more than ``workers`` jobs at once.
+
+Worker threads can run at a lower CPU priority (``nice``, Linux): on Linux a thread has its
+own nice value and the processes it starts (ffmpeg, yt-dlp) inherit it, so bulk decoding
+yields the CPU to the event loop (acknowledgements) and to the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from bot.logging_setup import get_logger
+from musicrec_core.errors import MusicrecError
+
+log = get_logger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class _Job:
+    call: Callable[[], Any]
+    future: asyncio.Future[Any]
+
+
+def _lower_priority(nice: int) -> None:
+    """Thread initializer: add ``nice`` to the calling thread's nice value (Linux only)."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread_id = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread_id)
+        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + nice))
+    except OSError as exc:
+        log.warning("could not lower a worker thread's priority: %s", exc)
+
+
+class FairPool:
+    """``workers`` threads shared round-robin between members.
+
+    Args:
+        name: names the threads (``musicrec-<name>_<n>``).
+        workers: jobs run at once (at least 1).
+        nice: added to each worker thread's nice value on Linux (0 = unchanged).
+    """
+
+    def __init__(self, name: str, workers: int, *, nice: int = 0) -> None:
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._workers = workers
+        self._busy = 0
+        self._ring: OrderedDict[int, deque[_Job]] = OrderedDict()
+        self._executor = ThreadPoolExecutor(
+            workers,
+            thread_name_prefix=f"musicrec-{name}",
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
+
+    async def run(
+        self, member: int, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``func(*args, **kwargs)`` on a worker thread once it is ``member``'s turn.
+
+        Cancelling the caller withdraws a job that has not started; a started one runs to
+        its end and its result is dropped.
+        """
+        loop = asyncio.get_running_loop()
+        job = _Job(functools.partial(func, *args, **kwargs), loop.create_future())
+        self._ring.setdefault(member, deque()).append(job)
+        self._start_jobs()
+        result: T = await job.future
+        return result
+
+    def close(self) -> None:
+        """Fail every job not started yet; running ones finish in the background."""
+        ring, self._ring = self._ring, OrderedDict()
+        for jobs in ring.values():
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(MusicrecError("musicrec is shutting down."))
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _start_jobs(self) -> None:
+        """Start the next members' jobs, in ring order, while workers are free."""
+        while self._busy < self._workers and self._ring:
+            member, jobs = next(iter(self._ring.items()))
+            job = jobs.popleft()
+            if jobs:
+                self._ring.move_to_end(member)
+            else:
+                del self._ring[member]
+            if job.future.done():  # its caller stopped waiting before it started
+                continue
+            self._busy += 1
+            work = job.future.get_loop().run_in_executor(self._executor, job.call)
+            work.add_done_callback(functools.partial(self._finished, job))
+
+    def _finished(self, job: _Job, work: asyncio.Future[Any]) -> None:
+        self._busy -= 1
+        error = None if work.cancelled() else work.exception()
+        if not job.future.done():
+            if work.cancelled():
+                job.future.cancel()
+            elif error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(work.result())
+        self._start_jobs()

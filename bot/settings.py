@@ -8,17 +8,16 @@ comment; :func:`load_settings` turns a validation failure into a single readable
 
 from __future__ import annotations
 
-import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging_setup import url_credentials
 from musicrec_core.errors import MusicrecError
+from musicrec_core.private_url import check_private_url
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
 from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
 
@@ -200,17 +199,7 @@ class Settings(BaseSettings):
     def _private_transport(cls, value: str, info: ValidationInfo) -> str:
         """https / wss, or plain http / ws to a loopback host only: the token travels in it."""
         secure, plain = ("https", "http") if info.field_name == "discord_api_url" else ("wss", "ws")
-        try:
-            parts = urlsplit(value.strip())
-            scheme, host = parts.scheme.lower(), parts.hostname
-        except ValueError:
-            scheme, host = "", None
-        if host and (scheme == secure or (scheme == plain and is_loopback(host))):
-            return value.strip()
-        raise ValueError(
-            f"use a {secure}:// URL; {plain}:// would send the token in clear text and is only "
-            "accepted for a loopback host (localhost, 127.0.0.0/8, ::1)"
-        )
+        return check_private_url(value, secure=secure, plain=plain)
 
     @property
     def max_attachment_bytes(self) -> int:
@@ -244,16 +233,6 @@ class Settings(BaseSettings):
         if self.ytdlp_cookies is not None:
             secrets.append(str(self.ytdlp_cookies))
         return tuple(secrets)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a URL's hostname) names this machine: localhost, 127.0.0.0/8, ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _env_name(field: str) -> str:

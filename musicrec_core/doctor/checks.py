@@ -11,11 +11,11 @@ the doctor and the program cannot disagree. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import ipaddress
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from musicrec_core import private_url
 from musicrec_core.doctor.report import Finding
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.embedders.base import EmbedderId
@@ -206,16 +206,6 @@ def check_index(index_dir: Path, weights: WeightFiles) -> tuple[Finding, Embedde
     )
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a URL's hostname) names this machine: localhost, 127.0.0.0/8, ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_private_url(check: str, url: str, *, secure: str, plain: str) -> Finding:
     """A URL a secret travels in: scheme ``secure``, or ``plain`` to a loopback host only.
 
@@ -226,16 +216,10 @@ def check_private_url(check: str, url: str, *, secure: str, plain: str) -> Findi
         plain: its clear-text twin ("http", "ws"), accepted for loopback hosts only.
     """
     try:
-        parts = urlsplit(url.strip())
-        scheme, host = parts.scheme.lower(), parts.hostname
-    except ValueError:
-        scheme, host = "", None
-    if host and scheme == secure:
-        return Finding.ok(check, f"{secure}:// to {host}")
-    if host and scheme == plain and is_loopback(host):
-        return Finding.ok(check, f"{plain}:// to the loopback host {host}")
-    return Finding.fix(
-        check,
-        f"use a {secure}:// URL; {plain}:// sends secrets in clear text and is only "
-        "accepted for a loopback host (localhost, 127.0.0.0/8, ::1)",
-    )
+        url = private_url.check_private_url(url, secure=secure, plain=plain)
+    except ValueError as exc:
+        return Finding.fix(check, str(exc))
+    parts = urlsplit(url)
+    if parts.scheme.lower() == secure:
+        return Finding.ok(check, f"{secure}:// to {parts.hostname}")
+    return Finding.ok(check, f"{plain}:// to the loopback host {parts.hostname}")

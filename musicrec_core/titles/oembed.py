@@ -30,7 +30,6 @@ a wall-clock limit on the whole body, which is read at most MAX_BODY_BYTES.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import threading
 import time
@@ -42,6 +41,7 @@ from typing import Literal
 
 from musicrec_core import __version__
 from musicrec_core.errors import MusicrecError
+from musicrec_core.private_url import check_private_url
 from musicrec_core.sources.video_id import VIDEO_ID_RE, canonical_url
 
 __all__ = [
@@ -115,16 +115,17 @@ def check_endpoint(url: str) -> str:
     url = url.strip()
     try:
         parts = urllib.parse.urlsplit(url)
-        scheme, host = parts.scheme.lower(), parts.hostname
+        host = parts.hostname
     except ValueError:
-        scheme, host, parts = "", None, None
+        host, parts = None, None
     if parts is None or not host:
         raise ValueError(f"{url!r} is not a URL")
     if parts.query or parts.fragment:
         raise ValueError(f"{url!r} must not carry a query or fragment")
-    if scheme == "https" or (scheme == "http" and _is_loopback(host)):
-        return url
-    raise ValueError(f"{url!r} must be https:// (http:// only for a loopback host)")
+    try:
+        return check_private_url(url, secure="https", plain="http")
+    except ValueError as exc:
+        raise ValueError(f"{url!r}: {exc}") from None
 
 
 def thumbnail_or_none(value: object) -> str | None:
@@ -250,12 +251,3 @@ def _clean_text(value: object) -> str | None:
     if not text:
         return None
     return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

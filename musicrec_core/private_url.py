@@ -1,0 +1,51 @@
+"""URLs that carry a secret or a user's data: encrypted, or to this machine only.
+
+One rule for every such URL (Discord's API and gateway, which carry the bot token; the
+oEmbed endpoint, which learns what people listen to): the encrypted scheme (``https``,
+``wss``) to any host, or its clear-text twin (``http``, ``ws``) only to a loopback host
+(``localhost``, 127.0.0.0/8, ``::1``), where the traffic never leaves the machine (local
+stand-ins in tests and development).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+__all__ = ["check_private_url", "is_loopback"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's hostname) names this machine: localhost, 127.0.0.0/8, ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_private_url(url: str, *, secure: str, plain: str) -> str:
+    """``url`` without surrounding blanks, if it may carry a secret.
+
+    Args:
+        url: the URL to check.
+        secure: the encrypted scheme ("https", "wss").
+        plain: its clear-text twin ("http", "ws"), accepted for loopback hosts only.
+
+    Raises:
+        ValueError: no host, another scheme, or ``plain`` to a host that is not loopback;
+            the message says what to use instead.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if host and (scheme == secure or (scheme == plain and is_loopback(host))):
+        return url
+    raise ValueError(
+        f"use a {secure}:// URL; {plain}:// sends it in clear text and is only accepted "
+        "for a loopback host (localhost, 127.0.0.0/8, ::1)"
+    )

@@ -48,9 +48,9 @@ from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
 from musicrec_core.clip import Clip
-from musicrec_core.errors import CatalogError, FetchError, MusicrecError
+from musicrec_core.errors import CatalogError, MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
-from musicrec_core.sources.attachment import clip_from_bytes
+from musicrec_core.sources.attachment import clip_from_file, streamed_upload
 from musicrec_core.sources.youtube import fetch_youtube_clip
 
 log = get_logger(__name__)
@@ -221,25 +221,26 @@ class RequestService:
         """Download and decode the request's audio in ``member``'s turn of a pool.
 
         Raises:
-            FetchError: Discord's CDN would not serve the attachment.
+            FetchError, InputTooLargeError: the CDN would not serve the attachment, or
+                it is over the size cap (streamed to a private file, never held in memory).
             AudioError / SourceError: from decoding or fetching.
         """
         if request.attachment is not None:
             attachment = request.attachment
-            try:
-                data = await attachment.read()
-            except discord.HTTPException as exc:
-                raise FetchError(
-                    f"Could not download {attachment.filename} from Discord; please try again."
-                ) from exc
-            return await self._decodes.run(
-                member,
-                clip_from_bytes,
-                data,
-                filename=attachment.filename,
-                start_s=request.start_s,
+            async with streamed_upload(
+                attachment.url,
+                name=attachment.filename,
+                declared_size=attachment.size,
                 max_bytes=self._max_bytes,
-            )
+            ) as path:  # a private temp file, removed after the decode
+                return await self._decodes.run(
+                    member,
+                    clip_from_file,
+                    path,
+                    filename=attachment.filename,
+                    start_s=request.start_s,
+                    max_bytes=self._max_bytes,
+                )
         if request.link is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
         return await self._fetches.run(

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from musicrec_core import __version__
 from musicrec_core.errors import DownloadError
 from musicrec_core.hashing import copy_digest
+from musicrec_core.mirrors import mirrored
 
 CHUNK_BYTES = 1 << 20
 _SCHEMES = ("http", "https")
@@ -95,7 +96,8 @@ def open_stream(
     progress: bool = True,
     max_bytes: int | None = None,
 ) -> Iterator[io.BufferedReader]:
-    """Open ``url`` and yield its body as a readable binary file.
+    """Open ``url`` (or its mirror, :func:`musicrec_core.mirrors.mirrored`) and yield its
+    body as a readable binary file.
 
     Reads raise :class:`DownloadError` when the transfer stops before the announced
     Content-Length, stalls past ``timeout_s``, the connection breaks, or more than
@@ -105,6 +107,7 @@ def open_stream(
         DownloadError: the URL is not http(s), the host is unreachable, the server answered
             with an HTTP error, or a read failed as above.
     """
+    url = mirrored(url)
     with ExitStack() as stack:
         response = stack.enter_context(_open_response(url, timeout_s))
         length = _content_length(response)

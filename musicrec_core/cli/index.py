@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 import sys
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 from tqdm import tqdm
 
-from musicrec_core.catalog import audioset, labels
-from musicrec_core.catalog.index import DEFAULT_N_TREES, CatalogIndex, estimate_index_bytes
+from musicrec_core.catalog import audioset
+from musicrec_core.catalog.index import DEFAULT_N_TREES, CatalogIndex
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
-from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES, pooled_dim
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES
 from musicrec_core.cli.arguments import add_vggish_file_options
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.embedders import EMBEDDER_NAMES, WeightFiles, load_embedder
@@ -165,35 +164,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _build_audioset(args: argparse.Namespace) -> int:
-    classes = labels.read_labels(args.labels or labels.default_labels_path())
-    keep_classes = None
-    if args.music_only:
-        children = labels.read_ontology(args.ontology or labels.default_ontology_path())
-        keep_classes = labels.music_class_indices(classes, children)
     progress = not args.no_progress
-    reader = audioset.AudioSetReader(pooling=args.pooling, keep_classes=keep_classes)
+    embedder = dataclasses.replace(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version)
     with ExitStack() as stack:
         if args.download:
             _check_space_for_download(args.output, args.music_only, args.n_trees, args.pooling)
             from musicrec_core.download import open_stream
 
-            stream = stack.enter_context(
+            features: Path | IO[bytes] = stack.enter_context(
                 open_stream(audioset.FEATURES_URL, timeout_s=60.0, progress=progress)
             )
-            batches: Iterator[audioset.SegmentBatch] = reader.read_archive(stream)
+            on_bytes = None
         else:
-            bar = stack.enter_context(_byte_bar(args.features, progress))
-            batches = reader.read(args.features, on_bytes=bar.update)
-        count = audioset.build_index(
-            batches,
+            features = args.features
+            on_bytes = stack.enter_context(_byte_bar(args.features, progress)).update
+        count, stats = audioset.build_release_index(
+            features,
             args.output,
-            class_names=[c.name for c in classes],
-            stats=reader.stats,
-            embedder=dataclasses.replace(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version),
+            music_only=args.music_only,
+            labels_path=args.labels,
+            ontology_path=args.ontology,
+            embedder=embedder,
             pooling=args.pooling,
             n_trees=args.n_trees,
+            on_bytes=on_bytes,
         )
-    print(reader.stats.summary())
+    print(stats.summary())
     print(f"Index of {count:,} segments written to {args.output}.")
     return EXIT_OK
 
@@ -232,13 +228,13 @@ def _enrich(args: argparse.Namespace) -> int:
 
 
 def _byte_bar(features: Path, progress: bool) -> tqdm:
-    """A progress bar over the bytes of the features folder or archive."""
+    """A progress bar over the bytes of the features folder or archive (a missing path is
+    reported by the reader, after the labels are checked)."""
+    total: int | None = None
     if features.is_dir():
         total = sum(p.stat().st_size for p in features.rglob("*.tfrecord"))
     elif features.is_file():
         total = features.stat().st_size
-    else:
-        raise CatalogError(f"The features path {features} does not exist.")
     return tqdm(
         total=total,
         unit="B",
@@ -254,15 +250,10 @@ def _check_space_for_download(
     output: Path, music_only: bool, n_trees: int | None, pooling: str
 ) -> None:
     """Say how much disk the index will take; refuse when the target cannot hold it."""
-    items = audioset.RELEASE_SEGMENTS
-    if music_only:
-        items = int(items * audioset.RELEASE_MUSIC_FRACTION)
-    dim = pooled_dim(audioset.AUDIOSET_EMBEDDER.dim, pooling)
-    needed = estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
-    probe = output
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
+    items, needed = audioset.release_index_estimate(
+        music_only=music_only, pooling=pooling, n_trees=n_trees
+    )
+    free = audioset.free_disk_bytes(output)
     print(
         f"Streaming {audioset.FEATURES_URL} ({audioset.FEATURES_ARCHIVE_BYTES / _GB:.1f} GB, "
         f"not stored). The index of about {items:,} segments needs about "

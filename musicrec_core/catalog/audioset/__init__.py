@@ -9,7 +9,8 @@ path through this package, stage by stage:
 - :mod:`.batch_parser` parses a whole batch in bulk, reusing one record's byte layout for
   every record shaped like it, then filters by class and pools;
 - :mod:`.reader` feeds it from a folder, a file or a streamed tar archive;
-- :mod:`.build` stores the pooled segments in a catalog index;
+- :mod:`.build` stores the pooled segments in a catalog index, and runs the whole path
+  from the release to a published index (:func:`build_release_index`);
 - :mod:`.segments` holds what flows between them: :class:`SegmentBatch` and the
   :class:`IngestStats` counts, with the reasons a record is skipped.
 
@@ -23,6 +24,9 @@ from musicrec_core.catalog.audioset.build import (
     RELEASE_MUSIC_FRACTION,
     RELEASE_SEGMENTS,
     build_index,
+    build_release_index,
+    free_disk_bytes,
+    release_index_estimate,
 )
 from musicrec_core.catalog.audioset.reader import BATCH_BYTES, AudioSetReader
 from musicrec_core.catalog.audioset.records import EMBEDDING_BYTES
@@ -59,4 +63,7 @@ __all__ = [
     "IngestStats",
     "SegmentBatch",
     "build_index",
+    "build_release_index",
+    "free_disk_bytes",
+    "release_index_estimate",
 ]

@@ -3,16 +3,29 @@
 The release (``features.tar.gz``) holds VGGish embeddings of about two million 10-second
 YouTube segments, already quantized to 8 bits. :class:`.reader.AudioSetReader` pools them;
 :func:`build_index` stores each pooled segment under its video id, times and label names.
+:func:`build_release_index` is the whole path from the release (a folder, an archive on
+disk or a streamed one) with the labels CSV and, for music only, the ontology, to a
+published index: ``musicrec index build-audioset`` and the bot's default catalog both use
+it. :func:`release_index_estimate` and :func:`free_disk_bytes` say up front what it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
+from musicrec_core.catalog import labels
+from musicrec_core.catalog.audioset.reader import AudioSetReader
 from musicrec_core.catalog.audioset.segments import IngestStats, SegmentBatch
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta
-from musicrec_core.catalog.pooling import DEFAULT_POOLING
+from musicrec_core.catalog.index import (
+    DEFAULT_N_TREES,
+    IndexBuilder,
+    ItemMeta,
+    estimate_index_bytes,
+)
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import params as vggish_params
 
@@ -88,3 +101,76 @@ def build_index(
         count = len(builder)
         builder.commit({"source": "audioset", "ingest": stats.as_dict()})
     return count
+
+
+def release_index_estimate(
+    *, music_only: bool, pooling: str = DEFAULT_POOLING, n_trees: int | None = None
+) -> tuple[int, int]:
+    """(segments, bytes): about how many segments an index of the whole release keeps, and
+    the disk one version of it takes (see :func:`estimate_index_bytes`)."""
+    items = RELEASE_SEGMENTS
+    if music_only:
+        items = int(items * RELEASE_MUSIC_FRACTION)
+    dim = pooled_dim(AUDIOSET_EMBEDDER.dim, pooling)
+    return items, estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
+
+
+def free_disk_bytes(path: Path) -> int:
+    """Free bytes on the file system that holds ``path`` (or would: its nearest existing
+    parent is asked)."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def build_release_index(
+    features: Path | IO[bytes],
+    target_dir: Path,
+    *,
+    music_only: bool,
+    labels_path: Path | None = None,
+    ontology_path: Path | None = None,
+    embedder: EmbedderId = AUDIOSET_EMBEDDER,
+    pooling: str = DEFAULT_POOLING,
+    n_trees: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> tuple[int, IngestStats]:
+    """Index the release and publish it at ``target_dir``; returns (segments kept, stats).
+
+    Args:
+        features: an extracted folder, a ``.tfrecord`` file or an archive on disk, or an
+            open binary stream of a tar archive (e.g. the download of :data:`FEATURES_URL`).
+        target_dir: the index folder (published atomically; an error leaves it as it was).
+        music_only: keep only segments with a label in the Music subtree.
+        labels_path, ontology_path: the labels CSV and the ontology (None: the copies
+            ``musicrec models download audioset-labels`` put in the cache).
+        embedder: the id of the VGGish that made the features.
+        pooling, n_trees: the pooling rule and Annoy's tree count (None: the default).
+        on_bytes: called with the number of input bytes read, as they are read.
+
+    Raises:
+        CatalogError: missing or malformed labels or ontology, no features, nothing kept.
+        DownloadError: the stream broke (nothing is published).
+    """
+    classes = labels.read_labels(labels_path or labels.default_labels_path())
+    keep_classes = None
+    if music_only:
+        children = labels.read_ontology(ontology_path or labels.default_ontology_path())
+        keep_classes = labels.music_class_indices(classes, children)
+    reader = AudioSetReader(pooling=pooling, keep_classes=keep_classes)
+    batches: Iterator[SegmentBatch]
+    if isinstance(features, Path):
+        batches = reader.read(features, on_bytes=on_bytes)
+    else:
+        batches = reader.read_archive(features, on_bytes=on_bytes)
+    count = build_index(
+        batches,
+        target_dir,
+        class_names=[c.name for c in classes],
+        stats=reader.stats,
+        embedder=embedder,
+        pooling=pooling,
+        n_trees=n_trees,
+    )
+    return count, reader.stats

@@ -110,8 +110,7 @@ class AudioSetReader:
         except OSError as exc:
             raise CatalogError(f"Cannot open {source}: {exc.strerror}.") from exc
         with handle:
-            counted = _CountingReader(handle, on_bytes) if on_bytes else handle
-            yield from self.read_archive(counted)
+            yield from self.read_archive(handle, on_bytes=on_bytes)
 
     def read_directory(
         self, directory: Path, *, on_bytes: Callable[[int], None] | None = None
@@ -122,10 +121,14 @@ class AudioSetReader:
             raise CatalogError(f"No .tfrecord files under {directory}.")
         return self._read_files(_file_contents(files, on_bytes))
 
-    def read_archive(self, stream: IO[bytes]) -> Iterator[SegmentBatch]:
+    def read_archive(
+        self, stream: IO[bytes], *, on_bytes: Callable[[int], None] | None = None
+    ) -> Iterator[SegmentBatch]:
         """Stream a tar archive (gzip, bzip2, xz or plain) of TFRecords; nothing is unpacked
-        to disk. Errors of ``stream`` itself (e.g. DownloadError) propagate."""
-        return self._read_files(self._archive_contents(stream))
+        to disk. ``on_bytes(n)`` is called as archive bytes are read. Errors of ``stream``
+        itself (e.g. DownloadError) propagate."""
+        counted = _CountingReader(stream, on_bytes) if on_bytes else stream
+        return self._read_files(self._archive_contents(counted))
 
     def _archive_contents(self, stream: IO[bytes]) -> Iterator[tuple[str, bytes | OSError]]:
         try:

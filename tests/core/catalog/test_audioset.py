@@ -291,7 +291,7 @@ def test_cli_download_streams_the_archive(
     archive = write_features_archive(features["root"], tmp_path / "served.tar.gz")
     http_server.add("/features.tar.gz", archive.read_bytes())
     monkeypatch.setattr(audioset, "FEATURES_URL", http_server.url("/features.tar.gz"))
-    monkeypatch.setattr(audioset, "RELEASE_SEGMENTS", 1000)
+    monkeypatch.setattr(audioset.build, "RELEASE_SEGMENTS", 1000)
     out = tmp_path / "index"
     argv = ["index", "build-audioset", "--download", "--labels", str(label_files[0])]
     assert main([*argv, "-o", str(out), "--no-progress"]) == 0
@@ -306,7 +306,7 @@ def test_cli_download_streams_the_archive(
 def test_cli_refuses_a_download_that_cannot_fit(
     label_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    monkeypatch.setattr(audioset, "RELEASE_SEGMENTS", 10**13)
+    monkeypatch.setattr(audioset.build, "RELEASE_SEGMENTS", 10**13)
     out = tmp_path / "index"
     argv = ["index", "build-audioset", "--download", "--labels", str(label_files[0])]
     assert main([*argv, "-o", str(out)]) == 1

@@ -14,6 +14,7 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │   ├── InputTooLargeError      over a size cap (attachment, download)
     │   ├── VideoUnavailableError   private, removed, age-restricted, region-blocked, live
     │   └── FetchError              network trouble, timeouts, YouTube's bot checks
+    │       └── YouTubeBlockedError "confirm you're not a bot", HTTP 429: the address is blocked
     ├── ModelError                  embedder weights
     │   ├── WeightsMissingError     files not present; says how to get them
     │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
@@ -21,7 +22,8 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     └── CatalogError                index directories
         ├── IndexNotFoundError      no index at that path
         ├── IndexMismatchError      built for another embedder / dimension / pooling
-        └── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
+        ├── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
+        └── UnknownItemError        an item id the index does not hold (a forged button)
 
 The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the Discord bot (a
 separate package) shows it as an ephemeral reply. So messages are short, plain sentences
@@ -76,6 +78,10 @@ class FetchError(SourceError):
     """A network problem, time-out or YouTube bot check while fetching a source."""
 
 
+class YouTubeBlockedError(FetchError):
+    """YouTube refused musicrec's address (a bot check or rate limiting), not one video."""
+
+
 class ModelError(MusicrecError):
     """An embedder's weights are missing or unusable."""
 
@@ -106,3 +112,7 @@ class IndexMismatchError(CatalogError):
 
 class IndexCorruptError(CatalogError):
     """The index files are truncated, fail their checksums or the manifest is unreadable."""
+
+
+class UnknownItemError(CatalogError):
+    """The index holds no item with that id."""

@@ -47,7 +47,7 @@ from musicrec_core.catalog.pooling import pool
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
-from musicrec_core.errors import CatalogError, IndexMismatchError
+from musicrec_core.errors import IndexMismatchError, UnknownItemError
 
 __all__ = [
     "OVERFETCH_FACTOR",
@@ -321,6 +321,35 @@ class Recommender:
                 )
         return results
 
+    def recommend_vector(
+        self,
+        vector: np.ndarray,
+        k: int = 5,
+        *,
+        pooling: str,
+        query: Provenance | None = None,
+        query_tags: tuple[Tag, ...] = (),
+    ) -> RecommendationSet:
+        """Top ``k`` distinct groups for ``vector`` (float32 [D]), a query this embedder
+        embedded and pooled with ``pooling`` earlier (:mod:`musicrec_core.clip_cache`): no
+        embedding; ``query``'s own groups are left out. Raises ValueError when ``k < 1``,
+        IndexMismatchError when the index now pools otherwise or holds another width."""
+        _check_k(k)
+        with self._slot.using() as index:
+            if pooling != index.pooling:
+                raise IndexMismatchError(
+                    f"The query was pooled with {pooling!r} but the index uses {index.pooling!r}."
+                )
+            excluded = set(query.own_groups) if query is not None else set()
+            items = _search_distinct(index, vector, k, excluded)
+        return RecommendationSet(
+            query=query,
+            query_vector=vector,
+            query_tags=query_tags,
+            items=items,
+            catalog=index.fingerprint,
+        )
+
     def recommend_from_item(self, item_id: int, k: int = 5) -> RecommendationSet:
         """Top ``k`` distinct groups like a stored item, excluding that item's own group.
 
@@ -329,12 +358,15 @@ class Recommender:
 
         Raises:
             ValueError: when ``k < 1``.
-            CatalogError: when the current index has no item ``item_id``.
+            UnknownItemError: the current index has no item ``item_id`` (a forged button).
         """
         _check_k(k)
         with self._slot.using() as index:
             if not 0 <= item_id < len(index):
-                raise CatalogError(f"The index has no item {item_id} (it holds {len(index)}).")
+                raise UnknownItemError(
+                    "That result is not in the catalog musicrec serves (it holds no item "
+                    f"{item_id}); run /recommend again."
+                )
             meta = index.meta(item_id)
             vector = index.vector(item_id)
             items = _search_distinct(index, vector, k, {meta.group})

@@ -65,6 +65,7 @@ from musicrec_core.errors import (
     InputTooLargeError,
     SourceError,
     VideoUnavailableError,
+    YouTubeBlockedError,
 )
 from musicrec_core.js_runtime import ytdlp_js_runtimes
 from musicrec_core.sources.video_id import canonical_url
@@ -159,7 +160,7 @@ class VideoMeta:
 _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
     (
         ("not a bot", "confirm you\u2019re not", "confirm you're not"),
-        FetchError(
+        YouTubeBlockedError(
             "YouTube asked musicrec to prove it is not a bot; whoever runs musicrec needs to "
             "set up a cookies file. Try an audio file instead."
         ),
@@ -183,7 +184,7 @@ _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
     ),
     (
         ("http error 429", "too many requests"),
-        FetchError("YouTube is rate-limiting musicrec; try again in a few minutes."),
+        YouTubeBlockedError("YouTube is rate-limiting musicrec; try again in a few minutes."),
     ),
     (
         (

@@ -28,6 +28,7 @@ from musicrec_core.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    UnknownItemError,
 )
 from musicrec_core.recommender import (
     OVERFETCH_FACTOR,
@@ -287,6 +288,33 @@ def test_recommend_from_item_excludes_its_group(recommender: Recommender) -> Non
 def test_recommend_from_unknown_item_is_a_catalog_error(recommender: Recommender) -> None:
     with pytest.raises(CatalogError, match="no item"):
         recommender.recommend_from_item(len(recommender.index), k=3)
+
+
+@pytest.mark.parametrize("item_id", [-1, 10**9])
+def test_an_unknown_item_id_is_a_friendly_unknown_item_error(
+    recommender: Recommender, item_id: int
+) -> None:
+    with pytest.raises(UnknownItemError, match="run /recommend again"):
+        recommender.recommend_from_item(item_id, k=3)
+
+
+def test_recommend_vector_answers_a_stored_query_like_the_clip_did(
+    recommender: Recommender,
+) -> None:
+    clip = Clip(file_clip(3).samples, Provenance(kind="youtube", ref=video_id(3)))
+    first = recommender.recommend(clip, k=4)
+    again = recommender.recommend_vector(
+        first.query_vector,
+        4,
+        pooling=recommender.index.pooling,
+        query=first.query,
+        query_tags=first.query_tags,
+    )
+    assert again.items == first.items  # the query's own video is left out again
+    assert video_id(3) not in {item.group for item in again.items}
+    assert (again.query, again.catalog) == (first.query, first.catalog)
+    with pytest.raises(IndexMismatchError, match="pooled with"):
+        recommender.recommend_vector(first.query_vector, 4, pooling="no-such-rule")
 
 
 def test_query_tags_come_from_the_embedder(video_index_dir: Path) -> None:

@@ -21,6 +21,7 @@ from musicrec_core.errors import (
     InputTooLargeError,
     SourceError,
     VideoUnavailableError,
+    YouTubeBlockedError,
 )
 from musicrec_core.js_runtime import bundled_deno
 from musicrec_core.sources import ytdlp_fetch
@@ -391,7 +392,7 @@ def test_video_meta_from_info() -> None:
             "ERROR: [youtube] abc: Sign in to confirm you\u2019re not a bot. "
             "Use --cookies-from-browser"
             " or --cookies for the authentication.",
-            FetchError,
+            YouTubeBlockedError,
             "cookies file",
         ),
         (
@@ -426,7 +427,7 @@ def test_video_meta_from_info() -> None:
         ),
         (
             "ERROR: [youtube] abc: Unable to download webpage: HTTP Error 429: Too Many Requests",
-            FetchError,
+            YouTubeBlockedError,
             "rate-limiting",
         ),
         (

@@ -1,0 +1,311 @@
+"""The embedded-clip cache: a link pasted again is answered without downloading anything.
+
+Mental model: what a query needs once its clip is embedded is small — the pooled query
+vector (float32 [D]), the clip's music tags and its provenance (title, channel, window,
+duration). :class:`ClipCache` keeps those in one SQLite file beside the model cache
+(``<cache root>/clips.sqlite3``), keyed by
+
+- the video id,
+- the window: :func:`window_key` of the start asked for (``"default"`` when none, i.e.
+  the loudest 10 s around 40 % of the video, which is the same clip every time),
+- the vector space: :func:`vector_space` of the embedder id (name, variant, version,
+  width) and the index's pooling rule, so new weights or another pooling miss.
+
+Every read marks its row used; after each write the least recently used rows are evicted
+until the stored bytes fit ``max_bytes``. Each row carries a sha256 of its payload: a row
+that fails it (or does not parse) reads as a miss, is deleted, and the next request
+stores a fresh one. A file that is not a database is moved aside once and recreated.
+
+Concurrency: WAL mode, a busy timeout and ``BEGIN IMMEDIATE`` around each write, so the
+bot's processes may share the file; within a process one connection sits behind a lock.
+A cache that cannot be used never breaks a request: reads then miss, writes are skipped,
+and the first failure is logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.clip import Provenance
+from musicrec_core.embedders.base import EmbedderId, Tag
+from musicrec_core.paths import cache_root
+
+__all__ = [
+    "CACHE_FILE",
+    "DEFAULT_MAX_MB",
+    "CachedQuery",
+    "ClipCache",
+    "default_cache_path",
+    "vector_space",
+    "window_key",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "clips.sqlite3"
+DEFAULT_MAX_MB = 64.0
+"""About 50 000 VGGish queries (a row is about 1.3 KB)."""
+_ROW_OVERHEAD = 64
+"""Bytes counted per row on top of its payload (key, bookkeeping)."""
+_BUSY_TIMEOUT_MS = 5000
+
+
+def default_cache_path() -> Path:
+    """``<cache root>/clips.sqlite3``."""
+    return cache_root() / CACHE_FILE
+
+
+def window_key(start_s: float | None) -> str:
+    """The cache's name for a window: ``"default"``, or the start in ms (``"90000ms"``)."""
+    return "default" if start_s is None else f"{round(start_s * 1000)}ms"
+
+
+def vector_space(embedder: EmbedderId, pooling: str) -> str:
+    """Which space a pooled vector lives in: ``"vggish/-/<version>/128/mean"``."""
+    return f"{embedder.name}/{embedder.variant or '-'}/{embedder.version}/{embedder.dim}/{pooling}"
+
+
+@dataclass(frozen=True)
+class CachedQuery:
+    """What answering a query again needs.
+
+    Attributes:
+        provenance: where the clip came from (kind "youtube", the video id, title, window).
+        vector: float32 [D], the pooled query vector.
+        tags: the clip's music tags, best first.
+    """
+
+    provenance: Provenance
+    vector: np.ndarray
+    tags: tuple[Tag, ...]
+
+
+def _encode(query: CachedQuery) -> tuple[bytes, str, str, str]:
+    """(vector bytes, tags JSON, provenance JSON, sha256 of all three)."""
+    vector = np.ascontiguousarray(query.vector, dtype=np.float32).tobytes()
+    tags = json.dumps([[tag.name, tag.probability] for tag in query.tags])
+    provenance = json.dumps(dataclasses.asdict(query.provenance))
+    return vector, tags, provenance, _digest(vector, tags, provenance)
+
+
+def _digest(vector: bytes, tags: str, provenance: str) -> str:
+    hasher = hashlib.sha256(vector)
+    hasher.update(b"\0" + tags.encode() + b"\0" + provenance.encode())
+    return hasher.hexdigest()
+
+
+def _decode(vector: bytes, tags: str, provenance: str, digest: str) -> CachedQuery:
+    """The stored query. Raises ValueError / TypeError / KeyError when the row is damaged."""
+    if _digest(vector, tags, provenance) != digest:
+        raise ValueError("checksum mismatch")
+    array = np.frombuffer(vector, dtype=np.float32).copy()
+    if array.size == 0 or not np.all(np.isfinite(array)):
+        raise ValueError("bad vector")
+    return CachedQuery(
+        provenance=Provenance(**json.loads(provenance)),
+        vector=array,
+        tags=tuple(Tag(str(name), float(p)) for name, p in json.loads(tags)),
+    )
+
+
+def _evict(db: sqlite3.Connection, max_bytes: int) -> None:
+    """Delete least recently used rows until the stored bytes fit ``max_bytes`` (inside the
+    writer's transaction; the row just written is the most recently used, so it goes last)."""
+    (total,) = db.execute("SELECT coalesce(sum(size), 0) FROM clips").fetchone()
+    excess = int(total) - max_bytes
+    if excess <= 0:
+        return
+    doomed = []
+    for rowid, size in db.execute("SELECT rowid, size FROM clips ORDER BY used_at, rowid"):
+        if excess <= 0:
+            break
+        doomed.append((rowid,))
+        excess -= int(size)
+    db.executemany("DELETE FROM clips WHERE rowid = ?", doomed)
+
+
+class ClipCache:
+    """Embedded link clips by (video id, window, vector space), LRU-capped; thread-safe.
+
+    Args:
+        path: the SQLite file (created with its folder); default :func:`default_cache_path`.
+        max_bytes: most payload bytes kept; least recently used rows go first.
+        clock: Unix time in seconds (orders rows by last use; tests move it).
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        max_bytes: int = int(DEFAULT_MAX_MB * 2**20),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failed = False
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection | None:
+        for attempt in range(2):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(
+                    self.path,
+                    timeout=_BUSY_TIMEOUT_MS / 1000,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+                db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS clips (video_id TEXT NOT NULL, "
+                    "clip_window TEXT NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL, "
+                    "tags TEXT NOT NULL, provenance TEXT NOT NULL, digest TEXT NOT NULL, "
+                    "size INTEGER NOT NULL, used_at REAL NOT NULL, "
+                    "PRIMARY KEY (video_id, clip_window, space))"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS clips_by_use ON clips (used_at)")
+                return db
+            except sqlite3.DatabaseError as exc:
+                if attempt == 0 and self._move_aside():
+                    log.warning(
+                        "clip cache %s was damaged (%s); starting a new one", self.path, exc
+                    )
+                    continue
+                self._report(f"cannot open {self.path}", exc)
+            except OSError as exc:
+                self._report(f"cannot open {self.path}", exc)
+            return None
+        return None
+
+    def _move_aside(self) -> bool:
+        """Rename a damaged file (and its WAL) to ``*.damaged``; whether that worked."""
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{self.path}{suffix}")
+                if part.exists():
+                    part.replace(Path(f"{part}.damaged"))
+        except OSError:
+            return False
+        return True
+
+    def get(self, video_id: str, window: str, space: str) -> CachedQuery | None:
+        """The cached query, marked used now; None when absent or damaged (then deleted)."""
+        key = (video_id, window, space)
+        with self._lock:
+            if self._db is None:
+                return None
+            try:
+                row = self._db.execute(
+                    "SELECT vector, tags, provenance, digest FROM clips "
+                    "WHERE video_id = ? AND clip_window = ? AND space = ?",
+                    key,
+                ).fetchone()
+                if row is None:
+                    return None
+                try:
+                    query = _decode(*row)
+                except (ValueError, TypeError, KeyError) as exc:
+                    log.info("clip cache: dropping a damaged entry for %s (%s)", video_id, exc)
+                    self._db.execute(
+                        "DELETE FROM clips WHERE video_id = ? AND clip_window = ? AND space = ?",
+                        key,
+                    )
+                    return None
+                self._db.execute(
+                    "UPDATE clips SET used_at = ? "
+                    "WHERE video_id = ? AND clip_window = ? AND space = ?",
+                    (self._now(), *key),
+                )
+                return query
+            except sqlite3.Error as exc:
+                self._report(f"cannot read {self.path}", exc)
+                return None
+
+    def put(self, video_id: str, window: str, space: str, query: CachedQuery) -> None:
+        """Store (or replace) ``query``, then evict least recently used rows past the cap."""
+        vector, tags, provenance, digest = _encode(query)
+        size = len(vector) + len(tags) + len(provenance) + _ROW_OVERHEAD
+        with self._lock:
+            if self._db is None or size > self.max_bytes:
+                return
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            video_id,
+                            window,
+                            space,
+                            vector,
+                            tags,
+                            provenance,
+                            digest,
+                            size,
+                            self._now(),
+                        ),
+                    )
+                    _evict(self._db, self.max_bytes)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._report(f"cannot write {self.path}", exc)
+
+    def total_bytes(self) -> int:
+        """Bytes stored (payload plus the per-row allowance)."""
+        with self._lock:
+            if self._db is None:
+                return 0
+            with contextlib.suppress(sqlite3.Error):
+                return int(
+                    self._db.execute("SELECT coalesce(sum(size), 0) FROM clips").fetchone()[0]
+                )
+            return 0
+
+    def __len__(self) -> int:
+        """Rows stored."""
+        with self._lock:
+            if self._db is None:
+                return 0
+            with contextlib.suppress(sqlite3.Error):
+                return int(self._db.execute("SELECT count(*) FROM clips").fetchone()[0])
+            return 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> ClipCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    def _report(self, what: str, exc: Exception) -> None:
+        """Log a cache failure once per cache object (later ones at debug level)."""
+        level = logging.DEBUG if self._failed else logging.WARNING
+        self._failed = True
+        log.log(level, "clip cache: %s (%s); links are fetched without it", what, exc)

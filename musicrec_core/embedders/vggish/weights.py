@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,17 +103,19 @@ def resolve_paths(checkpoint: Path | None = None, pca: Path | None = None) -> tu
     return located[0][0], located[1][0]
 
 
-def download(*, progress: bool = True) -> list[Path]:
+def download(*, progress: bool = True, files: Sequence[WeightsFile] | None = None) -> list[Path]:
     """Download both official files into :func:`default_dir`, md5-verified.
 
     A file already there with the right md5 is kept as is. Returns the paths of both files.
+    ``files`` replaces :func:`official_files` (the same files expected with other md5s, as
+    the default catalog's test seam does); None downloads the official ones.
 
     Raises:
-        DownloadError: a download failed (nothing partial is left); the message also says
-            which files to fetch by hand and where to put them.
+        DownloadError: a download failed or a file's md5 differs (nothing partial is left);
+            the message also says which files to fetch by hand and where to put them.
     """
     directory = default_dir()
-    files = official_files()
+    files = tuple(official_files() if files is None else files)
     result: list[Path] = []
     for position, file in enumerate(files):
         dest = directory / file.name

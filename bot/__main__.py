@@ -6,11 +6,14 @@ Usage::
     musicrec-bot --sync               # publish the commands globally, then exit
     musicrec-bot --sync --guild ID    # publish them to one server (visible at once)
 
-Start-up problems (no token, a refused token, no index, no model weights, a refused
-privileged intent, an unusable yt-dlp cookies file) end the program with exit status 1 and
-ONE line saying what to do. Besides, the bot runs ``musicrec doctor``'s checks with its
-settings (and its Discord URLs) in the background at start-up and logs one line per check
-(``FIX`` lines as warnings); they never stop it.
+Without ``MUSICREC_INDEX_DIR`` the bot serves the default catalog from the cache, and the
+first start fetches and builds it (:mod:`musicrec_core.catalog.default`) before contacting
+Discord. Start-up problems (no token, a refused token, no index, no model weights, the
+default catalog's downloads failing, a refused privileged intent, an unusable yt-dlp
+cookies file) end the program with exit status 1 and ONE line saying what to do. Besides,
+the bot runs ``musicrec doctor``'s checks with its settings (and its Discord URLs) in the
+background at start-up and logs one line per check (``FIX`` lines as warnings); they never
+stop it.
 """
 
 from __future__ import annotations
@@ -108,6 +111,19 @@ def start_doctor(settings: Settings) -> threading.Thread:
     return thread
 
 
+def with_catalog(settings: Settings) -> Settings:
+    """``settings`` with ``index_dir`` set: when unset, the default catalog in the cache,
+    fetched and built first if it is not complete (before Discord is contacted, so a long
+    first build cannot time the gateway out). Raises MusicrecError (one line) when offline."""
+    if settings.index_dir is not None:
+        return settings
+    from musicrec_core.catalog.default import prepare_default_catalog
+    from musicrec_core.embedders import WeightFiles
+
+    weights = WeightFiles(settings.vggish_checkpoint, settings.vggish_pca)
+    return settings.model_copy(update={"index_dir": prepare_default_catalog(weights)})
+
+
 def point_discord_at(settings: Settings) -> None:
     """Send discord.py's HTTP and Gateway traffic to the configured URLs."""
     discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
@@ -157,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"server {args.guild}" if args.guild is not None else "every server"
             print(f"musicrec-bot: synced {count} commands to {where}.")
         else:
+            settings = with_catalog(settings)
             start_doctor(settings)
             asyncio.run(run_bot(settings))
     except discord.LoginFailure:

@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     """The bot token from the Developer Portal (Bot -> Reset Token). Never logged."""
 
     # The catalog and the models.
-    index_dir: Path
-    """Directory of the index built with ``musicrec index build-*``."""
+    index_dir: Path | None = None
+    """Directory of the index built with ``musicrec index build-*``; None = the default
+    catalog in the cache (AudioSet's music segments), built on the first start."""
     vggish_checkpoint: Path | None = None
     """VGGish checkpoint file; None = the model cache (``musicrec models download vggish``)."""
     vggish_pca: Path | None = None
@@ -162,7 +163,9 @@ class Settings(BaseSettings):
             raise ValueError("use DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("log_file", "ytdlp_cookies", "ytdlp_proxy", "ytdlp_js_runtime", mode="before")
+    @field_validator(
+        "index_dir", "log_file", "ytdlp_cookies", "ytdlp_proxy", "ytdlp_js_runtime", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty value (``MUSICREC_LOG_FILE=``) means None."""

@@ -75,10 +75,14 @@ def test_invalid_values_name_the_setting(
     assert str(caught.value).startswith(expected)
 
 
-def test_missing_index_dir_points_at_the_example_file(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_an_unset_index_dir_means_the_default_catalog(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "a.b.c")
-    with pytest.raises(ConfigurationError, match=r"^MUSICREC_INDEX_DIR is not set: see"):
-        load_settings(None)
+    if value is not None:
+        monkeypatch.setenv("MUSICREC_INDEX_DIR", value)
+    assert load_settings(None).index_dir is None
 
 
 def test_env_example_documents_every_setting() -> None:

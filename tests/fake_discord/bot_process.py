@@ -73,6 +73,7 @@ class BotProcess:
         bot_args: arguments for ``musicrec-bot`` (``--env-file`` is added, pointing nowhere,
             so a developer's ``.env`` never leaks into a test).
         serve_videos: video id -> loopback media URL, for the sources test seam.
+        launcher_args: more options for the launcher (its other test seams).
     """
 
     def __init__(
@@ -81,8 +82,9 @@ class BotProcess:
         *,
         bot_args: Sequence[str] = (),
         serve_videos: Mapping[str, str] | None = None,
+        launcher_args: Sequence[str] = (),
     ) -> None:
-        command = [sys.executable, "-m", "tests.fake_discord.launch_bot"]
+        command = [sys.executable, "-m", "tests.fake_discord.launch_bot", *launcher_args]
         for video_id, url in (serve_videos or {}).items():
             command += ["--serve-video", f"{video_id}={url}"]
         command += ["--", "--env-file", str(REPO_ROOT / "tests" / "no-such.env"), *bot_args]

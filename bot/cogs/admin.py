@@ -79,6 +79,7 @@ class AdminCog(commands.Cog):
             "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
             "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
             "Link replies": "on" if bot.settings.link_replies else "off",
+            **service.youtube_status(),
         }
         embed = _embed("musicrec status", rows, colour=EMBED_COLOUR)
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -160,7 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"musicrec-bot: {exc}", file=sys.stderr)
         return 1
     setup_logging(
-        level=settings.log_level, log_file=settings.log_file, secrets=settings.log_secrets
+        level=settings.log_level,
+        log_file=settings.log_file,
+        secrets=settings.log_secrets,
+        log_format=settings.log_format,
     )
     if settings.log_level.upper() != "DEBUG":
         # TensorFlow is imported while the catalog loads (before the gateway connects, so

@@ -8,6 +8,13 @@ in a worker thread, so the event loop never waits on disk or TensorFlow; the ind
 first (an index folder, not a bare version folder; every sha256; a probe query).
 :meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and SIGHUP) proves a new index the
 same way beside the old one and swaps it in only if it passes.
+
+The bot is an :class:`~discord.ext.commands.AutoShardedBot`: one process runs the shards
+``MUSICREC_SHARD_IDS`` of ``MUSICREC_SHARD_COUNT`` (default: every shard Discord
+recommends), so N processes, each mapping the same read-only index, share a big bot. A
+reload reaches only its own process: SIGHUP each one (docs/operations.md). With
+``MUSICREC_HEALTH_FILE`` set, :meth:`MusicrecBot.health_report` is written there every few
+seconds (:class:`~bot.health.HealthFile`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import report_error
+from bot.health import HealthFile, Report, shard_summaries
 from bot.lag import LagMonitor
 from bot.logging_setup import get_logger
 from bot.service import RequestService
@@ -58,7 +66,7 @@ def build_intents(settings: Settings) -> discord.Intents:
     return intents
 
 
-class MusicrecBot(commands.Bot):
+class MusicrecBot(commands.AutoShardedBot):
     """The musicrec Discord bot.
 
     Args:
@@ -77,6 +85,8 @@ class MusicrecBot(commands.Bot):
             tree_cls=MusicrecTree,
             owner_ids=set(settings.owner_ids) or None,
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) or None,
         )
         self.settings = settings
         self.lag = LagMonitor()
@@ -85,6 +95,14 @@ class MusicrecBot(commands.Bot):
         self._service: RequestService | None = None
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
+        self._closing = False
+        self._health: HealthFile | None = None
+        if load_engine and settings.health_file is not None:
+            self._health = HealthFile(
+                settings.health_file,
+                interval_s=settings.health_interval_s,
+                report=self.health_report,
+            )
 
     # Shared pieces ----------------------------------------------------------------------
 
@@ -97,7 +115,55 @@ class MusicrecBot(commands.Bot):
 
     # Life cycle -------------------------------------------------------------------------
 
+    @property
+    def shard_label(self) -> str:
+        """The shards of this process, e.g. ``"shards 0, 1 of 4"`` (for replies and logs)."""
+        ids = sorted(self.shards) or list(self.settings.shard_ids)
+        count = self.shard_count if self.shard_count is not None else "?"
+        listed = ", ".join(str(shard) for shard in ids) or "?"
+        return f"shard{'s' if len(ids) != 1 else ''} {listed} of {count}"
+
+    def health_report(self) -> Report:
+        """This process now: ``ready`` (catalog loaded, every shard connected and not
+        closing), its shards (latency in ms, servers), the catalog's fingerprint and size,
+        the queue (tickets held, capacity, clips waiting for the model) and clips embedded
+        since start. See :mod:`bot.health`."""
+        shards = shard_summaries(self)
+        service = self._service
+        report: dict[str, object] = {
+            "ready": (
+                service is not None
+                and self.is_ready()
+                and not self._closing
+                and all(shard.connected for shard in shards)
+            ),
+            "shard_count": self.shard_count,
+            "shard_ids": [shard.shard_id for shard in shards] or list(self.settings.shard_ids),
+            "shards": [shard.as_json() for shard in shards],
+            "guilds": sum(shard.guilds for shard in shards),
+            "catalog": None,
+            "catalog_items": None,
+            "queue": None,
+            "clips_embedded": 0,
+            "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
+        }
+        if service is not None:
+            stats = service.stats()
+            report |= {
+                "catalog": service.fingerprint,
+                "catalog_items": len(service.recommender.index),
+                "queue": {
+                    "admitted": stats.admitted,
+                    "capacity": stats.capacity,
+                    "waiting": stats.waiting,
+                },
+                "clips_embedded": stats.clips,
+            }
+        return report
+
     async def setup_hook(self) -> None:
+        if self._health is not None:
+            self._health.start()
         if self._load_engine:
             weights = WeightFiles(self.settings.vggish_checkpoint, self.settings.vggish_pca)
             recommender = await asyncio.to_thread(
@@ -118,12 +184,25 @@ class MusicrecBot(commands.Bot):
 
     async def on_ready(self) -> None:
         user = self.user
-        log.info("connected as %s (%s) to %d servers", user, user and user.id, len(self.guilds))
+        log.info(
+            "connected as %s (%s) to %d servers on %s",
+            user,
+            user and user.id,
+            len(self.guilds),
+            self.shard_label,
+        )
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        servers = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("shard %d of %s ready: %d servers", shard_id, self.shard_count, servers)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: chat messages are only read by the links cog."""
 
     async def close(self) -> None:
+        self._closing = True
+        if self._health is not None:
+            await self._health.stop()
         if self._service is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

@@ -4,16 +4,21 @@ Call :func:`setup_logging` once at start-up; every module then uses
 ``get_logger(__name__)``. A :class:`RedactingFilter` sits on every handler, so the token
 (and the yt-dlp proxy's credentials, see :func:`url_credentials`) cannot reach a log line
 even when a third-party library (discord.py, aiohttp, yt-dlp) puts it in a message or an
-exception.
+exception. Records are written as readable lines or, for log collectors, as one JSON
+object per line (:class:`JsonFormatter`); the filter runs before either formatter, so both
+see only redacted text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -76,7 +81,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(*, level: str, log_file: Path | None, secrets: Iterable[str]) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: ``time`` (ISO 8601, UTC, milliseconds),
+    ``level``, ``logger``, ``message`` and, when there is one, ``exception`` (the traceback
+    text) and ``stack``. Newlines inside the values are escaped, so a line is a record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(
+    *,
+    level: str,
+    log_file: Path | None,
+    secrets: Iterable[str],
+    log_format: Literal["text", "json"] = "text",
+) -> None:
     """Send the root logger to stderr and, when ``log_file`` is set, to a rotating file.
 
     Args:
@@ -84,9 +116,11 @@ def setup_logging(*, level: str, log_file: Path | None, secrets: Iterable[str]) 
             WARNING unless the level is DEBUG).
         log_file: the file to write (its directory is created); None = console only.
         secrets: strings never to write (:attr:`bot.settings.Settings.log_secrets`).
+        log_format: "text" (:data:`LOG_FORMAT` lines) or "json" (:class:`JsonFormatter`),
+            for the console and the file alike.
     """
     redactor = RedactingFilter(secrets)
-    formatter = logging.Formatter(LOG_FORMAT)
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(LOG_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -16,20 +16,18 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging_setup import url_credentials
-from musicrec_core.clip_cache import DEFAULT_MAX_MB as DEFAULT_CLIP_CACHE_MB
 from musicrec_core.errors import MusicrecError
 from musicrec_core.private_url import check_private_url
-from musicrec_core.sources.budget import DEFAULT_FETCHES_PER_HOUR
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
 from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
-from musicrec_core.titles import DEFAULT_OEMBED_URL, TitleSettings, check_endpoint
-from musicrec_core.titles.settings import DEFAULT_BUDGET_S as DEFAULT_TITLE_BUDGET_S
 
 ENV_PREFIX = "MUSICREC_"
 TOKEN_ENV = "DISCORD_TOKEN"
 
 IdSet = Annotated[frozenset[int], NoDecode]
 """A set of Discord ids written as a comma-separated list (``123,456``) in the environment."""
+ShardIds = Annotated[tuple[int, ...], NoDecode]
+"""Shard ids written as a comma-separated list with ranges (``0,2-3``) in the environment."""
 JsRuntime = Literal["deno", "node", "bun", "quickjs"]
 """JavaScript runtimes yt-dlp can use for YouTube's challenges."""
 SOCKET_TIMEOUT_S = 15.0
@@ -102,25 +100,6 @@ class Settings(BaseSettings):
     max_video_minutes: float = Field(default=360.0, gt=0)
     """Longest YouTube video accepted, in minutes (live streams are always refused)."""
 
-    # Spending YouTube requests, and titled results (oEmbed).
-    youtube_fetches_per_hour: int = Field(default=DEFAULT_FETCHES_PER_HOUR, ge=1, le=10_000)
-    """Most YouTube fetches in any hour (a sliding window); YouTube tolerates about 300 an
-    hour from one address without an account. Links answered from the clip cache are free."""
-    clip_cache_mb: float = Field(default=DEFAULT_CLIP_CACHE_MB, ge=0)
-    """Size of the embedded-clip cache beside the model cache, in MiB (a link pasted again
-    is answered without downloading); 0 turns it off."""
-    title_lookup: bool = True
-    """Look YouTube results up: title and channel, gone videos replaced. False = no request."""
-    title_budget_s: float = Field(default=DEFAULT_TITLE_BUDGET_S, ge=0, le=10)
-    """Longest a reply waits for its title lookups, in seconds (0 = cache only)."""
-    oembed_url: str = DEFAULT_OEMBED_URL
-    """YouTube's oEmbed endpoint: https, or http to a loopback host (tests)."""
-
-    @field_validator("oembed_url")
-    @classmethod
-    def _oembed_endpoint(cls, value: str) -> str:
-        return check_endpoint(value)
-
     # Links in chat.
     link_replies: bool = False
     """Answer YouTube links pasted in chat. Needs the Message Content intent in the portal."""
@@ -155,6 +134,68 @@ class Settings(BaseSettings):
     """Base URL of the Discord HTTP API."""
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     """URL of the Discord Gateway (websocket)."""
+
+    # Sharding and operations (several processes; what a supervisor polls).
+    shard_count: int | None = Field(default=None, ge=1)
+    """Shards of the whole bot, over every process; None = as many as Discord recommends
+    (``GET /gateway/bot``), all run by this process."""
+    shard_ids: ShardIds = ()
+    """The shards this process runs (each in ``0 .. shard_count - 1``); empty = all of them."""
+    health_file: Path | None = None
+    """JSON file rewritten atomically every ``health_interval_s`` (ready, shards, catalog,
+    queue); None = none."""
+    health_interval_s: float = Field(default=5.0, gt=0)
+    """How often the health file is rewritten, in seconds."""
+    log_format: Literal["text", "json"] = "text"
+    """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""
+
+    @field_validator("shard_count", "health_file", mode="before")
+    @classmethod
+    def _operations_empty_is_none(cls, value: object) -> object:
+        """An empty value (``MUSICREC_SHARD_COUNT=``) means None."""
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        """Accept ``"0,2"`` and ranges ``"0-3"`` (environment) as well as a real collection."""
+        if not isinstance(value, str):
+            return value
+        ids: list[int] = []
+        try:
+            for part in (p.strip() for p in value.split(",")):
+                if "-" in part:
+                    first, last = (int(end) for end in part.split("-", 1))
+                    ids.extend(range(first, last + 1))
+                elif part:
+                    ids.append(int(part))
+        except ValueError as exc:
+            raise ValueError(
+                "write shard ids as numbers or ranges like 0-3, comma-separated"
+            ) from exc
+        return tuple(ids)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_within_count(cls, value: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        """Shard ids need the shard count, each below it and none twice."""
+        if not value:
+            return value
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("set MUSICREC_SHARD_COUNT too (the shards of every process)")
+        if len(set(value)) != len(value):
+            raise ValueError("a shard id is listed twice")
+        if not all(0 <= shard < count for shard in value):
+            raise ValueError(f"shard ids run from 0 to {count - 1} with {count} shards")
+        return tuple(sorted(value))
 
     @field_validator(
         "link_reply_guilds", "link_reply_channels", "owner_ids", "admin_guild_ids", mode="before"
@@ -248,13 +289,6 @@ class Settings(BaseSettings):
             metadata_timeout_s=self.ytdlp_timeout_s,
             download_timeout_s=self.ytdlp_timeout_s,
             max_duration_s=self.max_video_minutes * 60.0,
-        )
-
-    @cached_property
-    def titles(self) -> TitleSettings:
-        """How replies look their YouTube results up."""
-        return TitleSettings(
-            enabled=self.title_lookup, endpoint=self.oembed_url, budget_s=self.title_budget_s
         )
 
     @property

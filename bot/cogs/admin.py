@@ -3,6 +3,10 @@
 Who may run them is :func:`bot.checks.is_admin`: the bot owners anywhere, and in the admin
 servers (``MUSICREC_ADMIN_GUILD_IDS``) members with Manage Server or the admin role. The
 replies are ephemeral and name no server path (a failure's details go to the log).
+
+Both act on the process that received the command, i.e. the one running the shard of the
+server it was typed in: the replies name its shards (other processes reload on SIGHUP, see
+docs/operations.md), and status lists each of its shards' gateway latency and servers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from discord.ext import commands
 
 from bot.app import MusicrecBot, index_summary
 from bot.checks import cooldown_from_setting, require_admin
+from bot.health import ShardSummary, shard_summaries
 from bot.limits import fit_embed
 from bot.views import EMBED_COLOUR
 from musicrec_core.timecode import format_clock
@@ -25,6 +30,22 @@ def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> disco
     for name, value in rows.items():
         embed.add_field(name=name, value=value or "-", inline=True)
     return fit_embed(embed)
+
+
+def format_shards(shards: list[ShardSummary]) -> str:
+    """One line per shard: ``"#0: 42 ms, 1,203 servers"`` (``"#1: down, ..."`` when its
+    connection is closed, ``"? ms"`` before its first heartbeat)."""
+    lines = []
+    for shard in shards:
+        if not shard.connected:
+            latency = "down"
+        elif shard.latency_ms is None:
+            latency = "? ms"
+        else:
+            latency = f"{shard.latency_ms:.0f} ms"
+        servers = f"{shard.guilds:,} server{'' if shard.guilds == 1 else 's'}"
+        lines.append(f"#{shard.shard_id}: {latency}, {servers}")
+    return "\n".join(lines)
 
 
 def format_uptime(seconds: float) -> str:
@@ -53,7 +74,11 @@ class AdminCog(commands.Cog):
     async def reload(self, interaction: discord.Interaction[MusicrecBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         index = await self.bot.reload_catalog()
-        rows = {**index_summary(index), "Catalog id": self.bot.service.fingerprint}
+        rows = {
+            **index_summary(index),
+            "Catalog id": self.bot.service.fingerprint,
+            "Reloaded on": f"this process ({self.bot.shard_label})",
+        }
         embed = _embed("Catalog reloaded", rows, colour=discord.Colour.green())
         await interaction.followup.send(embed=embed, ephemeral=True)
 
@@ -67,6 +92,7 @@ class AdminCog(commands.Cog):
         stats = service.stats()
         embedder = recommender.embedder
         index_rows = index_summary(recommender.index)
+        shards = shard_summaries(bot)
         rows = {
             **{f"Index {key.lower()}": value for key, value in index_rows.items()},
             "Catalog id": service.fingerprint,
@@ -79,7 +105,8 @@ class AdminCog(commands.Cog):
             "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
             "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
             "Link replies": "on" if bot.settings.link_replies else "off",
-            **service.youtube_status(),
+            "Process": f"{bot.shard_label}, {sum(s.guilds for s in shards):,} servers",
+            "Shards": format_shards(shards),
         }
         embed = _embed("musicrec status", rows, colour=EMBED_COLOUR)
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -10,15 +12,22 @@ from bot.app import EXTENSIONS, MusicrecBot, build_intents
 from tests.bot.helpers import make_settings
 
 
-async def loaded_bot(tmp_path: Path, **overrides: object) -> MusicrecBot:
-    bot = MusicrecBot(make_settings(tmp_path, **overrides), load_engine=False)
-    for extension in EXTENSIONS:
-        await bot.load_extension(extension)
-    return bot
+@contextlib.asynccontextmanager
+async def loaded_bot(tmp_path: Path, **overrides: object) -> AsyncIterator[MusicrecBot]:
+    """A bot with every extension loaded, never connected (an AutoShardedBot must be
+    entered before it can be closed)."""
+    async with MusicrecBot(make_settings(tmp_path, **overrides), load_engine=False) as bot:
+        for extension in EXTENSIONS:
+            await bot.load_extension(extension)
+        yield bot
 
 
 async def test_every_extension_loads_and_defines_the_commands(tmp_path: Path) -> None:
-    bot = await loaded_bot(tmp_path)
+    async with loaded_bot(tmp_path) as bot:
+        check_commands(bot)
+
+
+def check_commands(bot: MusicrecBot) -> None:
     payload = {
         (command["name"], command.get("type", 1)): command
         for command in (c.to_dict(bot.tree) for c in bot.tree.get_commands(type=None))
@@ -33,7 +42,6 @@ async def test_every_extension_loads_and_defines_the_commands(tmp_path: Path) ->
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]
     assert admin["default_member_permissions"] == discord.Permissions(manage_guild=True).value
     assert admin["dm_permission"] is False  # guild only
-    await bot.close()
 
 
 def test_intents_ask_for_message_content_only_with_link_replies(tmp_path: Path) -> None:

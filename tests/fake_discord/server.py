@@ -17,7 +17,16 @@ benchmarks drive it with plain blocking calls:
 * :attr:`records` holds every request the bot made (method, path, JSON body, status) and
   :attr:`violations` every rule it broke: Discord's message limits
   (:mod:`tests.fake_discord.limits`), the 3-second acknowledgement deadline, the 15-minute
-  interaction-token lifetime, double acknowledgements, a wrong token.
+  interaction-token lifetime, double acknowledgements, a wrong token, a bad shard.
+
+Sharding: IDENTIFY's ``shard`` field ``[shard_id, num_shards]`` (absent: ``[0, 1]``) is
+checked (an id outside the count, a count other than the open sessions' or a shard
+already connected closes the socket with 4010 "Invalid shard", a violation) and each
+session receives only the servers, and the events of the servers, that Discord's rule
+``(guild_id >> 22) % num_shards`` gives its shard. ``guild_shards=N`` picks the servers'
+ids so that the first server is on shard 0, the second on shard 1, and so on round-robin
+(``extra_guilds`` adds plain servers with one channel, after the first two), and
+``GET /gateway/bot`` recommends ``guild_shards`` shards.
 
 Speaks what discord.py 2.5+ needs: ``GET /users/@me``, ``GET /oauth2/applications/@me``,
 ``GET /gateway``, the websocket (HELLO, IDENTIFY -> READY with ``resume_gateway_url`` ->
@@ -57,6 +66,7 @@ CALLBACK_DEFERRED_UPDATE = 6
 CALLBACK_UPDATE_MESSAGE = 7
 HEARTBEAT_INTERVAL_MS = 41_250
 MESSAGE_CONTENT_INTENT = 1 << 15
+INVALID_SHARD = 4010
 
 
 @dataclass
@@ -110,6 +120,9 @@ class FakeDiscord:
             (close code 4014), as Discord does when the portal switch is off.
         extra_members: names of more plain members of the first server (e.g. several
             polite members beside a flooding one), usable as ``who``.
+        guild_shards: the servers' ids spread them round-robin over this many shards;
+            also the shard count ``GET /gateway/bot`` recommends.
+        extra_guilds: plain servers besides the first two (everyone a plain member).
     """
 
     def __init__(
@@ -120,8 +133,12 @@ class FakeDiscord:
         token_ttl_s: float = 15 * 60.0,
         allow_message_content: bool = True,
         extra_members: Sequence[str] = (),
+        guild_shards: int = 1,
+        extra_guilds: int = 0,
     ) -> None:
         self.token = token
+        self.guild_shards = guild_shards
+        self.extra_guilds = extra_guilds
         self.extra_members = tuple(extra_members)
         self.ack_deadline_s = ack_deadline_s
         self.token_ttl_s = token_ttl_s
@@ -129,12 +146,16 @@ class FakeDiscord:
         self.records: list[Record] = []
         self.violations: list[str] = []
         self.identified_intents: list[int] = []
+        self.identified_shards: list[tuple[int, int]] = []
+        self.dispatched_to: dict[str, int] = {}
+        """Interaction id -> the shard whose session it was sent to."""
         self._ids = payloads.Snowflakes()
         self._changed = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
-        self._sockets: list[web.WebSocketResponse] = []
+        self._sockets: dict[web.WebSocketResponse, tuple[int, int]] = {}
+        """Identified sessions -> their ``(shard_id, num_shards)``."""
         self._sequence = 0
         self._interactions: dict[str, _Interaction] = {}
         self._messages: dict[str, JSON] = {}
@@ -148,7 +169,7 @@ class FakeDiscord:
         ids = self._ids
         self.application_id = ids.next()
         self.bot_user = payloads.user(self.application_id, "musicrec", bot=True)
-        self.guild_id = ids.next()
+        self.guild_id = ids.next(shard=0, shards=self.guild_shards)
         self.admin_role_id = ids.next()
         self.channel_id = ids.next()
         self.users = {
@@ -187,10 +208,14 @@ class FakeDiscord:
             members=members,
         )
         self._build_elsewhere()
+        self.more_guilds = [self._plain_guild(2 + number) for number in range(self.extra_guilds)]
+        self.guilds = [self.guild, self.elsewhere_guild, *self.more_guilds]
+        """Every server of the world, in id order (shard ``n % guild_shards`` for the n-th)."""
+        self._channels = {guild["id"]: guild["channels"][0] for guild in self.guilds}
 
     def _build_elsewhere(self) -> None:
         ids = self._ids
-        self.elsewhere_guild_id = ids.next()
+        self.elsewhere_guild_id = ids.next(shard=1 % self.guild_shards, shards=self.guild_shards)
         self.elsewhere_channel_id = ids.next()
         manager_role_id = ids.next()
         everyone = payloads.role(
@@ -212,6 +237,29 @@ class FakeDiscord:
             channels=[self.elsewhere_channel],
             members=members,
         )
+
+    def _plain_guild(self, position: int) -> JSON:
+        """Server number ``position`` (on shard ``position % guild_shards``): one channel,
+        every user a plain member."""
+        ids = self._ids
+        guild_id = ids.next(shard=position % self.guild_shards, shards=self.guild_shards)
+        channel = payloads.text_channel(ids.next(), guild_id, "chat", 0)
+        everyone = payloads.role(guild_id, "@everyone", payloads.MEMBER_PERMISSIONS, 0)
+        members = [payloads.member(self.bot_user, [])] + [
+            payloads.member(self.users[name], []) for name in self.users
+        ]
+        return payloads.guild(
+            guild_id,
+            f"Server {position}",
+            owner_id=self.users["member"]["id"],
+            roles=[everyone],
+            channels=[channel],
+            members=members,
+        )
+
+    def shard_of(self, guild_id: str, shards: int | None = None) -> int:
+        """The shard (of ``shards``, default ``guild_shards``) that gets ``guild_id``'s events."""
+        return payloads.shard_of(guild_id, shards or self.guild_shards)
 
     def application(self) -> JSON:
         """The application object (``GET /oauth2/applications/@me``)."""
@@ -383,16 +431,19 @@ class FakeDiscord:
 
     # Driving the bot ---------------------------------------------------------------------
 
-    def member(self, who: str, *, elsewhere: bool = False) -> JSON:
+    def member(self, who: str, *, elsewhere: bool = False, guild: str | None = None) -> JSON:
         """The member object of one of the world's users, with permissions in the channel
-        (of the first server, or of the second one when ``elsewhere``)."""
-        if elsewhere:
+        (of the first server, of the second one when ``elsewhere``, or of ``guild``)."""
+        guild_id = self.elsewhere_guild_id if elsewhere else guild or self.guild_id
+        if guild_id == self.guild_id:
+            return payloads.member(
+                self.users[who], self.member_roles[who], permissions=self.member_permissions[who]
+            )
+        if guild_id == self.elsewhere_guild_id:
             roles = self.elsewhere_roles[who]
             permissions = payloads.ADMIN_PERMISSIONS if roles else payloads.MEMBER_PERMISSIONS
             return payloads.member(self.users[who], roles, permissions=permissions)
-        return payloads.member(
-            self.users[who], self.member_roles[who], permissions=self.member_permissions[who]
-        )
+        return payloads.member(self.users[who], [], permissions=payloads.MEMBER_PERMISSIONS)
 
     def add_attachment(self, data: bytes, filename: str, content_type: str | None) -> JSON:
         """Serve ``data`` from the CDN and return the attachment object describing it."""
@@ -410,8 +461,12 @@ class FakeDiscord:
         who: str = "member",
         attachments: list[JSON] | None = None,
         elsewhere: bool = False,
+        guild: str | None = None,
     ) -> str:
-        """Dispatch a chat-input command; ``name`` may be "group sub". Returns its id."""
+        """Dispatch a chat-input command; ``name`` may be "group sub". Returns its id.
+
+        It is typed in the first server, or in the second when ``elsewhere``, or in
+        ``guild`` (any server's id), and goes to the session running that server's shard."""
         parts = name.split()
         options = options or []
         if len(parts) == 2:
@@ -420,7 +475,7 @@ class FakeDiscord:
         if attachments:
             data["resolved"] = {"attachments": {item["id"]: item for item in attachments}}
         return self._dispatch_interaction(
-            INTERACTION_APPLICATION_COMMAND, data, who=who, elsewhere=elsewhere
+            INTERACTION_APPLICATION_COMMAND, data, who=who, elsewhere=elsewhere, guild=guild
         )
 
     def message_command(self, name: str, target: JSON, *, who: str = "member") -> str:
@@ -457,7 +512,7 @@ class FakeDiscord:
             self._messages[message["id"]] = message
         event = dict(message, member=payloads.member(self.users[who], self.member_roles[who]))
         del event["member"]["user"]
-        self._call(self._dispatch("MESSAGE_CREATE", event))
+        self._call(self._dispatch("MESSAGE_CREATE", event, self.guild_id))
         return message
 
     def _dispatch_interaction(
@@ -468,11 +523,12 @@ class FakeDiscord:
         who: str,
         message_data: JSON | None = None,
         elsewhere: bool = False,
+        guild: str | None = None,
     ) -> str:
         interaction_id = self._ids.next()
         token = f"itoken-{interaction_id}"
-        guild_id = self.elsewhere_guild_id if elsewhere else self.guild_id
-        channel = self.elsewhere_channel if elsewhere else self.channel
+        guild_id = self.elsewhere_guild_id if elsewhere else guild or self.guild_id
+        channel = self._channels[guild_id]
         payload = payloads.interaction(
             interaction_id,
             application_id=self.application_id,
@@ -480,7 +536,7 @@ class FakeDiscord:
             token=token,
             guild_id=guild_id,
             channel=channel,
-            invoker=self.member(who, elsewhere=elsewhere),
+            invoker=self.member(who, guild=guild_id),
             data=data,
             message_data=message_data,
         )
@@ -488,20 +544,24 @@ class FakeDiscord:
             self._interactions[interaction_id] = _Interaction(
                 interaction_id, token, time.monotonic(), channel["id"], guild_id
             )
-        self._call(self._dispatch("INTERACTION_CREATE", payload))
+        shard = self._call(self._dispatch("INTERACTION_CREATE", payload, guild_id))
+        with self._changed:
+            self.dispatched_to[interaction_id] = shard
         return interaction_id
 
-    async def _dispatch(self, event: str, data: JSON) -> None:
-        if not self._sockets:
-            raise RuntimeError("no bot is connected to the fake gateway")
-        self._sequence += 1
-        frame = {"op": 0, "t": event, "s": self._sequence, "d": data}
-        for socket in list(self._sockets):
-            await socket.send_str(json.dumps(frame))
+    async def _dispatch(self, event: str, data: JSON, guild_id: str) -> int:
+        """Send a server's event to the session running its shard; returns the shard id."""
+        for socket, (shard, shards) in list(self._sockets.items()):
+            if payloads.shard_of(guild_id, shards) == shard:
+                self._sequence += 1
+                frame = {"op": 0, "t": event, "s": self._sequence, "d": data}
+                await socket.send_str(json.dumps(frame))
+                return shard
+        raise RuntimeError(f"no bot session on the fake gateway runs server {guild_id}'s shard")
 
-    def connected(self) -> bool:
-        """Whether a bot session is identified on the gateway."""
-        return bool(self._sockets)
+    def connected(self, shards: int = 1) -> bool:
+        """Whether bot sessions are identified for all of ``shards`` shards."""
+        return len(self._sockets) >= shards
 
     # HTTP --------------------------------------------------------------------------------
 
@@ -562,7 +622,7 @@ class FakeDiscord:
             data: JSON = {"url": self.gateway_url}
             if path == "/gateway/bot":
                 data |= {
-                    "shards": 1,
+                    "shards": self.guild_shards,
                     "session_start_limit": {
                         "total": 1000,
                         "remaining": 999,
@@ -818,8 +878,7 @@ class FakeDiscord:
                 elif op == 6:
                     await socket.send_str(json.dumps({"op": 9, "d": False}))
         finally:
-            if socket in self._sockets:
-                self._sockets.remove(socket)
+            self._sockets.pop(socket, None)
         return socket
 
     async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> None:
@@ -832,15 +891,19 @@ class FakeDiscord:
         if intents & MESSAGE_CONTENT_INTENT and not self.allow_message_content:
             await socket.close(code=4014, message=b"Disallowed intent(s).")
             return
-        self._sockets.append(socket)
+        shard = await self._check_shard(socket, data.get("shard") or [0, 1])
+        if shard is None:
+            return
+        shard_id, shards = shard
+        self._sockets[socket] = shard
+        self.identified_shards.append(shard)
+        guilds = [g for g in self.guilds if payloads.shard_of(g["id"], shards) == shard_id]
         self._sequence += 1
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [
-                {"id": self.guild_id, "unavailable": True},
-                {"id": self.elsewhere_guild_id, "unavailable": True},
-            ],
+            "guilds": [{"id": guild["id"], "unavailable": True} for guild in guilds],
+            "shard": [shard_id, shards],
             "session_id": "fake-session",
             "resume_gateway_url": self.gateway_url,
             "application": {"id": self.application_id, "flags": 1 << 19},
@@ -848,8 +911,35 @@ class FakeDiscord:
             "relationships": [],
         }
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready}))
-        for guild in (self.guild, self.elsewhere_guild):
+        for guild in guilds:
             self._sequence += 1
             await socket.send_str(
                 json.dumps({"op": 0, "t": "GUILD_CREATE", "s": self._sequence, "d": guild})
             )
+
+    async def _check_shard(
+        self, socket: web.WebSocketResponse, field: Any
+    ) -> tuple[int, int] | None:
+        """IDENTIFY's ``[shard_id, num_shards]`` if Discord would take it; otherwise a
+        violation, the socket closed with 4010, and None."""
+        problem = None
+        valid = (
+            isinstance(field, list)
+            and len(field) == 2
+            and all(isinstance(value, int) for value in field)
+        )
+        if not valid:
+            problem = f"IDENTIFY with a malformed shard field {field!r}"
+        elif not (field[1] >= 1 and 0 <= field[0] < field[1]):
+            problem = f"IDENTIFY with shard {field[0]} of {field[1]}"
+        else:
+            for shard_id, shards in self._sockets.values():
+                if shards != field[1]:
+                    problem = f"IDENTIFY with {field[1]} shards while a session runs {shards}"
+                elif shard_id == field[0]:
+                    problem = f"IDENTIFY for shard {shard_id} of {shards}, already connected"
+        if problem is None:
+            return field[0], field[1]
+        self._violation(problem)
+        await socket.close(code=INVALID_SHARD, message=b"Invalid shard.")
+        return None

@@ -8,15 +8,21 @@ call to :class:`RequestService`. Every call goes through the same sequence
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown
    (:class:`~bot.admission.MemberAdmission`: one cooldown and one in-flight limit per
-   member across every entry point), or be refused at once while nothing has been shown
-   yet (so an interaction's refusal is still ephemeral);
+   member across every entry point), then, for a YouTube link, look it up in the
+   embedded-clip cache (:class:`~musicrec_core.clip_cache.ClipCache`) or take one fetch
+   from the hourly budget (:class:`~musicrec_core.sources.budget.FetchBudget`); any
+   refusal comes at once, while nothing has been shown yet (so an interaction's refusal
+   is still ephemeral);
 2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
    indicator in the channel of a pasted link), held while the work runs;
 3. **work**, within the request deadline: fetch a link in the fetch pool or decode an
    attachment in the decode pool (:class:`~bot.scheduler.FairPool`: separate workers per
    kind, members served in turn), then embed the clip with those arriving alongside it
-   (for "More like", re-query a stored item instead). Past the deadline the member is
-   told (:class:`DeadlineError`) and the slot and ticket are free again;
+   and remember a link's query in the clip cache (a cached link re-queries its stored
+   vector instead, without any download; "More like" re-queries a catalog item), then
+   look the results' titles up (:class:`~musicrec_core.titles.TitleLookup`: gone videos
+   replaced, within ``title_budget_s``). Past the deadline the member is told
+   (:class:`DeadlineError`) and the slot and ticket are free again;
 4. **reply**: the embed and buttons of :mod:`bot.views`, stamped with the fingerprint of
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
@@ -24,23 +30,32 @@ call to :class:`RequestService`. Every call goes through the same sequence
 The service owns the queue, the pools, the admission counters and the settings the work
 needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
 along. Errors from an interaction answer propagate (the command tree or the button reports
-them); a link in chat is answered with the failure as a reply, except a member's own
-cooldown or in-flight refusal, which is only logged (a reply per flooded message would
-turn one member's flood into the bot's).
+them); a link in chat is answered with the failure as a reply (:func:`bot.errors.user_message`:
+no server path, markdown escaped), except a member's own cooldown or in-flight refusal,
+which is only logged (a reply per flooded message would turn one member's flood into the
+bot's), and a spent fetch budget, told once per channel per hour and otherwise only
+logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
+error's sentence and the operator one log warning per hour naming the fix
+(:class:`~musicrec_core.sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and
+``/musicrec status``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import discord
 
 from bot.admission import MemberAdmission, MemberRefusedError
 from bot.batching import QueueStats, RecommendQueue
+from bot.errors import user_message
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
@@ -48,18 +63,42 @@ from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
 from musicrec_core.clip import Clip
-from musicrec_core.errors import CatalogError, MusicrecError
+from musicrec_core.clip_cache import CachedQuery, ClipCache, vector_space, window_key
+from musicrec_core.errors import (
+    CatalogError,
+    IndexMismatchError,
+    MusicrecError,
+    YouTubeBlockedError,
+)
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
-from musicrec_core.sources.youtube import fetch_youtube_clip
+from musicrec_core.sources.blocks import BlockNotice, read_last_block
+from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError
+from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip
+from musicrec_core.titles import TitleLookup, candidate_count
 
 log = get_logger(__name__)
 
 SOUNDS_LIKE_HEADING = "Sounds like this"
 MORE_LIKE_HEADING = "More like this"
 
+BUSY_NOTICE_S = 3600.0
+"""A channel is told that the fetch budget is spent at most once in this many seconds."""
+
 Acknowledgement = AbstractAsyncContextManager[object]
 """Entered once a request is admitted, exited when its result is ready (before the reply)."""
+
+
+@dataclass(frozen=True)
+class _LinkPlan:
+    """How a YouTube link request is answered: its clip-cache key and, on a hit, the
+    cached query (then nothing is downloaded and the budget is not charged)."""
+
+    video_id: str
+    window: str
+    space: str
+    pooling: str
+    cached: CachedQuery | None
 
 
 class DeadlineError(MusicrecError):
@@ -81,7 +120,9 @@ class RequestService:
             (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
             member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
             pool sizes (``fetch_workers``, ``decode_workers``, ``worker_nice``) and
-            ``request_deadline_s``.
+            ``request_deadline_s``, the YouTube budget and clip cache
+            (``youtube_fetches_per_hour``, ``clip_cache_mb``) and the title lookups
+            (``titles``).
     """
 
     def __init__(self, queue: RecommendQueue, settings: Settings) -> None:
@@ -95,6 +136,16 @@ class RequestService:
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube
+        self._budget = FetchBudget(settings.youtube_fetches_per_hour)
+        self._blocks = BlockNotice()
+        self._busy_told: dict[int, float] = {}
+        self._clips = (
+            ClipCache(max_bytes=int(settings.clip_cache_mb * 2**20))
+            if settings.clip_cache_mb > 0
+            else None
+        )
+        titles = settings.titles
+        self._titles = TitleLookup.from_settings(titles) if titles.enabled else None
 
     @classmethod
     def start(cls, recommender: Recommender, settings: Settings) -> RequestService:
@@ -112,10 +163,14 @@ class RequestService:
         return cls(queue, settings)
 
     async def close(self) -> None:
-        """Stop the queue and the pools: requests still waiting fail."""
+        """Stop the queue and the pools (requests still waiting fail), then the caches."""
         self._fetches.close()
         self._decodes.close()
         await self._queue.close()
+        if self._titles is not None:
+            self._titles.close()
+        if self._clips is not None:
+            self._clips.close()
 
     @property
     def recommender(self) -> Recommender:
@@ -131,6 +186,21 @@ class RequestService:
         """Queue counters for /musicrec status."""
         return self._queue.stats()
 
+    def youtube_status(self) -> dict[str, str]:
+        """/musicrec status lines: fetches this hour, the clip cache, the last block."""
+        budget = self._budget
+        lines = {"YouTube fetches": f"{budget.used()}/{budget.limit} in the last hour"}
+        if self._clips is not None:
+            size_mib = self._clips.total_bytes() / 2**20
+            lines["Clip cache"] = f"{len(self._clips)} links, {size_mib:.1f} MiB"
+        block = read_last_block(self._blocks.path)
+        lines["YouTube blocks"] = (
+            "none seen" if block is None else f"last {block.describe(time.time())}"
+        )
+        if block is not None:
+            lines["YouTube blocks"] += " Fix: cookies, a proxy or a PO-token provider (README)."
+        return lines
+
     # Entry points -----------------------------------------------------------------------
 
     async def answer(
@@ -145,8 +215,8 @@ class RequestService:
                 passed (after acknowledging).
         """
         member = interaction.user.id
-        async with self._admitted(member, _thinking(interaction)):
-            result = await self._recommend(member, request, count)
+        async with self._admitted(member, _thinking(interaction), request) as plan:
+            result = await self._recommend(member, request, count, plan)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
     async def answer_more_like(
@@ -167,25 +237,29 @@ class RequestService:
                 "point at the same music: run /recommend again."
             )
         async with self._admitted(interaction.user.id, _thinking(interaction)):
-            result = await self._queue.recommend_from_item(item_id, count)
+            result = await self._queue.recommend_from_item(item_id, self._candidates(count))
+            result = await self._titled(result, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
 
     async def answer_in_chat(self, message: discord.Message, request: AudioRequest) -> None:
         """Reply to ``message`` (a pasted link) with DEFAULT_COUNT recommendations.
 
-        A refusal or failure becomes the reply's text instead, except the member's own
-        cooldown or in-flight limit, which is only logged.
+        A refusal or failure becomes the reply's text instead (as Discord may show it),
+        except the member's own cooldown or in-flight limit, which is only logged, and a
+        spent fetch budget, told once per channel per :data:`BUSY_NOTICE_S`.
         """
         member = message.author.id
         try:
-            async with self._admitted(member, message.channel.typing()):
-                result = await self._recommend(member, request, DEFAULT_COUNT)
+            async with self._admitted(member, message.channel.typing(), request) as plan:
+                result = await self._recommend(member, request, DEFAULT_COUNT, plan)
         except MemberRefusedError as exc:
             log.info("link in message %s ignored: %s", message.id, exc)
             return
         except MusicrecError as exc:
             log.info("link in message %s refused: %s", message.id, exc)
-            await message.reply(fit_content(str(exc)), mention_author=False)
+            if isinstance(exc, YouTubeBusyError) and not self._first_busy_notice(message):
+                return
+            await message.reply(fit_content(user_message(exc)[0]), mention_author=False)
             return
         embed, view = self._reply(result, heading=SOUNDS_LIKE_HEADING, count=DEFAULT_COUNT)
         await message.reply(embed=embed, view=view, mention_author=False)
@@ -193,29 +267,116 @@ class RequestService:
     # The sequence -----------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _admitted(self, member: int, acknowledgement: Acknowledgement) -> AsyncIterator[None]:
+    async def _admitted(
+        self,
+        member: int,
+        acknowledgement: Acknowledgement,
+        request: AudioRequest | None = None,
+    ) -> AsyncIterator[_LinkPlan | None]:
         """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
-        the ``async with`` block, which must end within the request deadline.
+        the ``async with`` block, which must end within the request deadline; the block
+        gets the plan of ``request``'s link (None for other requests).
 
         Raises:
-            BusyError / MemberRefusedError: at once, before ``acknowledgement`` is entered.
+            BusyError / MemberRefusedError / YouTubeBusyError: at once, before
+                ``acknowledgement`` is entered.
             DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
         with self._queue.admit(), self._members.admit(member):
+            plan = await self._plan(request.link, request.start_s) if request else None
             async with acknowledgement:
                 deadline = asyncio.timeout(self._deadline_s)
                 try:
                     async with deadline:
-                        yield
+                        yield plan
                 except TimeoutError:
                     if deadline.expired():
                         raise DeadlineError(self._deadline_s) from None
                     raise
 
-    async def _recommend(self, member: int, request: AudioRequest, count: int) -> RecommendationSet:
-        """Fetch and decode the request's audio, then recommend from it with a batch."""
+    async def _plan(self, link: YouTubeLink | None, start_s: float | None) -> _LinkPlan | None:
+        """The clip-cache key of ``link``'s window and its cached query, if any; on a miss
+        one fetch is taken from the hourly budget.
+
+        Raises:
+            YouTubeBusyError: a miss, and the budget is spent.
+        """
+        if link is None:
+            return None
+        index = self.recommender.index
+        plan = _LinkPlan(
+            video_id=link.video_id,
+            window=window_key(start_s if start_s is not None else link.start_s),
+            space=vector_space(index.embedder, index.pooling),
+            pooling=index.pooling,
+            cached=None,
+        )
+        if self._clips is not None:
+            cached = await asyncio.to_thread(
+                self._clips.get, plan.video_id, plan.window, plan.space
+            )
+            if cached is not None:
+                return dataclasses.replace(plan, cached=cached)
+        self._budget.take()
+        return plan
+
+    async def _recommend(
+        self, member: int, request: AudioRequest, count: int, plan: _LinkPlan | None
+    ) -> RecommendationSet:
+        """``count`` titled recommendations: from the cached query of a link seen before,
+        else from the request's audio, fetched, decoded and embedded with a batch."""
+        k = self._candidates(count)
+        if plan is not None and plan.cached is not None:
+            cached = plan.cached
+            with contextlib.suppress(IndexMismatchError):  # rebuilt with another pooling
+                result = await asyncio.to_thread(
+                    self.recommender.recommend_vector,
+                    cached.vector,
+                    k,
+                    pooling=plan.pooling,
+                    query=cached.provenance,
+                    query_tags=cached.tags,
+                )
+                return await self._titled(result, count)
         clip = await self._fetch_clip(member, request)
-        return await self._queue.recommend(clip, count)
+        result = await self._queue.recommend(clip, k)
+        if plan is not None:
+            await self._remember(plan, result)
+        return await self._titled(result, count)
+
+    async def _remember(self, plan: _LinkPlan, result: RecommendationSet) -> None:
+        """Store a link's query in the clip cache, unless the index changed meanwhile."""
+        index = self.recommender.index
+        if self._clips is None or result.query is None:
+            return
+        if result.catalog != index.fingerprint or index.pooling != plan.pooling:
+            return
+        query = CachedQuery(result.query, result.query_vector, result.query_tags)
+        await asyncio.to_thread(self._clips.put, plan.video_id, plan.window, plan.space, query)
+
+    def _candidates(self, count: int) -> int:
+        """Results asked of the recommender: room for gone videos when titles are looked up."""
+        return candidate_count(count) if self._titles is not None else count
+
+    async def _titled(self, result: RecommendationSet, count: int) -> RecommendationSet:
+        """``result`` cut to ``count``, gone videos replaced and titles filled in; a worker
+        thread waits at most the title budget (lookups never touch the event loop)."""
+        if self._titles is None:
+            return result
+        return await asyncio.to_thread(self._titles.titled, result, count)
+
+    def _first_busy_notice(self, message: discord.Message) -> bool:
+        """Whether ``message``'s channel should be told the budget is spent (once an hour)."""
+        now = time.monotonic()
+        channel = message.channel.id
+        told = self._busy_told.get(channel)
+        if told is not None and now - told < BUSY_NOTICE_S:
+            return False
+        self._busy_told = {
+            key: at for key, at in self._busy_told.items() if now - at < BUSY_NOTICE_S
+        }
+        self._busy_told[channel] = now
+        return True
 
     async def _fetch_clip(self, member: int, request: AudioRequest) -> Clip:
         """Download and decode the request's audio in ``member``'s turn of a pool.
@@ -243,13 +404,15 @@ class RequestService:
                 )
         if request.link is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
-        return await self._fetches.run(
-            member,
-            fetch_youtube_clip,
-            request.link,
-            start_s=request.start_s,
-            settings=self._youtube,
-        )
+        return await self._fetches.run(member, self._fetch_link, request.link, request.start_s)
+
+    def _fetch_link(self, link: YouTubeLink, start_s: float | None) -> Clip:
+        """Fetch ``link``'s clip (in a fetch worker); a block is noted for the operator."""
+        try:
+            return fetch_youtube_clip(link, start_s=start_s, settings=self._youtube)
+        except YouTubeBlockedError as exc:
+            self._blocks.record(str(exc))
+            raise
 
     def _reply(
         self, result: RecommendationSet, *, heading: str, count: int

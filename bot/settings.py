@@ -16,10 +16,14 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging_setup import url_credentials
+from musicrec_core.clip_cache import DEFAULT_MAX_MB as DEFAULT_CLIP_CACHE_MB
 from musicrec_core.errors import MusicrecError
 from musicrec_core.private_url import check_private_url
+from musicrec_core.sources.budget import DEFAULT_FETCHES_PER_HOUR
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
 from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
+from musicrec_core.titles import DEFAULT_OEMBED_URL, TitleSettings, check_endpoint
+from musicrec_core.titles.settings import DEFAULT_BUDGET_S as DEFAULT_TITLE_BUDGET_S
 
 ENV_PREFIX = "MUSICREC_"
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -99,6 +103,25 @@ class Settings(BaseSettings):
     """Wall-clock limit of each yt-dlp phase: reading the metadata, downloading the section."""
     max_video_minutes: float = Field(default=360.0, gt=0)
     """Longest YouTube video accepted, in minutes (live streams are always refused)."""
+
+    # Spending YouTube requests, and titled results (oEmbed).
+    youtube_fetches_per_hour: int = Field(default=DEFAULT_FETCHES_PER_HOUR, ge=1, le=10_000)
+    """Most YouTube fetches in any hour (a sliding window); YouTube tolerates about 300 an
+    hour from one address without an account. Links answered from the clip cache are free."""
+    clip_cache_mb: float = Field(default=DEFAULT_CLIP_CACHE_MB, ge=0)
+    """Size of the embedded-clip cache beside the model cache, in MiB (a link pasted again
+    is answered without downloading); 0 turns it off."""
+    title_lookup: bool = True
+    """Look YouTube results up: title and channel, gone videos replaced. False = no request."""
+    title_budget_s: float = Field(default=DEFAULT_TITLE_BUDGET_S, ge=0, le=10)
+    """Longest a reply waits for its title lookups, in seconds (0 = cache only)."""
+    oembed_url: str = DEFAULT_OEMBED_URL
+    """YouTube's oEmbed endpoint: https, or http to a loopback host (tests)."""
+
+    @field_validator("oembed_url")
+    @classmethod
+    def _oembed_endpoint(cls, value: str) -> str:
+        return check_endpoint(value)
 
     # Links in chat.
     link_replies: bool = False
@@ -289,6 +312,13 @@ class Settings(BaseSettings):
             metadata_timeout_s=self.ytdlp_timeout_s,
             download_timeout_s=self.ytdlp_timeout_s,
             max_duration_s=self.max_video_minutes * 60.0,
+        )
+
+    @cached_property
+    def titles(self) -> TitleSettings:
+        """How replies look their YouTube results up."""
+        return TitleSettings(
+            enabled=self.title_lookup, endpoint=self.oembed_url, budget_s=self.title_budget_s
         )
 
     @property

@@ -9,7 +9,8 @@ where ``<catalog>`` is the fingerprint of the catalog the reply came from. A cli
 send any custom_id, so a click's count is clamped to 1..MAX_COUNT.
 
 Replies are public, so they show titles and file names, never a server path
-(:func:`source_name`). A click is
+(:func:`source_name`). YouTube results show the title and channel their oEmbed lookup
+found (:mod:`musicrec_core.titles`) and the best result's thumbnail. A click is
 handed to the bot's request service (``interaction.client.service``), which re-queries
 from the item's stored vector, or refuses if the catalog has been rebuilt since.
 """
@@ -41,6 +42,7 @@ EMBED_COLOUR = discord.Colour(0x5865F2)
 MAX_LABELS_SHOWN = 5
 MAX_TAGS_SHOWN = 5
 MORE_LIKE_PREFIX = "musicrec:more"
+MAX_CHANNEL_CHARS = 100
 
 
 class MoreLikeService(Protocol):
@@ -85,6 +87,8 @@ def _entry_value(item: Recommendation) -> str:
     else:
         where = window
     lines = [f"{where} · **{item.similarity_pct:.0f}%** similar"]
+    if item.channel:
+        lines.insert(0, f"by {escape_markdown(truncate(item.channel, MAX_CHANNEL_CHARS))}")
     if item.labels:
         labels = ", ".join(escape_markdown(label) for label in item.labels[:MAX_LABELS_SHOWN])
         lines.append(labels)
@@ -112,6 +116,8 @@ def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -
     for item in result.items:
         title = escape_markdown(item.title or item.group)
         embed.add_field(name=f"#{item.rank} {title}", value=_entry_value(item), inline=False)
+    if result.items and result.items[0].thumbnail_url:
+        embed.set_thumbnail(url=result.items[0].thumbnail_url)  # a YouTube image host
     embed.set_footer(text=f"musicrec · catalog {fingerprint}")
     return fit_embed(embed)
 

@@ -105,6 +105,7 @@ class AdminCog(commands.Cog):
             "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
             "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
             "Link replies": "on" if bot.settings.link_replies else "off",
+            **service.youtube_status(),
             "Process": f"{bot.shard_label}, {sum(s.guilds for s in shards):,} servers",
             "Shards": format_shards(shards),
         }

@@ -9,7 +9,8 @@ findings of its own (its Discord URLs), since the core never imports the bot.
 
 Checks, in order: ffmpeg and ffprobe (:mod:`.checks`), the JavaScript runtime and challenge
 solver scripts as yt-dlp itself reports them (:mod:`.ytdlp`), the cookies file, the proxy,
-the index (loadable, built with the embedder the installed weights make) and each
+when YouTube last blocked musicrec (the bot's marker file; a recent block is a ``NOTE``
+with the fix), the index (loadable, built with the embedder the installed weights make) and each
 embedder's weights (md5 / sha256 verified). What the configured program needs is a ``FIX``
 when broken, and any ``FIX`` makes :func:`~.report.exit_status` non-zero.
 """
@@ -27,6 +28,7 @@ from musicrec_core.doctor.checks import (
     check_private_url,
     check_proxy,
     check_weights,
+    check_youtube_blocks,
 )
 from musicrec_core.doctor.report import Finding, Status, exit_status, format_lines, to_json
 from musicrec_core.doctor.ytdlp import check_ytdlp_solver
@@ -69,6 +71,7 @@ def run_doctor(inputs: DoctorInputs, extra: Sequence[Finding] = ()) -> list[Find
     findings = check_ffmpeg()
     findings += check_ytdlp_solver(inputs.js_runtime)
     findings += [check_cookies(inputs.cookies), check_proxy(inputs.proxy)]
+    findings.append(check_youtube_blocks())
     needed = None
     if inputs.index_dir is not None:
         index_finding, needed = check_index(inputs.index_dir, inputs.weights)

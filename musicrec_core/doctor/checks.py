@@ -12,6 +12,7 @@ the doctor and the program cannot disagree. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,8 +21,11 @@ from musicrec_core.doctor.report import Finding
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import CheckpointError, MusicrecError, WeightsMissingError
+from musicrec_core.sources.blocks import BLOCK_FIX, read_last_block
 from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
 
+RECENT_BLOCK_S = 24 * 3600.0
+"""A block younger than this (seconds) is reported as a NOTE."""
 VERSION_TIMEOUT_S = 10.0
 """Longest wait for ``ffmpeg -version`` / ``ffprobe -version``, in seconds."""
 MUSICNN_VARIANTS = ("mtt", "msd")
@@ -82,6 +86,20 @@ def check_proxy(url: str | None) -> Finding:
     except ValueError as exc:
         return Finding.fix("proxy", f"the proxy URL is invalid: {exc}.")
     return Finding.ok("proxy", f"{urlsplit(url).scheme.lower()} proxy, well formed")
+
+
+def check_youtube_blocks(path: Path | None = None, *, now: float | None = None) -> Finding:
+    """When YouTube last blocked musicrec, from the marker the bot writes
+    (:mod:`musicrec_core.sources.blocks`): within :data:`RECENT_BLOCK_S` a NOTE with the fix."""
+    record = read_last_block(path)
+    if record is None:
+        return Finding.ok("YouTube blocks", "none recorded")
+    now = time.time() if now is None else now
+    if now - record.at > RECENT_BLOCK_S:
+        return Finding.ok("YouTube blocks", f"none lately (last {record.describe(now)})")
+    return Finding.note(
+        "YouTube blocks", f"YouTube blocked musicrec {record.describe(now)}; {BLOCK_FIX}."
+    )
 
 
 def installed_embedder_id(built_with: EmbedderId, weights: WeightFiles) -> EmbedderId:

@@ -17,6 +17,7 @@ from bot.service import RequestService
 from bot.settings import ConfigurationError, load_settings
 from musicrec_core.errors import FetchError
 from musicrec_core.js_runtime import bundled_deno
+from musicrec_core.recommender import Recommender
 from musicrec_core.sources.youtube import (
     YouTubeSettings,
     fetch_youtube_clip,
@@ -58,7 +59,9 @@ def bot_with_spy_fetch(
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     fetch = create_autospec(fetch_youtube_clip, side_effect=FetchError("stopped by the test"))
     monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
-    bot._service = RequestService(create_autospec(RecommendQueue, instance=True), bot.settings)
+    queue = create_autospec(RecommendQueue, instance=True)
+    queue.recommender = create_autospec(Recommender, instance=True)  # the link's cache key
+    bot._service = RequestService(queue, bot.settings)
     return bot, fetch
 
 

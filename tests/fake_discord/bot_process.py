@@ -52,6 +52,7 @@ def bot_environment(
             "MUSICREC_DISCORD_API_URL": fake.api_url,
             "MUSICREC_DISCORD_GATEWAY_URL": fake.gateway_url,
             "MUSICREC_LOG_FILE": "",
+            "MUSICREC_OEMBED_URL": "http://127.0.0.1:9/oembed",  # closed port: never YouTube
             "MUSICREC_RECOMMEND_COOLDOWN_S": "0",
             "MUSICREC_ADMIN_COOLDOWN_S": "0",
             "MUSICREC_LINK_COOLDOWN_S": "0",

@@ -21,8 +21,10 @@ from musicrec_core.doctor import (
     exit_status,
     run_doctor,
 )
+from musicrec_core.doctor.checks import check_youtube_blocks
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.musicnn import weights as musicnn_weights
+from musicrec_core.sources.blocks import BlockNotice
 from tests.helpers.musicnn import install_weights
 from tests.helpers.small_index import MUSICNN_MTT as MTT
 from tests.helpers.small_index import build_small_index as build_index
@@ -55,6 +57,7 @@ def test_a_healthy_set_up_is_all_ok(healthy: DoctorInputs, capsys: pytest.Captur
         "challenge solver",
         "cookies",
         "proxy",
+        "YouTube blocks",
         "index",
         "vggish weights",
         "musicnn mtt weights",
@@ -77,8 +80,8 @@ def test_a_healthy_set_up_is_all_ok(healthy: DoctorInputs, capsys: pytest.Captur
     assert {check["status"] for check in document["checks"]} == {"ok", "note"}
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 10 and lines[0].startswith("OK    ffmpeg: ffmpeg ")
-    assert lines[7].startswith("NOTE  vggish weights: not installed")
+    assert len(lines) == 11 and lines[0].startswith("OK    ffmpeg: ffmpeg ")
+    assert lines[8].startswith("NOTE  vggish weights: not installed")
 
 
 def broken(inputs: DoctorInputs, check: str) -> Finding:
@@ -224,3 +227,14 @@ def test_cli_exit_status_and_json_when_broken(
     assert document["ok"] is False
     statuses = {check["check"]: check["status"] for check in document["checks"]}
     assert statuses["proxy"] == "fix" and statuses["index"] == "ok"
+
+
+def test_a_recent_youtube_block_is_a_note_naming_the_fix() -> None:
+    assert check_youtube_blocks().status is Status.OK  # nothing recorded
+    BlockNotice(clock=lambda: 1_700_000_000.0).record("YouTube asked for a sign-in.")
+    finding = check_youtube_blocks(now=1_700_000_000.0 + 600)
+    assert finding.status is Status.NOTE
+    assert "10 min ago: YouTube asked for a sign-in." in finding.message
+    assert "MUSICREC_YTDLP_COOKIES" in finding.message and "PO-token" in finding.message
+    later = check_youtube_blocks(now=1_700_000_000.0 + 3 * 86_400)
+    assert later.status is Status.OK and "3 days ago" in later.message

@@ -1,0 +1,253 @@
+"""YouTube through the request service: titled results, the clip cache, the hourly budget,
+blocks told to the operator, and error text fit for a public channel.
+
+The recommender is spec'd (its index a stand-in naming an embedder and a pooling rule) and
+the fetch a spy, so each test counts exactly what would have reached YouTube.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock, create_autospec
+
+import numpy as np
+import pytest
+
+from bot.batching import RecommendQueue
+from bot.request import AudioRequest
+from bot.service import RequestService
+from bot.views import MoreLikeButton
+from musicrec_core.clip import Clip, Provenance
+from musicrec_core.embedders.base import EmbedderId, Tag
+from musicrec_core.errors import FetchError, UnknownItemError, YouTubeBlockedError
+from musicrec_core.recommender import Recommendation, RecommendationSet, Recommender, youtube_url
+from musicrec_core.sources.blocks import read_last_block
+from musicrec_core.sources.budget import YouTubeBusyError
+from musicrec_core.sources.youtube import YouTubeLink, parse_youtube_link
+from musicrec_core.titles import TitleCache, VideoAnswer
+from tests.bot.helpers import (
+    assert_private,
+    make_interaction,
+    make_message,
+    make_settings,
+    sent_text,
+)
+from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.oembed import OEmbedStandIn, video
+
+FINGERPRINT = "0123abcd"
+LINK = parse_youtube_link("https://youtu.be/abcdefghijk")
+OTHER_LINK = parse_youtube_link("https://youtu.be/bbbbbbbbbbb")
+
+
+def item(number: int, rank: int) -> Recommendation:
+    return Recommendation(
+        rank=rank,
+        group=video(number),
+        title=None,
+        start_s=30.0,
+        end_s=40.0,
+        similarity_pct=90.0 - rank,
+        labels=("Music",),
+        url=youtube_url(video(number), 30.0),
+        source=None,
+        item_id=number,
+    )
+
+
+def result_for(query: Provenance | None, count: int) -> RecommendationSet:
+    return RecommendationSet(
+        query=query,
+        query_vector=np.linspace(0.0, 1.0, 8, dtype=np.float32),
+        query_tags=(Tag("rock", 0.8),),
+        items=tuple(item(number, number) for number in range(1, count + 1)),
+        catalog=FINGERPRINT,
+    )
+
+
+class SpyFetch:
+    """Counts fetches; returns a clip of the link's video, or raises ``error``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float | None]] = []
+        self.error: Exception | None = None
+
+    def __call__(self, link: YouTubeLink, **kwargs: Any) -> Clip:
+        self.calls.append((link.video_id, kwargs["start_s"]))
+        if self.error is not None:
+            raise self.error
+        provenance = Provenance(kind="youtube", ref=link.video_id, title="Pasted", duration_s=10)
+        return Clip(np.zeros(16_000, dtype=np.float32), provenance)
+
+
+ServiceFactory = Callable[..., RequestService]
+
+
+@pytest.fixture
+async def make_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[ServiceFactory, SpyFetch]]:
+    """Services around a real queue and a spec'd recommender whose index is a stand-in."""
+    fetch = SpyFetch()
+    monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
+    services: list[RequestService] = []
+
+    def make(**settings: Any) -> RequestService:
+        recommender = create_autospec(Recommender, instance=True)
+        index = MagicMock()
+        index.fingerprint = FINGERPRINT
+        index.pooling = "mean"
+        index.embedder = EmbedderId(name="vggish", version="1", dim=8)
+        recommender.index = index
+        recommender.recommend_many.side_effect = lambda clips, k: [
+            result_for(clip.provenance, k) for clip in clips
+        ]
+        recommender.recommend_vector.side_effect = lambda vector, k, **kw: result_for(
+            kw["query"], k
+        )
+        recommender.recommend_from_item.side_effect = lambda item_id, k: result_for(None, k)
+        queue = RecommendQueue(recommender, queue_size=8, batch_window_s=0.0, max_batch=4)
+        queue.start()
+        settings.setdefault("recommend_cooldown_s", 0)
+        service = RequestService(queue, make_settings(tmp_path, **settings))
+        services.append(service)
+        return service
+
+    yield make, fetch
+    for service in services:
+        await service.close()
+
+
+def embed_of(interaction: MagicMock) -> Any:
+    return interaction.followup.send.await_args.kwargs["embed"]
+
+
+async def test_results_show_titles_and_channels_and_a_gone_video_is_replaced(
+    make_service: tuple[ServiceFactory, SpyFetch], http_server: LocalHTTPServer
+) -> None:
+    make, _fetch = make_service
+    stand_in = OEmbedStandIn(http_server)
+    for number in range(1, 10):
+        stand_in.found(video(number), f"Song {number}", channel=f"Channel *{number}*")
+    with (
+        TitleCache() as cache
+    ):  # known gone (a 404 alone is trusted once the endpoint proved itself)
+        cache.put(VideoAnswer(video(2), "gone"))
+    service = make(oembed_url=stand_in.endpoint, title_budget_s=5.0)
+    interaction = make_interaction(None)
+    await service.answer_more_like(interaction, FINGERPRINT, 7, 3)
+    embed = embed_of(interaction)
+    assert [field.name for field in embed.fields] == ["#1 Song 1", "#2 Song 3", "#3 Song 4"]
+    assert embed.fields[0].value.startswith("by Channel \\*1\\*\n")  # escaped
+    assert embed.thumbnail.url == f"https://i.ytimg.com/vi/{video(1)}/hqdefault.jpg"
+    assert stand_in.requests(video(2)) == 0  # the cache answered
+
+    await service.answer(make_interaction(None), AudioRequest(link=LINK), count=2)
+    assert stand_in.requests(video(1)) == 1  # cached after the first reply
+
+
+async def test_a_link_asked_again_is_answered_without_a_fetch(
+    make_service: tuple[ServiceFactory, SpyFetch],
+) -> None:
+    make, fetch = make_service
+    service = make(title_lookup=False)
+    first = make_interaction(None)
+    await service.answer(first, AudioRequest(link=LINK, start_s=90.0), count=3)
+    again = make_interaction(None, user_id=43)
+    await service.answer(again, AudioRequest(link=LINK, start_s=90.0), count=3)
+    assert fetch.calls == [("abcdefghijk", 90.0)]
+    assert service.youtube_status()["YouTube fetches"] == "1/200 in the last hour"
+    assert service.youtube_status()["Clip cache"].startswith("1 links")
+    vector = service.recommender.recommend_vector.call_args.args[0]
+    np.testing.assert_array_equal(vector, np.linspace(0.0, 1.0, 8, dtype=np.float32))
+    assert embed_of(again).to_dict() == embed_of(first).to_dict()  # the same reply
+
+    message = make_message("https://youtu.be/abcdefghijk")  # another window: the default
+    await service.answer_in_chat(message, AudioRequest(link=LINK))
+    assert fetch.calls == [("abcdefghijk", 90.0), ("abcdefghijk", None)]
+
+
+async def test_a_spent_budget_is_refused_privately_and_told_once_per_channel(
+    make_service: tuple[ServiceFactory, SpyFetch],
+) -> None:
+    make, fetch = make_service
+    service = make(youtube_fetches_per_hour=1, title_lookup=False)
+    await service.answer(make_interaction(None), AudioRequest(link=LINK), count=3)
+    interaction = make_interaction(None, user_id=43)
+    with pytest.raises(YouTubeBusyError, match="YouTube is busy for musicrec: try again in 60"):
+        await service.answer(interaction, AudioRequest(link=OTHER_LINK), count=3)
+    interaction.response.defer.assert_not_awaited()  # refused before acknowledging
+
+    # the cached link is still answered: it costs no fetch
+    await service.answer(make_interaction(None, user_id=44), AudioRequest(link=LINK), count=3)
+    assert len(fetch.calls) == 1
+
+    first = make_message("https://youtu.be/bbbbbbbbbbb", channel_id=10)
+    await service.answer_in_chat(first, AudioRequest(link=OTHER_LINK))
+    assert "YouTube is busy for musicrec" in sent_text(first.reply)
+    second = make_message("https://youtu.be/bbbbbbbbbbb", channel_id=10)
+    second.author.id = 78
+    await service.answer_in_chat(second, AudioRequest(link=OTHER_LINK))
+    second.reply.assert_not_awaited()  # told once an hour per channel
+    elsewhere = make_message("https://youtu.be/bbbbbbbbbbb", channel_id=11)
+    elsewhere.author.id = 79
+    await service.answer_in_chat(elsewhere, AudioRequest(link=OTHER_LINK))
+    elsewhere.reply.assert_awaited_once()
+    assert len(fetch.calls) == 1
+
+
+async def test_a_block_tells_the_member_briefly_and_the_operator_once(
+    make_service: tuple[ServiceFactory, SpyFetch], caplog: pytest.LogCaptureFixture
+) -> None:
+    make, fetch = make_service
+    service = make(title_lookup=False)
+    fetch.error = YouTubeBlockedError("YouTube asked musicrec to prove it is not a bot.")
+    with caplog.at_level(logging.WARNING):
+        for member in (1, 2):
+            message = make_message("https://youtu.be/abcdefghijk")
+            message.author.id = member
+            await service.answer_in_chat(message, AudioRequest(link=LINK))
+            assert sent_text(message.reply) == "YouTube asked musicrec to prove it is not a bot."
+    warnings = [r.getMessage() for r in caplog.records if "blocking musicrec" in r.getMessage()]
+    assert len(warnings) == 1 and "MUSICREC_YTDLP_COOKIES" in warnings[0]
+    block = read_last_block()
+    assert block is not None and "not a bot" in block.reason
+    assert service.youtube_status()["YouTube blocks"].startswith("last 0 min ago: YouTube asked")
+
+
+async def test_a_failed_link_in_chat_shows_no_path_and_no_markdown(
+    make_service: tuple[ServiceFactory, SpyFetch],
+) -> None:
+    make, fetch = make_service
+    service = make(title_lookup=False)
+    fetch.error = FetchError(
+        "Cannot read /srv/musicrec/secret/cookies.txt: Permission denied **x**"
+    )
+    message = make_message("https://youtu.be/abcdefghijk")
+    await service.answer_in_chat(message, AudioRequest(link=LINK))
+    text = sent_text(message.reply)
+    assert_private(text, "/srv/musicrec", "Permission denied")
+    assert "cookies.txt" in text and "\\*\\*x\\*\\*" in text
+
+
+async def test_a_forged_more_like_item_gets_a_friendly_private_error(
+    make_service: tuple[ServiceFactory, SpyFetch],
+) -> None:
+    make, _fetch = make_service
+    service = make(title_lookup=False)
+    service.recommender.recommend_from_item.side_effect = UnknownItemError(
+        "That result is not in the catalog musicrec serves (it holds no item 999999); "
+        "run /recommend again."
+    )
+    client = MagicMock()
+    client.service = service
+    interaction = make_interaction(client)
+    interaction.response.is_done.return_value = False
+    button = MoreLikeButton(catalog=FINGERPRINT, item_id=999_999, count=3)
+    await button.callback(interaction)
+    call = interaction.response.send_message.await_args
+    assert call is not None and call.kwargs["ephemeral"] is True
+    assert "run /recommend again" in call.args[0]

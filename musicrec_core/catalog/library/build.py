@@ -4,8 +4,10 @@ Mental model::
 
     inputs --collect_inputs--> files + links --hash / video id--> track keys
       --cache hit?--> reuse the stored frames
-      --else decode windows (ffmpeg / yt-dlp), embed them in batches, store in the cache-->
-    pool(frames, DEFAULT_POOLING) per window --IndexBuilder--> INDEX_DIR (published atomically)
+      --else decode windows (ffmpeg / yt-dlp), add each window's phone view (views.py),
+        embed them in batches, store in the cache-->
+    pool(frames, DEFAULT_POOLING) per window and per phone view, both in the track's group
+      --IndexBuilder--> INDEX_DIR (published atomically)
 
 Decoded tracks wait in a batch until :data:`EMBED_BATCH_WINDOWS` windows have gathered
 (across tracks), then go to the embedder in one call; when it refuses a batch, the tracks
@@ -46,8 +48,9 @@ from musicrec_core.catalog.library.tracks import (
     plan_windows,
     track_key,
 )
+from musicrec_core.catalog.library.views import phone_view, view_seed
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
-from musicrec_core.clip import CLIP_SECONDS
+from musicrec_core.clip import CLIP_SECONDS, Clip
 from musicrec_core.embedders.base import Embedder, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, SourceError
 
@@ -131,6 +134,7 @@ def build_library(
     return LibraryBuildReport(
         index_dir=Path(target_dir),
         tracks=len(tracks),
+        windows=items // 2,
         items=items,
         embedded=run.embedded,
         reused=run.reused,
@@ -202,7 +206,7 @@ class _LibraryRun:
         if not batch:
             return
         try:
-            embeddings = self.embedder.embed_many([c for track in batch for c in track.clips])
+            embeddings = self.embedder.embed_many([c for t in batch for c in _with_views(t)])
         except AudioError as exc:
             if len(batch) == 1:
                 self.skipped.append(SkippedInput(batch[0].source, str(exc)))
@@ -212,16 +216,30 @@ class _LibraryRun:
             return
         offset = 0
         for track in batch:
-            own = embeddings[offset : offset + len(track.clips)]
-            offset += len(track.clips)
-            embedded = _track_embedding(track, own)
+            count = len(track.clips)
+            own = embeddings[offset : offset + count]
+            phone = embeddings[offset + count : offset + 2 * count]
+            offset += 2 * count
+            embedded = _track_embedding(track, own, phone)
             self.cache.put(track.key, embedded)
             self.tracks[track.key] = _Track(track.key, track.kind, track.source, embedded)
             self.embedded += 1
 
 
-def _track_embedding(track: DecodedTrack, embeddings: Sequence[Embedding]) -> TrackEmbedding:
-    """Collect a track's window embeddings; average the tag probabilities over windows."""
+def _with_views(track: DecodedTrack) -> list[Clip]:
+    """The track's windows, then their phone views (same order)."""
+    views = [
+        Clip(phone_view(clip.samples, view_seed(track.key, i)), clip.provenance)
+        for i, clip in enumerate(track.clips)
+    ]
+    return [*track.clips, *views]
+
+
+def _track_embedding(
+    track: DecodedTrack, embeddings: Sequence[Embedding], phone: Sequence[Embedding]
+) -> TrackEmbedding:
+    """Collect a track's window and phone-view embeddings; average the tag probabilities
+    over the (clean) windows."""
     tags: tuple[Tag, ...] = ()
     if all(embedding.tags for embedding in embeddings):
         totals: dict[str, float] = {}
@@ -238,18 +256,24 @@ def _track_embedding(track: DecodedTrack, embeddings: Sequence[Embedding]) -> Tr
         ends=starts + durations,
         frames=np.concatenate([e.vectors for e in embeddings]).astype(np.float32),
         lengths=np.array([e.vectors.shape[0] for e in embeddings], dtype=np.int64),
+        phone_frames=np.concatenate([e.vectors for e in phone]).astype(np.float32),
+        phone_lengths=np.array([e.vectors.shape[0] for e in phone], dtype=np.int64),
         tags=tags,
     )
 
 
 def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:
-    """Pool every window of every track into the builder; returns the number of items."""
+    """Pool every window and every phone view of every track into the builder (a track's
+    windows, then their views); returns the number of items."""
     vectors = []
     metas: list[ItemMeta] = []
     for track in tracks:
         embedding = track.embedding
         vectors.append(pool_segments(embedding.frames, embedding.lengths, DEFAULT_POOLING))
-        metas += [
+        vectors.append(
+            pool_segments(embedding.phone_frames, embedding.phone_lengths, DEFAULT_POOLING)
+        )
+        metas += 2 * [
             ItemMeta(
                 group=track.key,
                 start_s=float(start),

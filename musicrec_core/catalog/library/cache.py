@@ -9,8 +9,9 @@ builder publishes): ``paths.cache_root()/"embeddings"/<embedder>-<plan id>/<key>
 where ``<plan id>`` hashes the embedder's name, version and dimension, the window count and
 length and :data:`CACHE_FORMAT`, and ``<key>`` is the track key (sha256 or video id).
 
-An entry stores the windows' per-frame embeddings (pooling happens at build time, so a
-change of pooling rule needs no re-embedding), their offsets, the title and the track tags.
+An entry stores the windows' per-frame embeddings and those of their phone views (pooling
+happens at build time, so a change of pooling rule needs no re-embedding), their offsets,
+the title and the track tags.
 Entries are written atomically (temporary file + rename); an unreadable or inconsistent
 one is a miss. Failed inputs are never cached.
 """
@@ -34,8 +35,8 @@ __all__ = ["CACHE_FORMAT", "EmbeddingCache"]
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
-"""Version of the cache entry layout; part of every cache directory name."""
+CACHE_FORMAT = 2
+"""Version of the cache entry layout; part of every cache directory name (2: phone views)."""
 
 
 class EmbeddingCache:
@@ -80,6 +81,8 @@ class EmbeddingCache:
                     ends=data["ends"].astype(np.float64),
                     frames=data["frames"].astype(np.float32),
                     lengths=data["lengths"].astype(np.int64),
+                    phone_frames=data["phone_frames"].astype(np.float32),
+                    phone_lengths=data["phone_lengths"].astype(np.int64),
                     tags=tuple(
                         Tag(str(name), float(p))
                         for name, p in zip(data["tag_names"], data["tag_probs"], strict=True)
@@ -90,13 +93,17 @@ class EmbeddingCache:
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
             logger.warning("ignoring unreadable cache entry %s: %s", path, exc)
             return None
-        consistent = (
-            track.frames.ndim == 2
-            and track.frames.shape[1] == self.dim
-            and track.lengths.shape == track.starts.shape == track.ends.shape
-            and track.lengths.size >= 1
-            and int(track.lengths.min()) >= 1
-            and int(track.lengths.sum()) == track.frames.shape[0]
+        consistent = track.lengths.shape == track.starts.shape == track.ends.shape and all(
+            frames.ndim == 2
+            and frames.shape[1] == self.dim
+            and lengths.shape == track.starts.shape
+            and lengths.size >= 1
+            and int(lengths.min()) >= 1
+            and int(lengths.sum()) == frames.shape[0]
+            for frames, lengths in (
+                (track.frames, track.lengths),
+                (track.phone_frames, track.phone_lengths),
+            )
         )
         return track if consistent else None
 
@@ -112,6 +119,8 @@ class EmbeddingCache:
                     ends=track.ends,
                     frames=track.frames,
                     lengths=track.lengths,
+                    phone_frames=track.phone_frames,
+                    phone_lengths=track.phone_lengths,
                     tag_names=np.array([tag.name for tag in track.tags], dtype=np.str_),
                     tag_probs=np.array([tag.probability for tag in track.tags], np.float32),
                 )

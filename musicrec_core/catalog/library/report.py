@@ -29,7 +29,8 @@ class LibraryBuildReport:
     Attributes:
         index_dir: the published index folder.
         tracks: tracks in the index.
-        items: index items (windows) in the index.
+        windows: the tracks' windows in the index.
+        items: index items: every window and its phone view (twice ``windows``).
         embedded: tracks decoded and embedded in this run.
         reused: tracks whose embeddings came from the cache (unchanged inputs).
         duplicates: inputs that were the same track as an earlier one (same bytes / video).
@@ -39,6 +40,7 @@ class LibraryBuildReport:
 
     index_dir: Path
     tracks: int
+    windows: int
     items: int
     embedded: int
     reused: int
@@ -49,7 +51,8 @@ class LibraryBuildReport:
     def summary(self) -> str:
         """A few human-readable lines for the CLI."""
         lines = [
-            f"Indexed {self.tracks} tracks ({self.items} windows) into {self.index_dir}: "
+            f"Indexed {self.tracks} tracks ({self.windows} windows, {self.items} items with "
+            f"their phone views) into {self.index_dir}: "
             f"{self.embedded} embedded, {self.reused} reused from the cache."
         ]
         if self.duplicates:

@@ -183,7 +183,7 @@ def test_k_must_be_positive(capsys: pytest.CaptureFixture[str], vggish_library: 
 
 def test_index_stays_loadable_after_the_cli(vggish_library: Path) -> None:
     with CatalogIndex.load(vggish_library, verify_checksums=True) as index:
-        assert len(index) == 3 * 2
+        assert len(index) == 3 * 2 * 2  # two windows per song, each with its phone view
 
 
 @pytest.mark.parametrize("variant", ["mtt", "msd"])
@@ -199,7 +199,7 @@ def test_musicnn_library_shows_tags_for_query_and_results(
     index = str(tmp_path / "index")
     build = ["index", "build-library", str(music), "-o", index, "--windows", "2", "--no-progress"]
     assert main([*build, "--model", variant]) == 0
-    assert capsys.readouterr().out.startswith("Indexed 3 tracks (6 windows)")
+    assert capsys.readouterr().out.startswith("Indexed 3 tracks (6 windows, 12 items")
     embedder = MusicnnEmbedder.load(variant)
 
     status, out, err = recommend(
@@ -241,7 +241,7 @@ def test_build_library_with_vggish_then_rebuild_from_the_cache(
     assert main(build) == 0
     assert "0 embedded, 2 reused from the cache" in capsys.readouterr().out
     with CatalogIndex.load(tmp_path / "index") as index:
-        assert index.embedder.name == "vggish" and len(index) == 4
+        assert index.embedder.name == "vggish" and len(index) == 2 * 2 * 2
 
 
 @pytest.mark.parametrize(

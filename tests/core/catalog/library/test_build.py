@@ -30,7 +30,8 @@ def test_build_from_a_folder(library: Path, tmp_path: Path) -> None:
     embedder = BandEnergyEmbedder(tags=True)
     report = build_library([str(library)], tmp_path / "index", embedder, windows=WINDOWS)
 
-    assert (report.tracks, report.items) == (4, 2 + 3 + 1 + 1)
+    assert (report.tracks, report.windows) == (4, 2 + 3 + 1 + 1)
+    assert report.items == 2 * report.windows  # every window and its phone view
     assert (report.embedded, report.reused) == (4, 0)
     assert report.duplicates == 1  # low-copy.wav has the bytes of low.wav
     assert report.ignored == 1  # cover.jpg, by its suffix
@@ -38,7 +39,7 @@ def test_build_from_a_folder(library: Path, tmp_path: Path) -> None:
     assert all(s.reason for s in report.skipped)
     assert embedder.calls == 1  # all 7 windows in one batch
     summary = report.summary()
-    assert "Indexed 4 tracks (7 windows)" in summary and "broken.mp3" in summary
+    assert "Indexed 4 tracks (7 windows, 14 items" in summary and "broken.mp3" in summary
 
     with CatalogIndex.load(tmp_path / "index") as index:
         assert index.embedder == embedder.id
@@ -55,7 +56,9 @@ def test_build_from_a_folder(library: Path, tmp_path: Path) -> None:
     assert {m.title for m in mid} == {"The Tones - Blue Hour"}
     assert mid[0].source == str(mid_path.resolve())
     duration = probe_audio(mid_path).duration_s
-    assert [m.start_s for m in mid] == pytest.approx(plan_windows(duration, WINDOWS), abs=1e-3)
+    planned = plan_windows(duration, WINDOWS)
+    # The windows, then their phone views at the same places.
+    assert [m.start_s for m in mid] == pytest.approx(2 * planned, abs=1e-3)
     assert all(m.end_s == pytest.approx(m.start_s + 10.0, abs=0.05) for m in mid)
     # Track-level tags: every window carries the same top tags, led by 880 Hz's band.
     assert len({m.labels for m in mid}) == 1
@@ -63,7 +66,8 @@ def test_build_from_a_folder(library: Path, tmp_path: Path) -> None:
     assert len(mid[0].labels) == TRACK_TAG_LABELS and mid[0].labels[0] == f"band{band:02d}"
 
     assert by_name["low.wav"][0].title == "low"  # no tags: the file name
-    (short,) = by_name["short.ogg"]
+    short, short_view = by_name["short.ogg"]
+    assert short == short_view
     assert (short.start_s, short.end_s) == (0.0, pytest.approx(4.0, abs=0.05))
 
 

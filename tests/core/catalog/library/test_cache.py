@@ -43,12 +43,13 @@ def test_rebuild_reuses_the_cache_and_embeds_only_changed_files(
     changed = BandEnergyEmbedder(tags=True)
     report = build_library([str(work)], tmp_path / "index", changed, windows=WINDOWS)
     assert (report.embedded, report.reused, report.tracks) == (2, 3, 5)
-    assert changed.clips == 1 + 2  # noise.flac: 1 window, new.wav: 2 windows
+    # noise.flac: 1 window, new.wav: 2 windows, each with its phone view
+    assert changed.clips == 2 * (1 + 2)
 
     # A different window count is a different plan: nothing is reused.
     other_plan = BandEnergyEmbedder(tags=True)
     report = build_library([str(work)], tmp_path / "index", other_plan, windows=1)
-    assert report.reused == 0 and other_plan.clips == report.tracks == 5
+    assert report.reused == 0 and other_plan.clips == 2 * report.tracks == 10
 
 
 def test_an_unreadable_cache_entry_is_recomputed(
@@ -60,5 +61,5 @@ def test_an_unreadable_cache_entry_is_recomputed(
     entry.write_bytes(b"garbage")
     embedder = BandEnergyEmbedder()
     report = build_library([str(low)], tmp_path / "index", embedder, windows=WINDOWS)
-    assert (report.embedded, report.reused, embedder.clips) == (1, 0, 2)
+    assert (report.embedded, report.reused, embedder.clips) == (1, 0, 2 * 2)
     assert build_library([str(low)], tmp_path / "index", embedder, windows=WINDOWS).reused == 1

@@ -34,9 +34,10 @@ def test_link_list_through_yt_dlp_from_a_local_server(
     embedder = BandEnergyEmbedder()
     with _serve_test_video(video_id, url):
         report = build_library([str(links)], tmp_path / "index", embedder, windows=2)
-    assert (report.tracks, report.items, report.skipped, embedder.clips) == (1, 1, (), 1)
+    assert (report.tracks, report.windows, report.skipped, embedder.clips) == (1, 1, (), 2)
     with CatalogIndex.load(tmp_path / "index") as index:
-        (meta,) = index.metas(range(len(index)))
+        meta, view = index.metas(range(len(index)))  # the window and its phone view
+        assert meta == view
         vector = index.vector(0)
     assert (meta.group, meta.kind, meta.source) == (video_id, "youtube", canonical_url(video_id))
     assert 0.0 <= meta.start_s <= 21.0

@@ -38,7 +38,7 @@ def musicnn_library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     report = build_library(
         [str(music)], work / "index", embedder, windows=2, cache_root=work / "embeddings"
     )
-    assert (report.tracks, report.items) == (4, 8)
+    assert (report.tracks, report.windows, report.items) == (4, 8, 16)
     return music, work / "index", embedder
 
 

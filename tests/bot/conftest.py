@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from musicrec_core.embedders.base import Embedder
 from tests.fake_discord.bot_process import BotProcess, bot_environment
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import build_catalog
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.media import generate_media
 
 FAKE_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.fake.token-for-tests"
 
@@ -49,6 +51,34 @@ def e2e_catalog(
 
 
 LiveBotFactory = Callable[..., LiveBot]
+
+
+@pytest.fixture(scope="session")
+def vggish(
+    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Embedder:
+    """The same synthetic VGGish the live bots run, for building and publishing catalogs."""
+    from musicrec_core.embedders.vggish import VGGishEmbedder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
+        return VGGishEmbedder.from_files(*synthetic_vggish)
+
+
+@pytest.fixture(scope="session")
+def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """12 s of a 440 Hz tone as MP3: sounds exactly like the catalog's "Concert A"."""
+    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
+    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
+
+
+@pytest.fixture
+def no_broken_rules(live: LiveBot) -> Iterator[None]:
+    """Fails the test if the fake Discord saw a broken rule while it ran (modules with a
+    ``live`` bot use it through ``pytest.mark.usefixtures``)."""
+    before = len(live.fake.violations)
+    yield
+    assert live.fake.violations[before:] == []
 
 
 @pytest.fixture(scope="module")

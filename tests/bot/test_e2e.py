@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from tests.fake_discord.world import CATALOG_VIDEOS, build_catalog
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.media import generate_media
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 LINK_VIDEO = "linkvid0001"
 FOOTER = re.compile(r"^musicrec · catalog [0-9a-f]{8}$")
@@ -41,32 +40,6 @@ def live(start_live_bot: LiveBotFactory, tmp_path_factory: pytest.TempPathFactor
     media = tmp_path_factory.mktemp("link-media")
     link_audio = generate_media(media / "link.mp3", seconds=20, tone_hz=660).read_bytes()
     return start_live_bot(serve_videos={LINK_VIDEO: link_audio})
-
-
-@pytest.fixture(scope="module")
-def vggish(
-    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Embedder:
-    """The same synthetic VGGish the bot runs, for publishing new catalog versions."""
-    from musicrec_core.embedders.vggish import VGGishEmbedder
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
-        return VGGishEmbedder.from_files(*synthetic_vggish)
-
-
-@pytest.fixture(autouse=True)
-def no_broken_rules(live: LiveBot) -> Iterator[None]:
-    before = len(live.fake.violations)
-    yield
-    assert live.fake.violations[before:] == []
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """12 s of a 440 Hz tone as MP3: sounds exactly like the catalog's "Concert A"."""
-    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
-    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
 
 
 def current_fingerprint(index_dir: Path) -> str:

@@ -11,7 +11,6 @@ import copy
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,8 @@ from tests.bot.helpers import assert_private
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE
 from tests.fake_discord.world import LIBRARY_TRACKS, build_catalog
-from tests.helpers.media import generate_media
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[^\s/\"]+/)+")
 REFUSED = {
@@ -37,18 +35,6 @@ REFUSED = {
     "tts": False,
     "allowed_mentions": {"parse": []},
 }
-
-
-@pytest.fixture(scope="module")
-def vggish(
-    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Embedder:
-    """The synthetic VGGish the bot runs, for publishing catalog versions."""
-    from musicrec_core.embedders.vggish import VGGishEmbedder
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
-        return VGGishEmbedder.from_files(*synthetic_vggish)
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +48,6 @@ def library(vggish: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def live(start_live_bot: LiveBotFactory, library: Path) -> LiveBot:
     return start_live_bot(extra_env={"MUSICREC_INDEX_DIR": str(library / "index")})
-
-
-@pytest.fixture(autouse=True)
-def no_broken_rules(live: LiveBot) -> Iterator[None]:
-    before = len(live.fake.violations)
-    yield
-    assert live.fake.violations[before:] == []
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """12 s of a 440 Hz tone as MP3 (the library's track08)."""
-    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
-    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
 
 
 def recommend_file(live: LiveBot, data: bytes, name: str, **options: Any) -> str:

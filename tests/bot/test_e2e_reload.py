@@ -9,7 +9,6 @@ nothing protects from being rewritten in place while it is mapped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,40 +22,13 @@ from tests.fake_discord.bot_process import BotProcess, bot_environment
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import build_catalog
 from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
-from tests.helpers.media import generate_media
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 
 @pytest.fixture(scope="module")
 def live(start_live_bot: LiveBotFactory) -> LiveBot:
     return start_live_bot()
-
-
-@pytest.fixture(scope="module")
-def vggish(
-    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Embedder:
-    """The same synthetic VGGish the bot runs, for publishing new catalog versions."""
-    from musicrec_core.embedders.vggish import VGGishEmbedder
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
-        return VGGishEmbedder.from_files(*synthetic_vggish)
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """12 s of a 440 Hz tone as MP3: sounds exactly like the catalog's "Concert A"."""
-    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
-    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
-
-
-@pytest.fixture(autouse=True)
-def no_broken_rules(live: LiveBot) -> Iterator[None]:
-    before = len(live.fake.violations)
-    yield
-    assert live.fake.violations[before:] == []
 
 
 def serving_version(live: LiveBot) -> str:

@@ -25,7 +25,6 @@ from tests.bot.conftest import FAKE_TOKEN
 from tests.fake_discord.bot_process import BotProcess, bot_environment
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import build_catalog
-from tests.helpers.media import generate_media
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +75,6 @@ def sharded(
         for process in processes:
             process.stop()
         fake.stop()
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = tmp_path_factory.mktemp("song") / "concert-a.mp3"
-    return generate_media(path, seconds=12, tone_hz=440).read_bytes()
 
 
 @pytest.fixture(autouse=True)
@@ -152,17 +145,6 @@ def test_each_process_answers_only_its_own_servers(sharded: Sharded, song: bytes
     rows = status_rows(sharded, guild_on(sharded, 1))
     assert rows["Process"] == "shard 1 of 2, 2 servers"
     assert rows["Shards"].startswith("#1: ") and rows["Shards"].endswith(", 2 servers")
-
-
-@pytest.fixture(scope="module")
-def vggish(
-    synthetic_vggish: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Embedder:
-    from musicrec_core.embedders.vggish import VGGishEmbedder
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MUSICREC_CACHE_DIR", str(tmp_path_factory.mktemp("vggish-cache")))
-        return VGGishEmbedder.from_files(*synthetic_vggish)
 
 
 def test_one_sighup_per_process_reloads_the_new_catalog_in_both(

@@ -120,7 +120,7 @@ def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -
     from musicrec_core.sources.youtube import fetch_youtube_clip, parse_youtube_link
     from musicrec_core.sources.ytdlp_fetch import _serve_test_video
     from tests.helpers.http_server import LocalHTTPServer
-    from tests.helpers.media import generate_media, run_ffmpeg
+    from tests.helpers.media import generate_media, video_soundtrack
 
     recommender = Recommender.open(index_dir, weights=weights, serving=True)
     songs = [
@@ -137,11 +137,7 @@ def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -
     def model_only(number: int) -> None:
         recommender.embedder.embed_many([clip])
 
-    video = work / "video.webm"
-    run_ffmpeg(
-        "-f", "lavfi", "-t", "240", "-i", "anoisesrc=color=pink:sample_rate=48000:amplitude=0.3",
-        "-ac", "1", "-c:a", "libopus", "-b:a", "64k", str(video),
-    )  # fmt: skip
+    video = video_soundtrack(work / "video.webm", seconds=240)
     link = parse_youtube_link(f"https://youtu.be/{VIDEO_ID}")
 
     def youtube(number: int) -> None:

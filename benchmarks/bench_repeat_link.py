@@ -46,22 +46,10 @@ from musicrec_core.sources.ytdlp_fetch import _serve_test_video  # noqa: E402
 from tests.bot.helpers import make_interaction, make_settings  # noqa: E402
 from tests.helpers.band_embedder import BandEnergyEmbedder  # noqa: E402
 from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
-from tests.helpers.media import run_ffmpeg  # noqa: E402
+from tests.helpers.media import video_soundtrack  # noqa: E402
 
 VIDEO_ID = "benchRepeat"
 CATALOG_ITEMS = 200
-
-
-def four_minute_webm(directory: Path) -> Path:
-    """4 min of pink noise plus a tone, mono Opus/WebM at 64 kbit/s."""
-    path = directory / "video.webm"
-    run_ffmpeg(
-        "-f", "lavfi", "-t", "240", "-i", "anoisesrc=color=pink:sample_rate=48000:amplitude=0.3",
-        "-f", "lavfi", "-t", "240", "-i", "sine=frequency=330:sample_rate=48000",
-        "-filter_complex", "amix=inputs=2", "-ac", "1", "-c:a", "libopus", "-b:a", "64k",
-        str(path),
-    )  # fmt: skip
-    return path
 
 
 def small_catalog(target: Path) -> Path:
@@ -112,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-repeat-") as folder:
         directory = Path(folder)
-        media = four_minute_webm(directory)
+        media = video_soundtrack(directory / "video.webm", seconds=240)
         index_dir = small_catalog(directory / "index")
         firsts, seconds_, budget = [], [], ""
         with LocalHTTPServer(send_buffer_bytes=32 * 1024) as server:

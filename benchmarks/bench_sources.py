@@ -45,7 +45,7 @@ from musicrec_core.sources.attachment import clip_from_bytes  # noqa: E402
 from musicrec_core.sources.youtube import fetch_youtube_clip, parse_youtube_link  # noqa: E402
 from musicrec_core.sources.ytdlp_fetch import _serve_test_video  # noqa: E402
 from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
-from tests.helpers.media import generate_media, run_ffmpeg  # noqa: E402
+from tests.helpers.media import generate_media, run_ffmpeg, video_soundtrack  # noqa: E402
 
 VIDEO_ID = "benchVideo1"
 LONG_SECONDS = 3 * 3600
@@ -54,13 +54,7 @@ SECTION_START_S = 5400.0
 
 def three_hour_webm(directory: Path) -> Path:
     """3 h of mono Opus/WebM at 32 kbit/s: a 60-s noise+tone block, stream-copied 180 times."""
-    block = directory / "block.webm"
-    run_ffmpeg(
-        "-f", "lavfi", "-t", "60", "-i", "anoisesrc=color=pink:sample_rate=48000:amplitude=0.3",
-        "-f", "lavfi", "-t", "60", "-i", "sine=frequency=330:sample_rate=48000",
-        "-filter_complex", "amix=inputs=2", "-ac", "1", "-c:a", "libopus", "-b:a", "32k",
-        str(block),
-    )  # fmt: skip
+    block = video_soundtrack(directory / "block.webm", seconds=60, bitrate="32k")
     long = directory / "long.webm"
     run_ffmpeg(
         "-stream_loop", str(LONG_SECONDS // 60 - 1), "-i", str(block), "-c", "copy", str(long)

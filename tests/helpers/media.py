@@ -66,6 +66,19 @@ def generate_media(
     return path
 
 
+def video_soundtrack(path: Path, *, seconds: float, bitrate: str = "64k") -> Path:
+    """A stand-in for a YouTube video's audio: ``seconds`` of pink noise mixed with a 330 Hz
+    tone, mono Opus in WebM at ``bitrate`` (what yt-dlp picks for YouTube's audio formats)."""
+    run_ffmpeg(
+        "-f", "lavfi", "-t", f"{seconds}",
+        "-i", "anoisesrc=color=pink:sample_rate=48000:amplitude=0.3",
+        "-f", "lavfi", "-t", f"{seconds}", "-i", "sine=frequency=330:sample_rate=48000",
+        "-filter_complex", "amix=inputs=2", "-ac", "1", "-c:a", "libopus", "-b:a", bitrate,
+        str(path),
+    )  # fmt: skip
+    return path
+
+
 @pytest.fixture
 def make_media(tmp_path: Path) -> MakeMedia:
     """Factory writing generated media under the test's tmp_path; returns the path."""

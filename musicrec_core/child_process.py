@@ -38,7 +38,9 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 try:
@@ -108,6 +110,25 @@ def spawn(
         env=child_environment(),
         preexec_fn=_memory_limiter(memory_limit_bytes),
         **popen_options,
+    )
+
+
+def spawn_ytdlp_script(script: Path, *, cwd: Path) -> subprocess.Popen[str]:
+    """Start ``script`` (a musicrec module that drives yt-dlp) in an isolated Python child.
+
+    The child runs ``python -I script`` in its own session (so it and what it starts can be
+    signalled as a group), in ``cwd``, with text-mode pipes on all three streams, the
+    minimal environment and :data:`YTDLP_MEMORY_LIMIT_BYTES`.
+    """
+    return spawn(
+        [sys.executable, "-I", str(script)],
+        memory_limit_bytes=YTDLP_MEMORY_LIMIT_BYTES,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        start_new_session=True,
     )
 
 

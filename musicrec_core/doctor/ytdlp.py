@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from musicrec_core.child_process import YTDLP_MEMORY_LIMIT_BYTES, spawn
+from musicrec_core.child_process import spawn_ytdlp_script
 from musicrec_core.doctor.report import Finding
 from musicrec_core.js_runtime import ytdlp_js_runtimes
 
@@ -45,15 +44,7 @@ def probe_ytdlp(js_runtimes: dict[str, dict[str, str]]) -> dict[str, Any]:
     """
     request = json.dumps({"options": {"js_runtimes": js_runtimes}}) + "\n"
     with tempfile.TemporaryDirectory(prefix="musicrec-doctor-") as workdir:
-        process = spawn(
-            [sys.executable, "-I", str(_PROBE)],
-            memory_limit_bytes=YTDLP_MEMORY_LIMIT_BYTES,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=workdir,
-        )
+        process = spawn_ytdlp_script(_PROBE, cwd=Path(workdir))
         try:
             stdout, stderr = process.communicate(request, timeout=PROBE_TIMEOUT_S)
         except subprocess.TimeoutExpired:

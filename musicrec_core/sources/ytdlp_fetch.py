@@ -48,8 +48,6 @@ import os
 import queue
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -59,7 +57,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from musicrec_core.child_process import YTDLP_MEMORY_LIMIT_BYTES, spawn
+from musicrec_core.child_process import spawn_ytdlp_script
 from musicrec_core.errors import (
     FetchError,
     InputTooLargeError,
@@ -263,16 +261,7 @@ class YtDlpProcess:
         self._settings = settings
         self._events: queue.Queue[str | None] = queue.Queue()
         self._stderr_tail: deque[str] = deque(maxlen=20)
-        self._process = spawn(
-            [sys.executable, "-I", str(_WORKER)],
-            memory_limit_bytes=YTDLP_MEMORY_LIMIT_BYTES,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=workdir,
-            start_new_session=True,
-        )
+        self._process = spawn_ytdlp_script(_WORKER, cwd=workdir)
         self._readers = [
             threading.Thread(target=self._read_events, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),

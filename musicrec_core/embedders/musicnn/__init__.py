@@ -24,8 +24,8 @@ __all__ = ["DEFAULT_MODEL", "VARIANTS", "MusicnnEmbedder"]
 
 
 def __getattr__(name: str) -> object:
-    """Import the embedder (and TensorFlow) only when it is asked for, so that installing
-    weights or listing tags does not pay for loading TensorFlow."""
+    """Import the embedder (and its network code) only when it is asked for, so that
+    installing weights or listing tags imports nothing but this package."""
     if name == "MusicnnEmbedder":
         from musicrec_core.embedders.musicnn.embedder import MusicnnEmbedder
 

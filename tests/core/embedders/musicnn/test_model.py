@@ -1,4 +1,4 @@
-"""The TensorFlow network against a plain numpy forward pass written from the spec."""
+"""The network against a plain float64 numpy forward pass written step by step from the spec."""
 
 from __future__ import annotations
 

@@ -1,9 +1,17 @@
-"""``musicrec recommend FILE|URL --index DIR``: what in the index sounds like this clip?
+"""``musicrec recommend FILE|URL... --index DIR``: what in the index sounds like this clip?
 
 ::
 
     musicrec recommend song.mp3 --index ~/music-index            # a readable table
     musicrec recommend "https://youtu.be/ID?t=60" --index audioset-index -k 10 --json
+    musicrec recommend a.mp3 b.ogg c.flac --index ~/music-index  # one model load for all
+
+Several queries in one call load the index and the model once, decode the queries side by
+side and embed them in one batched call; the answer is one table per query, in the order
+given, separated by a blank line. ``--json`` prints one document for one query (``index``,
+``embedder``, ``query``, ``query_tags``, ``items``) and, for several, a JSON list of such
+documents in the order given. ``--start`` applies to every query. Any query that cannot be
+read fails the whole call (its message names it), before anything is printed.
 
 The index names the embedder it was built with; :meth:`Recommender.open` loads that embedder
 (VGGish from the cache or ``--checkpoint``/``--pca``; musicnn with the variant the index's
@@ -21,6 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from musicrec_core.cli.arguments import (
@@ -29,6 +40,7 @@ from musicrec_core.cli.arguments import (
     positive_int,
 )
 from musicrec_core.cli.exit_codes import EXIT_OK
+from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.timecode import format_clock
@@ -38,6 +50,8 @@ TITLE_WIDTH = 40
 CHANNEL_WIDTH = 24
 LABELS_WIDTH = 36
 QUERY_TAGS_SHOWN = 5
+MAX_PARALLEL_DECODES = 4
+"""Most queries decoded at once (each is one ffmpeg process, or one YouTube fetch)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,11 +60,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recommend",
         help="recommend videos or tracks that sound like a file or YouTube link",
         description=(
-            "Take a 10-second clip of FILE or URL, embed it with the embedder the index was "
-            "built with, and list the most similar distinct videos or tracks in the index."
+            "Take a 10-second clip of each FILE or URL, embed it with the embedder the index "
+            "was built with, and list the most similar distinct videos or tracks in the "
+            "index. Several queries share one model load and one batched embedding; --json "
+            "then prints a list with one document per query."
         ),
     )
-    parser.add_argument("source", metavar="FILE|URL", help="an audio/video file or YouTube link")
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        metavar="FILE|URL",
+        help="audio/video files or YouTube links (several: one model load, one table each)",
+    )
     parser.add_argument(
         "--index", required=True, type=Path, metavar="DIR", help="the index folder to search"
     )
@@ -74,32 +95,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the index and its embedder, recommend, print a table or JSON."""
-    from musicrec_core.sources import clip_from_source
-
+    """Load the index and its embedder, recommend for every query, print tables or JSON."""
     titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
-        clip = clip_from_source(args.source, start_s=args.start)
+        clips = _load_clips(args.sources, args.start)
         if args.no_titles or not titles.enabled:
-            result = recommender.recommend(clip, args.k, include_self=args.include_self)
+            results = recommender.recommend_many(clips, args.k, include_self=args.include_self)
         else:
-            candidates = recommender.recommend(
-                clip, candidate_count(args.k), include_self=args.include_self
+            candidates = recommender.recommend_many(
+                clips, candidate_count(args.k), include_self=args.include_self
             )
             with TitleLookup.from_settings(titles) as lookup:
-                result = lookup.titled(candidates, args.k)
+                results = [lookup.titled(found, args.k) for found in candidates]
         if args.json:
             index = recommender.index
-            document = {
-                "index": str(index.directory),
-                "embedder": index.embedder.to_json(),
-                **result.to_json(),
-            }
+            documents = [
+                {
+                    "index": str(index.directory),
+                    "embedder": index.embedder.to_json(),
+                    **result.to_json(),
+                }
+                for result in results
+            ]
+            document = documents[0] if len(documents) == 1 else documents
             print(json.dumps(document, indent=2, ensure_ascii=False))
         else:
-            print(format_table(result))
+            print("\n\n".join(format_table(result) for result in results))
     return EXIT_OK
+
+
+def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
+    """The query clips, in order; several are decoded (or fetched) side by side, each in
+    its own ffmpeg process."""
+    from musicrec_core.sources import clip_from_source
+
+    if len(sources) == 1:
+        return [clip_from_source(sources[0], start_s=start_s)]
+    workers = min(len(sources), os.cpu_count() or 1, MAX_PARALLEL_DECODES)
+    with ThreadPoolExecutor(max_workers=workers) as decoders:
+        return list(decoders.map(lambda source: clip_from_source(source, start_s=start_s), sources))
 
 
 def format_table(result: RecommendationSet) -> str:

@@ -325,3 +325,52 @@ def test_no_titles_asks_nothing(
     status, out, _ = recommend(capsys, *query, "--json", "--no-titles", weights=synthetic_vggish)
     assert status == 0 and [item["title"] for item in json.loads(out)["items"]] == [None, None]
     assert http_server.requests(PATH) == []
+
+
+@pytest.mark.usefixtures("shared_vggish_cache")
+def test_several_queries_give_one_table_each_in_order(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    queries = [music / "c-major.wav", music / "low-drone.flac"]
+    status, out, err = recommend(
+        capsys, *map(str, queries), "--index", str(vggish_library), weights=synthetic_vggish
+    )
+    assert (status, err) == (0, "")
+    tables = out.rstrip("\n").split("\n\n")
+    assert len(tables) == 2
+    for table, query in zip(tables, queries, strict=True):
+        lines = table.splitlines()
+        assert lines[0].startswith(f"Query: {query.name} (")
+        rows = lines[2:]
+        assert len(rows) == 2 and query.stem not in "\n".join(rows)  # own track left out
+
+
+@pytest.mark.usefixtures("shared_vggish_cache")
+def test_several_queries_in_json_are_a_list_of_single_query_documents(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    queries = [music / "busy-noise.mp3", music / "c-major.wav", music / "busy-noise.mp3"]
+    args = ["--index", str(vggish_library), "--json", "-k", "1"]
+    status, out, _ = recommend(capsys, *map(str, queries), *args, weights=synthetic_vggish)
+    assert status == 0
+    documents = json.loads(out)
+    assert [document["query"]["ref"] for document in documents] == [q.name for q in queries]
+    status, single, _ = recommend(capsys, str(queries[1]), *args, weights=synthetic_vggish)
+    assert status == 0
+    assert documents[1] == json.loads(single)  # the same shape as one query's answer
+    assert documents[0] == documents[2]
+
+
+def test_an_unreadable_query_among_several_fails_the_call(
+    capsys: pytest.CaptureFixture[str], music: Path, vggish_library: Path, synthetic_vggish
+) -> None:
+    status, out, err = recommend(
+        capsys,
+        str(music / "c-major.wav"),
+        str(music / "absent.mp3"),
+        "--index",
+        str(vggish_library),
+        weights=synthetic_vggish,
+    )
+    assert (status, out) == (1, "")
+    assert "absent.mp3" in err and err.count("\n") == 1

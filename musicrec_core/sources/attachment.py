@@ -29,8 +29,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import aiohttp
-
 from musicrec_core.audio import DEFAULT_TIMEOUT_S, load_clip
 from musicrec_core.clip import Clip
 from musicrec_core.errors import FetchError, InputTooLargeError
@@ -96,6 +94,8 @@ async def streamed_upload(
         FetchError: the server answered with an error, the connection failed or the
             download ran past ``timeout_s``.
     """
+    import aiohttp  # here, not at the top: a file query (`musicrec recommend FILE`) never needs it
+
     check_declared_size(declared_size, max_bytes)
     display = display_name(name)
     with _private_file() as (file, path):

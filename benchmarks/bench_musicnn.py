@@ -13,10 +13,10 @@ Run: ``python benchmarks/bench_musicnn.py [--model mtt|msd] [--repeats 5]``
 - Floor: the best float32 GFLOP/s numpy reaches on a 1024 x 1024 matmul in this process;
   "x floor" is the measured time divided by FLOPs / that rate (1.0 = as fast as a plain
   matrix product could do the same arithmetic).
-- Peak RSS: ``ru_maxrss`` of this process after the runs (includes TensorFlow itself).
+- Peak RSS: ``ru_maxrss`` of this process after the runs.
 - Cold start: a fresh Python process running ``musicrec tag`` on the clip written as WAV,
   from process start to the tags printed (imports, weight checks and load, decode,
-  tracing, one forward pass).
+  one forward pass).
 """
 
 from __future__ import annotations

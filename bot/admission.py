@@ -7,14 +7,18 @@ share the same two counters. :meth:`MemberAdmission.admit` checks both at once, 
 anything is shown or read, so a refusal can still be an ephemeral message; a request that
 is let in starts the member's cooldown and holds one in-flight slot until its ``with``
 block ends (answered, failed, cancelled or past its deadline).
+
+The cooldown is measured between the times the member *sent* their requests (Discord's
+timestamps of the interactions and messages, compared only with each other, so the bot's
+own clock and any delay in delivering or handling them do not matter): a member who asks
+every 6 s with a 5-s cooldown is never refused, however late the bot sees a request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from musicrec_core.errors import MusicrecError
 
@@ -51,7 +55,6 @@ class MemberAdmission:
     Args:
         cooldown_s: seconds between two admitted requests of one member; 0 = none.
         max_inflight: requests one member may have admitted at once (at least 1).
-        clock: monotonic seconds (a test may pass its own).
     """
 
     def __init__(
@@ -59,19 +62,20 @@ class MemberAdmission:
         *,
         cooldown_s: float,
         max_inflight: int,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_inflight < 1:
             raise ValueError("max_inflight must be at least 1")
         self._cooldown_s = cooldown_s
         self._max_inflight = max_inflight
-        self._clock = clock
         self._inflight: dict[int, int] = {}
         self._ready_at: dict[int, float] = {}
 
     @contextlib.contextmanager
-    def admit(self, member: int) -> Iterator[None]:
+    def admit(self, member: int, *, sent_at: float) -> Iterator[None]:
         """Hold one of ``member``'s in-flight slots for the ``with`` block.
+
+        ``sent_at`` is when the member sent the request, in seconds on Discord's clock (the
+        request's snowflake time; any clock works as long as every call uses the same one).
 
         Raises:
             InFlightError: at once, when the member already holds ``max_inflight`` slots.
@@ -80,7 +84,7 @@ class MemberAdmission:
         held = self._inflight.get(member, 0)
         if held >= self._max_inflight:
             raise InFlightError(self._max_inflight)
-        now = self._clock()
+        now = sent_at
         ready_at = self._ready_at.get(member, now)
         if ready_at > now:
             raise CooldownError(max(1, math.ceil(ready_at - now)))

@@ -215,7 +215,8 @@ class RequestService:
                 passed (after acknowledging).
         """
         member = interaction.user.id
-        async with self._admitted(member, _thinking(interaction), request) as plan:
+        sent_at = interaction.created_at.timestamp()
+        async with self._admitted(member, sent_at, _thinking(interaction), request) as plan:
             result = await self._recommend(member, request, count, plan)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
@@ -236,7 +237,8 @@ class RequestService:
                 "The catalog has been rebuilt since this reply, so these buttons no longer "
                 "point at the same music: run /recommend again."
             )
-        async with self._admitted(interaction.user.id, _thinking(interaction)):
+        sent_at = interaction.created_at.timestamp()
+        async with self._admitted(interaction.user.id, sent_at, _thinking(interaction)):
             result = await self._queue.recommend_from_item(item_id, self._candidates(count))
             result = await self._titled(result, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
@@ -250,7 +252,9 @@ class RequestService:
         """
         member = message.author.id
         try:
-            async with self._admitted(member, message.channel.typing(), request) as plan:
+            sent_at = message.created_at.timestamp()
+            typing = message.channel.typing()
+            async with self._admitted(member, sent_at, typing, request) as plan:
                 result = await self._recommend(member, request, DEFAULT_COUNT, plan)
         except MemberRefusedError as exc:
             log.info("link in message %s ignored: %s", message.id, exc)
@@ -270,19 +274,21 @@ class RequestService:
     async def _admitted(
         self,
         member: int,
+        sent_at: float,
         acknowledgement: Acknowledgement,
         request: AudioRequest | None = None,
     ) -> AsyncIterator[_LinkPlan | None]:
         """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
         the ``async with`` block, which must end within the request deadline; the block
-        gets the plan of ``request``'s link (None for other requests).
+        gets the plan of ``request``'s link (None for other requests). ``sent_at`` is when the
+        member sent it (Discord's timestamp, seconds), which the cooldown is measured by.
 
         Raises:
             BusyError / MemberRefusedError / YouTubeBusyError: at once, before
                 ``acknowledgement`` is entered.
             DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
-        with self._queue.admit(), self._members.admit(member):
+        with self._queue.admit(), self._members.admit(member, sent_at=sent_at):
             plan = await self._plan(request.link, request.start_s) if request else None
             async with acknowledgement:
                 deadline = asyncio.timeout(self._deadline_s)

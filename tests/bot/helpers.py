@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -57,6 +58,7 @@ def make_message(
     """A ``discord.Message`` in a guild text channel."""
     message = MagicMock(spec_set=discord.Message)
     message.id = 1000
+    message.created_at = datetime.now(UTC)  # sent now, as Discord stamps it
     message.content = content
     message.attachments = attachments or []
     author = MagicMock(spec_set=discord.Member)
@@ -89,6 +91,7 @@ def make_interaction(
     ``in_guild``); ``done`` = already acknowledged."""
     interaction = MagicMock(spec_set=discord.Interaction)
     interaction.id = 5000
+    interaction.created_at = datetime.now(UTC)  # sent now, as Discord stamps it
     interaction.client = client
     interaction.command = None
     interaction.permissions = discord.Permissions(manage_guild=manage_guild)

@@ -89,8 +89,12 @@ def run_phase(
     songs: list[dict[str, Any]],
     seconds: float,
     flood: Callable[[], str | None] | None,
+    last_sent: dict[str, float],
 ) -> tuple[list[str], list[str]]:
-    """Send the polite schedule (and the flood) for ``seconds``; returns both id lists."""
+    """Send the polite schedule (and the flood) for ``seconds``; returns both id lists.
+
+    ``last_sent`` (polite member -> monotonic time of their last message) carries over
+    from the previous phase, so no member writes sooner than every ``POLITE_EVERY_S``."""
     events: list[tuple[float, str]] = []
     for number, who in enumerate(POLITE):
         start = number * POLITE_EVERY_S / len(POLITE)
@@ -102,7 +106,14 @@ def run_phase(
     flood_ids: list[str] = []
     began = time.monotonic()
     for at, who in events:
-        time.sleep(max(0.0, began + at - time.monotonic()))
+        due = began + at
+        if who in last_sent:
+            # One sender serves everyone: when a flood step held it up, a polite member's
+            # next message still waits its full interval, as a person's would.
+            due = max(due, last_sent[who] + POLITE_EVERY_S)
+        time.sleep(max(0.0, due - time.monotonic()))
+        if who != FLOODER:
+            last_sent[who] = time.monotonic()
         if who == FLOODER and flood is not None:
             sent = flood()
             if sent is not None:
@@ -199,12 +210,13 @@ def main() -> int:
                 cycle = itertools.cycle(moves)
 
                 status_lag_ms(fake)
-                base_ids, _ = run_phase(fake, songs, args.phase_s, None)
+                last_sent: dict[str, float] = {}
+                base_ids, _ = run_phase(fake, songs, args.phase_s, None, last_sent)
                 base_times, base_refused = polite_outcome(fake, base_ids)
                 base_lag = status_lag_ms(fake)
 
                 flood_polite, flood_ids = run_phase(
-                    fake, songs, args.phase_s, lambda: next(cycle)()
+                    fake, songs, args.phase_s, lambda: next(cycle)(), last_sent
                 )
                 flood_times, flood_refused = polite_outcome(fake, flood_polite)
                 flood_lag = status_lag_ms(fake)

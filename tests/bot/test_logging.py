@@ -1,7 +1,8 @@
-"""Logging: the token is redacted from messages, arguments and tracebacks."""
+"""Logging: the token is redacted from messages, arguments and tracebacks, in text and JSON logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 from collections.abc import Iterator
@@ -96,3 +97,29 @@ def test_the_proxy_credentials_and_the_cookies_path_are_redacted(
             assert secret not in text
         assert "proxy.example:1080" in text  # where it failed stays visible
         assert text.count(REDACTED) == 6  # the traceback shows the raising line too
+
+
+def test_json_logs_are_one_redacted_object_per_line_on_the_console_and_in_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    log_file = tmp_path / "logs" / "bot.log"
+    setup_logging(level="INFO", log_file=log_file, secrets=[TOKEN], log_format="json")
+    log = logging.getLogger("discord.http")
+    log.warning("logging in with %s\nsecond line", TOKEN)
+    try:
+        raise RuntimeError(f"bad token {TOKEN}")
+    except RuntimeError:
+        log.exception("failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    for text in (log_file.read_text(), capsys.readouterr().err):
+        lines = text.splitlines()
+        assert len(lines) == 2, lines
+        first, second = (json.loads(line) for line in lines)
+        assert set(first) == {"time", "level", "logger", "message"}
+        assert first["level"] == "WARNING" and first["logger"] == "discord.http"
+        assert first["message"] == f"logging in with {REDACTED}\nsecond line"
+        assert first["time"].endswith("+00:00")
+        assert second["message"] == "failed"
+        assert "RuntimeError: bad token [redacted]" in second["exception"]
+        assert TOKEN not in text

@@ -1,11 +1,10 @@
-"""Day-two pieces without a gateway: shard settings, JSON logs, the health file, status rows."""
+"""Day-two pieces without a gateway: shard settings, the health file, status rows."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,12 +12,8 @@ import pytest
 
 from bot.cogs.admin import format_shards
 from bot.health import HealthFile, ShardSummary, shard_summaries, write_report
-from bot.logging_setup import REDACTED, setup_logging
 from bot.settings import ConfigurationError, load_settings
 from tests.bot.helpers import make_settings
-
-TOKEN = "MTIz.secret-token.value"
-
 
 # Settings ------------------------------------------------------------------------------
 
@@ -58,46 +53,6 @@ def test_a_shard_count_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("MUSICREC_SHARD_COUNT", "0")
     with pytest.raises(ConfigurationError, match=r"^MUSICREC_SHARD_COUNT is invalid"):
         load_settings(None)
-
-
-# JSON logs -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    yield
-    for handler in [h for h in root.handlers if h not in saved_handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(saved_level)
-
-
-def test_json_logs_are_one_redacted_object_per_line_on_the_console_and_in_the_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], restore_logging: None
-) -> None:
-    log_file = tmp_path / "logs" / "bot.log"
-    setup_logging(level="INFO", log_file=log_file, secrets=[TOKEN], log_format="json")
-    log = logging.getLogger("discord.http")
-    log.warning("logging in with %s\nsecond line", TOKEN)
-    try:
-        raise RuntimeError(f"bad token {TOKEN}")
-    except RuntimeError:
-        log.exception("failed")
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    for text in (log_file.read_text(), capsys.readouterr().err):
-        lines = text.splitlines()
-        assert len(lines) == 2, lines
-        first, second = (json.loads(line) for line in lines)
-        assert set(first) == {"time", "level", "logger", "message"}
-        assert first["level"] == "WARNING" and first["logger"] == "discord.http"
-        assert first["message"] == f"logging in with {REDACTED}\nsecond line"
-        assert first["time"].endswith("+00:00")
-        assert second["message"] == "failed"
-        assert "RuntimeError: bad token [redacted]" in second["exception"]
-        assert TOKEN not in text
 
 
 # The health file -----------------------------------------------------------------------

@@ -53,6 +53,7 @@ from typing import Any
 
 import discord
 
+from bot.acknowledge import thinking, typing_indicator
 from bot.admission import MemberAdmission, MemberRefusedError
 from bot.batching import QueueStats, RecommendQueue
 from bot.errors import user_message
@@ -216,7 +217,7 @@ class RequestService:
         """
         member = interaction.user.id
         sent_at = interaction.created_at.timestamp()
-        async with self._admitted(member, sent_at, _thinking(interaction), request) as plan:
+        async with self._admitted(member, sent_at, thinking(interaction), request) as plan:
             result = await self._recommend(member, request, count, plan)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
@@ -238,7 +239,7 @@ class RequestService:
                 "point at the same music: run /recommend again."
             )
         sent_at = interaction.created_at.timestamp()
-        async with self._admitted(interaction.user.id, sent_at, _thinking(interaction)):
+        async with self._admitted(interaction.user.id, sent_at, thinking(interaction)):
             result = await self._queue.recommend_from_item(item_id, self._candidates(count))
             result = await self._titled(result, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
@@ -253,7 +254,7 @@ class RequestService:
         member = message.author.id
         try:
             sent_at = message.created_at.timestamp()
-            typing = message.channel.typing()
+            typing = typing_indicator(message.channel)
             async with self._admitted(member, sent_at, typing, request) as plan:
                 result = await self._recommend(member, request, DEFAULT_COUNT, plan)
         except MemberRefusedError as exc:
@@ -439,10 +440,3 @@ class RequestService:
         """Send ``result`` as the follow-up of an interaction acknowledged with thinking…"""
         embed, view = self._reply(result, heading=heading, count=count)
         await interaction.followup.send(embed=embed, view=view)
-
-
-@contextlib.asynccontextmanager
-async def _thinking(interaction: discord.Interaction[Any]) -> AsyncIterator[None]:
-    """Acknowledge ``interaction`` with a public "thinking…" (the reply is a follow-up)."""
-    await interaction.response.defer(thinking=True)
-    yield

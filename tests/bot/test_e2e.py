@@ -168,6 +168,25 @@ def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
     assert len([r for r in fake.records if r.kind == "channel_message"]) == 1
 
 
+def test_a_failing_typing_indicator_does_not_stop_a_link_answer(live: LiveBot) -> None:
+    """The typing indicator is cosmetic: when Discord refuses it, the link is answered."""
+    fake = live.fake
+    fake.typing_error = (403, 50013, "Missing Permissions")
+    try:
+        before = len(fake.records)
+        message = fake.post_message(f"this one https://youtu.be/{LINK_VIDEO}?t=3")
+        (record,) = fake.wait_records(
+            lambda r: r.kind == "channel_message"
+            and r.body.get("message_reference", {}).get("message_id") == int(message["id"])
+        )
+    finally:
+        fake.typing_error = None
+    assert [r for r in fake.records[before:] if r.kind == "typing"]
+    assert record.body["embeds"][0]["title"] == "Sounds like this"
+    assert len(record.body["embeds"][0]["fields"]) == 5
+    assert live.process.wait_for_line("typing indicator")
+
+
 def test_context_menu_on_a_message_with_an_audio_attachment(live: LiveBot, song: bytes) -> None:
     fake = live.fake
     attachment = fake.add_attachment(song, "voice-note.mp3", "audio/mpeg")

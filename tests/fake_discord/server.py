@@ -143,6 +143,9 @@ class FakeDiscord:
         self.ack_deadline_s = ack_deadline_s
         self.token_ttl_s = token_ttl_s
         self.allow_message_content = allow_message_content
+        self.typing_error: tuple[int, int, str] | None = None
+        """(HTTP status, Discord error code, message) the typing endpoint answers with
+        instead of 204 while set, e.g. ``(403, 50013, "Missing Permissions")``."""
         self.records: list[Record] = []
         self.violations: list[str] = []
         self.identified_intents: list[int] = []
@@ -638,6 +641,8 @@ class FakeDiscord:
             if method == "POST" and parts[2] == "messages":
                 return self._channel_message(body or {}), None, "channel_message"
             if method == "POST" and parts[2] == "typing":
+                if self.typing_error is not None:
+                    return self._error(*self.typing_error), None, "typing"
                 return web.Response(status=204), None, "typing"
         self._violation(f"unexpected request {method} {path}")
         return self._error(404, 0, "404: Not Found"), None, "other"

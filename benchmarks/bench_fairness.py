@@ -8,7 +8,7 @@ seven-video catalog and the synthetic VGGish (VGGish-sized compute). Two phases 
 * baseline: four polite members each send /recommend (a 10-s MP3) every 6 s;
 * flood: the same, while one member sends something every 0.5 s, cycling through every
   entry point with the most expensive inputs it may: /recommend and the "Find similar
-  music" menu with a 10-minute 64-channel Opus upload (about 17 MiB), "More like" clicks,
+  music" menu with a 10-minute 8-channel Opus upload (about 23 MiB; more channels are refused), "More like" clicks,
   a /recommend link and a pasted link to a "video" the local media server throttles.
 
 Prints the polite members' p95 reply time (dispatch -> answer) in each phase and their

@@ -19,12 +19,11 @@
    AAC overlap) and the resampler's start-up transient never reach the clip.
 4. **Downmix**: the plain mean over channels, exactly the VGGish recipe (ffmpeg's own
    ``-ac 1`` weights the centre and drops LFE, and sums stereo at 0.707 each without
-   normalising float data, which can leave [-1, 1]). Up to :data:`NUMPY_DOWNMIX_CHANNELS`
-   (8) channels, ffmpeg sends every channel and numpy takes the mean (at most 5.5 MB of
-   output per window). A file with more (up to :data:`MAX_CHANNELS`) is stopped as soon as
-   the output header shows the count and decoded again with ffmpeg's ``pan`` filter
-   taking the same mean *before* resampling, so its window costs what a mono one costs
-   (0.7 MB, one channel resampled) instead of up to 44 MB and 64 resamplers.
+   normalising float data, which can leave [-1, 1]): ffmpeg sends every channel and numpy
+   takes the mean (at most 5.5 MB of output per window). A file with more than
+   :data:`MAX_CHANNELS` is refused as soon as the probe, or the speculative decode's
+   output header, shows the count: every channel costs a decoder, so the cap bounds what
+   one upload can cost (a 64-channel Opus window costs about a CPU-second).
 5. **Sanitise**: the samples returned are always finite and in [-1, 1]. Policy for NaN/inf
    (float WAV): a window with *no* finite sample is
    :class:`~musicrec_core.errors.UnreadableAudioError`; otherwise the window is decoded
@@ -74,16 +73,13 @@ from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.errors import AudioTooShortError, DecodeTimeoutError, UnreadableAudioError
 from musicrec_core.timecode import format_clock
 
-__all__ = ["MAX_CHANNELS", "NUMPY_DOWNMIX_CHANNELS", "PREROLL_S", "load_clip"]
+__all__ = ["MAX_CHANNELS", "PREROLL_S", "load_clip"]
 
 log = logging.getLogger(__name__)
 
-MAX_CHANNELS = 64
-"""More channels than this is refused (ffmpeg's own layouts stop at 64)."""
-
-NUMPY_DOWNMIX_CHANNELS = 8
-"""Up to this many channels are sent by ffmpeg and averaged in numpy; more are averaged by
-ffmpeg before resampling (see the module docstring)."""
+MAX_CHANNELS = 8
+"""More channels than this (7.1 surround) is refused: music people share has at most 8,
+and each channel is one more decoder to run."""
 
 PREROLL_S = 0.2
 """A window after a seek is decoded from this much earlier; the lead-in is dropped."""
@@ -157,6 +153,8 @@ def load_clip(
                 # case for attachments) it is the answer, and the two process start-ups overlap.
                 speculative = pool.submit(decode, start_s or 0.0, cancel_speculative)
                 info = probe(file, budget, ffprobe)
+            if info.channels is not None and info.channels > MAX_CHANNELS:
+                raise _too_many_channels(display, info.channels)
             duration = info.duration_s
 
             if start_s is not None:
@@ -300,14 +298,15 @@ def _decode(
     budget: Budget,
     cancel: threading.Event | None,
     sanitize: bool = False,
-    mean_of: int | None = None,
 ) -> _Decoded:
     """Decode one window to mono float32 16 kHz (not yet sanitised).
 
     ``sanitize`` zeroes non-finite input samples inside ffmpeg before resampling (slow:
-    an expression per sample, so used only when a first decode met NaN/inf). ``mean_of``
-    (a channel count) makes ffmpeg average that many channels before resampling; without
-    it, a file with more than :data:`NUMPY_DOWNMIX_CHANNELS` is decoded again with it.
+    an expression per sample, so used only when a first decode met NaN/inf).
+
+    Raises:
+        UnreadableAudioError: the output header shows more than :data:`MAX_CHANNELS`
+            channels (ffmpeg is stopped there), or output musicrec does not understand.
     """
     wanted = round(duration_s * SAMPLE_RATE_HZ)
     # Start up to PREROLL_S early and drop that lead-in: decoder warm-up after a seek
@@ -319,9 +318,6 @@ def _decode(
     seek = ["-ss", f"{seek_at:.6f}"] if seek_at > 0 else []
     zero_bad = "aeval=exprs='if(isnan(val(ch))+isinf(val(ch)),0,val(ch))':c=same,"
     cleanup = zero_bad if sanitize else ""
-    if mean_of is not None:
-        weight = f"{1 / mean_of:.17g}"
-        cleanup += "pan=mono|c0=" + "+".join(f"{weight}*c{i}" for i in range(mean_of)) + ","
     if resampler == "soxr":
         resample = f"aresample={SAMPLE_RATE_HZ}:resampler=soxr:precision=28"
     else:
@@ -341,20 +337,14 @@ def _decode(
         if header is None:
             return None
         offset, channels = header
-        if channels > NUMPY_DOWNMIX_CHANNELS:
-            return offset  # stop here: decoded again, averaged by ffmpeg
+        if channels > MAX_CHANNELS:
+            raise _too_many_channels(budget.display, channels)
         frames = total + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
         return offset + frames * channels * 4
 
     run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel)
     samples = np.zeros(0, dtype=np.float32)
     header = _parse_au_header(run.stdout)
-    if header is not None and header[1] > NUMPY_DOWNMIX_CHANNELS:
-        if cancel is not None and cancel.is_set():
-            return _Decoded(samples=samples, failed=False, log_tail=run.log_tail)
-        return _decode(
-            ffmpeg, resampler, file, start_s, duration_s, budget, cancel, sanitize, header[1]
-        )
     if header is not None:
         offset, channels = header
         body = run.stdout[offset:]
@@ -381,10 +371,14 @@ def _parse_au_header(data: bytes) -> tuple[int, int] | None:
     offset, _size, encoding, _rate, channels = (
         int.from_bytes(data[i : i + 4], "big") for i in range(4, 24, 4)
     )
-    if encoding != _AU_FLOAT32 or not 24 <= offset <= _AU_HEADER_CAP_BYTES:
+    bad_header = encoding != _AU_FLOAT32 or not 24 <= offset <= _AU_HEADER_CAP_BYTES
+    if bad_header or channels < 1:
         raise UnreadableAudioError("ffmpeg produced output musicrec does not understand.")
-    if not 1 <= channels <= MAX_CHANNELS:
-        raise UnreadableAudioError(
-            f"The audio has {channels} channels; musicrec reads at most {MAX_CHANNELS}."
-        )
     return offset, channels
+
+
+def _too_many_channels(display: str, channels: int) -> UnreadableAudioError:
+    return UnreadableAudioError(
+        f"{display} has {channels} audio channels; musicrec reads up to {MAX_CHANNELS} "
+        "(7.1 surround). Mix it down to stereo and try again."
+    )

@@ -4,7 +4,7 @@ The real bot process runs with the default admission policy (5-s cooldown per me
 request in flight per member) against the fake Discord. The flooder's first request is a
 link whose "video" stalls on the local media server, so it stays in flight for the whole
 test; everything else it sends through every entry point (/recommend and the context menu
-with a 10-minute 64-channel Opus upload, "More like" buttons, more pasted links) must be
+with a 10-minute 8-channel Opus upload, "More like" buttons, more pasted links) must be
 refused at once without reading the upload, ephemerally for interactions and silently for
 links. The polite members' requests, sent in the middle of the flood, must all be answered
 with results, and no interaction may be acknowledged late (the fake records that).

@@ -1,23 +1,24 @@
 """Expensive but legal uploads: long, many-channel Opus files, as a flooding member sends.
 
-A 64-channel Opus file of 10 minutes is under Discord's 25 MiB and costs the decoder
-seconds of CPU (every channel of the window is decoded before the downmix). Encoding 64
-channels is slow, so :func:`long_many_channel_opus` encodes one short block of noise and
-repeats it by stream copy (the way :func:`tests.helpers.hostile_media.long_silent_mp3`
-makes hours of silence).
+An 8-channel (the most musicrec reads) Opus file of 10 minutes at 320 kbit/s is about
+23 MiB, under Discord's 25 MiB, and every channel of each candidate window is decoded
+before the downmix. Encoding many channels is slow, so :func:`long_many_channel_opus`
+encodes one short block of noise and repeats it by stream copy (the way
+:func:`tests.helpers.hostile_media.long_silent_mp3` makes hours of silence).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from musicrec_core.audio.decode import MAX_CHANNELS
 from tests.helpers.media import run_ffmpeg
 
 BLOCK_SECONDS = 5
 
 
 def long_many_channel_opus(
-    path: Path, *, seconds: int = 600, channels: int = 64, bitrate: str = "192k"
+    path: Path, *, seconds: int = 600, channels: int = MAX_CHANNELS, bitrate: str = "320k"
 ) -> Path:
     """Write ``seconds`` (a multiple of 5) of ``channels``-channel white noise as Ogg Opus."""
     block = path.with_name(path.stem + "-block.opus")

@@ -102,18 +102,22 @@ def test_stereo_is_downmixed_by_the_channel_mean(tmp_path: Path) -> None:
     assert rms(samples[1600:-1600]) == pytest.approx(SINE_RMS / 2, rel=0.01)
 
 
-@pytest.mark.parametrize("channels", [8, 9, 16, 64])
-def test_many_channels_are_averaged_within_a_bounded_output(
-    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A tone in channel 0 and silence elsewhere: the clip is the mean (tone / channels);
-    past 8 channels ffmpeg averages before resampling, so no output holds more than one
-    channel's window."""
+def _tone_in_first_channel(tmp_path: Path, channels: int) -> Path:
+    """12 s of a 440-Hz tone (amplitude 0.5) in channel 0 of ``channels``, the rest silent."""
     rate = 44_100
     t = np.arange(12 * rate) / rate
     data = np.zeros((t.size, channels), dtype=np.float32)
     data[:, 0] = 0.5 * np.sin(2 * np.pi * 440 * t)
-    path = write_float_wav(tmp_path / f"{channels}ch.wav", data, rate)
+    return write_float_wav(tmp_path / f"{channels}ch.wav", data, rate)
+
+
+@pytest.mark.parametrize("channels", [3, 6, 8])
+def test_channels_are_averaged_within_a_bounded_output(
+    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tone in channel 0 and silence elsewhere: the clip is the mean (tone / channels),
+    and no ffmpeg output holds more than the window's channels plus the margin."""
+    path = _tone_in_first_channel(tmp_path, channels)
     outputs: list[int] = []
     real_run = decode.run_process
 
@@ -127,7 +131,29 @@ def test_many_channels_are_averaged_within_a_bounded_output(
     assert samples.size == WINDOW
     assert rms(samples[1600:-1600]) == pytest.approx(0.5 / np.sqrt(2) / channels, rel=0.01)
     window_bytes = (WINDOW + round(0.7 * SAMPLE_RATE_HZ)) * 4 + 1024
-    assert max(outputs) <= window_bytes * min(channels, decode.NUMPY_DOWNMIX_CHANNELS)
+    assert max(outputs) <= window_bytes * channels
+
+
+@pytest.mark.parametrize("channels", [9, 16, 64])
+def test_more_than_eight_channels_are_refused_before_a_window_is_decoded(
+    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each channel is one more decoder, so a file with more than 7.1 is refused with a
+    message saying what to do; no ffmpeg run gets past the output header."""
+    path = _tone_in_first_channel(tmp_path, channels)
+    outputs: list[int] = []
+    real_run = decode.run_process
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_run(*args, **kwargs)
+        outputs.append(len(result.stdout))
+        return result
+
+    monkeypatch.setattr(decode, "run_process", spy)
+    message = rf"{channels}ch\.wav has {channels} audio channels; musicrec reads up to 8 .*stereo"
+    with pytest.raises(UnreadableAudioError, match=message):
+        load_clip(path)
+    assert all(size <= 1 << 16 for size in outputs)
 
 
 def test_long_file_gives_exactly_ten_seconds(make_media: MakeMedia) -> None:

@@ -4,13 +4,17 @@
 
 Mental model: one *collection* per Debian package, each a soundtrack of one style; the
 corpus folder holds one sub-folder per collection with links to (or, for tracks packed in
-an archive, copies of) its tracks, and ``corpus.json`` describing what is where. The music
+an archive, copies of) its tracks, and ``corpus.json`` describing what is where. Tracker
+modules (``.mod``, ``.xm``, ``.s3m``, ``.it``: notes and samples, not recorded audio) are
+rendered once with ffmpeg's libopenmpt to Ogg Vorbis, so every track is plain audio that
+decodes and seeks alike. The music
 itself never enters the repository: it lives in the Debian packages' folders under
 ``/usr/share`` and in CORPUS_DIR (default ``$MUSICREC_CACHE_DIR/corpus``, else
 ``~/.cache/musicrec/corpus``).
 
-Idempotent: a package already installed is not installed again, a link or copy already in
-place is kept, and running it twice gives the same folder. It says what it installs
+Idempotent: a package already installed is not installed again, a link, copy or rendering
+already in place is kept, the folders of collections no longer listed are removed, and
+running it twice gives the same folder. It says what it installs
 (``apt-get install`` needs root, or sudo). Tracks shorter than :data:`MIN_TRACK_S` (jingles,
 stingers) are left out; of the rest, the first N by file name are kept (default
 :data:`DEFAULT_PER_COLLECTION`), so every collection weighs about the same. Only the
@@ -36,7 +40,9 @@ MIN_TRACK_S = 45.0
 DEFAULT_PER_COLLECTION = 14
 """Tracks kept per collection (6 collections: 84 tracks)."""
 
-AUDIO_SUFFIXES = (".ogg", ".opus", ".mp3", ".flac")
+TRACKER_SUFFIXES = (".mod", ".xm", ".s3m", ".it")
+"""Tracker modules: rendered to Ogg Vorbis (:func:`render`) rather than linked."""
+AUDIO_SUFFIXES = (".ogg", ".opus", ".mp3", ".flac", *TRACKER_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -98,11 +104,11 @@ COLLECTIONS = (
         "/usr/share/games/singularity/music",
     ),
     Collection(
-        "drascula",
-        "drascula-music",
-        "adventure-game tunes",
-        "Drascula licence (free redistribution)",
-        "/usr/share/scummvm/drascula/audio",
+        "tecnoballz",
+        "tecnoballz-data",
+        "Amiga tracker chiptune (4-channel ProTracker modules)",
+        "GPL-3+",
+        "/usr/share/games/tecnoballz/musics",
     ),
 )
 
@@ -176,18 +182,34 @@ def gather(collection: Collection, source: Path, per_collection: int) -> list[Pa
     return kept
 
 
+def render(module: Path, destination: Path) -> None:
+    """Render a tracker module to stereo Ogg Vorbis (quality 5) with ffmpeg's libopenmpt,
+    through a temporary name so an interrupted run leaves no half-written track."""
+    partial = destination.with_name(destination.name + ".partial.ogg")
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(module), "-ac", "2"]
+    command += ["-c:a", "libvorbis", "-q:a", "5", str(partial)]
+    try:
+        subprocess.run(command, check=True)
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def place(tracks: list[Path], target: Path, copy: bool) -> list[str]:
-    """Link (or copy) the tracks into ``target`` (names made unique) and remove anything
-    else there. Returns the names."""
+    """Link (or copy; tracker modules: render) the tracks into ``target`` (names made
+    unique) and remove anything else there. Returns the names."""
     target.mkdir(parents=True, exist_ok=True)
     names = []
     for path in tracks:
-        name = path.name.replace(" ", "_")
+        tracker = path.suffix.lower() in TRACKER_SUFFIXES
+        name = (path.with_suffix(".ogg") if tracker else path).name.replace(" ", "_")
         if name in names:
             name = f"{path.parent.name}-{name}"
         destination = target / name
         if not destination.exists():
-            if copy:
+            if tracker:
+                render(path, destination)
+            elif copy:
                 shutil.copyfile(path, destination)
             else:
                 destination.symlink_to(path)
@@ -209,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         return 0
     corpus: Path = args.corpus_dir.expanduser().resolve()
+    listed = {collection.name for collection in COLLECTIONS}
+    for folder in sorted(corpus.glob("[!.]*")):  # a collection dropped from the list
+        if folder.is_dir() and folder.name not in listed:
+            print(f"removing {folder} (no longer a collection)")
+            shutil.rmtree(folder)
     description = []
     for collection in COLLECTIONS:
         source = unpack(collection, corpus / ".unpacked")

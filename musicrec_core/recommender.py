@@ -7,8 +7,11 @@ index and builds the embedder its manifest names (musicnn's variant included); s
 say where weight files lie (:class:`~musicrec_core.embedders.WeightFiles`). A query goes::
 
     Clip --embedder.embed_many--> frames [n, d] --pool(index.pooling)--> vector [D]
-      --index.search (over-fetched)--> (item id, cosine) best first
-      --keep the best item of each group, drop excluded groups--> top k Recommendations
+      --catalog.ranking.rank_groups: k groups, excluded ones dropped--> top k Recommendations
+
+rank_groups puts first the group of the item nearest the query (the recording a clip came
+from), then, in a library index, the groups whose whole tracks sound most like that one
+(style order); elsewhere the groups whose best items are nearest (item by item).
 
 A *group* is what a listener thinks of as one piece of music: a YouTube video id
 (AudioSet segments, linked videos) or a library track key. Many items of one group
@@ -44,6 +47,7 @@ import numpy as np
 
 from musicrec_core.catalog.index import SWAP_WAIT_S, CatalogIndex, IndexSlot, ItemMeta
 from musicrec_core.catalog.pooling import pool
+from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, rank_groups
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
@@ -57,10 +61,6 @@ __all__ = [
     "similarity_pct",
     "youtube_url",
 ]
-
-OVERFETCH_FACTOR = 4
-"""Candidates asked of the index per wanted result; grown 4x per round while de-duplication
-and exclusion leave fewer than k distinct groups (until the whole index has been asked)."""
 
 
 def similarity_pct(cosine: float) -> float:
@@ -387,35 +387,14 @@ def _check_k(k: int) -> None:
 def _search_distinct(
     index: CatalogIndex, vector: np.ndarray, k: int, excluded: set[str]
 ) -> tuple[Recommendation, ...]:
-    """The best item of each of the top ``k`` groups not in ``excluded``, best first.
-
-    Asks the index for ``k * OVERFETCH_FACTOR`` candidates and grows the request while
-    fewer than ``k`` distinct groups remain and the index holds more items.
-    """
+    """At most ``k`` groups not in ``excluded``, one item each (:func:`rank_groups`)."""
     if vector.shape != (index.dim,):
         raise IndexMismatchError(
             f"The query vector has shape {vector.shape} but the index holds {index.dim}-d "
             "vectors; it was built with another pooling rule or embedder."
         )
-    total = len(index)
-    wanted = min(total, k * OVERFETCH_FACTOR)
-    while True:
-        candidates = index.search(vector, wanted)
-        metas = index.metas(item_id for item_id, _ in candidates)
-        best: dict[str, tuple[int, float, ItemMeta]] = {}
-        for (item_id, cosine), meta in zip(candidates, metas, strict=True):
-            if meta.group in excluded or meta.group in best:
-                continue
-            best[meta.group] = (item_id, cosine, meta)
-            if len(best) == k:
-                break
-        if len(best) >= k or wanted >= total:
-            break
-        wanted = min(total, wanted * OVERFETCH_FACTOR)
-    return tuple(
-        _recommendation(rank, item_id, cosine, meta)
-        for rank, (item_id, cosine, meta) in enumerate(best.values(), start=1)
-    )
+    found = rank_groups(index, vector, k, excluded)
+    return tuple(_recommendation(rank, *item) for rank, item in enumerate(found, start=1))
 
 
 def _recommendation(rank: int, item_id: int, cosine: float, meta: ItemMeta) -> Recommendation:

@@ -111,22 +111,28 @@ def _tone_in_first_channel(tmp_path: Path, channels: int) -> Path:
     return write_float_wav(tmp_path / f"{channels}ch.wav", data, rate)
 
 
-@pytest.mark.parametrize("channels", [3, 6, 8])
-def test_channels_are_averaged_within_a_bounded_output(
-    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A tone in channel 0 and silence elsewhere: the clip is the mean (tone / channels),
-    and no ffmpeg output holds more than the window's channels plus the margin."""
-    path = _tone_in_first_channel(tmp_path, channels)
-    outputs: list[int] = []
+@pytest.fixture
+def outputs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The stdout size of every ffmpeg/ffprobe run that returned, in bytes, in order."""
+    sizes: list[int] = []
     real_run = decode.run_process
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real_run(*args, **kwargs)
-        outputs.append(len(result.stdout))
+        sizes.append(len(result.stdout))
         return result
 
     monkeypatch.setattr(decode, "run_process", spy)
+    return sizes
+
+
+@pytest.mark.parametrize("channels", [3, 6, 8])
+def test_channels_are_averaged_within_a_bounded_output(
+    channels: int, tmp_path: Path, outputs: list[int]
+) -> None:
+    """A tone in channel 0 and silence elsewhere: the clip is the mean (tone / channels),
+    and no ffmpeg output holds more than the window's channels plus the margin."""
+    path = _tone_in_first_channel(tmp_path, channels)
     samples = assert_valid_clip(load_clip(path, start_s=1.0))
     assert samples.size == WINDOW
     assert rms(samples[1600:-1600]) == pytest.approx(0.5 / np.sqrt(2) / channels, rel=0.01)
@@ -136,20 +142,11 @@ def test_channels_are_averaged_within_a_bounded_output(
 
 @pytest.mark.parametrize("channels", [9, 16, 64])
 def test_more_than_eight_channels_are_refused_before_a_window_is_decoded(
-    channels: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    channels: int, tmp_path: Path, outputs: list[int]
 ) -> None:
     """Each channel is one more decoder, so a file with more than 7.1 is refused with a
     message saying what to do; no ffmpeg run gets past the output header."""
     path = _tone_in_first_channel(tmp_path, channels)
-    outputs: list[int] = []
-    real_run = decode.run_process
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        result = real_run(*args, **kwargs)
-        outputs.append(len(result.stdout))
-        return result
-
-    monkeypatch.setattr(decode, "run_process", spy)
     message = rf"{channels}ch\.wav has {channels} audio channels; musicrec reads up to 8 .*stereo"
     with pytest.raises(UnreadableAudioError, match=message):
         load_clip(path)

@@ -1,4 +1,5 @@
-"""Mocks of discord.py objects built with ``spec_set``, plus real settings for tests.
+"""Mocks of discord.py objects built with ``spec_set``, plus real settings and request
+services for tests.
 
 ``spec_set`` makes each mock pass ``isinstance`` checks and refuse attributes the real
 class does not have, so a test cannot invent an API the bot then relies on. Coroutine
@@ -10,14 +11,18 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest.mock import AsyncMock, MagicMock
+from unittest.mock import AsyncMock, MagicMock, create_autospec
 
 import discord
 
+from bot.batching import RecommendQueue
+from bot.service import RequestService
 from bot.settings import Settings
+from musicrec_core.recommender import Recommender
 
 
 def make_settings(index_dir: Path, **overrides: Any) -> Settings:
@@ -29,6 +34,42 @@ def make_settings(index_dir: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class ServiceMaker:
+    """Makes request services for one test, each around a real, started
+    :class:`RecommendQueue` and a spec'd recommender that ``prepare`` sets up; settings
+    come from ``defaults`` and the keywords of each call. :meth:`close` closes them all.
+    """
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        prepare: Callable[[MagicMock], None],
+        *,
+        batch_window_s: float = 0.0,
+        **defaults: Any,
+    ) -> None:
+        self._tmp_path = tmp_path
+        self._prepare = prepare
+        self._batch_window_s = batch_window_s
+        self._defaults = defaults
+        self._services: list[RequestService] = []
+
+    def __call__(self, **settings: Any) -> RequestService:
+        recommender = create_autospec(Recommender, instance=True)
+        self._prepare(recommender)
+        queue = RecommendQueue(
+            recommender, queue_size=8, batch_window_s=self._batch_window_s, max_batch=4
+        )
+        queue.start()
+        service = RequestService(queue, make_settings(self._tmp_path, **self._defaults | settings))
+        self._services.append(service)
+        return service
+
+    async def close(self) -> None:
+        for service in self._services:
+            await service.close()
 
 
 def make_attachment(

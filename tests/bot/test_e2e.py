@@ -176,8 +176,10 @@ def test_a_failing_typing_indicator_does_not_stop_a_link_answer(live: LiveBot) -
         before = len(fake.records)
         message = fake.post_message(f"this one https://youtu.be/{LINK_VIDEO}?t=3")
         (record,) = fake.wait_records(
-            lambda r: r.kind == "channel_message"
-            and r.body.get("message_reference", {}).get("message_id") == int(message["id"])
+            lambda r: (
+                r.kind == "channel_message"
+                and r.body.get("message_reference", {}).get("message_id") == int(message["id"])
+            )
         )
     finally:
         fake.typing_error = None

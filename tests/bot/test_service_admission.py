@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-from unittest.mock import MagicMock, create_autospec
+from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
 
 from bot.admission import CooldownError, InFlightError
-from bot.batching import RecommendQueue
 from bot.request import AudioRequest
-from bot.service import DeadlineError, RequestService
+from bot.service import DeadlineError
 from musicrec_core.clip import Clip
 from musicrec_core.errors import FetchError
-from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.recommender import RecommendationSet
 from musicrec_core.sources.youtube import parse_youtube_link
-from tests.bot.helpers import make_interaction, make_message, make_settings
+from tests.bot.helpers import ServiceMaker, make_interaction, make_message
 
 FINGERPRINT = "0123abcd"
 LINK = parse_youtube_link("https://youtu.be/abcdefghijk")
@@ -48,31 +46,22 @@ class SlowFetch:
         raise FetchError("released by the test")
 
 
-ServiceFactory = Callable[..., RequestService]
+def prepare(recommender: MagicMock) -> None:
+    recommender.recommend_from_item.return_value = EMPTY
+    recommender.index.fingerprint = FINGERPRINT
 
 
 @pytest.fixture
 async def make_service(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[ServiceFactory, SlowFetch]]:
+) -> AsyncIterator[tuple[ServiceMaker, SlowFetch]]:
     """Services (real queue, spec'd recommender, settings from keywords) and their fetch."""
     fetch = SlowFetch()
     monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
-    services: list[RequestService] = []
-
-    def make(**settings: Any) -> RequestService:
-        recommender = create_autospec(Recommender, instance=True)
-        recommender.recommend_from_item.return_value = EMPTY
-        recommender.index.fingerprint = FINGERPRINT
-        queue = RecommendQueue(recommender, queue_size=8, batch_window_s=0.01, max_batch=4)
-        service = RequestService(queue, make_settings(tmp_path, **settings))
-        services.append(service)
-        return service
-
-    yield make, fetch
+    maker = ServiceMaker(tmp_path, prepare, batch_window_s=0.01)
+    yield maker, fetch
     fetch.release.set()
-    for service in services:
-        await service.close()
+    await maker.close()
 
 
 def member_message(member: int) -> MagicMock:
@@ -87,7 +76,7 @@ async def started(fetch: SlowFetch, calls: int) -> None:
 
 
 async def test_one_cooldown_for_every_entry_point(
-    make_service: tuple[ServiceFactory, SlowFetch],
+    make_service: tuple[ServiceMaker, SlowFetch],
 ) -> None:
     make, _ = make_service
     service = make(recommend_cooldown_s=60)
@@ -109,7 +98,7 @@ async def test_one_cooldown_for_every_entry_point(
 
 
 async def test_a_member_with_a_request_in_flight_is_refused_at_once_others_are_not(
-    make_service: tuple[ServiceFactory, SlowFetch],
+    make_service: tuple[ServiceMaker, SlowFetch],
 ) -> None:
     make, fetch = make_service
     service = make(recommend_cooldown_s=0)
@@ -133,7 +122,7 @@ async def test_a_member_with_a_request_in_flight_is_refused_at_once_others_are_n
 
 
 async def test_the_deadline_tells_the_member_and_frees_the_slot(
-    make_service: tuple[ServiceFactory, SlowFetch],
+    make_service: tuple[ServiceMaker, SlowFetch],
 ) -> None:
     make, fetch = make_service
     service = make(recommend_cooldown_s=0, request_deadline_s=0.05)
@@ -152,7 +141,7 @@ async def test_the_deadline_tells_the_member_and_frees_the_slot(
 
 
 async def test_a_link_past_the_deadline_is_answered_in_the_channel(
-    make_service: tuple[ServiceFactory, SlowFetch],
+    make_service: tuple[ServiceMaker, SlowFetch],
 ) -> None:
     make, _ = make_service
     service = make(recommend_cooldown_s=0, request_deadline_s=0.05)

@@ -8,31 +8,29 @@ the fetch a spy, so each test counts exactly what would have reached YouTube.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from unittest.mock import MagicMock, create_autospec
+from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
 
-from bot.batching import RecommendQueue
 from bot.request import AudioRequest
-from bot.service import RequestService
 from bot.views import MoreLikeButton
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders.base import EmbedderId, Tag
 from musicrec_core.errors import FetchError, UnknownItemError, YouTubeBlockedError
-from musicrec_core.recommender import Recommendation, RecommendationSet, Recommender, youtube_url
+from musicrec_core.recommender import Recommendation, RecommendationSet, youtube_url
 from musicrec_core.sources.blocks import read_last_block
 from musicrec_core.sources.budget import YouTubeBusyError
 from musicrec_core.sources.youtube import YouTubeLink, parse_youtube_link
 from musicrec_core.titles import TitleCache, VideoAnswer
 from tests.bot.helpers import (
+    ServiceMaker,
     assert_private,
     make_interaction,
     make_message,
-    make_settings,
     sent_text,
 )
 from tests.helpers.http_server import LocalHTTPServer
@@ -83,42 +81,30 @@ class SpyFetch:
         return Clip(np.zeros(16_000, dtype=np.float32), provenance)
 
 
-ServiceFactory = Callable[..., RequestService]
+def prepare(recommender: MagicMock) -> None:
+    """A stand-in index naming an embedder and a pooling rule; results made up per query."""
+    index = MagicMock()
+    index.fingerprint = FINGERPRINT
+    index.pooling = "mean"
+    index.embedder = EmbedderId(name="vggish", version="1", dim=8)
+    recommender.index = index
+    recommender.recommend_many.side_effect = lambda clips, k: [
+        result_for(clip.provenance, k) for clip in clips
+    ]
+    recommender.recommend_vector.side_effect = lambda vector, k, **kw: result_for(kw["query"], k)
+    recommender.recommend_from_item.side_effect = lambda item_id, k: result_for(None, k)
 
 
 @pytest.fixture
 async def make_service(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[ServiceFactory, SpyFetch]]:
+) -> AsyncIterator[tuple[ServiceMaker, SpyFetch]]:
     """Services around a real queue and a spec'd recommender whose index is a stand-in."""
     fetch = SpyFetch()
     monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
-    services: list[RequestService] = []
-
-    def make(**settings: Any) -> RequestService:
-        recommender = create_autospec(Recommender, instance=True)
-        index = MagicMock()
-        index.fingerprint = FINGERPRINT
-        index.pooling = "mean"
-        index.embedder = EmbedderId(name="vggish", version="1", dim=8)
-        recommender.index = index
-        recommender.recommend_many.side_effect = lambda clips, k: [
-            result_for(clip.provenance, k) for clip in clips
-        ]
-        recommender.recommend_vector.side_effect = lambda vector, k, **kw: result_for(
-            kw["query"], k
-        )
-        recommender.recommend_from_item.side_effect = lambda item_id, k: result_for(None, k)
-        queue = RecommendQueue(recommender, queue_size=8, batch_window_s=0.0, max_batch=4)
-        queue.start()
-        settings.setdefault("recommend_cooldown_s", 0)
-        service = RequestService(queue, make_settings(tmp_path, **settings))
-        services.append(service)
-        return service
-
-    yield make, fetch
-    for service in services:
-        await service.close()
+    maker = ServiceMaker(tmp_path, prepare, recommend_cooldown_s=0)
+    yield maker, fetch
+    await maker.close()
 
 
 def embed_of(interaction: MagicMock) -> Any:
@@ -126,7 +112,7 @@ def embed_of(interaction: MagicMock) -> Any:
 
 
 async def test_results_show_titles_and_channels_and_a_gone_video_is_replaced(
-    make_service: tuple[ServiceFactory, SpyFetch], http_server: LocalHTTPServer
+    make_service: tuple[ServiceMaker, SpyFetch], http_server: LocalHTTPServer
 ) -> None:
     make, _fetch = make_service
     stand_in = OEmbedStandIn(http_server)
@@ -150,7 +136,7 @@ async def test_results_show_titles_and_channels_and_a_gone_video_is_replaced(
 
 
 async def test_a_link_asked_again_is_answered_without_a_fetch(
-    make_service: tuple[ServiceFactory, SpyFetch],
+    make_service: tuple[ServiceMaker, SpyFetch],
 ) -> None:
     make, fetch = make_service
     service = make(title_lookup=False)
@@ -171,7 +157,7 @@ async def test_a_link_asked_again_is_answered_without_a_fetch(
 
 
 async def test_a_spent_budget_is_refused_privately_and_told_once_per_channel(
-    make_service: tuple[ServiceFactory, SpyFetch],
+    make_service: tuple[ServiceMaker, SpyFetch],
 ) -> None:
     make, fetch = make_service
     service = make(youtube_fetches_per_hour=1, title_lookup=False)
@@ -200,7 +186,7 @@ async def test_a_spent_budget_is_refused_privately_and_told_once_per_channel(
 
 
 async def test_a_block_tells_the_member_briefly_and_the_operator_once(
-    make_service: tuple[ServiceFactory, SpyFetch], caplog: pytest.LogCaptureFixture
+    make_service: tuple[ServiceMaker, SpyFetch], caplog: pytest.LogCaptureFixture
 ) -> None:
     make, fetch = make_service
     service = make(title_lookup=False)
@@ -219,7 +205,7 @@ async def test_a_block_tells_the_member_briefly_and_the_operator_once(
 
 
 async def test_a_failed_link_in_chat_shows_no_path_and_no_markdown(
-    make_service: tuple[ServiceFactory, SpyFetch],
+    make_service: tuple[ServiceMaker, SpyFetch],
 ) -> None:
     make, fetch = make_service
     service = make(title_lookup=False)
@@ -234,7 +220,7 @@ async def test_a_failed_link_in_chat_shows_no_path_and_no_markdown(
 
 
 async def test_a_forged_more_like_item_gets_a_friendly_private_error(
-    make_service: tuple[ServiceFactory, SpyFetch],
+    make_service: tuple[ServiceMaker, SpyFetch],
 ) -> None:
     make, _fetch = make_service
     service = make(title_lookup=False)

@@ -13,18 +13,15 @@ if it has not started. A started job cannot be interrupted (the functions run he
 their own time limits and stop their child processes), so it keeps its worker until it
 returns; the pool never runs more than ``workers`` jobs at once.
 
-Worker threads can run at a lower CPU priority (``nice``, Linux): on Linux a thread has its
-own nice value and the processes it starts (ffmpeg, yt-dlp) inherit it, so bulk decoding
-yields the CPU to the event loop (acknowledgements) and to the model.
+The threads keep the process's CPU priority: what they start (ffmpeg, yt-dlp) is lowered
+instead (:func:`musicrec_core.child_process.set_child_niceness`), because a lowered Python
+thread holding the GIL on a busy machine would keep the event loop waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import os
-import sys
-import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,39 +43,21 @@ class _Job:
     future: asyncio.Future[Any]
 
 
-def _lower_priority(nice: int) -> None:
-    """Thread initializer: add ``nice`` to the calling thread's nice value (Linux only)."""
-    if nice <= 0 or not sys.platform.startswith("linux"):
-        return
-    thread_id = threading.get_native_id()
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, thread_id)
-        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + nice))
-    except OSError as exc:
-        log.warning("could not lower a worker thread's priority: %s", exc)
-
-
 class FairPool:
     """``workers`` threads shared round-robin between members.
 
     Args:
         name: names the threads (``musicrec-<name>_<n>``).
         workers: jobs run at once (at least 1).
-        nice: added to each worker thread's nice value on Linux (0 = unchanged).
     """
 
-    def __init__(self, name: str, workers: int, *, nice: int = 0) -> None:
+    def __init__(self, name: str, workers: int) -> None:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self._workers = workers
         self._busy = 0
         self._ring: OrderedDict[int, deque[_Job]] = OrderedDict()
-        self._executor = ThreadPoolExecutor(
-            workers,
-            thread_name_prefix=f"musicrec-{name}",
-            initializer=_lower_priority,
-            initargs=(nice,),
-        )
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"musicrec-{name}")
 
     async def run(
         self, member: int, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs

@@ -120,7 +120,7 @@ class RequestService:
         settings: the operator's settings; the service reads the attachment size cap
             (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
             member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
-            pool sizes (``fetch_workers``, ``decode_workers``, ``worker_nice``) and
+            pool sizes (``fetch_workers``, ``decode_workers``) and
             ``request_deadline_s``, the YouTube budget and clip cache
             (``youtube_fetches_per_hour``, ``clip_cache_mb``) and the title lookups
             (``titles``).
@@ -132,8 +132,8 @@ class RequestService:
             cooldown_s=settings.recommend_cooldown_s,
             max_inflight=settings.max_inflight_per_member,
         )
-        self._fetches = FairPool("fetch", settings.fetch_workers, nice=settings.worker_nice)
-        self._decodes = FairPool("decode", settings.decode_workers, nice=settings.worker_nice)
+        self._fetches = FairPool("fetch", settings.fetch_workers)
+        self._decodes = FairPool("decode", settings.decode_workers)
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube

@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     """Longest a request may take from admission to its result; then the member is told
     and the slot is freed. Keep it above twice ``ytdlp_timeout_s`` so links can finish."""
     worker_nice: int = Field(default=10, ge=0, le=19)
-    """Lower CPU priority (Linux nice increment) of fetch and decode work, and of the
-    ffmpeg / yt-dlp processes it starts, so replies and acknowledgements go first."""
+    """Lower CPU priority (Linux nice increment) of the ffmpeg / yt-dlp processes that
+    fetch and decode, so replies and acknowledgements go first."""
 
     # YouTube (yt-dlp). The cookies path and the proxy URL may hold credentials: never logged.
     ytdlp_cookies: Path | None = None

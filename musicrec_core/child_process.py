@@ -1,7 +1,7 @@
 """Start a child process (ffmpeg, ffprobe, the yt-dlp worker) with the least it needs.
 
 Every program musicrec starts on untrusted input goes through :func:`spawn`, which adds
-two things to :class:`subprocess.Popen`:
+three things to :class:`subprocess.Popen`:
 
 - **A minimal environment** (:func:`child_environment`): only the variables in
   :data:`PASSED_VARIABLES` (where to find programs, the home and temp folders, the locale,
@@ -18,6 +18,12 @@ two things to :class:`subprocess.Popen`:
   (:func:`ran_out_of_memory`). ``RLIMIT_DATA`` rather than ``RLIMIT_AS``: address space
   that is only reserved (shared libraries, V8's pointer cage, malloc arenas never
   touched) does not count, so the figure is close to what a process can really use.
+- **A lower CPU priority**, once a long-running host asks for it
+  (:func:`set_child_niceness`; the bot does, the command line does not): each child's
+  nice value is raised right after it starts, and what it starts inherits it. Only the
+  children are lowered, never the host's own threads: a lowered Python thread that holds
+  the GIL while the CPU is busy keeps the event loop waiting for it (a priority
+  inversion), whereas ffmpeg and yt-dlp hold no lock of ours.
 
 Limits, measured on ffmpeg 5.1 (Debian 12), with room to spare:
 
@@ -36,6 +42,7 @@ platform has no ``resource`` module (Windows), no limit is set.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import subprocess
 import sys
@@ -48,12 +55,15 @@ try:
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DECODER_MEMORY_LIMIT_BYTES",
     "PASSED_VARIABLES",
     "YTDLP_MEMORY_LIMIT_BYTES",
     "child_environment",
     "ran_out_of_memory",
+    "set_child_niceness",
     "spawn",
 ]
 
@@ -74,6 +84,9 @@ PASSED_VARIABLES = frozenset(
 )  # fmt: skip
 """Environment variables a child receives (plus every ``LC_*`` locale variable)."""
 
+_child_niceness = 0
+"""Added to each child's nice value (see :func:`set_child_niceness`)."""
+
 _OUT_OF_MEMORY_TEXT = ("cannot allocate memory", "out of memory", "failed to map segment")
 """Lower-cased phrases with which ffmpeg, Python and the dynamic loader report ENOMEM."""
 
@@ -91,6 +104,19 @@ def child_environment(source: Mapping[str, str] | None = None) -> dict[str, str]
     }
 
 
+def set_child_niceness(increment: int) -> None:
+    """Start every later child ``increment`` (0-19; 0 = unchanged) above this process's
+    nice value, so that decoding and fetching yield the cores to this process's own work.
+
+    Raises:
+        ValueError: ``increment`` outside 0-19.
+    """
+    global _child_niceness
+    if not 0 <= increment <= 19:
+        raise ValueError(f"a nice increment is 0-19, got {increment}")
+    _child_niceness = increment
+
+
 def spawn(
     args: Sequence[str], *, memory_limit_bytes: int, **popen_options: Any
 ) -> subprocess.Popen[Any]:
@@ -105,12 +131,15 @@ def spawn(
     Raises:
         OSError: as Popen (FileNotFoundError for a missing program).
     """
-    return subprocess.Popen(
+    child = subprocess.Popen(
         list(args),
         env=child_environment(),
         preexec_fn=_memory_limiter(memory_limit_bytes),
         **popen_options,
     )
+    if _child_niceness:
+        _lower_priority(child.pid, _child_niceness)
+    return child
 
 
 def spawn_ytdlp_script(script: Path, *, cwd: Path) -> subprocess.Popen[str]:
@@ -136,6 +165,17 @@ def ran_out_of_memory(log_text: str) -> bool:
     """True when a child's stderr says it failed for lack of memory."""
     lowered = log_text.lower()
     return any(phrase in lowered for phrase in _OUT_OF_MEMORY_TEXT)
+
+
+def _lower_priority(pid: int, increment: int) -> None:
+    """Raise ``pid``'s nice value by ``increment`` (up to 19); never fails the spawn."""
+    if not hasattr(os, "setpriority"):  # Windows
+        return
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(mine + increment, 19))
+    except OSError as exc:  # the child already exited, or the system refuses
+        log.debug("could not lower the priority of process %d: %s", pid, exc)
 
 
 def _memory_limiter(limit_bytes: int) -> Callable[[], None] | None:

@@ -12,6 +12,10 @@ with results, and no interaction may be acknowledged late (the fake records that
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +75,25 @@ def assert_answered(live: LiveBot, interaction: str) -> None:
     assert embed["fields"], embed
 
 
+def assert_only_children_lowered(bot_pid: int, by: int) -> None:
+    """The bot's child processes (here the stalled link's yt-dlp worker) run ``by`` nice
+    levels below the bot; every thread of the bot itself keeps the bot's priority."""
+    task = Path(f"/proc/{bot_pid}/task")
+    deadline = time.monotonic() + 120
+    children: list[int] = []
+    while not children and time.monotonic() < deadline:
+        children = [
+            int(pid) for tid in task.iterdir() for pid in (tid / "children").read_text().split()
+        ]
+        time.sleep(0.1)
+    assert children, "the stalled link started no child process"
+    bot_nice = os.getpriority(os.PRIO_PROCESS, bot_pid)
+    assert {os.getpriority(os.PRIO_PROCESS, int(tid.name)) for tid in task.iterdir()} == {bot_nice}
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in children] == [
+        min(19, bot_nice + by)
+    ] * len(children)
+
+
 def test_a_flooding_member_is_refused_while_polite_members_are_answered(
     live: LiveBot, media: dict[str, bytes]
 ) -> None:
@@ -78,6 +101,8 @@ def test_a_flooding_member_is_refused_while_polite_members_are_answered(
     # The flooder's first request is admitted and stays in flight (the "video" stalls).
     fake.post_message(f"https://youtu.be/{SLOW_VIDEO}", who="member")
     fake.wait_records(lambda record: record.kind == "typing")
+    if sys.platform.startswith("linux"):
+        assert_only_children_lowered(live.process.process.pid, by=10)  # the default
 
     long_upload = fake.add_attachment(media["long"], "long.opus", "audio/ogg")
     long_post = fake.post_message("listen", who="member", attachments=[long_upload])

@@ -8,7 +8,10 @@ and the real yt-dlp worker's ``/proc/<pid>/environ``, must show none of them.
 from __future__ import annotations
 
 import json
+import os
 import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,9 +111,6 @@ def test_the_ytdlp_worker_never_sees_the_secrets(secrets: dict[str, str], tmp_pa
 
 
 def test_spawn_sets_the_memory_limit(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     limit = 300 * 2**20
     process = spawn(
         [sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_DATA))"],
@@ -121,6 +121,40 @@ def test_spawn_sets_the_memory_limit(tmp_path: Path) -> None:
     out, _ = process.communicate(timeout=30)
     assert out.strip() == str((limit, limit))
     assert resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit)  # the parent is untouched
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no process priorities here")
+def test_children_start_lowered_once_asked_and_the_parent_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After set_child_niceness(5) a child (and what it starts) runs 5 nice levels below
+    this process, which keeps its own priority; before, children run at this priority."""
+    script = (
+        "import os, subprocess, sys; sys.stdin.readline(); "
+        "print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); "
+        "subprocess.run([sys.executable, '-c', "
+        "'import os; print(os.getpriority(os.PRIO_PROCESS, 0))'])"
+    )
+
+    def nice_values() -> list[int]:
+        process = spawn(
+            [sys.executable, "-c", script],
+            memory_limit_bytes=child_process.DECODER_MEMORY_LIMIT_BYTES,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        out, _ = process.communicate("go\n", timeout=30)
+        return [int(line) for line in out.split()]
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert nice_values() == [mine, mine]
+    monkeypatch.setattr(child_process, "_child_niceness", 0)  # restored after the test
+    child_process.set_child_niceness(5)
+    assert nice_values() == [min(19, mine + 5)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine
+    with pytest.raises(ValueError, match="0-19"):
+        child_process.set_child_niceness(20)
 
 
 def test_out_of_memory_messages_are_recognised() -> None:

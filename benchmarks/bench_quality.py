@@ -12,7 +12,9 @@ at a random offset; :mod:`quality_data`) are asked clean, *phone* (pink noise at
 Methods, all on the same queries in the same run:
 - **default**: ``Recommender.recommend_many`` on the index, exactly what ``musicrec
   recommend`` does (today: up to ``DEFAULT_WINDOWS`` windows per track, each also indexed
-  as its phone view).
+  as its phone view; results in style order, :mod:`musicrec_core.catalog.ranking`).
+- **item by item**: the same index and query vectors, each track ranked by its best item
+  (``ranking.nearest_groups``: the default before the style order).
 - **musicnn plain** (the baseline the issue measured): the mean of each window's patch
   embeddings, :data:`PLAIN_WINDOWS` windows per track, exact cosine.
 - **MFCC** (baseline): MFCC mean+std of the same windows, each dimension standardised by
@@ -64,6 +66,7 @@ from musicrec_core.catalog.library import build_library  # noqa: E402
 from musicrec_core.catalog.library.cache import EmbeddingCache  # noqa: E402
 from musicrec_core.catalog.library.tracks import plan_windows  # noqa: E402
 from musicrec_core.catalog.pooling import pool_segments  # noqa: E402
+from musicrec_core.catalog.ranking import nearest_groups  # noqa: E402
 from musicrec_core.clip import Clip  # noqa: E402
 from musicrec_core.embedders import load_embedder  # noqa: E402
 from musicrec_core.embedders.base import Embedder  # noqa: E402
@@ -79,13 +82,20 @@ DEPTH = 6
 
 def default_rankings(
     recommender: Recommender, clips: Sequence[Clip], batch: int = 16
-) -> list[list[str]]:
-    """The first DEPTH distinct tracks ``recommend_many`` returns for each clip."""
-    rankings = []
+) -> tuple[list[list[str]], list[np.ndarray]]:
+    """The first DEPTH distinct tracks ``recommend_many`` returns for each clip, and the
+    query vectors it searched."""
+    rankings, vectors = [], []
     for start in range(0, len(clips), batch):
         results = recommender.recommend_many(clips[start : start + batch], DEPTH, include_self=True)
         rankings += [[item.group for item in result.items] for result in results]
-    return rankings
+        vectors += [result.query_vector for result in results]
+    return rankings, vectors
+
+
+def item_rankings(index: CatalogIndex, vectors: Sequence[np.ndarray]) -> list[list[str]]:
+    """The first DEPTH distinct tracks for each query vector, each ranked by its best item."""
+    return [[m.group for _, _, m in nearest_groups(index, v, DEPTH, set())] for v in vectors]
 
 
 def plain_rankings(
@@ -188,12 +198,18 @@ def main() -> None:
 
     queries: list[Query] = make_queries(tracks, args.queries, args.seed)
     clips = {c: [query_clip(q, c, args.work / "queries") for q in queries] for c in CONDITIONS}
-    results: dict[str, dict[str, dict[str, float]]] = {"default": {}, "musicnn plain": {}}
+    results: dict[str, dict[str, dict[str, float]]] = {
+        "default": {},
+        "item by item": {},
+        "musicnn plain": {},
+    }
     index = CatalogIndex.load(index_dir, expect_embedder=embedder.id)
     recommender = Recommender(index, embedder)
     for condition in CONDITIONS:
+        styled, vectors = default_rankings(recommender, clips[condition])
         for method, rankings in (
-            ("default", default_rankings(recommender, clips[condition])),
+            ("default", styled),
+            ("item by item", item_rankings(index, vectors)),
             ("musicnn plain", plain_rankings(embedder, tracks, clips[condition], plain_cache)),
         ):
             results[method][condition] = score_rankings(rankings, queries, collection_of).summary()

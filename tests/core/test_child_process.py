@@ -123,6 +123,37 @@ def test_spawn_sets_the_memory_limit(tmp_path: Path) -> None:
     assert resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit)  # the parent is untouched
 
 
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="no prlimit(2) here")
+def test_spawn_lets_python_vfork_and_limits_memory_after_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No preexec_fn (which would force a full fork of a large parent); the limit is set on
+    the running child instead, before it has read anything."""
+    seen: list[object] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs.get("preexec_fn"))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    limit = 256 * 2**20
+    script = (
+        "import resource, sys; sys.stdin.readline(); "
+        "print(resource.getrlimit(resource.RLIMIT_DATA))"
+    )
+    process = spawn(
+        [sys.executable, "-c", script],
+        memory_limit_bytes=limit,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = process.communicate("go\n", timeout=30)
+    assert seen == [None]
+    assert out.strip() == str((limit, limit))
+
+
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no process priorities here")
 def test_children_start_lowered_once_asked_and_the_parent_is_not(
     monkeypatch: pytest.MonkeyPatch,

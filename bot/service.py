@@ -408,6 +408,7 @@ class RequestService:
                     filename=attachment.filename,
                     start_s=request.start_s,
                     max_bytes=self._max_bytes,
+                    max_decoders=1,  # one decode worker, about one core
                 )
         if request.link is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")

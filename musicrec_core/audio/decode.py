@@ -7,10 +7,10 @@
    channel count in its 24-byte header, so decoding does not have to wait for the probe, and
    a short file costs one process start-up, not two.
 2. **Choose the window** by :mod:`musicrec_core.audio.window`'s rule. For a long source
-   without a start, the candidate windows are decoded in parallel and the loudest one's
-   samples *are* the clip: no fifth decode. When every candidate comes back empty (a
-   truncated file whose header promises more than it holds), the window falls back to the
-   start of the file.
+   without a start, the candidate windows are decoded (side by side, ``max_decoders`` at
+   a time) and the loudest one's samples *are* the clip: no fifth decode. When every
+   candidate comes back empty (a truncated file whose header promises more than it holds),
+   the window falls back to the start of the file.
 3. **Decode only the window** with ffmpeg: ``-ss START -t SECONDS`` *before* ``-i`` (input
    seeking, so a 3-hour file costs what 10 s cost), first audio stream only (``-map 0:a:0``,
    video/subtitles/data never decoded), resampled to 16 kHz by ffmpeg, written as 32-bit
@@ -99,6 +99,7 @@ def load_clip(
     clip_seconds: float = CLIP_SECONDS,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     info: AudioInfo | None = None,
+    max_decoders: int = len(CANDIDATE_FRACTIONS),
     kind: str = "file",
     ref: str | None = None,
     title: str | None = None,
@@ -116,6 +117,11 @@ def load_clip(
         timeout_s: wall-clock limit in seconds for the whole call (probe and decodes).
         info: the result of :func:`~musicrec_core.audio.probe_audio` on this file, when the
             caller has it already (saves one ffprobe run).
+        max_decoders: ffmpeg processes run at once (ffprobe aside). The default decodes a
+            long file's candidate windows side by side, fastest on an idle machine; 1
+            keeps a call to about one core, for a server that runs calls side by side
+            (the bot's decode workers), so one member's long many-channel file cannot
+            take the CPU another member's short clip needs.
         kind, ref, title, channel: provenance. ``ref`` defaults to the file's base name and
             is the name used in error messages; ``title`` defaults to the title tag.
 
@@ -127,7 +133,7 @@ def load_clip(
     Raises:
         NotAudioError, AudioTooShortError, UnreadableAudioError, DecodeTimeoutError: see the
             module docstrings. ValueError: ``start_s`` negative or not finite, or
-            ``clip_seconds`` shorter than :data:`MIN_CLIP_SECONDS`.
+            ``clip_seconds`` shorter than :data:`MIN_CLIP_SECONDS`, or ``max_decoders`` < 1.
     """
     if start_s is not None and not (math.isfinite(start_s) and start_s >= 0):
         raise ValueError(f"start_s must be a finite number of seconds >= 0, got {start_s!r}")
@@ -144,7 +150,9 @@ def load_clip(
     ) -> _Decoded:
         return _decode(ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize)
 
-    with ThreadPoolExecutor(max_workers=len(CANDIDATE_FRACTIONS)) as pool:
+    if max_decoders < 1:
+        raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")
+    with ThreadPoolExecutor(max_workers=max_decoders) as pool:
         speculative: Future[_Decoded] | None = None
         cancel_speculative = threading.Event()
         try:

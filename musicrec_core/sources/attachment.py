@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from musicrec_core.audio import DEFAULT_TIMEOUT_S, load_clip
+from musicrec_core.audio import CANDIDATE_FRACTIONS, DEFAULT_TIMEOUT_S, load_clip
 from musicrec_core.clip import Clip
 from musicrec_core.errors import FetchError, InputTooLargeError
 from musicrec_core.hashing import file_sha256
@@ -126,6 +126,7 @@ def clip_from_file(
     start_s: float | None = None,
     max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_decoders: int = len(CANDIDATE_FRACTIONS),
 ) -> Clip:
     """Decode the 10-second window of an upload stored at ``path``. Blocking.
 
@@ -135,6 +136,7 @@ def clip_from_file(
         start_s: start of the window in seconds; None picks it by the audio module's rule.
         max_bytes: size cap, checked again here on the file's real size.
         timeout_s: wall-clock limit for probing and decoding, in seconds.
+        max_decoders: ffmpeg processes run at once (see :func:`~musicrec_core.audio.load_clip`).
 
     Returns:
         A Clip (float32 [n] at 16 kHz) with provenance kind "attachment", ``ref`` the
@@ -147,7 +149,14 @@ def clip_from_file(
     """
     check_declared_size(os.stat(path).st_size, max_bytes)
     name = display_name(filename)
-    clip = load_clip(path, start_s=start_s, timeout_s=timeout_s, kind="attachment", ref=name)
+    clip = load_clip(
+        path,
+        start_s=start_s,
+        timeout_s=timeout_s,
+        kind="attachment",
+        ref=name,
+        max_decoders=max_decoders,
+    )
     return clip.with_content_sha256(file_sha256(Path(path)))
 
 

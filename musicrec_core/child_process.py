@@ -124,13 +124,19 @@ def set_child_niceness(increment: int) -> None:
 
 
 def spawn(
-    args: Sequence[str], *, memory_limit_bytes: int, **popen_options: Any
+    args: Sequence[str],
+    *,
+    memory_limit_bytes: int,
+    lower_priority_by: int = 0,
+    **popen_options: Any,
 ) -> subprocess.Popen[Any]:
     """:class:`subprocess.Popen` with the minimal environment and a memory limit.
 
     Args:
         args: the program and its arguments (never a shell string).
         memory_limit_bytes: ``RLIMIT_DATA`` of the child and of everything it starts.
+        lower_priority_by: nice levels added for this child on top of the process-wide
+            :func:`set_child_niceness` (work that can wait behind other work).
         popen_options: passed on to Popen (streams, ``cwd``, ``start_new_session``, ...);
             ``env`` and ``preexec_fn`` are this function's to set.
 
@@ -146,8 +152,8 @@ def spawn(
     )
     if late_limit:
         _limit_memory(child, memory_limit_bytes)
-    if _child_niceness:
-        _lower_priority(child.pid, _child_niceness)
+    if _child_niceness + lower_priority_by:
+        _lower_priority(child.pid, _child_niceness + lower_priority_by)
     return child
 
 

@@ -8,7 +8,9 @@
    a short file costs one process start-up, not two.
 2. **Choose the window** by :mod:`musicrec_core.audio.window`'s rule. For a long source
    without a start, the candidate windows are decoded (side by side, ``max_decoders`` at
-   a time) and the loudest one's samples *are* the clip: no fifth decode. When every
+   a time, :data:`CANDIDATE_NICENESS` levels below the first look at any file, so that
+   short requests never wait behind a long file's extra windows) and the loudest one's
+   samples *are* the clip: no fifth decode. When every
    candidate comes back empty (a truncated file whose header promises more than it holds),
    the window falls back to the start of the file.
 3. **Decode only the window** with ffmpeg: ``-ss START -t SECONDS`` *before* ``-i`` (input
@@ -73,13 +75,16 @@ from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.errors import AudioTooShortError, DecodeTimeoutError, UnreadableAudioError
 from musicrec_core.timecode import format_clock
 
-__all__ = ["MAX_CHANNELS", "PREROLL_S", "load_clip"]
+__all__ = ["CANDIDATE_NICENESS", "MAX_CHANNELS", "PREROLL_S", "load_clip"]
 
 log = logging.getLogger(__name__)
 
 MAX_CHANNELS = 8
 """More channels than this (7.1 surround) is refused: music people share has at most 8,
 and each channel is one more decoder to run."""
+
+CANDIDATE_NICENESS = 5
+"""Nice levels by which a long file's candidate-window decodes run below other decodes."""
 
 PREROLL_S = 0.2
 """A window after a seek is decoded from this much earlier; the lead-in is dropped."""
@@ -146,9 +151,18 @@ def load_clip(
     resampler = resampler_for(ffmpeg, budget)
 
     def decode(
-        start: float, cancel: threading.Event | None = None, sanitize: bool = False
+        start: float,
+        cancel: threading.Event | None = None,
+        sanitize: bool = False,
+        lower_priority_by: int = 0,
     ) -> _Decoded:
-        return _decode(ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize)
+        return _decode(
+            ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize,
+            lower_priority_by,
+        )  # fmt: skip
+
+    def candidate(start: float) -> _Decoded:
+        return decode(start, lower_priority_by=CANDIDATE_NICENESS)
 
     if max_decoders < 1:
         raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")
@@ -180,7 +194,7 @@ def load_clip(
             else:
                 assert duration is not None  # read_from_start says so
                 cancel_speculative.set()
-                start, result = _loudest_window(pool, decode, duration, clip_seconds)
+                start, result = _loudest_window(pool, candidate, duration, clip_seconds)
         finally:
             cancel_speculative.set()  # stop it on every path that did not use it
 
@@ -306,6 +320,7 @@ def _decode(
     budget: Budget,
     cancel: threading.Event | None,
     sanitize: bool = False,
+    lower_priority_by: int = 0,
 ) -> _Decoded:
     """Decode one window to mono float32 16 kHz (not yet sanitised).
 
@@ -350,7 +365,7 @@ def _decode(
         frames = total + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
         return offset + frames * channels * 4
 
-    run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel)
+    run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel, lower_priority_by)
     samples = np.zeros(0, dtype=np.float32)
     header = _parse_au_header(run.stdout)
     if header is not None:

@@ -136,6 +136,7 @@ def run_process(
     max_stdout: int,
     stdout_cap: Callable[[bytes], int | None] | None,
     cancel: threading.Event | None = None,
+    lower_priority_by: int = 0,
 ) -> ProcessResult:
     """Run a command with a deadline, capped stdout and the tail of stderr.
 
@@ -143,6 +144,8 @@ def run_process(
     max_stdout of them)`` returns a number, which then replaces it. Reaching the cap stops
     the process (``truncated=True``). Passing the deadline kills it and raises
     DecodeTimeoutError; ``cancel`` being set kills it and returns what was read.
+    ``lower_priority_by`` lowers its CPU priority further (see
+    :func:`musicrec_core.child_process.spawn`).
 
     Raises:
         DecodeTimeoutError: the budget ran out (before or while the process ran).
@@ -155,6 +158,7 @@ def run_process(
         proc = spawn(
             args,
             memory_limit_bytes=DECODER_MEMORY_LIMIT_BYTES,
+            lower_priority_by=lower_priority_by,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

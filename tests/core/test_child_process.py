@@ -159,7 +159,8 @@ def test_children_start_lowered_once_asked_and_the_parent_is_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After set_child_niceness(5) a child (and what it starts) runs 5 nice levels below
-    this process, which keeps its own priority; before, children run at this priority."""
+    this process, which keeps its own priority (more with lower_priority_by); before,
+    children run at this priority."""
     script = (
         "import os, subprocess, sys; sys.stdin.readline(); "
         "print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); "
@@ -167,10 +168,11 @@ def test_children_start_lowered_once_asked_and_the_parent_is_not(
         "'import os; print(os.getpriority(os.PRIO_PROCESS, 0))'])"
     )
 
-    def nice_values() -> list[int]:
+    def nice_values(lower_priority_by: int = 0) -> list[int]:
         process = spawn(
             [sys.executable, "-c", script],
             memory_limit_bytes=child_process.DECODER_MEMORY_LIMIT_BYTES,
+            lower_priority_by=lower_priority_by,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -183,6 +185,7 @@ def test_children_start_lowered_once_asked_and_the_parent_is_not(
     monkeypatch.setattr(child_process, "_child_niceness", 0)  # restored after the test
     child_process.set_child_niceness(5)
     assert nice_values() == [min(19, mine + 5)] * 2
+    assert nice_values(lower_priority_by=3) == [min(19, mine + 8)] * 2
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine
     with pytest.raises(ValueError, match="0-19"):
         child_process.set_child_niceness(20)

@@ -119,16 +119,20 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
     make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """max_decoders=1 (the bot's decode workers) runs the candidate windows one after
-    another, never two ffmpeg decodes at once, and gives the clip the default gives."""
+    another, never two ffmpeg decodes at once, and gives the clip the default gives; the
+    four candidate decodes run CANDIDATE_NICENESS levels below the first look."""
     path = make_media("intro.mp3", seconds=60, tone_hz=440, loud_from_s=30)
     side_by_side = load_clip(path)
     running = peak = 0
+    lowered: list[int] = []
     lock = threading.Lock()
     real_run = decode.run_process
 
     def counting(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal running, peak
         is_ffmpeg = "ffprobe" not in Path(args[0]).name
+        if is_ffmpeg:
+            lowered.append(rest[4] if len(rest) > 4 else kwargs.get("lower_priority_by", 0))
         with lock:
             running += is_ffmpeg
             peak = max(peak, running)
@@ -141,6 +145,8 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
     monkeypatch.setattr(decode, "run_process", counting)
     one_at_a_time = load_clip(path, max_decoders=1)
     assert peak == 1
+    assert sorted(lowered)[-4:] == [decode.CANDIDATE_NICENESS] * 4
+    assert set(lowered) <= {0, decode.CANDIDATE_NICENESS} and lowered.count(0) <= 1
     assert one_at_a_time.provenance.start_s == side_by_side.provenance.start_s >= 30
     np.testing.assert_array_equal(one_at_a_time.samples, side_by_side.samples)
     with pytest.raises(ValueError, match="max_decoders"):

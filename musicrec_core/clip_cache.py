@@ -1,15 +1,18 @@
 """The embedded-clip cache: a link pasted again is answered without downloading anything.
 
 Mental model: what a query needs once its clip is embedded is small — the pooled query
-vector (float32 [D]), the clip's music tags and its provenance (title, channel, window,
-duration). :class:`ClipCache` keeps those in one SQLite file beside the model cache
+vector (float32 [D]), the clip's music tags, its provenance (title, channel, window,
+duration) and, for a catalog with landmarks, the clip's spectral peaks (int32 [p, 2],
+about 1.6 KB), so a cached query is identified as the fresh one was. :class:`ClipCache`
+keeps those in one SQLite file beside the model cache
 (``<cache root>/clips.sqlite3``), keyed by
 
 - the video id,
 - the window: :func:`window_key` of the start asked for (``"default"`` when none, i.e.
   the loudest 10 s around 40 % of the video, which is the same clip every time),
 - the vector space: :func:`vector_space` of the embedder id (name, variant, version,
-  width) and the index's pooling rule, so new weights or another pooling miss.
+  width), the index's pooling rule and whether it holds landmarks, so new weights, another
+  pooling, or a catalog that now identifies recordings (and needs the peaks) miss.
 
 Every read marks its row used; after each write the least recently used rows are evicted
 until the stored bytes fit ``max_bytes``. Each row carries a sha256 of its payload: a row
@@ -72,9 +75,11 @@ def window_key(start_s: float | None) -> str:
     return "default" if start_s is None else f"{round(start_s * 1000)}ms"
 
 
-def vector_space(embedder: EmbedderId, pooling: str) -> str:
-    """Which space a pooled vector lives in: ``"vggish/-/<version>/128/mean"``."""
-    return f"{embedder.name}/{embedder.variant or '-'}/{embedder.version}/{embedder.dim}/{pooling}"
+def vector_space(embedder: EmbedderId, pooling: str, landmarks: bool = False) -> str:
+    """Which space a pooled vector lives in: ``"vggish/-/<version>/128/mean"``, with
+    ``"/landmarks"`` after it when the catalog identifies queries by their peaks."""
+    space = f"{embedder.name}/{embedder.variant or '-'}/{embedder.version}/{embedder.dim}/{pooling}"
+    return f"{space}/landmarks" if landmarks else space
 
 
 @dataclass(frozen=True)
@@ -85,38 +90,51 @@ class CachedQuery:
         provenance: where the clip came from (kind "youtube", the video id, title, window).
         vector: float32 [D], the pooled query vector.
         tags: the clip's music tags, best first.
+        peaks: int64 [p, 2], the clip's spectral peaks (:attr:`RecommendationSet.query_peaks`),
+            or None when the catalog holds no landmarks.
     """
 
     provenance: Provenance
     vector: np.ndarray
     tags: tuple[Tag, ...]
+    peaks: np.ndarray | None = None
 
 
-def _encode(query: CachedQuery) -> tuple[bytes, str, str, str]:
-    """(vector bytes, tags JSON, provenance JSON, sha256 of all three)."""
+def _encode(query: CachedQuery) -> tuple[bytes, str, str, bytes | None, str]:
+    """(vector bytes, tags JSON, provenance JSON, peak bytes or None, sha256 of them all)."""
     vector = np.ascontiguousarray(query.vector, dtype=np.float32).tobytes()
     tags = json.dumps([[tag.name, tag.probability] for tag in query.tags])
     provenance = json.dumps(dataclasses.asdict(query.provenance))
-    return vector, tags, provenance, _digest(vector, tags, provenance)
+    peaks = None if query.peaks is None else np.asarray(query.peaks, dtype="<i4").tobytes()
+    return vector, tags, provenance, peaks, _digest(vector, tags, provenance, peaks)
 
 
-def _digest(vector: bytes, tags: str, provenance: str) -> str:
+def _digest(vector: bytes, tags: str, provenance: str, peaks: bytes | None) -> str:
+    """sha256 of a row's payload (rows without peaks hash as before peaks were stored)."""
     hasher = hashlib.sha256(vector)
     hasher.update(b"\0" + tags.encode() + b"\0" + provenance.encode())
+    if peaks is not None:
+        hasher.update(b"\0" + peaks)
     return hasher.hexdigest()
 
 
-def _decode(vector: bytes, tags: str, provenance: str, digest: str) -> CachedQuery:
+def _decode(
+    vector: bytes, tags: str, provenance: str, peaks: bytes | None, digest: str
+) -> CachedQuery:
     """The stored query. Raises ValueError / TypeError / KeyError when the row is damaged."""
-    if _digest(vector, tags, provenance) != digest:
+    if _digest(vector, tags, provenance, peaks) != digest:
         raise ValueError("checksum mismatch")
     array = np.frombuffer(vector, dtype=np.float32).copy()
     if array.size == 0 or not np.all(np.isfinite(array)):
         raise ValueError("bad vector")
+    if peaks is not None and len(peaks) % 8:
+        raise ValueError("bad peaks")
+    points = None if peaks is None else np.frombuffer(peaks, "<i4").reshape(-1, 2)
     return CachedQuery(
         provenance=Provenance(**json.loads(provenance)),
         vector=array,
         tags=tuple(Tag(str(name), float(p)) for name, p in json.loads(tags)),
+        peaks=None if points is None else points.astype(np.int64),
     )
 
 
@@ -134,6 +152,19 @@ def _evict(db: sqlite3.Connection, max_bytes: int) -> None:
         doomed.append((rowid,))
         excess -= int(size)
     db.executemany("DELETE FROM clips WHERE rowid = ?", doomed)
+
+
+def _add_peaks_column(db: sqlite3.Connection) -> None:
+    """Give a cache file written before peaks were stored its ``peaks`` column (NULL in old
+    rows); another process adding it at the same moment is fine."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(clips)")}
+    if "peaks" in columns:
+        return
+    try:
+        db.execute("ALTER TABLE clips ADD COLUMN peaks BLOB")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
 
 
 class ClipCache:
@@ -180,6 +211,7 @@ class ClipCache:
                     "PRIMARY KEY (video_id, clip_window, space))"
                 )
                 db.execute("CREATE INDEX IF NOT EXISTS clips_by_use ON clips (used_at)")
+                _add_peaks_column(db)
                 return db
             except sqlite3.DatabaseError as exc:
                 if attempt == 0 and self._move_aside():
@@ -212,7 +244,7 @@ class ClipCache:
                 return None
             try:
                 row = self._db.execute(
-                    "SELECT vector, tags, provenance, digest FROM clips "
+                    "SELECT vector, tags, provenance, peaks, digest FROM clips "
                     "WHERE video_id = ? AND clip_window = ? AND space = ?",
                     key,
                 ).fetchone()
@@ -239,8 +271,8 @@ class ClipCache:
 
     def put(self, video_id: str, window: str, space: str, query: CachedQuery) -> None:
         """Store (or replace) ``query``, then evict least recently used rows past the cap."""
-        vector, tags, provenance, digest = _encode(query)
-        size = len(vector) + len(tags) + len(provenance) + _ROW_OVERHEAD
+        vector, tags, provenance, peaks, digest = _encode(query)
+        size = len(vector) + len(tags) + len(provenance) + len(peaks or b"") + _ROW_OVERHEAD
         with self._lock:
             if self._db is None or size > self.max_bytes:
                 return
@@ -248,7 +280,9 @@ class ClipCache:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     self._db.execute(
-                        "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO clips (video_id, clip_window, space, vector, "
+                        "tags, provenance, digest, size, used_at, peaks) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             video_id,
                             window,
@@ -259,6 +293,7 @@ class ClipCache:
                             digest,
                             size,
                             self._now(),
+                            peaks,
                         ),
                     )
                     _evict(self._db, self.max_bytes)

@@ -10,8 +10,10 @@ say where weight files lie (:class:`~musicrec_core.embedders.WeightFiles`). A qu
       --catalog.ranking.rank_groups: k groups, excluded ones dropped--> top k Recommendations
 
 rank_groups puts first the group of the item nearest the query (the recording a clip came
-from), then, in a library index, the groups whose whole tracks sound most like that one
-(style order); elsewhere the groups whose best items are nearest (item by item).
+from; in a library index with landmarks, the track the clip's spectral peaks identify
+confidently, :mod:`musicrec_core.catalog.identification`), then, in a library index, the
+groups whose whole tracks sound most like that one (style order); elsewhere the groups
+whose best items are nearest (item by item).
 
 A *group* is what a listener thinks of as one piece of music: a YouTube video id
 (AudioSet segments, linked videos) or a library track key. Many items of one group
@@ -45,9 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
+from musicrec_core.catalog.identification import query_peaks, rank_identified
 from musicrec_core.catalog.index import SWAP_WAIT_S, CatalogIndex, IndexSlot, ItemMeta
 from musicrec_core.catalog.pooling import pool
-from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, rank_groups
+from musicrec_core.catalog.ranking import OVERFETCH_FACTOR
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
@@ -136,6 +139,9 @@ class RecommendationSet:
         items: at most k recommendations, best first, one per group.
         catalog: the fingerprint of the index the items come from
             (:attr:`CatalogIndex.fingerprint`).
+        query_peaks: int64 [p, 2], the query clip's spectral peaks (frame, bin) when the
+            index holds landmarks, else None; :meth:`Recommender.recommend_vector` takes
+            them back, so a cached query is identified like a fresh one.
     """
 
     query: Provenance | None
@@ -143,6 +149,7 @@ class RecommendationSet:
     query_tags: tuple[Tag, ...]
     items: tuple[Recommendation, ...]
     catalog: str
+    query_peaks: np.ndarray | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict: query provenance, query tags (name, probability) and items."""
@@ -310,13 +317,15 @@ class Recommender:
                 excluded = set(exclude_groups)
                 if not include_self:
                     excluded |= clip.provenance.own_groups
+                peaks = query_peaks(index, clip.samples)
                 results.append(
                     RecommendationSet(
                         query=clip.provenance,
                         query_vector=vector,
                         query_tags=embedding.tags,
-                        items=_search_distinct(index, vector, k, excluded),
+                        items=_search_distinct(index, vector, k, excluded, peaks),
                         catalog=index.fingerprint,
+                        query_peaks=peaks,
                     )
                 )
         return results
@@ -329,11 +338,14 @@ class Recommender:
         pooling: str,
         query: Provenance | None = None,
         query_tags: tuple[Tag, ...] = (),
+        query_peaks: np.ndarray | None = None,
     ) -> RecommendationSet:
         """Top ``k`` distinct groups for ``vector`` (float32 [D]), a query this embedder
         embedded and pooled with ``pooling`` earlier (:mod:`musicrec_core.clip_cache`): no
-        embedding; ``query``'s own groups are left out. Raises ValueError when ``k < 1``,
-        IndexMismatchError when the index now pools otherwise or holds another width."""
+        embedding; ``query``'s own groups are left out; ``query_peaks`` (its
+        :attr:`RecommendationSet.query_peaks`) identify it as a fresh query would. Raises
+        ValueError when ``k < 1``, IndexMismatchError when the index now pools otherwise or
+        holds another width."""
         _check_k(k)
         with self._slot.using() as index:
             if pooling != index.pooling:
@@ -341,13 +353,14 @@ class Recommender:
                     f"The query was pooled with {pooling!r} but the index uses {index.pooling!r}."
                 )
             excluded = set(query.own_groups) if query is not None else set()
-            items = _search_distinct(index, vector, k, excluded)
+            items = _search_distinct(index, vector, k, excluded, query_peaks)
         return RecommendationSet(
             query=query,
             query_vector=vector,
             query_tags=query_tags,
             items=items,
             catalog=index.fingerprint,
+            query_peaks=query_peaks,
         )
 
     def recommend_from_item(self, item_id: int, k: int = 5) -> RecommendationSet:
@@ -369,7 +382,7 @@ class Recommender:
                 )
             meta = index.meta(item_id)
             vector = index.vector(item_id)
-            items = _search_distinct(index, vector, k, {meta.group})
+            items = _search_distinct(index, vector, k, {meta.group}, None)
         return RecommendationSet(
             query=_provenance_of(meta),
             query_vector=vector,
@@ -385,15 +398,16 @@ def _check_k(k: int) -> None:
 
 
 def _search_distinct(
-    index: CatalogIndex, vector: np.ndarray, k: int, excluded: set[str]
+    index: CatalogIndex, vector: np.ndarray, k: int, excluded: set[str], peaks: np.ndarray | None
 ) -> tuple[Recommendation, ...]:
-    """At most ``k`` groups not in ``excluded``, one item each (:func:`rank_groups`)."""
+    """At most ``k`` groups not in ``excluded``, one item each, the track ``peaks`` identify
+    first (:func:`rank_identified`)."""
     if vector.shape != (index.dim,):
         raise IndexMismatchError(
             f"The query vector has shape {vector.shape} but the index holds {index.dim}-d "
             "vectors; it was built with another pooling rule or embedder."
         )
-    found = rank_groups(index, vector, k, excluded)
+    found = rank_identified(index, vector, k, excluded, peaks)
     return tuple(_recommendation(rank, *item) for rank, item in enumerate(found, start=1))
 
 

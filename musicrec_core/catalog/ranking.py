@@ -148,11 +148,16 @@ class TrackProfiles:
 
 
 def rank_groups(
-    index: CatalogIndex, vector: np.ndarray, k: int, excluded: Collection[str]
+    index: CatalogIndex,
+    vector: np.ndarray,
+    k: int,
+    excluded: Collection[str],
+    anchor: str | None = None,
 ) -> list[Found]:
     """At most ``k`` groups not in ``excluded`` for ``vector`` (float32 [dim]): in style
-    order where it applies to ``index``, else item by item."""
-    styled = style_order(index, vector, k, excluded)
+    order where it applies to ``index`` (around ``anchor`` when given: a recording the
+    query was identified as), else item by item."""
+    styled = style_order(index, vector, k, excluded, anchor)
     return nearest_groups(index, vector, k, excluded) if styled is None else styled
 
 
@@ -179,7 +184,11 @@ def nearest_groups(
 
 
 def style_order(
-    index: CatalogIndex, vector: np.ndarray, k: int, excluded: Collection[str]
+    index: CatalogIndex,
+    vector: np.ndarray,
+    k: int,
+    excluded: Collection[str],
+    anchor: str | None = None,
 ) -> list[Found] | None:
     """At most ``k`` groups for the query ``vector`` (float32 [dim]) in style order, each as
     (its item nearest the query, that item's cosine to the query, the item's metadata).
@@ -187,6 +196,8 @@ def style_order(
     Returns None when the stage does not apply to ``index`` (see the module docstring):
     the caller keeps the item-by-item order then. Groups in ``excluded`` are never returned
     but may be the anchor (a library file asked about itself is ranked by its own track).
+    ``anchor``: the group the query was identified as (landmarks); None, or a group without
+    a profile, leaves the anchor to the nearest item.
     """
     profiles = profiles_of(index)
     if profiles is None:
@@ -197,7 +208,8 @@ def style_order(
         item_cosines.setdefault(meta.group, cosine)  # best first
     if not item_cosines:
         return None
-    anchor = next(iter(item_cosines))
+    if anchor not in profiles.groups:  # none given: the nearest item's group
+        anchor = next(iter(item_cosines))
     query = _unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
     chosen = []
     for group in profiles.order(anchor, query, item_cosines, k, excluded):

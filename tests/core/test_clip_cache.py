@@ -3,6 +3,7 @@ reads as a miss and is replaced."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from pathlib import Path
@@ -180,3 +181,34 @@ def test_two_processes_worth_of_writers_share_the_file(tmp_path: Path) -> None:
     assert caches[1].get("v0000000005", "default", SPACE) is not None
     for cache in caches:
         cache.close()
+
+
+def test_a_query_with_peaks_keeps_them(tmp_path: Path) -> None:
+    """A catalog with landmarks replays the clip's peaks, in their own vector space."""
+    peaks = np.array([[0, 12], [3, 190], [300, 7]], dtype=np.int64)
+    stored = dataclasses.replace(query("abcdefghijk"), peaks=peaks)
+    space = vector_space(VGGISH, "mean", landmarks=True)
+    assert space != SPACE
+    with ClipCache(tmp_path / "c.sqlite3") as cache:
+        cache.put("abcdefghijk", "default", space, stored)
+        cache.put("bbbbbbbbbbb", "default", SPACE, query("bbbbbbbbbbb"))
+        got = cache.get("abcdefghijk", "default", space)
+        assert_same(got, stored)
+        assert got is not None and got.peaks is not None
+        np.testing.assert_array_equal(got.peaks, peaks)
+        plain = cache.get("bbbbbbbbbbb", "default", SPACE)
+        assert plain is not None and plain.peaks is None
+
+
+def test_a_cache_written_before_peaks_is_read_and_extended(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with ClipCache(path) as cache:
+        cache.put("abcdefghijk", "default", SPACE, query("abcdefghijk"))
+    with sqlite3.connect(path) as db:  # the file as the previous version left it
+        db.execute("ALTER TABLE clips DROP COLUMN peaks")
+    with ClipCache(path) as reopened:
+        assert_same(reopened.get("abcdefghijk", "default", SPACE), query("abcdefghijk"))
+        with_peaks = dataclasses.replace(query("ccccccccccc"), peaks=np.zeros((2, 2), np.int64))
+        reopened.put("ccccccccccc", "default", SPACE, with_peaks)
+        got = reopened.get("ccccccccccc", "default", SPACE)
+        assert got is not None and got.peaks is not None and got.peaks.shape == (2, 2)

@@ -151,6 +151,7 @@ class IndexBuilder:
             """
         )
         self._label_ids: dict[str, int] = {}
+        self._extra_files: list[str] = []
         self._pending: list[tuple[Any, ...]] = []
         self._count = 0
         self._finished = False
@@ -252,6 +253,17 @@ class IndexBuilder:
             self._flush_meta()
         return range(first, self._count)
 
+    def extra_file(self, name: str) -> Path:
+        """Where to write one more file of this version (e.g. a landmark store): a path in
+        the unpublished build folder. :meth:`commit` lists it in the manifest (size and
+        sha256, so loads check it like the others) and publishes it with the rest."""
+        self._check_open()
+        reserved = (VECTORS_FILE, META_FILE, MANIFEST_FILE)
+        if "/" in name or name.startswith(".") or name in reserved or name in self._extra_files:
+            raise ValueError(f"{name!r} cannot be an extra index file")
+        self._extra_files.append(name)
+        return self._build_dir / name
+
     def _label_id(self, name: str) -> int:
         label_id = self._label_ids.get(name)
         if label_id is None:
@@ -289,7 +301,7 @@ class IndexBuilder:
             manifest = self._manifest(extra_manifest or {})
             manifest_path = self._build_dir / MANIFEST_FILE
             manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            for name in (VECTORS_FILE, META_FILE, MANIFEST_FILE):
+            for name in (VECTORS_FILE, META_FILE, MANIFEST_FILE, *self._extra_files):
                 _fsync_path(self._build_dir / name)
             _fsync_path(self._build_dir)
             self._publish()
@@ -305,7 +317,7 @@ class IndexBuilder:
                 "size": (self._build_dir / name).stat().st_size,
                 "sha256": file_sha256(self._build_dir / name),
             }
-            for name in (VECTORS_FILE, META_FILE)
+            for name in (VECTORS_FILE, META_FILE, *self._extra_files)
         }
         return {
             "format": FORMAT_NAME,

@@ -37,6 +37,7 @@ from musicrec_core.catalog.index.manifest import (
 )
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import CatalogError, IndexCorruptError, IndexMismatchError
+from musicrec_core.fingerprint.store import HASHES_FILE, LandmarkStore
 
 _LOAD_ATTEMPTS = 3
 
@@ -60,6 +61,8 @@ class CatalogIndex:
         pooling: the pooling rule queries must use.
         dim: width of the indexed (pooled) vectors.
         default_search_k: nodes inspected per query when :meth:`search` is not told.
+        landmarks: the landmark store of a library index built with one (its files are
+            listed in the manifest, so the sha256 proof covers them); None otherwise.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class CatalogIndex:
         annoy: AnnoyIndex,
         db: sqlite3.Connection,
         label_names: dict[int, str],
+        landmarks: LandmarkStore | None = None,
     ) -> None:
         """Use :meth:`load`; this wraps already validated, opened files."""
         self.directory = version_dir
@@ -86,6 +90,7 @@ class CatalogIndex:
         self._active = 0
         self._closed = False
         self._label_names = label_names
+        self.landmarks = landmarks
 
     @classmethod
     def load(
@@ -173,7 +178,15 @@ class CatalogIndex:
         except BaseException:
             annoy.unload()
             raise
-        return cls(version_dir, manifest, embedder, annoy, db, label_names)
+        landmarks = None
+        if HASHES_FILE in manifest["files"]:
+            try:
+                landmarks = LandmarkStore.load(version_dir, manifest["item_count"])
+            except BaseException:
+                annoy.unload()
+                db.close()
+                raise
+        return cls(version_dir, manifest, embedder, annoy, db, label_names, landmarks)
 
     def __len__(self) -> int:
         return int(self.manifest["item_count"])

@@ -8,6 +8,8 @@ Mental model::
         embed them in batches, store in the cache-->
     pool(frames, DEFAULT_POOLING) per window and per phone view, both in the track's group
       --IndexBuilder--> INDEX_DIR (published atomically)
+    the same windows' spectral landmarks (landmarks.py, cached alike)
+      --LandmarkStore--> landmark files in the same version, listed in its manifest
 
 Decoded tracks wait in a batch until :data:`EMBED_BATCH_WINDOWS` windows have gathered
 (across tracks), then go to the embedder in one call; when it refuses a batch, the tracks
@@ -41,6 +43,7 @@ from musicrec_core.catalog.library.decode import (
     fetch_with_ytdlp,
 )
 from musicrec_core.catalog.library.inputs import FileInput, LinkInput, collect_inputs
+from musicrec_core.catalog.library.landmarks import LandmarkCache, track_landmarks
 from musicrec_core.catalog.library.report import LibraryBuildReport, SkippedInput
 from musicrec_core.catalog.library.tracks import (
     DEFAULT_WINDOWS,
@@ -53,6 +56,8 @@ from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
 from musicrec_core.clip import CLIP_SECONDS, Clip
 from musicrec_core.embedders.base import Embedder, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, SourceError
+from musicrec_core.fingerprint.landmarks import Landmarks
+from musicrec_core.fingerprint.store import STORE_FILES, LandmarkStore, StoredTrack
 
 __all__ = ["EMBED_BATCH_WINDOWS", "build_library"]
 
@@ -77,6 +82,7 @@ def build_library(
     cache_root: Path | None = None,
     fetch_clip: LinkFetcher | None = None,
     progress: bool = False,
+    landmarks: bool = True,
 ) -> LibraryBuildReport:
     """Index the tracks in ``inputs`` into ``target_dir`` (see the package docstring).
 
@@ -89,6 +95,9 @@ def build_library(
         fetch_clip: how a window of a YouTube video is fetched (None: yt-dlp via
             :func:`musicrec_core.sources.youtube.fetch_youtube_clip`).
         progress: show a progress bar on stderr.
+        landmarks: also store the windows' spectral landmarks, so a clip of a track is
+            identified even when noise hides it from the embedding
+            (:mod:`musicrec_core.catalog.identification`).
 
     Raises:
         ValueError: when ``windows < 1``.
@@ -96,12 +105,10 @@ def build_library(
     """
     plan_windows(None, windows)  # validates the count before any work
     collected = collect_inputs(inputs)
-    cache = EmbeddingCache(
-        cache_root if cache_root is not None else paths.cache_root() / "embeddings",
-        embedder.id,
-        windows,
-    )
-    run = _LibraryRun(embedder, cache, windows, fetch_clip or fetch_with_ytdlp)
+    root = cache_root if cache_root is not None else paths.cache_root() / "embeddings"
+    cache = EmbeddingCache(root, embedder.id, windows)
+    landmark_cache = LandmarkCache(root, windows) if landmarks else None
+    run = _LibraryRun(embedder, cache, landmark_cache, windows, fetch_clip or fetch_with_ytdlp)
     run.skipped.extend(collected.skipped)
     # The builder comes first so an unusable target fails before any decoding; leaving
     # the block by an exception removes the unpublished build.
@@ -121,16 +128,19 @@ def build_library(
                 f"{collected.ignored} ignored{detail}."
             )
         items = _add_tracks(builder, tracks)
-        builder.commit(
-            extra_manifest={
-                "library": {
-                    "inputs": list(inputs),
-                    "tracks": len(tracks),
-                    "windows_per_track": windows,
-                    "window_seconds": CLIP_SECONDS,
-                }
-            }
-        )
+        library: dict[str, object] = {
+            "inputs": list(inputs),
+            "tracks": len(tracks),
+            "windows_per_track": windows,
+            "window_seconds": CLIP_SECONDS,
+        }
+        if landmarks:
+            store = _landmark_store(tracks, run.landmarks)
+            store.save(builder.extra_file(STORE_FILES[0]).parent)
+            for name in STORE_FILES[1:]:
+                builder.extra_file(name)
+            library["landmarks"] = {"tracks": len(store.tracks), "postings": len(store)}
+        builder.commit(extra_manifest={"library": library})
     return LibraryBuildReport(
         index_dir=Path(target_dir),
         tracks=len(tracks),
@@ -148,10 +158,17 @@ class _LibraryRun:
     """The mutable state of one build: decoded tracks waiting for a batch, results, counts."""
 
     def __init__(
-        self, embedder: Embedder, cache: EmbeddingCache, windows: int, fetch_clip: LinkFetcher
+        self,
+        embedder: Embedder,
+        cache: EmbeddingCache,
+        landmark_cache: LandmarkCache | None,
+        windows: int,
+        fetch_clip: LinkFetcher,
     ) -> None:
         self.embedder = embedder
         self.cache = cache
+        self.landmark_cache = landmark_cache
+        self.landmarks: dict[str, Landmarks] = {}  # track key -> its windows' landmarks
         self.windows = windows
         self.fetch_clip = fetch_clip
         self.order: list[str] = []  # track keys in input order
@@ -181,7 +198,8 @@ class _LibraryRun:
         self.seen.add(key)
         self.order.append(key)
         cached = self.cache.get(key)
-        if cached is not None:
+        landmarks_cached = self._cached_landmarks(key)
+        if cached is not None and landmarks_cached:
             self.tracks[key] = _Track(key, kind, stored_source, cached)
             self.reused += 1
             return
@@ -191,11 +209,32 @@ class _LibraryRun:
             else:
                 decoded = fetch_link(entry.link, key, self.windows, self.fetch_clip)
         except (AudioError, SourceError) as exc:
+            if cached is not None:  # indexed from the cache, without landmarks
+                self.tracks[key] = _Track(key, kind, stored_source, cached)
+                self.reused += 1
+                return
             self.skipped.append(SkippedInput(source, str(exc)))
+            return
+        if self.landmark_cache is not None and not landmarks_cached:
+            self.landmarks[key] = track_landmarks(decoded.clips)
+            self.landmark_cache.put(key, self.landmarks[key])
+        if cached is not None:
+            self.tracks[key] = _Track(key, kind, stored_source, cached)
+            self.reused += 1
             return
         self.pending.append(decoded)
         if sum(len(track.clips) for track in self.pending) >= EMBED_BATCH_WINDOWS:
             self.flush()
+
+    def _cached_landmarks(self, key: str) -> bool:
+        """Whether track ``key`` needs no landmark extraction (kept from the cache, or
+        landmarks are not built)."""
+        if self.landmark_cache is None:
+            return True
+        stored = self.landmark_cache.get(key)
+        if stored is not None:
+            self.landmarks[key] = stored
+        return stored is not None
 
     def flush(self) -> None:
         """Embed every pending track in one batched call, cache and keep the results."""
@@ -260,6 +299,19 @@ def _track_embedding(
         phone_lengths=np.array([e.vectors.shape[0] for e in phone], dtype=np.int64),
         tags=tags,
     )
+
+
+def _landmark_store(tracks: Sequence[_Track], landmarks: dict[str, Landmarks]) -> LandmarkStore:
+    """The landmark store of the indexed tracks, each with the item range
+    :func:`_add_tracks` gives it (its windows, then their phone views); a track without
+    landmarks (its audio could not be decoded again) is left out."""
+    stored, first = [], 0
+    for track in tracks:
+        count = 2 * track.embedding.starts.size
+        if track.key in landmarks:
+            stored.append((StoredTrack(track.key, first, count), landmarks[track.key]))
+        first += count
+    return LandmarkStore.build(stored)
 
 
 def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:

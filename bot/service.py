@@ -314,7 +314,7 @@ class RequestService:
         plan = _LinkPlan(
             video_id=link.video_id,
             window=window_key(start_s if start_s is not None else link.start_s),
-            space=vector_space(index.embedder, index.pooling),
+            space=vector_space(index.embedder, index.pooling, index.landmarks is not None),
             pooling=index.pooling,
             cached=None,
         )
@@ -343,6 +343,7 @@ class RequestService:
                     pooling=plan.pooling,
                     query=cached.provenance,
                     query_tags=cached.tags,
+                    query_peaks=cached.peaks,
                 )
                 return await self._titled(result, count)
         clip = await self._fetch_clip(member, request)
@@ -356,9 +357,12 @@ class RequestService:
         index = self.recommender.index
         if self._clips is None or result.query is None:
             return
-        if result.catalog != index.fingerprint or index.pooling != plan.pooling:
+        space = vector_space(index.embedder, index.pooling, index.landmarks is not None)
+        if result.catalog != index.fingerprint or space != plan.space:
             return
-        query = CachedQuery(result.query, result.query_vector, result.query_tags)
+        query = CachedQuery(
+            result.query, result.query_vector, result.query_tags, result.query_peaks
+        )
         await asyncio.to_thread(self._clips.put, plan.video_id, plan.window, plan.space, query)
 
     def _candidates(self, count: int) -> int:

@@ -7,6 +7,7 @@ the fetch a spy, so each test counts exactly what would have reached YouTube.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -237,3 +238,23 @@ async def test_a_forged_more_like_item_gets_a_friendly_private_error(
     call = interaction.response.send_message.await_args
     assert call is not None and call.kwargs["ephemeral"] is True
     assert "run /recommend again" in call.args[0]
+
+
+async def test_a_cached_link_keeps_the_peaks_that_identify_it(
+    make_service: tuple[ServiceMaker, SpyFetch],
+) -> None:
+    """A catalog with landmarks: the clip's peaks go into the clip cache and come back to
+    the recommender, so the same link gets the same identified track cached or not."""
+    make, fetch = make_service
+    service = make(title_lookup=False)
+    peaks = np.array([[1, 20], [4, 150]], dtype=np.int64)
+    service.recommender.recommend_many.side_effect = lambda clips, k: [
+        dataclasses.replace(result_for(clip.provenance, k), query_peaks=peaks) for clip in clips
+    ]
+    await service.answer(make_interaction(None), AudioRequest(link=LINK, start_s=90.0), count=3)
+    await service.answer(
+        make_interaction(None, user_id=43), AudioRequest(link=LINK, start_s=90.0), count=3
+    )
+    assert len(fetch.calls) == 1
+    replayed = service.recommender.recommend_vector.call_args.kwargs["query_peaks"]
+    np.testing.assert_array_equal(replayed, peaks)

@@ -12,7 +12,11 @@ at a random offset; :mod:`quality_data`) are asked clean, *phone* (pink noise at
 Methods, all on the same queries in the same run:
 - **default**: ``Recommender.recommend_many`` on the index, exactly what ``musicrec
   recommend`` does (today: up to ``DEFAULT_WINDOWS`` windows per track, each also indexed
-  as its phone view; results in style order, :mod:`musicrec_core.catalog.ranking`).
+  as its phone view; results in style order, :mod:`musicrec_core.catalog.ranking`; a clip
+  whose spectral landmarks identify its track confidently gets that track first,
+  :mod:`musicrec_core.catalog.identification`).
+- **embedding only**: the default's index and query vectors ranked without the landmark
+  identification (``ranking.rank_groups``), to show what the identification adds.
 - **item by item**: the same index and query vectors, each track ranked by its best item
   (``ranking.nearest_groups``: the default before the style order).
 - **musicnn plain** (the baseline the issue measured): the mean of each window's patch
@@ -58,6 +62,7 @@ from quality_data import (  # noqa: E402
     query_clip,
     score_rankings,
 )
+from quality_identification import identification_figures, print_identification  # noqa: E402
 
 from musicrec_core import paths  # noqa: E402
 from musicrec_core.audio import load_clip  # noqa: E402
@@ -66,7 +71,7 @@ from musicrec_core.catalog.library import build_library  # noqa: E402
 from musicrec_core.catalog.library.cache import EmbeddingCache  # noqa: E402
 from musicrec_core.catalog.library.tracks import plan_windows  # noqa: E402
 from musicrec_core.catalog.pooling import pool_segments  # noqa: E402
-from musicrec_core.catalog.ranking import nearest_groups  # noqa: E402
+from musicrec_core.catalog.ranking import nearest_groups, rank_groups  # noqa: E402
 from musicrec_core.clip import Clip  # noqa: E402
 from musicrec_core.embedders import load_embedder  # noqa: E402
 from musicrec_core.embedders.base import Embedder  # noqa: E402
@@ -194,12 +199,15 @@ def main() -> None:
     )
     # The plain baseline reads the 6-window cache entries (embedded once, then reused).
     plain_cache = paths.cache_root() / "embeddings"
-    build_library(inputs, args.work / "plain-index", embedder, windows=PLAIN_WINDOWS)
+    build_library(
+        inputs, args.work / "plain-index", embedder, windows=PLAIN_WINDOWS, landmarks=False
+    )
 
     queries: list[Query] = make_queries(tracks, args.queries, args.seed)
     clips = {c: [query_clip(q, c, args.work / "queries") for q in queries] for c in CONDITIONS}
     results: dict[str, dict[str, dict[str, float]]] = {
         "default": {},
+        "embedding only": {},
         "item by item": {},
         "musicnn plain": {},
     }
@@ -209,6 +217,10 @@ def main() -> None:
         styled, vectors = default_rankings(recommender, clips[condition])
         for method, rankings in (
             ("default", styled),
+            (
+                "embedding only",
+                [[m.group for _, _, m in rank_groups(index, v, DEPTH, set())] for v in vectors],
+            ),
             ("item by item", item_rankings(index, vectors)),
             ("musicnn plain", plain_rankings(embedder, tracks, clips[condition], plain_cache)),
         ):
@@ -217,6 +229,7 @@ def main() -> None:
     for condition, rankings in mfcc_rankings(tracks, clips).items():
         results["MFCC"][condition] = score_rankings(rankings, queries, collection_of).summary()
 
+    identification = identification_figures(index, tracks, queries, clips, plain_cache)
     phone_file = next((args.work / "queries").glob("q0000-*-phone.mp3"))
     latency = {
         "fresh_process_s": fresh_process_seconds(phone_file, index_dir, args.latency_repeats),
@@ -226,6 +239,7 @@ def main() -> None:
 
     print(f"{len(queries)} queries (seed {args.seed}), 1-min load average {os.getloadavg()[0]:.1f}")
     print_table(results)
+    print_identification(identification)
     print(
         f"latency of `musicrec recommend`: fresh process {latency['fresh_process_s']:.2f} s "
         f"(median of {args.latency_repeats}), in process {latency['in_process_s'] * 1e3:.0f} ms"
@@ -239,6 +253,7 @@ def main() -> None:
             "index_items": report.items,
             "results": results,
             "latency": latency,
+            "identification": identification,
             "load_average": os.getloadavg()[0],
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")

@@ -16,6 +16,8 @@ One module per stage:
   embedded windows.
 - :mod:`.cache`: the embedding cache, keyed by embedder identity, window plan and track key.
 - :mod:`.decode`: a track that missed the cache cut into windows of audio.
+- :mod:`.landmarks`: the windows' spectral landmarks, stored beside the index so a clip is
+  identified as its recording (:mod:`musicrec_core.fingerprint`), cached like embeddings.
 - :mod:`.build`: :func:`build_library`, which embeds the windows in batches and publishes
   the index.
 - :mod:`.report`: what a build tells its caller (counts and skipped inputs).

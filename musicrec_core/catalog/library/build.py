@@ -198,10 +198,8 @@ class _LibraryRun:
         self.seen.add(key)
         self.order.append(key)
         cached = self.cache.get(key)
-        landmarks_cached = self._cached_landmarks(key)
-        if cached is not None and landmarks_cached:
-            self.tracks[key] = _Track(key, kind, stored_source, cached)
-            self.reused += 1
+        if cached is not None and self._cached_landmarks(key):
+            self._reuse(key, kind, stored_source, cached)
             return
         try:
             if isinstance(entry, FileInput):
@@ -210,21 +208,24 @@ class _LibraryRun:
                 decoded = fetch_link(entry.link, key, self.windows, self.fetch_clip)
         except (AudioError, SourceError) as exc:
             if cached is not None:  # indexed from the cache, without landmarks
-                self.tracks[key] = _Track(key, kind, stored_source, cached)
-                self.reused += 1
-                return
-            self.skipped.append(SkippedInput(source, str(exc)))
+                self._reuse(key, kind, stored_source, cached)
+            else:
+                self.skipped.append(SkippedInput(source, str(exc)))
             return
-        if self.landmark_cache is not None and not landmarks_cached:
+        if self.landmark_cache is not None:
             self.landmarks[key] = track_landmarks(decoded.clips)
             self.landmark_cache.put(key, self.landmarks[key])
         if cached is not None:
-            self.tracks[key] = _Track(key, kind, stored_source, cached)
-            self.reused += 1
+            self._reuse(key, kind, stored_source, cached)
             return
         self.pending.append(decoded)
         if sum(len(track.clips) for track in self.pending) >= EMBED_BATCH_WINDOWS:
             self.flush()
+
+    def _reuse(self, key: str, kind: str, source: str, embedding: TrackEmbedding) -> None:
+        """Index track ``key`` from its cached embedding."""
+        self.tracks[key] = _Track(key, kind, source, embedding)
+        self.reused += 1
 
     def _cached_landmarks(self, key: str) -> bool:
         """Whether track ``key`` needs no landmark extraction (kept from the cache, or

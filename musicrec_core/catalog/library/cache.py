@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,12 @@ CACHE_FORMAT = 2
 """Version of the cache entry layout; part of every cache directory name (2: phone views)."""
 
 
+def plan_id(plan: Mapping[str, object]) -> str:
+    """16 hex digits naming a cache folder by ``plan`` (everything that shapes what the
+    folder holds), so a change of any of it starts a new folder."""
+    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class EmbeddingCache:
     """Embedded tracks on disk, keyed by embedder identity, window plan and track key.
 
@@ -49,21 +56,13 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: Path, embedder: EmbedderId, n_windows: int) -> None:
-        plan = json.dumps(
-            {
-                "embedder": {
-                    "name": embedder.name,
-                    "version": embedder.version,
-                    "dim": embedder.dim,
-                },
-                "windows": n_windows,
-                "window_s": CLIP_SECONDS,
-                "format": CACHE_FORMAT,
-            },
-            sort_keys=True,
-        )
-        plan_id = hashlib.sha256(plan.encode()).hexdigest()[:16]
-        self.directory = Path(root) / f"{embedder.name}-{plan_id}"
+        plan = {
+            "embedder": {"name": embedder.name, "version": embedder.version, "dim": embedder.dim},
+            "windows": n_windows,
+            "window_s": CLIP_SECONDS,
+            "format": CACHE_FORMAT,
+        }
+        self.directory = Path(root) / f"{embedder.name}-{plan_id(plan)}"
         self.dim = embedder.dim
 
     def _path(self, key: str) -> Path:

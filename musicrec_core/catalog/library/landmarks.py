@@ -16,8 +16,6 @@ Extraction costs about 2 CPU-s per hour of audio; decoding the windows is most o
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import zipfile
 from collections.abc import Sequence
@@ -26,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
+from musicrec_core.catalog.library.cache import plan_id
 from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip
 from musicrec_core.fingerprint.landmarks import HOP, LANDMARK_VERSION, Landmarks, landmarks
 
@@ -58,17 +57,13 @@ class LandmarkCache:
     """
 
     def __init__(self, root: Path, n_windows: int) -> None:
-        plan = json.dumps(
-            {
-                "landmarks": LANDMARK_VERSION,
-                "windows": n_windows,
-                "window_s": CLIP_SECONDS,
-                "format": LANDMARK_CACHE_FORMAT,
-            },
-            sort_keys=True,
-        )
-        plan_id = hashlib.sha256(plan.encode()).hexdigest()[:16]
-        self.directory = Path(root) / f"landmarks-{plan_id}"
+        plan = {
+            "landmarks": LANDMARK_VERSION,
+            "windows": n_windows,
+            "window_s": CLIP_SECONDS,
+            "format": LANDMARK_CACHE_FORMAT,
+        }
+        self.directory = Path(root) / f"landmarks-{plan_id(plan)}"
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.landmarks.npz"

@@ -15,6 +15,16 @@ from bot.logging_setup import REDACTED, setup_logging
 TOKEN = "MTIz.secret-token.value"
 
 
+def log_failure_naming_the_token(log: logging.Logger) -> None:
+    """Log an exception whose message holds the token, then flush every root handler."""
+    try:
+        raise RuntimeError(f"bad token {TOKEN}")
+    except RuntimeError:
+        log.exception("failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
@@ -34,12 +44,7 @@ def test_token_is_redacted_on_the_console_and_in_the_file(
     log = logging.getLogger("discord.http")
     log.warning("logging in with %s", TOKEN)
     log.warning(f"literal {TOKEN} in the message")
-    try:
-        raise RuntimeError(f"bad token {TOKEN}")
-    except RuntimeError:
-        log.exception("failed")
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    log_failure_naming_the_token(log)
     written = log_file.read_text()
     console = capsys.readouterr().err
     for text in (written, console):
@@ -106,12 +111,7 @@ def test_json_logs_are_one_redacted_object_per_line_on_the_console_and_in_the_fi
     setup_logging(level="INFO", log_file=log_file, secrets=[TOKEN], log_format="json")
     log = logging.getLogger("discord.http")
     log.warning("logging in with %s\nsecond line", TOKEN)
-    try:
-        raise RuntimeError(f"bad token {TOKEN}")
-    except RuntimeError:
-        log.exception("failed")
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    log_failure_naming_the_token(log)
     for text in (log_file.read_text(), capsys.readouterr().err):
         lines = text.splitlines()
         assert len(lines) == 2, lines

@@ -18,6 +18,10 @@ Run: ``python benchmarks/bench_recommend_latency.py [--index DIR] [--baseline RE
   (``clip_from_source``: probe and decodes, then the file's sha256), the embedding
   (``embed_many``) and the rest of ``recommend`` (pooling, landmarks, search, ranking).
   Total = clip + recommend, as ``bench_quality.py``'s in-process figure.
+- Process-wide settings are shared by both columns: OpenBLAS's idle spin
+  (:mod:`musicrec_core.blas_threads`) is measured across two runs, one with
+  ``OPENBLAS_THREAD_TIMEOUT=28`` (OpenBLAS's own default) in the environment, or by
+  ``bench_cli.py``'s in-process row (one process per version).
 - Equivalence: for every query the baseline's and the current clip must hold the same
   samples (bit for bit) and start, and the recommendations the same tracks in the same
   order; the run stops otherwise.

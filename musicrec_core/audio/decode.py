@@ -149,7 +149,6 @@ def load_clip(
     display = ref or file.name
     budget = Budget(timeout_s, display)
     ffmpeg, ffprobe = find_binaries()
-    resampler = resampler_for(ffmpeg, budget)
 
     def decode(
         start: float,
@@ -157,6 +156,9 @@ def load_clip(
         sanitize: bool = False,
         lower_priority_by: int = 0,
     ) -> _Decoded:
+        # Asked here, not before the probe: the first call in a process runs
+        # `ffmpeg -buildconf` (a process start-up), which then overlaps ffprobe.
+        resampler = resampler_for(ffmpeg, budget)
         return _decode(
             ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize,
             lower_priority_by,

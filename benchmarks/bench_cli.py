@@ -10,7 +10,10 @@ Run: ``python benchmarks/bench_cli.py --index DIR QUERY... [--baseline REV] [--r
   baseline run interleaved (one of each per round), so machine load slows both alike.
 - Several queries: all excerpts in one call against one call per excerpt (current code).
 - In-process: in one process per version, ``Recommender.open`` once, then file -> clip ->
-  recommendations for the first excerpt, median of ``--repeats`` after one warm-up call.
+  recommendations for the first excerpt (and for the first whole file), back to back,
+  median of ``--repeats`` after one warm-up call; three such processes per version,
+  interleaved, and the median of their medians (process-wide settings such as OpenBLAS's
+  idle spin differ between versions).
 - Stages (current code, one fresh process): importing the command, opening index and
   model, decoding the query, embedding and searching.
 - Baseline: the same commands run on the code of git revision REV (default ``HEAD``,
@@ -124,6 +127,18 @@ def fresh_medians(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def in_process_medians(
+    trees: dict[str, Path], query: Path, index: Path, repeats: int, rounds: int = 3
+) -> dict[str, float]:
+    """Median over ``rounds`` interleaved processes per code tree of the in-process median."""
+    medians: dict[str, list[float]] = {name: [] for name in trees}
+    args = ["-c", IN_PROCESS, str(index), str(query), str(repeats)]
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            medians[name].append(float(run_python(tree, args)[1]))
+    return {name: statistics.median(values) for name, values in medians.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("queries", nargs="+", type=Path, metavar="QUERY")
@@ -147,15 +162,10 @@ def main() -> None:
         results["fresh_whole_file_s"] = fresh_medians(
             trees, args.queries[:1], args.index, args.repeats
         )
-        results["in_process_s"] = {
-            name: float(
-                run_python(
-                    tree,
-                    ["-c", IN_PROCESS, str(args.index), str(excerpts[0]), str(args.repeats)],
-                )[1]
-            )
-            for name, tree in trees.items()
-        }
+        results["in_process_s"] = in_process_medians(trees, excerpts[0], args.index, args.repeats)
+        results["in_process_whole_file_s"] = in_process_medians(
+            trees, args.queries[0], args.index, args.repeats
+        )
         several = [*recommend_args(excerpts, args.index), "-k", "5", "--no-titles"]
         one_call = statistics.median(
             run_python(ROOT, several)[0] for _ in range(max(1, args.repeats // 2))
@@ -180,6 +190,7 @@ def main() -> None:
         ("fresh process, 10-s query (s)", results["fresh_10s_s"], 1.0, ".2f"),
         ("fresh process, whole file (s)", results["fresh_whole_file_s"], 1.0, ".2f"),
         ("in-process, 10-s query (ms)", results["in_process_s"], 1e3, ".0f"),
+        ("in-process, whole file (ms)", results["in_process_whole_file_s"], 1e3, ".0f"),
     ]
     print(f"{'':34} {'baseline':>10} {'current':>10}")
     for label, values, scale, spec in rows:

@@ -9,4 +9,8 @@ The pipeline, one module per stage::
 Nothing in this package imports discord.
 """
 
+from musicrec_core.blas_threads import limit_idle_spin
+
+limit_idle_spin()  # before any module of the package imports numpy
+
 __version__ = "0.1.0"

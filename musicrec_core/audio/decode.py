@@ -10,9 +10,10 @@
    without a start, the candidate windows are decoded (side by side, ``max_decoders`` at
    a time, :data:`CANDIDATE_NICENESS` levels below the first look at any file, so that
    short requests never wait behind a long file's extra windows) and the loudest one's
-   samples *are* the clip: no fifth decode. When every
-   candidate comes back empty (a truncated file whose header promises more than it holds),
-   the window falls back to the start of the file.
+   samples *are* the clip: no fifth decode. A source of at most twice the window (20 s)
+   has a candidate at 0, and the speculative decode of step 1 is that candidate's decode.
+   When every candidate comes back empty (a truncated file whose header promises more than
+   it holds), the window falls back to the start of the file.
 3. **Decode only the window** with ffmpeg: ``-ss START -t SECONDS`` *before* ``-i`` (input
    seeking, so a 3-hour file costs what 10 s cost), first audio stream only (``-map 0:a:0``,
    video/subtitles/data never decoded), resampled to 16 kHz by ffmpeg, written as 32-bit
@@ -148,7 +149,6 @@ def load_clip(
     display = ref or file.name
     budget = Budget(timeout_s, display)
     ffmpeg, ffprobe = find_binaries()
-    resampler = resampler_for(ffmpeg, budget)
 
     def decode(
         start: float,
@@ -156,6 +156,9 @@ def load_clip(
         sanitize: bool = False,
         lower_priority_by: int = 0,
     ) -> _Decoded:
+        # Asked here, not before the probe: the first call in a process runs
+        # `ffmpeg -buildconf` (a process start-up), which then overlaps ffprobe.
+        resampler = resampler_for(ffmpeg, budget)
         return _decode(
             ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize,
             lower_priority_by,
@@ -193,8 +196,10 @@ def load_clip(
                 result = _reuse_or_decode(speculative, 0.0, 0.0, decode, cancel_speculative)
             else:
                 assert duration is not None  # read_from_start says so
-                cancel_speculative.set()
-                start, result = _loudest_window(pool, candidate, duration, clip_seconds)
+                starts = candidate_starts(duration, clip_seconds)
+                if starts[0] != 0.0:
+                    cancel_speculative.set()
+                start, result = _loudest_window(pool, candidate, starts, clip_seconds, speculative)
         finally:
             cancel_speculative.set()  # stop it on every path that did not use it
 
@@ -243,12 +248,20 @@ def _reuse_or_decode(
 def _loudest_window(
     pool: ThreadPoolExecutor,
     decode: Callable[[float], _Decoded],
-    duration_s: float,
+    starts: list[float],
     clip_seconds: float,
+    from_start: Future[_Decoded] | None,
 ) -> tuple[float, _Decoded]:
-    """Decode every candidate in parallel and keep the one with the highest RMS."""
-    starts = candidate_starts(duration_s, clip_seconds)
-    futures = [pool.submit(decode, start) for start in starts]
+    """Decode every candidate in parallel and keep the one with the highest RMS.
+
+    ``from_start`` is the speculative decode from 0, when one runs: a source a little
+    longer than the window (at most twice its length) has a candidate at 0, whose decode it is
+    (same arguments, so the same samples), and no process is started for that one.
+    """
+    futures = [
+        from_start if start == 0.0 and from_start is not None else pool.submit(decode, start)
+        for start in starts
+    ]
     best: tuple[float, float, _Decoded] | None = None
     first_error: BaseException | None = None
     for start, future in zip(starts, futures, strict=True):

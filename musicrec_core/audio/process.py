@@ -260,23 +260,37 @@ def find_binaries() -> tuple[str, str]:
 
 _resamplers: dict[str, str] = {}
 _resamplers_lock = threading.Lock()
+_lookups: dict[str, threading.Lock] = {}
+"""One lock per binary, held while its ``-buildconf`` runs: callers asking at the same time
+(a long file's candidate windows, the first time) wait for that answer."""
 
 
 def resampler_for(ffmpeg: str, budget: Budget) -> str:
     """Say "soxr" when this ffmpeg was built with libsoxr, else "swr" (cached per binary).
 
     The check runs ``ffmpeg -buildconf`` once per binary, within the caller's deadline
-    (a timed-out check raises DecodeTimeoutError and is not cached).
+    (a timed-out check raises DecodeTimeoutError and is not cached); callers that ask
+    while it runs wait for its answer, within their own deadlines.
     """
     with _resamplers_lock:
         known = _resamplers.get(ffmpeg)
+        lookup = _lookups.setdefault(ffmpeg, threading.Lock())
     if known is not None:
         return known
-    run = run_process([ffmpeg, "-hide_banner", "-buildconf"], budget, 1 << 16, None)
-    found = "soxr" if "--enable-libsoxr" in run.stdout.decode("utf-8", "replace") else "swr"
-    with _resamplers_lock:
-        _resamplers[ffmpeg] = found
-    return found
+    if not lookup.acquire(timeout=max(budget.remaining(), 0)):
+        raise budget.expired()
+    try:
+        with _resamplers_lock:
+            known = _resamplers.get(ffmpeg)
+        if known is not None:
+            return known
+        run = run_process([ffmpeg, "-hide_banner", "-buildconf"], budget, 1 << 16, None)
+        found = "soxr" if "--enable-libsoxr" in run.stdout.decode("utf-8", "replace") else "swr"
+        with _resamplers_lock:
+            _resamplers[ffmpeg] = found
+        return found
+    finally:
+        lookup.release()
 
 
 def checked_path(path: str | os.PathLike[str], name: str | None) -> Path:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from musicrec_core.audio import load_clip, probe_audio
+from musicrec_core.audio import load_clip, probe_audio, process
 from musicrec_core.audio.process import Budget, find_binaries, resampler_for
 from musicrec_core.errors import DecodeTimeoutError, MusicrecError, UnreadableAudioError
 from tests.helpers.clips import WINDOW, assert_valid_clip
@@ -114,6 +116,34 @@ def test_endless_ffmpeg_output_is_capped(use_ffmpeg, make_media: MakeMedia, tmp_
 
 def test_resampler_is_named() -> None:
     assert resampler_for(find_binaries()[0], Budget(10, "ffmpeg")) in {"soxr", "swr"}
+
+
+def test_callers_asking_at_once_share_one_resampler_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight threads asking about a binary not checked yet (the candidate windows of a
+    process's first long file) run `ffmpeg -buildconf` once and get the same answer."""
+    ffmpeg = tmp_path / "ffmpeg"  # a new name: nothing cached for it
+    ffmpeg.symlink_to(find_binaries()[0])
+    checks = 0
+    real_run = process.run_process
+
+    def counting(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal checks
+        checks += "-buildconf" in args
+        return real_run(args, *rest, **kwargs)
+
+    monkeypatch.setattr(process, "run_process", counting)
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> str:
+        start.wait()
+        return resampler_for(str(ffmpeg), Budget(30, "ffmpeg"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = set(pool.map(ask, range(8)))
+    assert checks == 1
+    assert answers == {resampler_for(find_binaries()[0], Budget(10, "ffmpeg"))}
 
 
 def test_works_without_pydub(make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch) -> None:

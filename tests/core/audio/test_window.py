@@ -153,6 +153,32 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
         load_clip(path, max_decoders=0)
 
 
+def test_the_first_look_is_the_candidate_at_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 15-s source (longer than 10.5 s, at most 20 s) has a candidate window at 0: the
+    speculative decode of the start is used for it, so four ffmpeg decodes run, not five,
+    and the clip is the one decoding every candidate gives (here the loud start)."""
+    fading = "0.5*(1-t/15)*sin(2*PI*440*t)"
+    path = tmp_path / "fading.flac"
+    run_ffmpeg("-f", "lavfi", "-i", f"aevalsrc=exprs={fading}:s=44100:d=15", str(path))
+    assert candidate_starts(probe_audio(path).duration_s or 0, 10)[0] == 0.0
+    every_candidate = load_clip(path, info=probe_audio(path))
+    decodes = 0
+    real_run = decode.run_process
+
+    def counting(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal decodes
+        decodes += "ffprobe" not in Path(args[0]).name
+        return real_run(args, *rest, **kwargs)
+
+    monkeypatch.setattr(decode, "run_process", counting)
+    clip = load_clip(path)
+    assert decodes == 4
+    assert clip.provenance.start_s == every_candidate.provenance.start_s == 0.0
+    np.testing.assert_array_equal(clip.samples, every_candidate.samples)
+
+
 @pytest.mark.parametrize(
     "name, codec_args, tolerance_s",
     [

@@ -24,7 +24,9 @@ three things to :class:`subprocess.Popen`:
   nice value is raised right after it starts, and what it starts inherits it. Only the
   children are lowered, never the host's own threads: a lowered Python thread that holds
   the GIL while the CPU is busy keeps the event loop waiting for it (a priority
-  inversion), whereas ffmpeg and yt-dlp hold no lock of ours.
+  inversion), whereas ffmpeg and yt-dlp hold no lock of ours. A :class:`ChildPriority`
+  lowers one child further: some nice levels for work that can wait behind other work,
+  or the idle scheduling class for costly work that must never slow cheap work.
 
 Limits, measured on ffmpeg 5.1 (Debian 12), with room to spare:
 
@@ -53,6 +55,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DECODER_MEMORY_LIMIT_BYTES",
+    "NORMAL_PRIORITY",
+    "ChildPriority",
     "PASSED_VARIABLES",
     "YTDLP_MEMORY_LIMIT_BYTES",
     "child_environment",
@@ -97,6 +102,28 @@ _OUT_OF_MEMORY_TEXT = ("cannot allocate memory", "out of memory", "failed to map
 """Lower-cased phrases with which ffmpeg, Python and the dynamic loader report ENOMEM."""
 
 
+@dataclass(frozen=True)
+class ChildPriority:
+    """How far below the host's other children one child runs on the CPU.
+
+    Attributes:
+        later_by: nice levels added on top of :func:`set_child_niceness`, for work that can
+            wait behind other work (a long file's extra candidate windows).
+        background: the idle scheduling class (Linux ``SCHED_IDLE``; nice 19 where there is
+            none): the child runs on CPU time no ordinary process wants, and a waking
+            ordinary process takes its core at once. For costly work on a shared machine (a
+            large upload), so that it never slows the short requests beside it; it still
+            advances, slowly, on a saturated machine. ``later_by`` then no longer matters.
+    """
+
+    later_by: int = 0
+    background: bool = False
+
+
+NORMAL_PRIORITY = ChildPriority()
+"""A child at the process-wide :func:`set_child_niceness`, no lower."""
+
+
 def child_environment(source: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a child gets: :data:`PASSED_VARIABLES` and ``LC_*`` from ``source``.
 
@@ -127,7 +154,7 @@ def spawn(
     args: Sequence[str],
     *,
     memory_limit_bytes: int,
-    lower_priority_by: int = 0,
+    priority: ChildPriority = NORMAL_PRIORITY,
     **popen_options: Any,
 ) -> subprocess.Popen[Any]:
     """:class:`subprocess.Popen` with the minimal environment and a memory limit.
@@ -135,8 +162,8 @@ def spawn(
     Args:
         args: the program and its arguments (never a shell string).
         memory_limit_bytes: ``RLIMIT_DATA`` of the child and of everything it starts.
-        lower_priority_by: nice levels added for this child on top of the process-wide
-            :func:`set_child_niceness` (work that can wait behind other work).
+        priority: how much lower than the process-wide :func:`set_child_niceness` this
+            child runs (by default not lower).
         popen_options: passed on to Popen (streams, ``cwd``, ``start_new_session``, ...);
             ``env`` and ``preexec_fn`` are this function's to set.
 
@@ -152,8 +179,10 @@ def spawn(
     )
     if late_limit:
         _limit_memory(child, memory_limit_bytes)
-    if _child_niceness + lower_priority_by:
-        _lower_priority(child.pid, _child_niceness + lower_priority_by)
+    if priority.background:
+        _to_background(child.pid)
+    elif _child_niceness + priority.later_by:
+        _lower_priority(child.pid, _child_niceness + priority.later_by)
     return child
 
 
@@ -191,6 +220,17 @@ def _lower_priority(pid: int, increment: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, min(mine + increment, 19))
     except OSError as exc:  # the child already exited, or the system refuses
         log.debug("could not lower the priority of process %d: %s", pid, exc)
+
+
+def _to_background(pid: int) -> None:
+    """Move ``pid`` to the idle scheduling class (nice 19 without one); never fails the spawn."""
+    if not (hasattr(os, "SCHED_IDLE") and hasattr(os, "sched_setscheduler")):  # not Linux
+        _lower_priority(pid, 19)
+        return
+    try:
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except OSError as exc:  # the child already exited, or the system refuses
+        log.debug("could not move process %d to the idle class: %s", pid, exc)
 
 
 def _limit_memory(child: subprocess.Popen[Any], limit_bytes: int) -> None:

@@ -72,6 +72,7 @@ from musicrec_core.audio.window import (
     read_from_start,
     window_rms,
 )
+from musicrec_core.child_process import NORMAL_PRIORITY, ChildPriority
 from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.errors import AudioTooShortError, DecodeTimeoutError, UnreadableAudioError
 from musicrec_core.timecode import format_clock
@@ -106,6 +107,7 @@ def load_clip(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     info: AudioInfo | None = None,
     max_decoders: int = len(CANDIDATE_FRACTIONS),
+    background: bool = False,
     kind: str = "file",
     ref: str | None = None,
     title: str | None = None,
@@ -128,6 +130,10 @@ def load_clip(
             keeps a call to about one core, for a server that runs calls side by side
             (the bot's decode workers), so one member's long many-channel file cannot
             take the CPU another member's short clip needs.
+        background: run every process of this call (ffprobe, each decode) in the idle
+            scheduling class (:class:`~musicrec_core.child_process.ChildPriority`), for
+            costly calls on a shared machine (the bot's large uploads). Otherwise the
+            candidate windows run :data:`CANDIDATE_NICENESS` levels below the first look.
         kind, ref, title, channel: provenance. ``ref`` defaults to the file's base name and
             is the name used in error messages; ``title`` defaults to the title tag.
 
@@ -150,22 +156,23 @@ def load_clip(
     budget = Budget(timeout_s, display)
     ffmpeg, ffprobe = find_binaries()
 
+    first_look = ChildPriority(background=background)
+
     def decode(
         start: float,
         cancel: threading.Event | None = None,
         sanitize: bool = False,
-        lower_priority_by: int = 0,
+        priority: ChildPriority = first_look,
     ) -> _Decoded:
         # Asked here, not before the probe: the first call in a process runs
         # `ffmpeg -buildconf` (a process start-up), which then overlaps ffprobe.
         resampler = resampler_for(ffmpeg, budget)
         return _decode(
-            ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize,
-            lower_priority_by,
-        )  # fmt: skip
+            ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize, priority
+        )
 
     def candidate(start: float) -> _Decoded:
-        return decode(start, lower_priority_by=CANDIDATE_NICENESS)
+        return decode(start, priority=ChildPriority(CANDIDATE_NICENESS, background))
 
     if max_decoders < 1:
         raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")
@@ -177,7 +184,7 @@ def load_clip(
                 # Decode the most likely window while ffprobe runs: for a short file (the common
                 # case for attachments) it is the answer, and the two process start-ups overlap.
                 speculative = pool.submit(decode, start_s or 0.0, cancel_speculative)
-                info = probe(file, budget, ffprobe)
+                info = probe(file, budget, ffprobe, first_look)
             if info.channels is not None and info.channels > MAX_CHANNELS:
                 raise _too_many_channels(display, info.channels)
             duration = info.duration_s
@@ -333,7 +340,7 @@ def _decode(
     budget: Budget,
     cancel: threading.Event | None,
     sanitize: bool = False,
-    lower_priority_by: int = 0,
+    priority: ChildPriority = NORMAL_PRIORITY,
 ) -> _Decoded:
     """Decode one window to mono float32 16 kHz (not yet sanitised).
 
@@ -378,7 +385,7 @@ def _decode(
         frames = total + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
         return offset + frames * channels * 4
 
-    run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel, lower_priority_by)
+    run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel, priority)
     samples = np.zeros(0, dtype=np.float32)
     header = _parse_au_header(run.stdout)
     if header is not None:

@@ -28,6 +28,7 @@ from musicrec_core.audio.process import (
     input_args,
     run_process,
 )
+from musicrec_core.child_process import NORMAL_PRIORITY, ChildPriority
 from musicrec_core.errors import NotAudioError, UnreadableAudioError
 
 __all__ = ["AudioInfo", "probe", "probe_audio"]
@@ -100,8 +101,11 @@ def probe_audio(
     return probe(file, budget, find_binaries()[1])
 
 
-def probe(file: Path, budget: Budget, ffprobe: str) -> AudioInfo:
-    """:func:`probe_audio` on a checked absolute path, within a caller's budget.
+def probe(
+    file: Path, budget: Budget, ffprobe: str, priority: ChildPriority = NORMAL_PRIORITY
+) -> AudioInfo:
+    """:func:`probe_audio` on a checked absolute path, within a caller's budget, with
+    ffprobe at ``priority``.
 
     Messages name the file ``budget.display``.
     """
@@ -118,7 +122,7 @@ def probe(file: Path, budget: Budget, ffprobe: str) -> AudioInfo:
         ":stream_disposition=attached_pic",
         *input_args(file),
     ]  # fmt: skip
-    run = run_process(args, budget, _PROBE_OUTPUT_CAP_BYTES, None)
+    run = run_process(args, budget, _PROBE_OUTPUT_CAP_BYTES, None, priority=priority)
     if run.truncated:
         raise UnreadableAudioError(f"{display} describes too many streams to be read safely.")
     try:

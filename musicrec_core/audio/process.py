@@ -50,7 +50,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES, ran_out_of_memory, spawn
+from musicrec_core.child_process import (
+    DECODER_MEMORY_LIMIT_BYTES,
+    NORMAL_PRIORITY,
+    ChildPriority,
+    ran_out_of_memory,
+    spawn,
+)
 from musicrec_core.errors import DecodeTimeoutError, UnreadableAudioError
 
 __all__ = [
@@ -136,7 +142,7 @@ def run_process(
     max_stdout: int,
     stdout_cap: Callable[[bytes], int | None] | None,
     cancel: threading.Event | None = None,
-    lower_priority_by: int = 0,
+    priority: ChildPriority = NORMAL_PRIORITY,
 ) -> ProcessResult:
     """Run a command with a deadline, capped stdout and the tail of stderr.
 
@@ -144,8 +150,8 @@ def run_process(
     max_stdout of them)`` returns a number, which then replaces it. Reaching the cap stops
     the process (``truncated=True``). Passing the deadline kills it and raises
     DecodeTimeoutError; ``cancel`` being set kills it and returns what was read.
-    ``lower_priority_by`` lowers its CPU priority further (see
-    :func:`musicrec_core.child_process.spawn`).
+    ``priority`` lowers its CPU priority further (see
+    :class:`musicrec_core.child_process.ChildPriority`).
 
     Raises:
         DecodeTimeoutError: the budget ran out (before or while the process ran).
@@ -158,7 +164,7 @@ def run_process(
         proc = spawn(
             args,
             memory_limit_bytes=DECODER_MEMORY_LIMIT_BYTES,
-            lower_priority_by=lower_priority_by,
+            priority=priority,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -37,6 +37,7 @@ from musicrec_core.hashing import file_sha256
 __all__ = [
     "DEFAULT_MAX_ATTACHMENT_BYTES",
     "DOWNLOAD_TIMEOUT_S",
+    "LARGE_UPLOAD_BYTES",
     "check_declared_size",
     "clip_from_bytes",
     "clip_from_file",
@@ -48,6 +49,11 @@ DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 2**20
 
 DOWNLOAD_TIMEOUT_S = 60.0
 """Wall-clock limit in seconds for downloading one attachment."""
+
+LARGE_UPLOAD_BYTES = 4 * 2**20
+"""Uploads over this size (4 MiB: a few minutes of MP3, 20 s of CD-quality WAV) are decoded
+in the background CPU class: on a busy server the short clips most members send go first,
+and a long file takes the CPU time they leave."""
 
 _CHUNK_BYTES = 1 << 16
 _MAX_NAME_CHARS = 100
@@ -137,6 +143,8 @@ def clip_from_file(
         max_bytes: size cap, checked again here on the file's real size.
         timeout_s: wall-clock limit for probing and decoding, in seconds.
         max_decoders: ffmpeg processes run at once (see :func:`~musicrec_core.audio.load_clip`).
+            A file over :data:`LARGE_UPLOAD_BYTES` is probed and decoded in the background
+            (``load_clip``'s ``background``).
 
     Returns:
         A Clip (float32 [n] at 16 kHz) with provenance kind "attachment", ``ref`` the
@@ -147,7 +155,8 @@ def clip_from_file(
         InputTooLargeError: the file is over ``max_bytes``.
         AudioError: not audio, too short, unreadable or timed out (see musicrec_core.audio).
     """
-    check_declared_size(os.stat(path).st_size, max_bytes)
+    size = os.stat(path).st_size
+    check_declared_size(size, max_bytes)
     name = display_name(filename)
     clip = load_clip(
         path,
@@ -156,6 +165,7 @@ def clip_from_file(
         kind="attachment",
         ref=name,
         max_decoders=max_decoders,
+        background=size > LARGE_UPLOAD_BYTES,
     )
     return clip.with_content_sha256(file_sha256(Path(path)))
 

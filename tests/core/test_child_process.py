@@ -19,7 +19,9 @@ import pytest
 from musicrec_core import child_process
 from musicrec_core.audio import load_clip
 from musicrec_core.child_process import (
+    NORMAL_PRIORITY,
     YTDLP_MEMORY_LIMIT_BYTES,
+    ChildPriority,
     child_environment,
     ran_out_of_memory,
     spawn,
@@ -159,36 +161,54 @@ def test_children_start_lowered_once_asked_and_the_parent_is_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After set_child_niceness(5) a child (and what it starts) runs 5 nice levels below
-    this process, which keeps its own priority (more with lower_priority_by); before,
-    children run at this priority."""
-    script = (
-        "import os, subprocess, sys; sys.stdin.readline(); "
-        "print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); "
-        "subprocess.run([sys.executable, '-c', "
-        "'import os; print(os.getpriority(os.PRIO_PROCESS, 0))'])"
-    )
-
-    def nice_values(lower_priority_by: int = 0) -> list[int]:
-        process = spawn(
-            [sys.executable, "-c", script],
-            memory_limit_bytes=child_process.DECODER_MEMORY_LIMIT_BYTES,
-            lower_priority_by=lower_priority_by,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        out, _ = process.communicate("go\n", timeout=30)
-        return [int(line) for line in out.split()]
-
+    this process, which keeps its own priority (more with a ChildPriority's later_by);
+    before, children run at this priority."""
+    nice = "os.getpriority(os.PRIO_PROCESS, 0)"
     mine = os.getpriority(os.PRIO_PROCESS, 0)
-    assert nice_values() == [mine, mine]
+    assert _child_and_grandchild(NORMAL_PRIORITY, nice) == [mine, mine]
     monkeypatch.setattr(child_process, "_child_niceness", 0)  # restored after the test
     child_process.set_child_niceness(5)
-    assert nice_values() == [min(19, mine + 5)] * 2
-    assert nice_values(lower_priority_by=3) == [min(19, mine + 8)] * 2
+    assert _child_and_grandchild(NORMAL_PRIORITY, nice) == [min(19, mine + 5)] * 2
+    assert _child_and_grandchild(ChildPriority(later_by=3), nice) == [min(19, mine + 8)] * 2
     assert os.getpriority(os.PRIO_PROCESS, 0) == mine
     with pytest.raises(ValueError, match="0-19"):
         child_process.set_child_niceness(20)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="no idle scheduling class here")
+def test_a_background_child_and_what_it_starts_run_in_the_idle_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A background child runs in SCHED_IDLE (so does its own child), whatever the child
+    niceness; an ordinary child keeps this process's policy, and so does this process."""
+    policy = "os.sched_getscheduler(0)"
+    monkeypatch.setattr(child_process, "_child_niceness", 0)  # restored after the test
+    child_process.set_child_niceness(5)
+    mine = os.sched_getscheduler(0)
+    assert mine != os.SCHED_IDLE
+    assert _child_and_grandchild(ChildPriority(background=True), policy) == [os.SCHED_IDLE] * 2
+    assert _child_and_grandchild(ChildPriority(later_by=3), policy) == [mine] * 2
+    assert os.sched_getscheduler(0) == mine
+
+
+def _child_and_grandchild(priority: ChildPriority, expression: str) -> list[int]:
+    """``expression`` (an int, with ``os`` imported) evaluated in a child started by
+    :func:`spawn` at ``priority`` once it has been lowered, then in that child's child."""
+    script = (
+        "import os, subprocess, sys; sys.stdin.readline(); "
+        f"print({expression}); sys.stdout.flush(); "
+        f"subprocess.run([sys.executable, '-c', 'import os; print({expression})'])"
+    )
+    process = spawn(
+        [sys.executable, "-c", script],
+        memory_limit_bytes=child_process.DECODER_MEMORY_LIMIT_BYTES,
+        priority=priority,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = process.communicate("go\n", timeout=30)
+    return [int(line) for line in out.split()]
 
 
 def test_out_of_memory_messages_are_recognised() -> None:

@@ -20,6 +20,7 @@ from musicrec_core.audio import (
     probe_audio,
 )
 from musicrec_core.audio.window import candidate_starts, fit_start, read_from_start
+from musicrec_core.child_process import NORMAL_PRIORITY
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import AudioTooShortError
 from tests.helpers.clips import SINE_RMS, WINDOW, assert_valid_clip, peak_hz, rms
@@ -132,7 +133,9 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
         nonlocal running, peak
         is_ffmpeg = "ffprobe" not in Path(args[0]).name
         if is_ffmpeg:
-            lowered.append(rest[4] if len(rest) > 4 else kwargs.get("lower_priority_by", 0))
+            priority = rest[4] if len(rest) > 4 else kwargs.get("priority", NORMAL_PRIORITY)
+            assert not priority.background
+            lowered.append(priority.later_by)
         with lock:
             running += is_ffmpeg
             peak = max(peak, running)

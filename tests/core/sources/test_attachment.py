@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_core.audio import process
+from musicrec_core.child_process import NORMAL_PRIORITY, ChildPriority
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import FetchError, InputTooLargeError, NotAudioError
 from musicrec_core.sources.attachment import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
+    LARGE_UPLOAD_BYTES,
     check_declared_size,
     clip_from_bytes,
     clip_from_file,
@@ -181,6 +184,36 @@ async def test_download_failures_are_fetch_errors_without_leftovers(
         async with streamed_upload(url, name="dir/a.mp3", declared_size=20_000, timeout_s=1.0):
             pass
     assert _leftovers() == []
+
+
+def test_a_large_upload_is_read_in_the_background(
+    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process reading an upload over LARGE_UPLOAD_BYTES (ffprobe, the first look,
+    the candidate windows) starts in the background class, so a short clip is not slowed
+    by another member's long file; a small upload's processes start as before (the
+    candidate windows of a long one CANDIDATE_NICENESS lower)."""
+    small = make_media("clip.mp3", seconds=10)
+    large = make_media("track.wav", seconds=40)  # 16-bit stereo 44.1 kHz: 6.7 MiB
+    assert small.stat().st_size < LARGE_UPLOAD_BYTES < large.stat().st_size
+    real_spawn = process.spawn
+
+    def priorities(path: Path) -> dict[str, set[ChildPriority]]:
+        seen: dict[str, set[ChildPriority]] = {"ffprobe": set(), "ffmpeg": set()}
+
+        def spying(args, **kwargs):  # type: ignore[no-untyped-def]
+            program = "ffprobe" if "ffprobe" in Path(args[0]).name else "ffmpeg"
+            seen[program].add(kwargs["priority"])
+            return real_spawn(args, **kwargs)
+
+        monkeypatch.setattr(process, "spawn", spying)
+        clip_from_file(path, filename=path.name, max_decoders=1)
+        return seen
+
+    assert priorities(small) == {"ffprobe": {NORMAL_PRIORITY}, "ffmpeg": {NORMAL_PRIORITY}}
+    seen = priorities(large)
+    assert {priority.background for priority in seen["ffprobe"] | seen["ffmpeg"]} == {True}
+    assert len(seen["ffmpeg"]) >= 1 and len(seen["ffprobe"]) == 1
 
 
 def test_clip_from_file_checks_the_real_size(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ carries a bytes (1), float (2) or int64 (3) list, whose values are its field 1.
 
 :func:`parse_record` does not copy payloads out: it returns where each payload lies in
 the record (:class:`ParsedRecord`), so that :mod:`.batch_parser` can reuse those byte
-positions for every record shaped the same way. No TensorFlow, no protobuf library.
+positions for every record shaped the same way. No TensorFlow, no protobuf library: the
+varints are read by :mod:`musicrec_core.protobuf_varint`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from musicrec_core.catalog.audioset.segments import BAD_WIDTH, UNPARSABLE
+from musicrec_core.protobuf_varint import VarintError, read_varint
 
 EMBEDDING_BYTES = 128
 """Bytes per second of audio in the release (128 uint8 values)."""
@@ -31,20 +33,6 @@ class MalformedRecord(Exception):
         self.reason = reason
 
 
-def _varint(data: bytes, position: int, end: int) -> tuple[int, int]:
-    """Decode a varint at ``position``; returns (value, position after it)."""
-    value = 0
-    shift = 0
-    while position < end and shift < 64:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-    raise MalformedRecord(UNPARSABLE, "bad varint")
-
-
 def _fields(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
     """Yield (field number, wire type, value start, value end, varint value) of a message.
 
@@ -53,16 +41,16 @@ def _fields(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int, 
     """
     position = start
     while position < end:
-        key, position = _varint(data, position, end)
+        key, position = read_varint(data, position, end)
         number, wire_type = key >> 3, key & 7
         value_start = position
         value = 0
         if wire_type == 0:
-            value, position = _varint(data, position, end)
+            value, position = read_varint(data, position, end)
         elif wire_type == 1:
             position += 8
         elif wire_type == 2:
-            size, value_start = _varint(data, position, end)
+            size, value_start = read_varint(data, position, end)
             position = value_start + size
         elif wire_type == 5:
             position += 4
@@ -123,7 +111,7 @@ def _decode_varints(data: bytes, start: int, end: int) -> list[int]:
     values = []
     position = start
     while position < end:
-        value, position = _varint(data, position, end)
+        value, position = read_varint(data, position, end)
         values.append(value)
     return values
 
@@ -139,6 +127,14 @@ def _first_float_at(data: bytes, context: dict[str, tuple[int, int]], key: str) 
 
 def parse_record(record: bytes) -> ParsedRecord:
     """Parse one release-format SequenceExample. Raises MalformedRecord."""
+    try:
+        return _parse(record)
+    except VarintError as exc:  # translated here, once, not at every varint
+        raise MalformedRecord(UNPARSABLE, "bad varint") from exc
+
+
+def _parse(record: bytes) -> ParsedRecord:
+    """:func:`parse_record`, letting a bad varint's VarintError through."""
     context_span = lists_span = None
     for number, wire_type, start, end, _ in _fields(record, 0, len(record)):
         if number == 1 and wire_type == 2:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.errors import CheckpointError
+from musicrec_core.protobuf_varint import VarintError, read_varint
 
 _OPTIMIZER_MARKERS = ("Adam", "beta1_power", "beta2_power")
 
@@ -119,7 +120,14 @@ class _Entry:
 
 def _read_index(path: Path) -> tuple[int, dict[str, _Entry]]:
     """(number of data shards, variable name -> entry) from a bundle's ``.index`` file."""
-    table = path.read_bytes()
+    try:
+        return _parse_index(path.read_bytes())
+    except VarintError as exc:  # translated here, once, not at every varint
+        raise _Malformed("a number is truncated") from exc
+
+
+def _parse_index(table: bytes) -> tuple[int, dict[str, _Entry]]:
+    """:func:`_read_index` of the file's bytes, letting a bad varint's VarintError through."""
     if len(table) < _FOOTER_BYTES:
         raise _Malformed("the index file is too short")
     footer = table[-_FOOTER_BYTES:]
@@ -127,14 +135,14 @@ def _read_index(path: Path) -> tuple[int, dict[str, _Entry]]:
         raise _Malformed("the index file is not a TensorFlow checkpoint index")
     position = 0
     for _ in range(2):  # the meta-index block's handle, unused
-        _, position = _varint(footer, position)
-    index_offset, position = _varint(footer, position)
-    index_size, _ = _varint(footer, position)
+        _, position = read_varint(footer, position)
+    index_offset, position = read_varint(footer, position)
+    index_size, _ = read_varint(footer, position)
     num_shards = 0
     entries: dict[str, _Entry] = {}
     for _, handle in _block_entries(table, index_offset, index_size):
-        offset, position = _varint(handle, 0)
-        size, _ = _varint(handle, position)
+        offset, position = read_varint(handle, 0)
+        size, _ = read_varint(handle, position)
         for key, value in _block_entries(table, offset, size):
             if not key:
                 num_shards = _fields(value).get(1, [1])[0]  # BundleHeaderProto.num_shards
@@ -159,9 +167,9 @@ def _block_entries(table: bytes, offset: int, size: int) -> Iterator[tuple[bytes
     key = b""
     position = offset
     while position < entries_end:
-        shared, position = _varint(table, position)
-        unshared, position = _varint(table, position)
-        value_size, position = _varint(table, position)
+        shared, position = read_varint(table, position)
+        unshared, position = read_varint(table, position)
+        value_size, position = read_varint(table, position)
         if shared > len(key) or position + unshared + value_size > entries_end:
             raise _Malformed("a block entry is damaged")
         key = key[:shared] + table[position : position + unshared]
@@ -214,12 +222,12 @@ def _fields(message: bytes) -> dict[int, list]:
     fields: dict[int, list] = {}
     position = 0
     while position < len(message):
-        tag, position = _varint(message, position)
+        tag, position = read_varint(message, position)
         number, wire_type = tag >> 3, tag & 7
         if wire_type == 0:
-            value, position = _varint(message, position)
+            value, position = read_varint(message, position)
         elif wire_type == 2:
-            size, position = _varint(message, position)
+            size, position = read_varint(message, position)
             value, position = message[position : position + size], position + size
         elif wire_type in (1, 5):
             width = 8 if wire_type == 1 else 4
@@ -231,20 +239,6 @@ def _fields(message: bytes) -> dict[int, list]:
             raise _Malformed("an entry is truncated")
         fields.setdefault(number, []).append(value)
     return fields
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    """(value, next position) of the unsigned LEB128 varint at ``position``."""
-    value = shift = 0
-    while True:
-        if position >= len(data) or shift > 63:
-            raise _Malformed("a number is truncated")
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
 
 
 def _signed(value: int) -> int:

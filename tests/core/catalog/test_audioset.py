@@ -24,6 +24,7 @@ from musicrec_core.catalog.audioset import (
     SegmentBatch,
     batch_parser,
 )
+from musicrec_core.catalog.audioset.records import MalformedRecord, parse_record
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.pooling import pool
 from musicrec_core.cli import main
@@ -220,6 +221,20 @@ def test_a_file_of_garbage_is_counted_not_fatal(tmp_path: Path) -> None:
     assert _read_all(reader.read(tmp_path)) == {}
     assert reader.stats.files == 2
     assert dict(reader.stats.skipped) == {BAD_LENGTH: 1}  # a garbage length fails its CRC
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        b"\x0a\x80",  # the context's length cut short by the record's end
+        b"\x0a" + b"\xff" * 10 + b"\x01",  # an 11-byte length
+        b"\x0a\x02\x08\x80\x12\x00",  # a varint cut by the end of its message (the context)
+    ],
+)
+def test_a_bad_varint_makes_the_record_unparsable(record: bytes) -> None:
+    with pytest.raises(MalformedRecord, match="^bad varint$") as caught:
+        parse_record(record)
+    assert caught.value.reason == UNPARSABLE
 
 
 def test_missing_or_empty_sources_are_refused(tmp_path: Path) -> None:

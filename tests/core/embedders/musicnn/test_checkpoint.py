@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,3 +124,26 @@ def test_garbage_and_absent_files_are_refused(tmp_path: Path) -> None:
         read_variables(tmp_path / "junk", variable_shapes())
     with pytest.raises(CheckpointError, match="could not be read"):
         read_variables(tmp_path / "absent", variable_shapes())
+
+
+def _index_file(index_entry_value: bytes, footer_handles: bytes) -> bytes:
+    """A LevelDB table: one uncompressed block holding one entry (key b"k") whose value is
+    ``index_entry_value``, then a 48-byte footer of ``footer_handles`` and the magic."""
+    entries = b"\x00\x01" + bytes([len(index_entry_value)]) + b"k" + index_entry_value
+    block = entries + struct.pack("<I", 0)  # no restart points
+    footer = footer_handles.ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
+    return block + b"\x00" * 5 + footer  # the block trailer: uncompressed, CRC unchecked
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        _index_file(b"\x80", b"\x00\x00\x00\x09"),  # a block handle cut short
+        _index_file(b"\x00\x00", b"\xff" * 11),  # an 11-byte number in the footer
+    ],
+)
+def test_a_bad_number_in_the_index_is_refused(tmp_path: Path, index: bytes) -> None:
+    (tmp_path / "bad.index").write_bytes(index)
+    (tmp_path / "bad.data-00000-of-00001").write_bytes(b"\0" * 64)
+    with pytest.raises(CheckpointError, match=r"could not be read \(a number is truncated\)"):
+        read_variables(tmp_path / "bad", variable_shapes())

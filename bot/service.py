@@ -74,7 +74,7 @@ from musicrec_core.errors import (
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
 from musicrec_core.sources.blocks import BlockNotice, read_last_block
-from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError
+from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError, default_budget_path
 from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip
 from musicrec_core.titles import TitleLookup, candidate_count
 
@@ -137,7 +137,8 @@ class RequestService:
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube
-        self._budget = FetchBudget(settings.youtube_fetches_per_hour)
+        # One window for every process of the machine: YouTube counts per address.
+        self._budget = FetchBudget(settings.youtube_fetches_per_hour, path=default_budget_path())
         self._blocks = BlockNotice()
         self._busy_told: dict[int, float] = {}
         self._clips = (

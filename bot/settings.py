@@ -106,8 +106,10 @@ class Settings(BaseSettings):
 
     # Spending YouTube requests, and titled results (oEmbed).
     youtube_fetches_per_hour: int = Field(default=DEFAULT_FETCHES_PER_HOUR, ge=1, le=10_000)
-    """Most YouTube fetches in any hour (a sliding window); YouTube tolerates about 300 an
-    hour from one address without an account. Links answered from the clip cache are free."""
+    """Most YouTube fetches in any hour (a sliding window), counted together by every bot
+    process of the machine (``youtube-fetches.bin`` in the cache directory); YouTube tolerates
+    about 300 an hour from one address without an account. Links answered from the clip
+    cache are free."""
     clip_cache_mb: float = Field(default=DEFAULT_CLIP_CACHE_MB, ge=0)
     """Size of the embedded-clip cache beside the model cache, in MiB (a link pasted again
     is answered without downloading); 0 turns it off."""

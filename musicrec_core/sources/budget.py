@@ -26,6 +26,7 @@ Thread-safe; the clock is injectable (tests move it instead of sleeping).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import logging
@@ -135,7 +136,9 @@ class FetchBudget:
 
     def _expire(self, started: list[float], now: float) -> None:
         """Forget fetches that left the window; a stamp after ``now`` counts as now."""
-        started[:] = [min(at, now) for at in started if at + self.window_s > now]
+        if started and started[-1] > now:
+            started[:] = [min(at, now) for at in started]
+        del started[: bisect.bisect_right(started, now - self.window_s)]
 
     @contextlib.contextmanager
     def _window(self) -> Iterator[list[float]]:

@@ -186,6 +186,20 @@ async def test_a_spent_budget_is_refused_privately_and_told_once_per_channel(
     assert len(fetch.calls) == 1
 
 
+async def test_the_processes_of_one_machine_share_the_budget(
+    make_service: tuple[ServiceMaker, SpyFetch],
+) -> None:
+    make, fetch = make_service
+    one = make(youtube_fetches_per_hour=1, title_lookup=False)  # shard 0's process
+    other = make(youtube_fetches_per_hour=1, title_lookup=False)  # shard 1's, same cache
+    await one.answer(make_interaction(None), AudioRequest(link=LINK), count=3)
+    with pytest.raises(YouTubeBusyError, match="YouTube is busy for musicrec"):
+        interaction = make_interaction(None, user_id=43)
+        await other.answer(interaction, AudioRequest(link=OTHER_LINK), count=3)
+    assert len(fetch.calls) == 1
+    assert other.youtube_status()["YouTube fetches"] == "1/1 in the last hour"
+
+
 async def test_a_block_tells_the_member_briefly_and_the_operator_once(
     make_service: tuple[ServiceMaker, SpyFetch], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -8,8 +8,9 @@ seven-video catalog and the synthetic VGGish (VGGish-sized compute). Two phases 
 * baseline: four polite members each send /recommend (a 10-s MP3) every 6 s;
 * flood: the same, while one member sends something every 0.5 s, cycling through every
   entry point with the most expensive inputs it may: /recommend and the "Find similar
-  music" menu with a 10-minute 8-channel Opus upload (about 23 MiB; more channels are refused), "More like" clicks,
-  a /recommend link and a pasted link to a "video" the local media server throttles.
+  music" menu with a 12-minute 8-channel Opus upload (24 MiB, just under the 25 MiB cap;
+  more channels are refused), "More like" clicks, a /recommend link and a pasted link to
+  a "video" the local media server throttles.
 
 Prints the polite members' p95 reply time (dispatch -> answer) in each phase and their
 ratio (goal <= 1.5x), refusals of polite members (goal 0), how the flooder was answered,
@@ -163,7 +164,7 @@ def main() -> int:
             generate_media(work / f"polite{n}.mp3", seconds=10, tone_hz=250.0 + 110.0 * n)
             for n in range(len(POLITE))
         ]
-        long_opus = long_many_channel_opus(work / "long.opus").read_bytes()
+        long_opus = long_many_channel_opus(work / "long.opus", seconds=720).read_bytes()
         link_audio = generate_media(work / "link.mp3", seconds=30, tone_hz=660).read_bytes()
 
         with LocalHTTPServer() as media, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:

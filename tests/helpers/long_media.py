@@ -1,7 +1,7 @@
 """Expensive but legal uploads: long, many-channel Opus files, as a flooding member sends.
 
-An 8-channel (the most musicrec reads) Opus file of 10 minutes at 320 kbit/s is about
-23 MiB, under Discord's 25 MiB, and every channel of each candidate window is decoded
+An 8-channel (the most musicrec reads) Opus file of 10 minutes at 320 kbit/s is 20 MiB
+(12 minutes: 24 MiB), under Discord's 25 MiB, and every channel of each candidate window is decoded
 before the downmix. Encoding many channels is slow, so :func:`long_many_channel_opus`
 encodes one short block of noise and repeats it by stream copy (the way
 :func:`tests.helpers.hostile_media.long_silent_mp3` makes hours of silence).

@@ -145,14 +145,13 @@ class FetchBudget:
         """The start times (sorted), locked; kept (and written to the file) when the body
         returns."""
         with self._lock:
-            fd = self._open()
+            fd = self._open_locked()
             if fd is None:
                 started = list(self._started)
                 yield started
                 self._started = started
                 return
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
                 started = self._read(fd)
                 yield started
                 self._started = started
@@ -160,20 +159,28 @@ class FetchBudget:
             finally:
                 os.close(fd)  # releases the flock
 
-    def _open(self) -> int | None:
-        """The shared file, opened (created with its folder if missing); None without one."""
+    def _open_locked(self) -> int | None:
+        """The shared file, opened (created with its folder if missing) and locked; None
+        without a file or when it cannot be used."""
         if self.path is None:
             return None
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         try:
             try:
-                return os.open(self.path, flags, 0o600)
+                fd = os.open(self.path, flags, 0o600)
             except FileNotFoundError:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                return os.open(self.path, flags, 0o600)
+                fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             self._file_failure("open", exc)
             return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # e.g. a network file system without locks
+            os.close(fd)
+            self._file_failure("lock", exc)
+            return None
+        return fd
 
     def _read(self, fd: int) -> list[float]:
         """The stamps in the file; an empty list for a new, cut-short or corrupt file."""

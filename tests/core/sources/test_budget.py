@@ -3,10 +3,13 @@ shared through one file by every process of a machine."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,14 +169,14 @@ def test_concurrent_processes_never_exceed_the_limit(tmp_path: Path) -> None:
     ],
 )
 def test_a_damaged_file_reads_as_empty_and_is_rewritten(
-    tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, damage: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = Clock()
     path = tmp_path / "youtube-fetches.bin"
     budget = FetchBudget(2, clock=clock, path=path)
     budget.take()
     budget.take()
-    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    path.write_bytes(damage(path.read_bytes()))
     with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
         assert budget.used() == 0
         budget.take()
@@ -195,19 +198,28 @@ def test_a_fetch_stamped_in_the_future_counts_as_now_not_forever(tmp_path: Path)
     budget.take()
 
 
+@pytest.mark.parametrize("action", ["open", "lock"])
 def test_an_unusable_file_is_logged_once_and_the_process_counts_alone(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, action: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "a-file").write_text("")
-    clock = Clock()
-    budget = FetchBudget(2, clock=clock, path=tmp_path / "a-file" / "youtube-fetches.bin")
+    path = tmp_path / "youtube-fetches.bin"
+    if action == "open":
+        (tmp_path / "a-file").write_text("")
+        path = tmp_path / "a-file" / "youtube-fetches.bin"  # its folder is a file
+    else:
+
+        def no_locks(fd: int, operation: int) -> None:
+            raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))  # a network file system
+
+        monkeypatch.setattr("musicrec_core.sources.budget.fcntl.flock", no_locks)
+    budget = FetchBudget(2, clock=Clock(), path=path)
     with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
         budget.take()
         budget.take()
         with pytest.raises(YouTubeBusyError):
             budget.take()
     assert budget.used() == 2
-    assert caplog.text.count("cannot open the YouTube fetch budget file") == 1
+    assert caplog.text.count(f"cannot {action} the YouTube fetch budget file") == 1
 
 
 def test_the_shared_file_lives_in_the_cache_directory(tmp_path: Path) -> None:

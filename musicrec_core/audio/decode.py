@@ -9,7 +9,8 @@
 2. **Choose the window** by :mod:`musicrec_core.audio.window`'s rule. For a long source
    without a start, the candidate windows are decoded (side by side, ``max_decoders`` at
    a time, :data:`CANDIDATE_NICENESS` levels below the first look at any file, so that
-   short requests never wait behind a long file's extra windows) and the loudest one's
+   short requests never wait behind a long file's extra windows; a ``background`` call
+   runs all its processes in the idle CPU class instead) and the loudest one's
    samples *are* the clip: no fifth decode. A source of at most twice the window (20 s)
    has a candidate at 0, and the speculative decode of step 1 is that candidate's decode.
    When every candidate comes back empty (a truncated file whose header promises more than
@@ -157,6 +158,7 @@ def load_clip(
     ffmpeg, ffprobe = find_binaries()
 
     first_look = ChildPriority(background=background)
+    later = ChildPriority(later_by=CANDIDATE_NICENESS, background=background)
 
     def decode(
         start: float,
@@ -172,7 +174,7 @@ def load_clip(
         )
 
     def candidate(start: float) -> _Decoded:
-        return decode(start, priority=ChildPriority(CANDIDATE_NICENESS, background))
+        return decode(start, priority=later)
 
     if max_decoders < 1:
         raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")

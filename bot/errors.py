@@ -8,7 +8,8 @@ else gets a generic sentence and its traceback goes to the log.
 This module is the bot's display boundary for error text. Core messages are written for a
 person at the command line, so they may name server paths and quote OS errors; in Discord
 :func:`public_text` shows a path as its last component, leaves OS error text out and
-escapes markdown (file names are user input), while the log keeps the full message.
+makes the rest inert (:mod:`bot.untrusted_text`: file names, titles and option values are
+outside text), while the log keeps the full message.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import re
 
 import discord
 from discord import app_commands
-from discord.utils import escape_markdown
 
 from bot.limits import fit_content, truncate
 from bot.logging_setup import get_logger
+from bot.untrusted_text import Surface, inert
 from musicrec_core.errors import MusicrecError
 
 log = get_logger(__name__)
@@ -63,14 +64,15 @@ def _last_component(path: str) -> str:
 
 
 def public_text(text: str) -> str:
-    """``text`` as Discord may show it: no server paths, no OS error text, markdown escaped.
+    """``text`` as Discord may show it: no server paths, no OS error text, nothing in it a
+    link, a mention or formatting, at most a message's 2000 characters after escaping.
 
     ``"Cannot read /srv/index/CURRENT: Permission denied."`` -> ``"Cannot read CURRENT."``
     """
     text = _ERRNO_TAG.sub("", _OS_ERROR.sub("", text))
     text = _QUOTED_PATH.sub(lambda match: match[1] + _last_component(match[2]) + match[1], text)
     text = _BARE_PATH.sub(lambda match: _last_component(match[0]), text)
-    return escape_markdown(" ".join(text.split()))
+    return inert(text, Surface.CONTENT)
 
 
 def user_message(error: BaseException) -> tuple[str, bool]:

@@ -23,6 +23,8 @@ footer text, author name)."""
 MAX_ACTION_ROWS = 5
 MAX_BUTTONS_PER_ROW = 5
 MAX_BUTTON_LABEL_CHARS = 80
+MAX_SELECT_OPTION_CHARS = 100
+"""A select menu option's label, and its description."""
 MAX_URL_CHARS = 512
 """Longest URL a link button may carry."""
 
@@ -30,12 +32,19 @@ ELLIPSIS = "…"
 
 
 def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
+    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut.
+
+    A cut never keeps half of a markdown escape: a backslash left alone at the end would
+    escape the ellipsis, so it goes too (text already escaped by :mod:`bot.untrusted_text`
+    stays escaped after any cut)."""
     if limit <= 0:
         return ""
     if len(text) <= limit:
         return text
-    return text[: limit - 1].rstrip() + ELLIPSIS
+    kept = text[: limit - 1].rstrip()
+    if (len(kept) - len(kept.rstrip("\\"))) % 2:
+        kept = kept[:-1]
+    return kept + ELLIPSIS
 
 
 def fit_content(text: str) -> str:

@@ -9,10 +9,14 @@ where ``<catalog>`` is the fingerprint of the catalog the reply came from. A cli
 send any custom_id, so a click's count is clamped to 1..MAX_COUNT.
 
 Replies are public, so they show titles and file names, never a server path
-(:func:`source_name`). YouTube results show the title and channel their oEmbed lookup
-found (:mod:`musicrec_core.titles`) and the best result's thumbnail. A click is
-handed to the bot's request service (``interaction.client.service``), which re-queries
-from the item's stored vector, or refuses if the catalog has been rebuilt since.
+(:func:`source_name`). Every text that comes from outside (tags, file names, titles,
+channels, labels) goes through :func:`bot.untrusted_text.inert` for the surface it lands
+on, each piece within its own share of the surface's limit, and the only links are the
+bot's own (:func:`bot.untrusted_text.masked_link`, link buttons). YouTube results show
+the title and channel their oEmbed lookup found (:mod:`musicrec_core.titles`) and the
+best result's thumbnail. A click is handed to the bot's request service
+(``interaction.client.service``), which re-queries from the item's stored vector, or
+refuses if the catalog has been rebuilt since.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import discord
-from discord.utils import escape_markdown
 
 from bot.errors import report_error
 from bot.limits import (
@@ -34,6 +37,7 @@ from bot.limits import (
     truncate,
 )
 from bot.request import MAX_COUNT
+from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
 from musicrec_core.recommender import Recommendation, RecommendationSet
 from musicrec_core.timecode import format_clock
@@ -42,7 +46,14 @@ EMBED_COLOUR = discord.Colour(0x5865F2)
 MAX_LABELS_SHOWN = 5
 MAX_TAGS_SHOWN = 5
 MORE_LIKE_PREFIX = "musicrec:more"
-MAX_CHANNEL_CHARS = 100
+MAX_QUERY_NAME_CHARS = 400
+"""Characters (escapes included) of the query's name in the "Heard:" line."""
+MAX_TAG_CHARS = 80
+"""Characters (escapes included) of one tag or label name."""
+MAX_CHANNEL_CHARS = 150
+"""Characters (escapes included) of a channel name."""
+MAX_SOURCE_CHARS = 200
+"""Characters (escapes included) of a library item's file name."""
 
 
 class MoreLikeService(Protocol):
@@ -58,16 +69,22 @@ def _window(start_s: float, end_s: float) -> str:
 
 
 def describe_query(query: Provenance | None) -> str:
-    """One line saying what was heard: name or title, and the window used."""
+    """One line saying what was heard: name or title in bold, the window used and, for a
+    video, a link to it (kept apart from the title, which is outside text).
+
+    ``"Heard: **Song**, 0:30–0:40 · [on YouTube](https://www.youtube.com/watch?v=ID)"``
+    """
     if query is None:
         return "Heard: your clip"
     name = query.title or (query.ref if query.kind == "youtube" else source_name(query.ref))
-    if query.kind == "youtube":
-        name = f"[{escape_markdown(name)}](https://www.youtube.com/watch?v={query.ref})"
-    else:
-        name = f"**{escape_markdown(name)}**"
+    shown = inert(name, Surface.EMBED_DESCRIPTION, limit=MAX_QUERY_NAME_CHARS) or "?"
     window = _window(query.start_s, query.start_s + query.duration_s)
-    return f"Heard: {name}, {window}"
+    line = f"Heard: **{shown}**, {window}"
+    if query.kind == "youtube":
+        link = masked_link("on YouTube", f"https://www.youtube.com/watch?v={query.ref}")
+        if link is not None:
+            line += f" · {link}"
+    return line
 
 
 def source_name(source: str) -> str:
@@ -79,20 +96,36 @@ def source_name(source: str) -> str:
 
 
 def _entry_value(item: Recommendation) -> str:
+    """The field value of one result: channel, where to play it, similarity, labels. Each
+    outside piece has its own budget, so the whole fits 1024 characters uncut."""
     window = _window(item.start_s, item.end_s)
-    if item.url is not None:
-        where = f"[Play from {format_clock(item.start_s)}]({item.url}) ({window})"
+    link = masked_link(f"Play from {format_clock(item.start_s)}", item.url)
+    if link is not None:
+        where = f"{link} ({window})"
     elif item.source is not None:
-        where = f"{escape_markdown(truncate(source_name(item.source), 200))} ({window})"
+        name = inert(source_name(item.source), Surface.FIELD_VALUE, limit=MAX_SOURCE_CHARS)
+        where = f"{name} ({window})"
     else:
         where = window
     lines = [f"{where} · **{item.similarity_pct:.0f}%** similar"]
-    if item.channel:
-        lines.insert(0, f"by {escape_markdown(truncate(item.channel, MAX_CHANNEL_CHARS))}")
-    if item.labels:
-        labels = ", ".join(escape_markdown(label) for label in item.labels[:MAX_LABELS_SHOWN])
-        lines.append(labels)
+    channel = inert(item.channel or "", Surface.FIELD_VALUE, limit=MAX_CHANNEL_CHARS)
+    if channel:
+        lines.insert(0, f"by {channel}")
+    labels = [
+        inert(label, Surface.FIELD_VALUE, limit=MAX_TAG_CHARS)
+        for label in item.labels[:MAX_LABELS_SHOWN]
+    ]
+    if any(labels):
+        lines.append(", ".join(label for label in labels if label))
     return truncate("\n".join(lines), MAX_FIELD_VALUE_CHARS)
+
+
+def _ranked_title(item: Recommendation, surface: Surface) -> str:
+    """``#rank title`` for ``surface`` (a field name or a link button's label); the title
+    is outside text, made inert within what the surface's limit leaves after the rank."""
+    prefix = f"#{item.rank} "
+    title = inert(item.title or item.group, surface, limit=surface.limit - len(prefix))
+    return prefix + title
 
 
 def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -> discord.Embed:
@@ -106,7 +139,8 @@ def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -
     lines = [describe_query(result.query)]
     if result.query_tags:
         tags = ", ".join(
-            f"{escape_markdown(tag.name)} {tag.probability * 100:.0f}%"
+            f"{inert(tag.name, Surface.EMBED_DESCRIPTION, limit=MAX_TAG_CHARS)} "
+            f"{tag.probability * 100:.0f}%"
             for tag in result.query_tags[:MAX_TAGS_SHOWN]
         )
         lines.append(f"Tags: {tags}")
@@ -114,10 +148,12 @@ def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -
         lines.append("The catalog holds nothing else to compare with.")
     embed = discord.Embed(title=heading, description="\n".join(lines), colour=EMBED_COLOUR)
     for item in result.items:
-        title = escape_markdown(item.title or item.group)
-        embed.add_field(name=f"#{item.rank} {title}", value=_entry_value(item), inline=False)
-    if result.items and result.items[0].thumbnail_url:
-        embed.set_thumbnail(url=result.items[0].thumbnail_url)  # a YouTube image host
+        embed.add_field(
+            name=_ranked_title(item, Surface.FIELD_NAME), value=_entry_value(item), inline=False
+        )
+    thumbnail = link_target(result.items[0].thumbnail_url) if result.items else None
+    if thumbnail is not None:
+        embed.set_thumbnail(url=thumbnail)  # a YouTube image host
     embed.set_footer(text=f"musicrec · catalog {fingerprint}")
     return fit_embed(embed)
 
@@ -168,14 +204,14 @@ class MoreLikeButton(
 
 def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
     """Link buttons (one per playable result), then a "More like #n" button per result."""
-    links = [(item, url) for item in result.items if (url := fit_link_url(item.url))]
+    links = [(item, url) for item in result.items if (url := fit_link_url(link_target(item.url)))]
     link_count, more_count = fit_button_groups([len(links), len(result.items)])
     view = discord.ui.View(timeout=None)
     row = 0
     for position, (item, url) in enumerate(links[:link_count]):
         view.add_item(
             discord.ui.Button(
-                label=fit_label(f"#{item.rank} {item.title or item.group}"),
+                label=fit_label(_ranked_title(item, Surface.BUTTON_LABEL)),
                 url=url,
                 row=row + position // 5,
             )

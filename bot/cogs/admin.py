@@ -2,7 +2,8 @@
 
 Who may run them is :func:`bot.checks.is_admin`: the bot owners anywhere, and in the admin
 servers (``MUSICREC_ADMIN_GUILD_IDS``) members with Manage Server or the admin role. The
-replies are ephemeral and name no server path (a failure's details go to the log).
+replies are ephemeral and name no server path (a failure's details go to the log); what
+they quote from outside is made inert (:mod:`bot.untrusted_text`).
 
 Both act on the process that received the command, i.e. the one running the shard of the
 server it was typed in: the replies name its shards (other processes reload on SIGHUP, see
@@ -21,14 +22,19 @@ from bot.app import MusicrecBot, index_summary
 from bot.checks import cooldown_from_setting, require_admin
 from bot.health import ShardSummary, shard_summaries
 from bot.limits import fit_embed
+from bot.untrusted_text import Surface, inert
 from bot.views import EMBED_COLOUR
 from musicrec_core.timecode import format_clock
 
 
 def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> discord.Embed:
+    """An embed of one inline field per row. Values hold outside text (the index's
+    manifest, yt-dlp's last block message), so every line of them is made inert."""
     embed = discord.Embed(title=title, colour=colour)
     for name, value in rows.items():
-        embed.add_field(name=name, value=value or "-", inline=True)
+        lines = [inert(line, Surface.FIELD_VALUE) for line in value.splitlines()]
+        shown = "\n".join(line for line in lines if line)
+        embed.add_field(name=inert(name, Surface.FIELD_NAME), value=shown or "-", inline=True)
     return fit_embed(embed)
 
 

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -87,20 +88,29 @@ def start_live_bot(
     synthetic_vggish: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveBotFactory]:
-    """Factory starting a live bot (with its own copy of the catalog); all stopped at the end."""
+    """Factory starting a live bot (with its own copy of the catalog); all stopped at the end.
+
+    ``serve_videos`` maps a video id to the audio its link fetches; ``served_names`` may give
+    the file name it is served under (yt-dlp's generic extractor makes it the title)."""
     started: list[LiveBot] = []
 
     def start(
         *,
         extra_env: Mapping[str, str] | None = None,
         serve_videos: Mapping[str, bytes] | None = None,
+        served_names: Mapping[str, str] | None = None,
     ) -> LiveBot:
         work = tmp_path_factory.mktemp("live-bot")
         index_dir = work / "index"
         shutil.copytree(e2e_catalog, index_dir)
         media = LocalHTTPServer()
+        names = served_names or {}
         urls = {
-            video_id: media.add(f"/{video_id}.mp3", data, content_type="audio/mpeg")
+            video_id: media.add(
+                f"/{quote(names.get(video_id, video_id), safe='')}.mp3",
+                data,
+                content_type="audio/mpeg",
+            )
             for video_id, data in (serve_videos or {}).items()
         }
         fake = FakeDiscord(token=FAKE_TOKEN).start()

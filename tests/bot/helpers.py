@@ -23,6 +23,7 @@ from bot.batching import RecommendQueue
 from bot.service import RequestService
 from bot.settings import Settings
 from musicrec_core.recommender import Recommender
+from tests.fake_discord.markdown import render
 
 
 def make_settings(index_dir: Path, **overrides: Any) -> Settings:
@@ -150,11 +151,15 @@ def make_interaction(
 
 
 def sent_text(mock_method: AsyncMock) -> str:
-    """The text a mocked ``send_message`` / ``followup.send`` was awaited with."""
+    """The text a mocked ``send_message`` / ``followup.send`` was awaited with, as a Discord
+    reader sees it (escapes read); fails if any of it would be a link, mention or formatting
+    (:mod:`tests.fake_discord.markdown`)."""
     call = mock_method.await_args
     if call is None:
         raise AssertionError("nothing was sent")
-    return call.args[0] if call.args else call.kwargs["content"]
+    rendering = render(call.args[0] if call.args else call.kwargs["content"])
+    assert not rendering.active, rendering
+    return rendering.visible
 
 
 OS_ERROR_TEXTS = tuple(os.strerror(code) for code in (errno.EACCES, errno.ENOENT, errno.EISDIR))
@@ -162,7 +167,9 @@ OS_ERROR_TEXTS = tuple(os.strerror(code) for code in (errno.EACCES, errno.ENOENT
 
 def assert_private(text: str, *secrets: str) -> None:
     """Text fit for Discord: no absolute path of two components or more, no OS error text
-    (``[Errno n]`` or a common strerror), none of ``secrets``."""
+    (``[Errno n]`` or a common strerror), none of ``secrets``; checked on what a reader sees
+    (markdown escapes read), so an escaped path counts as a path."""
+    text = render(text).visible
     assert not re.search(r"(?<![\w:/])/[^\s/]+/", text), text
     assert "Errno" not in text, text
     for phrase in (*OS_ERROR_TEXTS, *secrets):

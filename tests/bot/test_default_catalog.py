@@ -21,6 +21,7 @@ from musicrec_core.embedders.vggish.weights import CHECKPOINT, PCA
 from musicrec_core.mirrors import OFFICIAL_BASES
 from tests.bot.conftest import FAKE_TOKEN
 from tests.fake_discord.bot_process import BotProcess, bot_environment
+from tests.fake_discord.markdown import visible
 from tests.fake_discord.server import FakeDiscord
 from tests.helpers.catalog_hosts import CatalogHosts, write_catalog_archive
 from tests.helpers.media import generate_media
@@ -93,7 +94,8 @@ def test_first_start_builds_and_serves_the_second_reuses(
             attachments=[attachment],
         )
         (embed,) = fake.wait_reply(command)["payload"]["embeds"]
-        assert embed["description"] == "Heard: **song.mp3**, 0:00–0:10"
+        assert embed["description"] == "Heard: **song\\.mp3**, 0:00–0:10"
+        assert visible(embed["description"]) == "Heard: song.mp3, 0:00–0:10"
         assert len(embed["fields"]) == 3
     finally:
         assert bot.stop() == 0

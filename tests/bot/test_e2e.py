@@ -18,6 +18,7 @@ from bot.errors import ADMIN_ONLY_MESSAGE
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.fake_discord.markdown import field_rows, render, visible
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE, CALLBACK_MESSAGE
 from tests.fake_discord.world import CATALOG_VIDEOS, build_catalog
@@ -65,7 +66,8 @@ def assert_result_message(
     assert payload.get("content") in (None, "")
     (embed,) = payload["embeds"]
     assert embed["title"] == title
-    assert embed["description"] == heard
+    assert visible(embed["description"]) == visible(heard)
+    assert render(embed["description"]).links == render(heard).links
     assert embed["footer"]["text"] == f"musicrec · catalog {fingerprint}"
     fields = embed["fields"]
     assert len(fields) == count
@@ -75,7 +77,7 @@ def assert_result_message(
         assert match, field["value"]
         video = VIDEOS[match["id"]]
         assert field["name"] == f"#{rank} {video.title}"
-        assert match["labels"] == ", ".join(video.labels)
+        assert render(match["labels"]).visible == ", ".join(video.labels)
         assert 0 <= int(match["pct"]) <= 100
         assert field["inline"] is False
         ids.append(video.video_id)
@@ -121,7 +123,9 @@ def test_recommend_with_an_attachment(live: LiveBot, song: bytes) -> None:
 
 def test_start_option_picks_the_window(live: LiveBot, song: bytes) -> None:
     reply = live.fake.wait_reply(recommend_file(live, song, "concert-a.mp3", start="0:02"))
-    assert reply["payload"]["embeds"][0]["description"] == "Heard: **concert-a.mp3**, 0:02–0:12"
+    assert (
+        visible(reply["payload"]["embeds"][0]["description"]) == "Heard: concert-a.mp3, 0:02–0:12"
+    )
 
 
 def test_more_like_button_requeries_without_downloading(live: LiveBot, song: bytes) -> None:
@@ -136,7 +140,10 @@ def test_more_like_button_requeries_without_downloading(live: LiveBot, song: byt
     ids = assert_result_message(
         reply["payload"],
         title="More like this",
-        heard="Heard: [Concert A](https://www.youtube.com/watch?v=tone0440ccc), 0:01–0:11",
+        heard=(
+            "Heard: **Concert A**, 0:01–0:11 · "
+            "[on YouTube](https://www.youtube.com/watch?v=tone0440ccc)"
+        ),
         count=2,
         fingerprint=current_fingerprint(live.index_dir),
     )
@@ -153,7 +160,8 @@ def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
     assert record.body["allowed_mentions"]["replied_user"] is False
     description = record.body["embeds"][0]["description"]
     assert re.fullmatch(
-        rf"Heard: \[.+\]\(https://www\.youtube\.com/watch\?v={LINK_VIDEO}\), 0:03–0:13",
+        rf"Heard: \*\*.+\*\*, 0:03–0:13 · "
+        rf"\[on YouTube\]\(https://www\.youtube\.com/watch\?v={LINK_VIDEO}\)",
         description,
     ), description
     ids = assert_result_message(
@@ -211,8 +219,10 @@ def test_context_menu_refuses_a_message_without_audio_or_link(live: LiveBot) -> 
     interaction = fake.message_command("Find similar music", target)
     reply = fake.wait_reply(interaction)
     assert fake.acknowledgement(interaction) == CALLBACK_MESSAGE
+    assert visible(reply["payload"].pop("content")) == (
+        "That message has no audio attachment and no YouTube link."
+    )
     assert reply["payload"] == {
-        "content": "That message has no audio attachment and no YouTube link.",
         "flags": EPHEMERAL_FLAG,
         "tts": False,
         "allowed_mentions": {"parse": []},
@@ -232,7 +242,7 @@ def test_file_and_link_together_are_refused_at_once(live: LiveBot, song: bytes) 
     )
     reply = fake.wait_reply(interaction)
     assert reply["kind"] == "message" and reply["ephemeral"] is True
-    assert reply["payload"]["content"] == "Give either a file or a link, not both."
+    assert visible(reply["payload"]["content"]) == "Give either a file or a link, not both."
     assert not [r for r in fake.records if r.kind == "cdn" and attachment["id"] in r.path]
 
 
@@ -240,7 +250,7 @@ def test_a_file_that_is_not_audio_gets_the_decoder_message(live: LiveBot) -> Non
     interaction = recommend_file(live, b"just some text, not audio\n" * 50, "notes.mp3")
     reply = live.fake.wait_reply(interaction)
     assert reply["kind"] == "followup"
-    content = reply["payload"]["content"]
+    content = visible(reply["payload"]["content"])
     assert "notes.mp3" in content and "\n" not in content
     assert "Something went wrong" not in content
 
@@ -260,7 +270,7 @@ def test_reload_is_refused_for_a_plain_member(live: LiveBot) -> None:
 def status_rows(live: LiveBot, who: str) -> dict[str, str]:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who=who))
     assert reply["ephemeral"] is True
-    return {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    return field_rows(reply["payload"]["embeds"][0])
 
 
 @pytest.mark.parametrize("who", ["admin", "dj", "owner"])
@@ -289,7 +299,7 @@ def test_reload_swaps_a_new_catalog_and_stale_buttons_are_refused(
     assert fake.acknowledgement(interaction) == CALLBACK_DEFERRED_MESSAGE
     assert reply["ephemeral"] is True
     (embed,) = reply["payload"]["embeds"]
-    rows = {field["name"]: field["value"] for field in embed["fields"]}
+    rows = field_rows(embed)
     assert embed["title"] == "Catalog reloaded"
     assert rows["Items"] == "3"
     assert rows["Catalog id"] == new_fingerprint
@@ -299,7 +309,9 @@ def test_reload_swaps_a_new_catalog_and_stale_buttons_are_refused(
     click = fake.click(old["message"], stale)
     refused = fake.wait_reply(click)
     assert refused["kind"] == "message" and refused["ephemeral"] is True
-    assert refused["payload"]["content"].startswith("The catalog has been rebuilt since this reply")
+    assert visible(refused["payload"]["content"]).startswith(
+        "The catalog has been rebuilt since this reply"
+    )
 
     fresh = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=3))
     assert_result_message(
@@ -320,8 +332,8 @@ def test_broken_and_mismatched_indexes_are_refused_while_the_old_one_serves(
     build_catalog(live.index_dir, live.work_dir / "band-media", BandEnergyEmbedder(), videos=2)
     mismatch = fake.wait_reply(fake.slash_command("musicrec reload", who="admin"))
     assert mismatch["ephemeral"] is True
-    assert "bands" in mismatch["payload"]["content"]
-    assert "vggish" in mismatch["payload"]["content"]
+    assert "bands" in visible(mismatch["payload"]["content"])
+    assert "vggish" in visible(mismatch["payload"]["content"])
     # A version built with the right embedder whose vector file is then cut short.
     build_catalog(live.index_dir, live.work_dir / "cut-media", vggish, videos=2)
     with CatalogIndex.load(live.index_dir) as index:
@@ -329,7 +341,7 @@ def test_broken_and_mismatched_indexes_are_refused_while_the_old_one_serves(
     vectors.write_bytes(vectors.read_bytes()[:100])
     corrupt = fake.wait_reply(fake.slash_command("musicrec reload", who="admin"))
     assert corrupt["ephemeral"] is True
-    assert "vectors.ann" in corrupt["payload"]["content"]
+    assert "vectors.ann" in visible(corrupt["payload"]["content"])
 
     still = fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=2))
     assert len(still["payload"]["embeds"][0]["fields"]) == 2

@@ -22,6 +22,7 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.bot.helpers import assert_private
+from tests.fake_discord.markdown import field_rows, read_payload, render, visible
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE
 from tests.fake_discord.world import LIBRARY_TRACKS, build_catalog
@@ -30,7 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[^\s/\"]+/)+")
 REFUSED = {
-    "content": ADMIN_ONLY_MESSAGE,
+    "content": ADMIN_ONLY_MESSAGE,  # the bot's own words: nothing in them is escaped
     "flags": EPHEMERAL_FLAG,
     "tts": False,
     "allowed_mentions": {"parse": []},
@@ -64,7 +65,7 @@ def bot_payloads(live: LiveBot) -> str:
 
 def index_items(live: LiveBot) -> str:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who="owner"))
-    rows = {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    rows = field_rows(reply["payload"]["embeds"][0])
     return rows["Index items"]
 
 
@@ -81,10 +82,16 @@ def test_library_replies_show_file_names_never_server_paths(
     assert fields[0]["name"] == "#1 Track 8"
     files = {track.title: f"{track.video_id}.wav" for track in LIBRARY_TRACKS}
     for field in fields:
-        title = field["name"].split(" ", 1)[1]
-        assert field["value"].startswith(f"{files[title]} (0:01–0:11) · **"), field
+        title = visible(field["name"]).split(" ", 1)[1]
+        assert visible(field["value"]).startswith(f"{files[title]} (0:01–0:11) · "), field
     sent = bot_payloads(live)
-    assert str(library) not in sent and "/Music/" not in sent
+    shown = "\n".join(
+        reading.rendering.visible
+        for record in live.fake.records
+        if isinstance(record.body, dict)
+        for reading in read_payload(record.body.get("data", record.body))
+    )
+    assert str(library) not in shown and "/Music/" not in shown
     assert not ABSOLUTE_PATH.search(sent), ABSOLUTE_PATH.search(sent)
 
 
@@ -121,8 +128,9 @@ def test_an_error_after_a_public_thinking_is_shown_to_its_user_only(live: LiveBo
     assert reply["kind"] == "followup" and reply["ephemeral"] is True
     assert reply["message"]["flags"] == EPHEMERAL_FLAG
     assert all(each["ephemeral"] for each in fake.replies(interaction))
-    content = reply["payload"]["content"]
-    assert r"my\_notes\_\*draft\*.mp3" in content and "Something went wrong" not in content
+    content = render(reply["payload"]["content"])
+    assert "my_notes_*draft*.mp3" in content.visible and not content.active
+    assert "Something went wrong" not in content.visible
     assert reply["payload"]["allowed_mentions"] == {"parse": []}  # names never ping
 
 
@@ -162,7 +170,7 @@ def test_the_owner_may_reload_from_another_server(live: LiveBot) -> None:
 def reload_refusal(live: LiveBot) -> str:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec reload", who="admin"))
     assert reply["ephemeral"] is True
-    return str(reply["payload"]["content"])
+    return visible(reply["payload"]["content"])
 
 
 def test_failed_reloads_name_no_server_path_and_no_os_error(live: LiveBot, library: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.fake_discord.markdown import visible
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE, CALLBACK_MESSAGE
 from tests.helpers.long_media import long_many_channel_opus
@@ -64,7 +65,7 @@ def assert_refused(live: LiveBot, interaction: str) -> None:
     reply = live.fake.wait_reply(interaction)
     assert live.fake.acknowledgement(interaction) == CALLBACK_MESSAGE
     assert reply["payload"]["flags"] == EPHEMERAL_FLAG
-    assert reply["payload"]["content"].startswith(REFUSALS), reply["payload"]["content"]
+    assert visible(reply["payload"]["content"]).startswith(REFUSALS), reply["payload"]["content"]
 
 
 def assert_answered(live: LiveBot, interaction: str) -> None:

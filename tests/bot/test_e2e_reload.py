@@ -19,6 +19,7 @@ from musicrec_core.catalog.index import VECTORS_FILE, CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import FAKE_TOKEN, LiveBot, LiveBotFactory
 from tests.fake_discord.bot_process import BotProcess, bot_environment
+from tests.fake_discord.markdown import field_rows, visible
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import build_catalog
 from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
@@ -33,8 +34,7 @@ def live(start_live_bot: LiveBotFactory) -> LiveBot:
 
 def serving_version(live: LiveBot) -> str:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who="owner"))
-    rows = {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
-    return rows["Index version"]
+    return field_rows(reply["payload"]["embeds"][0])["Index version"]
 
 
 def recommend(live: LiveBot, song: bytes) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def reload_refused(live: LiveBot) -> str:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec reload", who="owner"))
     assert reply["ephemeral"] is True
     assert not reply["payload"].get("embeds"), reply["payload"]
-    return str(reply["payload"]["content"])
+    return visible(reply["payload"]["content"])
 
 
 def publish_version(live: LiveBot, vggish: Embedder, name: str) -> Path:

@@ -23,6 +23,7 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import FAKE_TOKEN
 from tests.fake_discord.bot_process import BotProcess, bot_environment
+from tests.fake_discord.markdown import field_rows
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import build_catalog
 
@@ -110,7 +111,7 @@ def status_rows(sharded: Sharded, guild: str) -> dict[str, str]:
     reply = sharded.fake.wait_reply(
         sharded.fake.slash_command("musicrec status", who="owner", guild=guild)
     )
-    return {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    return field_rows(reply["payload"]["embeds"][0])
 
 
 def test_both_processes_are_ready_each_with_its_own_shard(sharded: Sharded) -> None:

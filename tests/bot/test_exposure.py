@@ -17,6 +17,7 @@ from bot.settings import ConfigurationError, load_settings
 from bot.views import MoreLikeButton, source_name
 from musicrec_core.errors import IndexCorruptError, NotAudioError
 from tests.bot.helpers import assert_private, make_interaction, make_settings, sent_text
+from tests.fake_discord.markdown import render
 
 ADMIN_SERVER = 1
 OTHER_SERVER = 2
@@ -92,18 +93,20 @@ async def test_a_refusal_is_polite_and_private(tmp_path: Path) -> None:
 )
 def test_paths_and_os_errors_stay_in_the_log(message: str, shown: str) -> None:
     text, unexpected = user_message(IndexCorruptError(message))
-    assert text.startswith(shown) and not unexpected
+    assert render(text).visible.startswith(shown) and not unexpected
     assert_private(text, "/srv", "/a/", "~/")
 
 
 def test_commands_and_links_are_not_mistaken_for_paths() -> None:
     text = "Rebuilt since: run /recommend again, or see https://www.youtube.com/watch?v=a_b."
-    assert public_text(text) == text
+    assert render(public_text(text)).visible == text
 
 
 def test_user_provided_names_are_markdown_escaped() -> None:
     text, _ = user_message(NotAudioError("my_song_**loud**`.mp3 holds no audio."))
-    assert text == r"my\_song\_\*\*loud\*\*\`.mp3 holds no audio."
+    rendering = render(text)
+    assert rendering.visible == "my_song_**loud**`.mp3 holds no audio."
+    assert not rendering.active
 
 
 async def test_refusals_are_logged_with_the_full_message(

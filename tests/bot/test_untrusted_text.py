@@ -106,7 +106,9 @@ def assert_shows(visible: str, text: str) -> None:
         assert visible.endswith("…") and expected.startswith(visible[:-1].rstrip())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(text=hostile_text, surface=st.sampled_from([s for s in Surface if s.renders_markdown]))
 def test_property_no_hostile_text_becomes_active_and_none_is_lost(
     text: str, surface: Surface
@@ -118,7 +120,7 @@ def test_property_no_hostile_text_becomes_active_and_none_is_lost(
     assert_shows(rendering.visible, text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(text=hostile_text, surface=st.sampled_from([s for s in Surface if not s.renders_markdown]))
 def test_property_plain_surfaces_keep_the_text_without_escapes(text: str, surface: Surface) -> None:
     shown = inert(text, surface)

@@ -64,6 +64,7 @@ from musicrec_core.errors import (
     SourceError,
     VideoUnavailableError,
     YouTubeBlockedError,
+    YouTubeNotReachedError,
 )
 from musicrec_core.js_runtime import ytdlp_js_runtimes
 from musicrec_core.sources.video_id import canonical_url
@@ -223,9 +224,31 @@ _MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
 )
 
 
-def error_for_ytdlp_message(message: str) -> SourceError:
-    """The short, typed error a user sees for one of yt-dlp's error messages."""
+_NO_CONNECTION = (
+    "connection refused",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+    "no address associated with hostname",
+    "network is unreachable",
+    "no route to host",
+)
+"""yt-dlp's words (lower-cased) for a request that opened no connection: the name did not
+resolve, or the host (or the proxy) refused or could not be routed to. A reset, a time-out
+or any HTTP status means something answered, so they are not here."""
+
+
+def error_for_ytdlp_message(message: str, *, before_contact: bool = False) -> SourceError:
+    """The short, typed error a user sees for one of yt-dlp's error messages.
+
+    ``before_contact``: the message ended the metadata phase, before yt-dlp had any answer.
+    A connection that was never opened then means YouTube saw nothing of this fetch
+    (:class:`~musicrec_core.errors.YouTubeNotReachedError`, so the bot gives its budget
+    back); later in a fetch the same words are a plain :class:`FetchError`.
+    """
     lowered = message.lower()
+    if before_contact and any(needle in lowered for needle in _NO_CONNECTION):
+        return YouTubeNotReachedError("Could not reach YouTube; try again later.")
     for needles, error in _MESSAGE_MAP:
         if any(needle in lowered for needle in needles):
             return type(error)(str(error))
@@ -240,7 +263,8 @@ class YtDlpProcess:
     includes the copy of ``settings.cookiefile`` yt-dlp is given (the original is only read).
 
     Raises:
-        FetchError: the cookies file cannot be read, or the child cannot be started.
+        YouTubeNotReachedError: the cookies file cannot be read, or the child cannot be
+            started (nothing reached YouTube).
     """
 
     def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
@@ -268,7 +292,11 @@ class YtDlpProcess:
         ]
         for reader in self._readers:
             reader.start()
-        self._send(request)
+        try:
+            self._send(request)
+        except FetchError as exc:  # the child died before reading its request
+            self.close()
+            raise YouTubeNotReachedError(str(exc)) from exc
 
     def __enter__(self) -> YtDlpProcess:
         return self
@@ -350,7 +378,7 @@ class YtDlpProcess:
             if event.get("event") == "error":
                 message = str(event.get("message", ""))
                 logger.info("yt-dlp error: %s", message)
-                raise error_for_ytdlp_message(message)
+                raise error_for_ytdlp_message(message, before_contact=phase == "metadata")
             return event
 
     def _check_bytes(self) -> None:
@@ -388,14 +416,15 @@ def _copy_cookies(cookiefile: Path, workdir: Path) -> Path:
     the original is read-only, and private because ``workdir`` is. Returns the copy's path.
 
     Raises:
-        FetchError: the cookies file cannot be read (its path is neither logged nor shown).
+        YouTubeNotReachedError: the cookies file cannot be read (its path is neither logged
+            nor shown); yt-dlp was not started.
     """
     copy = workdir / _COOKIES_COPY
     try:
         shutil.copyfile(cookiefile, copy)
     except OSError as exc:
         logger.warning("cannot read the yt-dlp cookies file: %s", type(exc).__name__)
-        raise FetchError(
+        raise YouTubeNotReachedError(
             "The YouTube cookies file could not be read; whoever runs musicrec needs to check it."
         ) from exc
     return copy

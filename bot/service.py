@@ -8,11 +8,13 @@ call to :class:`RequestService`. Every call goes through the same sequence
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown
    (:class:`~bot.admission.MemberAdmission`: one cooldown and one in-flight limit per
-   member across every entry point), then, for a YouTube link, look it up in the
-   embedded-clip cache (:class:`~musicrec_core.clip_cache.ClipCache`) or take one fetch
-   from the hourly budget (:class:`~musicrec_core.sources.budget.FetchBudget`); any
-   refusal comes at once, while nothing has been shown yet (so an interaction's refusal
-   is still ephemeral);
+   member across every entry point), then, for a YouTube link, move its start down to the
+   5-s grid (:func:`~musicrec_core.sources.youtube.snapped_start`: ``t=1`` .. ``t=4`` are
+   one clip, one fetch), look it up in the embedded-clip cache
+   (:class:`~musicrec_core.clip_cache.ClipCache`) or take one fetch for the member and
+   their server from the hourly budget (:class:`~musicrec_core.sources.budget.FetchBudget`:
+   a total, a member's share and a server's share); any refusal comes at once, while
+   nothing has been shown yet (so an interaction's refusal is still ephemeral);
 2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
    indicator in the channel of a pasted link), held while the work runs;
 3. **work**, within the request deadline: fetch a link in the fetch pool or decode an
@@ -27,14 +29,22 @@ call to :class:`RequestService`. Every call goes through the same sequence
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
 
+A fetch that never reached YouTube is given back to the budget (:mod:`bot.youtube_charge`).
+The budget file and the caches are shared with the machine's other processes, so every
+call on them runs off the event loop with a timeout (:class:`~bot.off_loop.OffLoop`): a
+lock held elsewhere costs that one request a "try again", never the other members'
+acknowledgements; a clip-cache read that times out is a miss, a write is skipped, and title
+lookups that overrun leave the reply untitled.
+
 The service owns the queue, the pools, the admission counters and the settings the work
 needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
 along. Errors from an interaction answer propagate (the command tree or the button reports
 them); a link in chat is answered with the failure as a reply (:func:`bot.errors.user_message`:
 no server path, markdown escaped), except a member's own cooldown or in-flight refusal,
 which is only logged (a reply per flooded message would turn one member's flood into the
-bot's), and a spent fetch budget, told once per channel per hour and otherwise only
-logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
+bot's), as are the member's spent share of YouTube fetches and a budget file too busy to
+answer; a spent total or server share is told once per channel per hour and otherwise
+only logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
 error's sentence and the operator one log warning per hour naming the fix
 (:class:`~musicrec_core.sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and
 ``/musicrec status``).
@@ -59,10 +69,12 @@ from bot.batching import QueueStats, RecommendQueue
 from bot.errors import user_message
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
+from bot.off_loop import OffLoop, SharedStateBusyError
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
 from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
+from bot.youtube_charge import YouTubeCharge
 from musicrec_core.clip import Clip
 from musicrec_core.clip_cache import CachedQuery, ClipCache, vector_space, window_key
 from musicrec_core.errors import (
@@ -70,12 +82,19 @@ from musicrec_core.errors import (
     IndexMismatchError,
     MusicrecError,
     YouTubeBlockedError,
+    YouTubeNotReachedError,
 )
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
 from musicrec_core.sources.blocks import BlockNotice, read_last_block
-from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError, default_budget_path
-from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip
+from musicrec_core.sources.budget import (
+    FetchBudget,
+    FetchBudgetBusyError,
+    MemberShareSpentError,
+    YouTubeBusyError,
+    default_budget_path,
+)
+from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, snapped_start
 from musicrec_core.titles import TitleLookup, candidate_count
 
 log = get_logger(__name__)
@@ -85,6 +104,11 @@ MORE_LIKE_HEADING = "More like this"
 
 BUSY_NOTICE_S = 3600.0
 """A channel is told that the fetch budget is spent at most once in this many seconds."""
+BUDGET_LOCK_TIMEOUT_S = 0.8
+"""Longest wait for the budget file's lock, in seconds: under the off-loop call's timeout
+(:data:`bot.off_loop.DEFAULT_TIMEOUT_S`), so a lock held elsewhere is told as such."""
+TITLES_GRACE_S = 1.0
+"""How long past the title budget a reply waits for its title lookups' thread, in seconds."""
 
 Acknowledgement = AbstractAsyncContextManager[object]
 """Entered once a request is admitted, exited when its result is ready (before the reply)."""
@@ -92,14 +116,28 @@ Acknowledgement = AbstractAsyncContextManager[object]
 
 @dataclass(frozen=True)
 class _LinkPlan:
-    """How a YouTube link request is answered: its clip-cache key and, on a hit, the
-    cached query (then nothing is downloaded and the budget is not charged)."""
+    """How a YouTube link request is answered: the start it fetches (snapped to the grid,
+    seconds, or None for the default window), its clip-cache key and, on a hit, the cached
+    query (then nothing is downloaded and the budget is not charged), else the fetch it
+    took from the budget."""
 
     video_id: str
+    start_s: float | None
     window: str
     space: str
     pooling: str
     cached: CachedQuery | None
+    charge: YouTubeCharge | None = None
+
+
+_LOGGED_ONLY = (
+    MemberRefusedError,
+    MemberShareSpentError,
+    FetchBudgetBusyError,
+    SharedStateBusyError,
+)
+"""Refusals of a pasted link that are only logged: the member's own limits, and a shared
+file that did not answer in time (a reply to each would turn one flood into the bot's)."""
 
 
 class DeadlineError(MusicrecError):
@@ -121,8 +159,9 @@ class RequestService:
             (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
             member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
             pool sizes (``fetch_workers``, ``decode_workers``) and
-            ``request_deadline_s``, the YouTube budget and clip cache
-            (``youtube_fetches_per_hour``, ``clip_cache_mb``) and the title lookups
+            ``request_deadline_s``, the YouTube budget and its shares and the clip cache
+            (``youtube_fetches_per_hour``, ``youtube_member_share``,
+            ``youtube_server_share``, ``clip_cache_mb``) and the title lookups
             (``titles``).
     """
 
@@ -138,7 +177,16 @@ class RequestService:
         self._max_bytes = settings.max_attachment_bytes
         self._youtube = settings.youtube
         # One window for every process of the machine: YouTube counts per address.
-        self._budget = FetchBudget(settings.youtube_fetches_per_hour, path=default_budget_path())
+        self._budget = FetchBudget(
+            settings.youtube_fetches_per_hour,
+            member_share=settings.youtube_member_share,
+            server_share=settings.youtube_server_share,
+            path=default_budget_path(),
+            lock_timeout_s=BUDGET_LOCK_TIMEOUT_S,
+        )
+        # Files shared with the machine's other processes: off the loop, one pool each.
+        self._budget_calls = OffLoop("budget", workers=1)  # FetchBudget serialises anyway
+        self._cache_calls = OffLoop("clip-cache")
         self._blocks = BlockNotice()
         self._busy_told: dict[int, float] = {}
         self._clips = (
@@ -169,6 +217,8 @@ class RequestService:
         self._fetches.close()
         self._decodes.close()
         await self._queue.close()
+        self._budget_calls.close()
+        self._cache_calls.close()
         if self._titles is not None:
             self._titles.close()
         if self._clips is not None:
@@ -188,14 +238,30 @@ class RequestService:
         """Queue counters for /musicrec status."""
         return self._queue.stats()
 
-    def youtube_status(self) -> dict[str, str]:
-        """/musicrec status lines: fetches this hour, the clip cache, the last block."""
+    async def youtube_status(self) -> dict[str, str]:
+        """/musicrec status lines: fetches this hour and the shares, the clip cache, the
+        last block. Each is read off the loop; one that does not answer in time says so."""
         budget = self._budget
-        lines = {"YouTube fetches": f"{budget.used()}/{budget.limit} in the last hour"}
+        busy = "no answer in time (its file is busy elsewhere); try again"
+        try:
+            used = await self._budget_calls.call(budget.used)
+            lines = {"YouTube fetches": f"{used}/{budget.limit} in the last hour"}
+        except (SharedStateBusyError, FetchBudgetBusyError):
+            lines = {"YouTube fetches": busy}
+        lines["YouTube shares"] = (
+            f"a member {budget.member_limit}, a server {budget.server_limit} an hour"
+        )
         if self._clips is not None:
-            size_mib = self._clips.total_bytes() / 2**20
-            lines["Clip cache"] = f"{len(self._clips)} links, {size_mib:.1f} MiB"
-        block = read_last_block(self._blocks.path)
+            try:
+                links, size = await self._cache_calls.call(_cache_size, self._clips)
+                lines["Clip cache"] = f"{links} links, {size / 2**20:.1f} MiB"
+            except SharedStateBusyError:
+                lines["Clip cache"] = busy
+        try:
+            block = await self._cache_calls.call(read_last_block, self._blocks.path)
+        except SharedStateBusyError:
+            lines["YouTube blocks"] = busy
+            return lines
         lines["YouTube blocks"] = (
             "none seen" if block is None else f"last {block.describe(time.time())}"
         )
@@ -217,8 +283,10 @@ class RequestService:
                 passed (after acknowledging).
         """
         member = interaction.user.id
+        server = interaction.guild_id or 0
         sent_at = interaction.created_at.timestamp()
-        async with self._admitted(member, sent_at, thinking(interaction), request) as plan:
+        acknowledgement = thinking(interaction)
+        async with self._admitted(member, sent_at, acknowledgement, request, server) as plan:
             result = await self._recommend(member, request, count, plan)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
@@ -249,16 +317,18 @@ class RequestService:
         """Reply to ``message`` (a pasted link) with DEFAULT_COUNT recommendations.
 
         A refusal or failure becomes the reply's text instead (as Discord may show it),
-        except the member's own cooldown or in-flight limit, which is only logged, and a
-        spent fetch budget, told once per channel per :data:`BUSY_NOTICE_S`.
+        except the member's own refusals (cooldown, in-flight limit, share of YouTube
+        fetches) and a busy budget file, which are only logged, and a spent fetch budget
+        or server share, told once per channel per :data:`BUSY_NOTICE_S`.
         """
         member = message.author.id
+        server = message.guild.id if message.guild is not None else 0
         try:
             sent_at = message.created_at.timestamp()
             typing = typing_indicator(message.channel)
-            async with self._admitted(member, sent_at, typing, request) as plan:
+            async with self._admitted(member, sent_at, typing, request, server) as plan:
                 result = await self._recommend(member, request, DEFAULT_COUNT, plan)
-        except MemberRefusedError as exc:
+        except _LOGGED_ONLY as exc:
             log.info("link in message %s ignored: %s", message.id, exc)
             return
         except MusicrecError as exc:
@@ -279,54 +349,88 @@ class RequestService:
         sent_at: float,
         acknowledgement: Acknowledgement,
         request: AudioRequest | None = None,
+        server: int = 0,
     ) -> AsyncIterator[_LinkPlan | None]:
         """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
         the ``async with`` block, which must end within the request deadline; the block
-        gets the plan of ``request``'s link (None for other requests). ``sent_at`` is when the
-        member sent it (Discord's timestamp, seconds), which the cooldown is measured by.
+        gets the plan of ``request``'s link (None for other requests), whose fetch is
+        charged to ``member`` of ``server`` (0 = none) and given back if the request ends
+        before it reached YouTube. ``sent_at`` is when the member sent it (Discord's
+        timestamp, seconds), which the cooldown is measured by.
 
         Raises:
-            BusyError / MemberRefusedError / YouTubeBusyError: at once, before
-                ``acknowledgement`` is entered.
+            BusyError / MemberRefusedError / YouTubeBusyError / FetchBudgetBusyError /
+                SharedStateBusyError: at once, before ``acknowledgement`` is entered.
             DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
         with self._queue.admit(), self._members.admit(member, sent_at=sent_at):
-            plan = await self._plan(request.link, request.start_s) if request else None
-            async with acknowledgement:
-                deadline = asyncio.timeout(self._deadline_s)
-                try:
-                    async with deadline:
-                        yield plan
-                except TimeoutError:
-                    if deadline.expired():
-                        raise DeadlineError(self._deadline_s) from None
-                    raise
+            plan = await self._plan(request, member, server) if request else None
+            try:
+                async with acknowledgement:
+                    deadline = asyncio.timeout(self._deadline_s)
+                    try:
+                        async with deadline:
+                            yield plan
+                    except TimeoutError:
+                        if deadline.expired():
+                            raise DeadlineError(self._deadline_s) from None
+                        raise
+            except BaseException:
+                if plan is not None and plan.charge is not None:
+                    self._give_back_unspent(plan.charge)
+                raise
 
-    async def _plan(self, link: YouTubeLink | None, start_s: float | None) -> _LinkPlan | None:
-        """The clip-cache key of ``link``'s window and its cached query, if any; on a miss
-        one fetch is taken from the hourly budget.
+    async def _plan(self, request: AudioRequest, member: int, server: int) -> _LinkPlan | None:
+        """The start and clip-cache key of ``request``'s link window and its cached query,
+        if any; on a miss one fetch is taken from the hourly budget for ``member`` of
+        ``server``. None for a request without a link.
 
         Raises:
-            YouTubeBusyError: a miss, and the budget is spent.
+            YouTubeBusyError: a miss, and the budget or the member's or server's share is
+                spent.
+            FetchBudgetBusyError / SharedStateBusyError: the budget file did not answer in
+                time.
         """
+        link = request.link
         if link is None:
             return None
+        start_s = request.start_s if request.start_s is not None else link.start_s
+        if start_s is not None:
+            start_s = snapped_start(start_s)
         index = self.recommender.index
         plan = _LinkPlan(
             video_id=link.video_id,
-            window=window_key(start_s if start_s is not None else link.start_s),
+            start_s=start_s,
+            window=window_key(start_s),
             space=vector_space(index.embedder, index.pooling, index.landmarks is not None),
             pooling=index.pooling,
             cached=None,
         )
-        if self._clips is not None:
-            cached = await asyncio.to_thread(
+        cached = await self._cached(plan)
+        if cached is not None:
+            return dataclasses.replace(plan, cached=cached)
+        budget = self._budget
+        stamp = await self._budget_calls.call(budget.take, member, server, on_late=budget.give_back)
+        return dataclasses.replace(plan, charge=YouTubeCharge(stamp))
+
+    async def _cached(self, plan: _LinkPlan) -> CachedQuery | None:
+        """The clip cache's query for ``plan``; a cache too slow to answer is a miss."""
+        if self._clips is None:
+            return None
+        try:
+            return await self._cache_calls.call(
                 self._clips.get, plan.video_id, plan.window, plan.space
             )
-            if cached is not None:
-                return dataclasses.replace(plan, cached=cached)
-        self._budget.take()
-        return plan
+        except SharedStateBusyError:
+            log.warning("the clip cache did not answer in time; %s is fetched", plan.video_id)
+            return None
+
+    def _give_back_unspent(self, charge: YouTubeCharge) -> None:
+        """Return ``charge``'s fetch to the budget if it never reached YouTube (in the
+        background: the request's answer does not wait for the file)."""
+        if charge.settle_unspent():
+            log.info("giving back a YouTube fetch that never reached YouTube")
+            self._budget_calls.submit(self._budget.give_back, charge.stamp)
 
     async def _recommend(
         self, member: int, request: AudioRequest, count: int, plan: _LinkPlan | None
@@ -347,7 +451,7 @@ class RequestService:
                     query_peaks=cached.peaks,
                 )
                 return await self._titled(result, count)
-        clip = await self._fetch_clip(member, request)
+        clip = await self._fetch_clip(member, request, plan)
         result = await self._queue.recommend(clip, k)
         if plan is not None:
             await self._remember(plan, result)
@@ -364,7 +468,12 @@ class RequestService:
         query = CachedQuery(
             result.query, result.query_vector, result.query_tags, result.query_peaks
         )
-        await asyncio.to_thread(self._clips.put, plan.video_id, plan.window, plan.space, query)
+        try:
+            await self._cache_calls.call(
+                self._clips.put, plan.video_id, plan.window, plan.space, query
+            )
+        except SharedStateBusyError:
+            log.warning("the clip cache did not answer in time; %s is not kept", plan.video_id)
 
     def _candidates(self, count: int) -> int:
         """Results asked of the recommender: room for gone videos when titles are looked up."""
@@ -372,10 +481,21 @@ class RequestService:
 
     async def _titled(self, result: RecommendationSet, count: int) -> RecommendationSet:
         """``result`` cut to ``count``, gone videos replaced and titles filled in; a worker
-        thread waits at most the title budget (lookups never touch the event loop)."""
-        if self._titles is None:
+        thread waits at most the title budget (lookups never touch the event loop). When
+        the thread overruns it by :data:`TITLES_GRACE_S` (its cache file busy elsewhere),
+        the first ``count`` results go out untitled."""
+        titles = self._titles
+        if titles is None:
             return result
-        return await asyncio.to_thread(self._titles.titled, result, count)
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(titles.titled, result, count), titles.budget_s + TITLES_GRACE_S
+            )
+        except TimeoutError:
+            log.warning("title lookups overran their budget; replying without titles")
+            items = result.items[:count]
+            ranked = tuple(dataclasses.replace(item, rank=n) for n, item in enumerate(items, 1))
+            return dataclasses.replace(result, items=ranked)
 
     def _first_busy_notice(self, message: discord.Message) -> bool:
         """Whether ``message``'s channel should be told the budget is spent (once an hour)."""
@@ -390,8 +510,9 @@ class RequestService:
         self._busy_told[channel] = now
         return True
 
-    async def _fetch_clip(self, member: int, request: AudioRequest) -> Clip:
-        """Download and decode the request's audio in ``member``'s turn of a pool.
+    async def _fetch_clip(self, member: int, request: AudioRequest, plan: _LinkPlan | None) -> Clip:
+        """Download and decode the request's audio in ``member``'s turn of a pool (a link
+        from ``plan``'s start, charged to its fetch).
 
         Raises:
             FetchError, InputTooLargeError: the CDN would not serve the attachment, or
@@ -415,14 +536,30 @@ class RequestService:
                     max_bytes=self._max_bytes,
                     max_decoders=1,  # one decode worker, about one core
                 )
-        if request.link is None:
+        if request.link is None or plan is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
-        return await self._fetches.run(member, self._fetch_link, request.link, request.start_s)
+        return await self._fetches.run(
+            member, self._fetch_link, request.link, plan.start_s, plan.charge
+        )
 
-    def _fetch_link(self, link: YouTubeLink, start_s: float | None) -> Clip:
-        """Fetch ``link``'s clip (in a fetch worker); a block is noted for the operator."""
+    def _fetch_link(
+        self, link: YouTubeLink, start_s: float | None, charge: YouTubeCharge | None
+    ) -> Clip:
+        """Fetch ``link``'s clip (in a fetch worker); a block is noted for the operator, and
+        ``charge`` learns whether the fetch may have reached YouTube.
+
+        Raises:
+            YouTubeNotReachedError: the request already gave its charge back (nothing is
+                fetched), or the fetch never reached YouTube.
+        """
+        if charge is not None and not charge.start_fetch():
+            raise YouTubeNotReachedError("That request ended before its fetch started.")
         try:
             return fetch_youtube_clip(link, start_s=start_s, settings=self._youtube)
+        except YouTubeNotReachedError:
+            if charge is not None:
+                charge.not_reached()
+            raise
         except YouTubeBlockedError as exc:
             self._blocks.record(str(exc))
             raise
@@ -446,3 +583,8 @@ class RequestService:
         """Send ``result`` as the follow-up of an interaction acknowledged with thinking…"""
         embed, view = self._reply(result, heading=heading, count=count)
         await interaction.followup.send(embed=embed, view=view)
+
+
+def _cache_size(clips: ClipCache) -> tuple[int, int]:
+    """Links in the clip cache and their stored bytes (blocking: SQLite)."""
+    return len(clips), clips.total_bytes()

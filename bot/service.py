@@ -8,18 +8,17 @@ call to :class:`RequestService`. Every call goes through the same sequence
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown
    (:class:`~bot.admission.MemberAdmission`: one cooldown and one in-flight limit per
-   member across every entry point), then, for a YouTube link, move its start down to the
-   5-s grid (:func:`~musicrec_core.sources.youtube.snapped_start`: ``t=1`` .. ``t=4`` are
-   one clip, one fetch), look it up in the embedded-clip cache
-   (:class:`~musicrec_core.clip_cache.ClipCache`) or take one fetch for the member and
-   their server from the hourly budget (:class:`~musicrec_core.sources.budget.FetchBudget`:
-   a total, a member's share and a server's share); any refusal comes at once, while
-   nothing has been shown yet (so an interaction's refusal is still ephemeral);
+   member across every entry point), then plan a YouTube link
+   (:class:`~bot.youtube_links.YouTubeLinks`: its start snapped to a 5-s grid, the
+   embedded-clip cache asked, or one fetch taken for the member and their server from the
+   hourly budget and its shares); any refusal comes at once, while nothing has been shown
+   yet (so an interaction's refusal is still ephemeral);
 2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
    indicator in the channel of a pasted link), held while the work runs;
-3. **work**, within the request deadline: fetch a link in the fetch pool or decode an
-   attachment in the decode pool (:class:`~bot.scheduler.FairPool`: separate workers per
-   kind, members served in turn), then embed the clip with those arriving alongside it
+3. **work**, within the request deadline: fetch a link in the fetch pool (a fetch that
+   never reached YouTube is given back) or decode an attachment in the decode pool
+   (:class:`~bot.scheduler.FairPool`: separate workers per kind, members served in
+   turn), then embed the clip with those arriving alongside it
    and remember a link's query in the clip cache (a cached link re-queries its stored
    vector instead, without any download; "More like" re-queries a catalog item), then
    look the results' titles up (:class:`~musicrec_core.titles.TitleLookup`: gone videos
@@ -29,12 +28,8 @@ call to :class:`RequestService`. Every call goes through the same sequence
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
 
-A fetch that never reached YouTube is given back to the budget (:mod:`bot.youtube_charge`).
-The budget file and the caches are shared with the machine's other processes, so every
-call on them runs off the event loop with a timeout (:class:`~bot.off_loop.OffLoop`): a
-lock held elsewhere costs that one request a "try again", never the other members'
-acknowledgements; a clip-cache read that times out is a miss, a write is skipped, and title
-lookups that overrun leave the reply untitled.
+Files shared with the machine's other processes (the budget, the caches) are only used
+off the event loop, with a timeout; title lookups that overrun leave the reply untitled.
 
 The service owns the queue, the pools, the admission counters and the settings the work
 needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
@@ -58,7 +53,6 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -69,32 +63,21 @@ from bot.batching import QueueStats, RecommendQueue
 from bot.errors import user_message
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
-from bot.off_loop import OffLoop, SharedStateBusyError
+from bot.off_loop import SharedStateBusyError
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
 from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
-from bot.youtube_charge import YouTubeCharge
+from bot.youtube_links import LinkPlan, YouTubeLinks
 from musicrec_core.clip import Clip
-from musicrec_core.clip_cache import CachedQuery, ClipCache, vector_space, window_key
-from musicrec_core.errors import (
-    CatalogError,
-    IndexMismatchError,
-    MusicrecError,
-    YouTubeBlockedError,
-    YouTubeNotReachedError,
-)
+from musicrec_core.errors import CatalogError, IndexMismatchError, MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
-from musicrec_core.sources.blocks import BlockNotice, read_last_block
 from musicrec_core.sources.budget import (
-    FetchBudget,
     FetchBudgetBusyError,
     MemberShareSpentError,
     YouTubeBusyError,
-    default_budget_path,
 )
-from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, snapped_start
 from musicrec_core.titles import TitleLookup, candidate_count
 
 log = get_logger(__name__)
@@ -104,30 +87,11 @@ MORE_LIKE_HEADING = "More like this"
 
 BUSY_NOTICE_S = 3600.0
 """A channel is told that the fetch budget is spent at most once in this many seconds."""
-BUDGET_LOCK_TIMEOUT_S = 0.8
-"""Longest wait for the budget file's lock, in seconds: under the off-loop call's timeout
-(:data:`bot.off_loop.DEFAULT_TIMEOUT_S`), so a lock held elsewhere is told as such."""
 TITLES_GRACE_S = 1.0
 """How long past the title budget a reply waits for its title lookups' thread, in seconds."""
 
 Acknowledgement = AbstractAsyncContextManager[object]
 """Entered once a request is admitted, exited when its result is ready (before the reply)."""
-
-
-@dataclass(frozen=True)
-class _LinkPlan:
-    """How a YouTube link request is answered: the start it fetches (snapped to the grid,
-    seconds, or None for the default window), its clip-cache key and, on a hit, the cached
-    query (then nothing is downloaded and the budget is not charged), else the fetch it
-    took from the budget."""
-
-    video_id: str
-    start_s: float | None
-    window: str
-    space: str
-    pooling: str
-    cached: CachedQuery | None
-    charge: YouTubeCharge | None = None
 
 
 _LOGGED_ONLY = (
@@ -171,29 +135,11 @@ class RequestService:
             cooldown_s=settings.recommend_cooldown_s,
             max_inflight=settings.max_inflight_per_member,
         )
-        self._fetches = FairPool("fetch", settings.fetch_workers)
+        self._links = YouTubeLinks(settings)
         self._decodes = FairPool("decode", settings.decode_workers)
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
-        self._youtube = settings.youtube
-        # One window for every process of the machine: YouTube counts per address.
-        self._budget = FetchBudget(
-            settings.youtube_fetches_per_hour,
-            member_share=settings.youtube_member_share,
-            server_share=settings.youtube_server_share,
-            path=default_budget_path(),
-            lock_timeout_s=BUDGET_LOCK_TIMEOUT_S,
-        )
-        # Files shared with the machine's other processes: off the loop, one pool each.
-        self._budget_calls = OffLoop("budget", workers=1)  # FetchBudget serialises anyway
-        self._cache_calls = OffLoop("clip-cache")
-        self._blocks = BlockNotice()
         self._busy_told: dict[int, float] = {}
-        self._clips = (
-            ClipCache(max_bytes=int(settings.clip_cache_mb * 2**20))
-            if settings.clip_cache_mb > 0
-            else None
-        )
         titles = settings.titles
         self._titles = TitleLookup.from_settings(titles) if titles.enabled else None
 
@@ -214,15 +160,11 @@ class RequestService:
 
     async def close(self) -> None:
         """Stop the queue and the pools (requests still waiting fail), then the caches."""
-        self._fetches.close()
+        self._links.close()
         self._decodes.close()
         await self._queue.close()
-        self._budget_calls.close()
-        self._cache_calls.close()
         if self._titles is not None:
             self._titles.close()
-        if self._clips is not None:
-            self._clips.close()
 
     @property
     def recommender(self) -> Recommender:
@@ -239,35 +181,9 @@ class RequestService:
         return self._queue.stats()
 
     async def youtube_status(self) -> dict[str, str]:
-        """/musicrec status lines: fetches this hour and the shares, the clip cache, the
-        last block. Each is read off the loop; one that does not answer in time says so."""
-        budget = self._budget
-        busy = "no answer in time (its file is busy elsewhere); try again"
-        try:
-            used = await self._budget_calls.call(budget.used)
-            lines = {"YouTube fetches": f"{used}/{budget.limit} in the last hour"}
-        except (SharedStateBusyError, FetchBudgetBusyError):
-            lines = {"YouTube fetches": busy}
-        lines["YouTube shares"] = (
-            f"a member {budget.member_limit}, a server {budget.server_limit} an hour"
-        )
-        if self._clips is not None:
-            try:
-                links, size = await self._cache_calls.call(_cache_size, self._clips)
-                lines["Clip cache"] = f"{links} links, {size / 2**20:.1f} MiB"
-            except SharedStateBusyError:
-                lines["Clip cache"] = busy
-        try:
-            block = await self._cache_calls.call(read_last_block, self._blocks.path)
-        except SharedStateBusyError:
-            lines["YouTube blocks"] = busy
-            return lines
-        lines["YouTube blocks"] = (
-            "none seen" if block is None else f"last {block.describe(time.time())}"
-        )
-        if block is not None:
-            lines["YouTube blocks"] += " Fix: cookies, a proxy or a PO-token provider (README)."
-        return lines
+        """/musicrec status lines: YouTube fetches and shares, the clip cache, the last
+        block (read off the event loop)."""
+        return await self._links.status()
 
     # Entry points -----------------------------------------------------------------------
 
@@ -350,7 +266,7 @@ class RequestService:
         acknowledgement: Acknowledgement,
         request: AudioRequest | None = None,
         server: int = 0,
-    ) -> AsyncIterator[_LinkPlan | None]:
+    ) -> AsyncIterator[LinkPlan | None]:
         """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
         the ``async with`` block, which must end within the request deadline; the block
         gets the plan of ``request``'s link (None for other requests), whose fetch is
@@ -364,7 +280,9 @@ class RequestService:
             DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
         with self._queue.admit(), self._members.admit(member, sent_at=sent_at):
-            plan = await self._plan(request, member, server) if request else None
+            plan = None
+            if request is not None:
+                plan = await self._links.plan(request, self.recommender.index, member, server)
             try:
                 async with acknowledgement:
                     deadline = asyncio.timeout(self._deadline_s)
@@ -376,64 +294,11 @@ class RequestService:
                             raise DeadlineError(self._deadline_s) from None
                         raise
             except BaseException:
-                if plan is not None and plan.charge is not None:
-                    self._give_back_unspent(plan.charge)
+                self._links.settle(plan)
                 raise
 
-    async def _plan(self, request: AudioRequest, member: int, server: int) -> _LinkPlan | None:
-        """The start and clip-cache key of ``request``'s link window and its cached query,
-        if any; on a miss one fetch is taken from the hourly budget for ``member`` of
-        ``server``. None for a request without a link.
-
-        Raises:
-            YouTubeBusyError: a miss, and the budget or the member's or server's share is
-                spent.
-            FetchBudgetBusyError / SharedStateBusyError: the budget file did not answer in
-                time.
-        """
-        link = request.link
-        if link is None:
-            return None
-        start_s = request.start_s if request.start_s is not None else link.start_s
-        if start_s is not None:
-            start_s = snapped_start(start_s)
-        index = self.recommender.index
-        plan = _LinkPlan(
-            video_id=link.video_id,
-            start_s=start_s,
-            window=window_key(start_s),
-            space=vector_space(index.embedder, index.pooling, index.landmarks is not None),
-            pooling=index.pooling,
-            cached=None,
-        )
-        cached = await self._cached(plan)
-        if cached is not None:
-            return dataclasses.replace(plan, cached=cached)
-        budget = self._budget
-        stamp = await self._budget_calls.call(budget.take, member, server, on_late=budget.give_back)
-        return dataclasses.replace(plan, charge=YouTubeCharge(stamp))
-
-    async def _cached(self, plan: _LinkPlan) -> CachedQuery | None:
-        """The clip cache's query for ``plan``; a cache too slow to answer is a miss."""
-        if self._clips is None:
-            return None
-        try:
-            return await self._cache_calls.call(
-                self._clips.get, plan.video_id, plan.window, plan.space
-            )
-        except SharedStateBusyError:
-            log.warning("the clip cache did not answer in time; %s is fetched", plan.video_id)
-            return None
-
-    def _give_back_unspent(self, charge: YouTubeCharge) -> None:
-        """Return ``charge``'s fetch to the budget if it never reached YouTube (in the
-        background: the request's answer does not wait for the file)."""
-        if charge.settle_unspent():
-            log.info("giving back a YouTube fetch that never reached YouTube")
-            self._budget_calls.submit(self._budget.give_back, charge.stamp)
-
     async def _recommend(
-        self, member: int, request: AudioRequest, count: int, plan: _LinkPlan | None
+        self, member: int, request: AudioRequest, count: int, plan: LinkPlan | None
     ) -> RecommendationSet:
         """``count`` titled recommendations: from the cached query of a link seen before,
         else from the request's audio, fetched, decoded and embedded with a batch."""
@@ -454,26 +319,8 @@ class RequestService:
         clip = await self._fetch_clip(member, request, plan)
         result = await self._queue.recommend(clip, k)
         if plan is not None:
-            await self._remember(plan, result)
+            await self._links.remember(plan, result, self.recommender.index)
         return await self._titled(result, count)
-
-    async def _remember(self, plan: _LinkPlan, result: RecommendationSet) -> None:
-        """Store a link's query in the clip cache, unless the index changed meanwhile."""
-        index = self.recommender.index
-        if self._clips is None or result.query is None:
-            return
-        space = vector_space(index.embedder, index.pooling, index.landmarks is not None)
-        if result.catalog != index.fingerprint or space != plan.space:
-            return
-        query = CachedQuery(
-            result.query, result.query_vector, result.query_tags, result.query_peaks
-        )
-        try:
-            await self._cache_calls.call(
-                self._clips.put, plan.video_id, plan.window, plan.space, query
-            )
-        except SharedStateBusyError:
-            log.warning("the clip cache did not answer in time; %s is not kept", plan.video_id)
 
     def _candidates(self, count: int) -> int:
         """Results asked of the recommender: room for gone videos when titles are looked up."""
@@ -510,7 +357,7 @@ class RequestService:
         self._busy_told[channel] = now
         return True
 
-    async def _fetch_clip(self, member: int, request: AudioRequest, plan: _LinkPlan | None) -> Clip:
+    async def _fetch_clip(self, member: int, request: AudioRequest, plan: LinkPlan | None) -> Clip:
         """Download and decode the request's audio in ``member``'s turn of a pool (a link
         from ``plan``'s start, charged to its fetch).
 
@@ -536,33 +383,9 @@ class RequestService:
                     max_bytes=self._max_bytes,
                     max_decoders=1,  # one decode worker, about one core
                 )
-        if request.link is None or plan is None:
+        if plan is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
-        return await self._fetches.run(
-            member, self._fetch_link, request.link, plan.start_s, plan.charge
-        )
-
-    def _fetch_link(
-        self, link: YouTubeLink, start_s: float | None, charge: YouTubeCharge | None
-    ) -> Clip:
-        """Fetch ``link``'s clip (in a fetch worker); a block is noted for the operator, and
-        ``charge`` learns whether the fetch may have reached YouTube.
-
-        Raises:
-            YouTubeNotReachedError: the request already gave its charge back (nothing is
-                fetched), or the fetch never reached YouTube.
-        """
-        if charge is not None and not charge.start_fetch():
-            raise YouTubeNotReachedError("That request ended before its fetch started.")
-        try:
-            return fetch_youtube_clip(link, start_s=start_s, settings=self._youtube)
-        except YouTubeNotReachedError:
-            if charge is not None:
-                charge.not_reached()
-            raise
-        except YouTubeBlockedError as exc:
-            self._blocks.record(str(exc))
-            raise
+        return await self._links.fetch(member, plan)
 
     def _reply(
         self, result: RecommendationSet, *, heading: str, count: int
@@ -583,8 +406,3 @@ class RequestService:
         """Send ``result`` as the follow-up of an interaction acknowledged with thinking…"""
         embed, view = self._reply(result, heading=heading, count=count)
         await interaction.followup.send(embed=embed, view=view)
-
-
-def _cache_size(clips: ClipCache) -> tuple[int, int]:
-    """Links in the clip cache and their stored bytes (blocking: SQLite)."""
-    return len(clips), clips.total_bytes()

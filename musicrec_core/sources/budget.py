@@ -27,17 +27,9 @@ every process of a machine shares, since YouTube counts per public address, not 
 (the bot uses ``<cache root>/youtube-fetches.bin``, :func:`default_budget_path`). Because
 the shares are counted in the same file as the total, N shard processes never multiply a
 member's or a server's share. Each call opens the file, holds an exclusive ``flock`` only
-for one read-modify-write of a few KB, and closes it.
-
-The file is a header (magic ``MRF2``, count, CRC-32 of the records) and ``count`` records
-of 24 bytes, little-endian: the start time (float64, Unix seconds), the member id and the
-server id (uint64 each: Discord ids, 0 for none). The ids are stored as they are, not
-hashed: a Discord id is public (anyone in a shared server can copy it), 64 bits of which
-the high 42 are a timestamp, so a hash of one could be reversed by anyone holding the list
-of a server's members and would hide nothing; stored plainly they are exact (no collision
-ever merges two members' shares) and readable when an operator debugs a refusal. The file
-is private (mode 0600) and holds only the last hour. A file of the first format (``MRF1``:
-start times only, before shares) is read with no owner on each fetch, so those count
+for one read-modify-write of a few KB, and closes it. Its layout, and why member and server
+ids are stored as they are, not hashed: :mod:`musicrec_core.sources.budget_file`. A file of
+the first format (before shares) is read with no owner on each fetch, so those count
 toward the total only, and is rewritten in the new format. A write cut short by a crash
 fails its CRC and reads as an empty window (logged), so the file can never refuse forever.
 A stamp later than now (the clock was set back) counts as now. A file that cannot be
@@ -58,21 +50,17 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
-import errno
-import fcntl
 import logging
 import math
 import os
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core.errors import FetchError
 from musicrec_core.paths import cache_root
+from musicrec_core.sources.budget_file import MAX_ID, FetchStamp, decode, encode, lock_before
 
 __all__ = [
     "BUDGET_FILE",
@@ -104,17 +92,6 @@ DEFAULT_LOCK_TIMEOUT_S = 5.0
 """Longest wait for the shared file's lock, in seconds (the bot asks for less)."""
 BUDGET_FILE = "youtube-fetches.bin"
 
-_HEADER = struct.Struct("<4sII")
-"""Magic, number of records, CRC-32 of the records' bytes."""
-_MAGIC = b"MRF2"
-_RECORD = struct.Struct("<dQQ")
-"""Start time (Unix seconds), member id, server id."""
-_MAGIC_STAMPS_ONLY = b"MRF1"
-_STAMP = struct.Struct("<d")
-"""A record of the first format: the start time alone."""
-_MAX_ID = 2**64 - 1
-_LOCK_POLL_S = (0.001, 0.02)
-"""First and longest pause between two tries of the lock, in seconds (doubling)."""
 _SHARE_EPSILON = 1e-9
 """Absorbs float error in ``limit * share`` (0.29 * 100 is 28.999...)."""
 
@@ -177,21 +154,6 @@ class FetchBudgetBusyError(FetchError):
             "musicrec could not count this YouTube link just now (its budget file is busy): "
             "please try again in a few seconds."
         )
-
-
-@dataclass(frozen=True)
-class FetchStamp:
-    """One fetch in the window; :meth:`FetchBudget.take` returns it as the fetch's token.
-
-    Attributes:
-        at: when the fetch started (the budget's clock, seconds).
-        member: who asked (a Discord user id), 0 for nobody in particular.
-        server: where (a Discord server id), 0 for none (the CLI, a direct message).
-    """
-
-    at: float
-    member: int = 0
-    server: int = 0
 
 
 def _at(stamp: FetchStamp) -> float:
@@ -261,7 +223,7 @@ class FetchBudget:
             FetchBudgetBusyError: the lock was not had within ``lock_timeout_s``.
             ValueError: an id outside 0 .. 2**64 - 1.
         """
-        if not (0 <= member <= _MAX_ID and 0 <= server <= _MAX_ID):
+        if not (0 <= member <= MAX_ID and 0 <= server <= MAX_ID):
             raise ValueError("member and server ids are unsigned 64-bit numbers")
         with self._window() as stamps:
             now = float(self._clock())
@@ -384,7 +346,7 @@ class FetchBudget:
             self._file_failure("open", exc)
             return None
         try:
-            locked = _lock_before(fd, deadline)
+            locked = lock_before(fd, deadline)
         except OSError as exc:  # e.g. a network file system without locks
             os.close(fd)
             self._file_failure("lock", exc)
@@ -409,17 +371,12 @@ class FetchBudget:
             return list(self._stamps)
         if not data:
             return []
-        if len(data) >= _HEADER.size:
-            magic, count, crc = _HEADER.unpack_from(data)
-            size = {_MAGIC: _RECORD.size, _MAGIC_STAMPS_ONLY: _STAMP.size}.get(magic, 0)
-            body = data[_HEADER.size : _HEADER.size + size * count]
-            if size and len(body) == size * count and zlib.crc32(body) == crc:
-                if magic == _MAGIC:
-                    stamps = [FetchStamp(*fields) for fields in _RECORD.iter_unpack(body)]
-                else:
-                    stamps = [FetchStamp(at) for (at,) in _STAMP.iter_unpack(body)]
-                    self._note_old_format(len(stamps))
-                return sorted(stamps, key=_at)
+        decoded = decode(data)
+        if decoded is not None:
+            stamps, first_format = decoded
+            if first_format:
+                self._note_old_format(len(stamps))
+            return sorted(stamps, key=_at)
         log.warning("the YouTube fetch budget file %s is damaged; counting from empty", self.path)
         return []
 
@@ -436,8 +393,7 @@ class FetchBudget:
 
     def _write(self, fd: int, stamps: list[FetchStamp]) -> None:
         """Rewrite the file in place (header first, then truncate to the new length)."""
-        body = b"".join(_RECORD.pack(s.at, s.member, s.server) for s in stamps)
-        payload = _HEADER.pack(_MAGIC, len(stamps), zlib.crc32(body)) + body
+        payload = encode(stamps)
         try:
             os.pwrite(fd, payload, 0)
             os.ftruncate(fd, len(payload))
@@ -455,25 +411,3 @@ class FetchBudget:
                 self.path,
                 exc.strerror or exc,
             )
-
-
-def _lock_before(fd: int, deadline: float) -> bool:
-    """Take an exclusive ``flock`` on ``fd``, trying again every few ms until ``deadline``
-    (:func:`time.monotonic`); whether it was had.
-
-    Raises:
-        OSError: the file system cannot lock (anything but "held by someone else").
-    """
-    pause = _LOCK_POLL_S[0]
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 2, _LOCK_POLL_S[1])

@@ -58,7 +58,7 @@ def bot_with_spy_fetch(
     request."""
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     fetch = create_autospec(fetch_youtube_clip, side_effect=FetchError("stopped by the test"))
-    monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
     queue = create_autospec(RecommendQueue, instance=True)
     queue.recommender = create_autospec(Recommender, instance=True)  # the link's cache key
     bot._service = RequestService(queue, bot.settings)

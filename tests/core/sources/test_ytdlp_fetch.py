@@ -34,12 +34,8 @@ from musicrec_core.sources.youtube import (
     parse_youtube_link,
     plan_section,
 )
-from musicrec_core.sources.ytdlp_fetch import (
-    VideoMeta,
-    YouTubeSettings,
-    _serve_test_video,
-    error_for_ytdlp_message,
-)
+from musicrec_core.sources.ytdlp_errors import error_for_ytdlp_message
+from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, _serve_test_video
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import generate_media
 from tests.helpers.proxy import refusing_proxy

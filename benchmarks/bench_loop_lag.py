@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,19 +47,10 @@ from musicrec_core.sources.budget import (  # noqa: E402
 )
 from musicrec_core.sources.youtube import parse_youtube_link  # noqa: E402
 from tests.bot.helpers import ServiceMaker, make_interaction  # noqa: E402
+from tests.helpers.lock_holder import lock_held  # noqa: E402
 
 TICK_S = 0.005
 LINK = parse_youtube_link("https://youtu.be/benchLoopLg")
-
-HOLDER = """
-import fcntl, os, pathlib, sys, time
-path, held, hold_s = sys.argv[1:]
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.flock(fd, fcntl.LOCK_EX)
-pathlib.Path(held).touch()
-time.sleep(float(hold_s))
-"""
-"""Holds the budget file's lock for ``hold_s`` seconds, then exits (releasing it)."""
 
 
 class Ticker:
@@ -88,18 +78,6 @@ class Ticker:
             self.worst_s = max(self.worst_s, time.perf_counter() - asked - TICK_S)
 
 
-def hold_lock(path: Path, hold_s: float, scratch: Path) -> subprocess.Popen[bytes]:
-    """Start the holder and return once it holds the lock."""
-    held = scratch / f"held-{time.monotonic_ns()}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(held), str(hold_s)])
-    while not held.exists():
-        if holder.poll() is not None:
-            raise RuntimeError("the lock holder exited early")
-        time.sleep(0.005)
-    return holder
-
-
 def prepare(recommender: MagicMock) -> None:
     """A stand-in index naming an embedder (the link is refused before any embedding)."""
     index = MagicMock()
@@ -118,14 +96,14 @@ def no_fetch(*args: object, **kwargs: object) -> NoReturn:
 async def before(hold_s: float, scratch: Path) -> tuple[float, int]:
     """The baseline: take() on the loop, waiting for the lock as long as it is held."""
     budget = FetchBudget(200, path=default_budget_path(), lock_timeout_s=hold_s * 10)
-    holder = hold_lock(default_budget_path(), hold_s, scratch)
-    ticker = Ticker()
-    ticker.start()
-    await asyncio.sleep(0.05)  # the ticker runs before the request arrives
-    budget.take(1, 1)  # as service.py did: on the event loop
-    while holder.poll() is None:
-        await asyncio.sleep(0.01)
-    worst = await ticker.stop()
+    with lock_held(default_budget_path(), scratch, hold_s=hold_s) as holder:
+        ticker = Ticker()
+        ticker.start()
+        await asyncio.sleep(0.05)  # the ticker runs before the request arrives
+        budget.take(1, 1)  # as service.py did: on the event loop
+        while holder.poll() is None:
+            await asyncio.sleep(0.01)
+        worst = await ticker.stop()
     return worst, 1
 
 
@@ -136,23 +114,20 @@ async def now(hold_s: float, scratch: Path) -> tuple[float, int]:
     service = maker(title_lookup=False)
     # Discord's interactions, made up front: building a mock is the bench's work, not the bot's.
     interactions = iter([make_interaction(None, user_id=1000 + n) for n in range(100)])
-    holder = hold_lock(default_budget_path(), hold_s, scratch)
-    ticker = Ticker()
-    ticker.start()
-    await asyncio.sleep(0.05)
     refused = 0
-    try:
+    with lock_held(default_budget_path(), scratch, hold_s=hold_s) as holder:
+        ticker = Ticker()
+        ticker.start()
+        await asyncio.sleep(0.05)
         while holder.poll() is None:
-            interaction = next(interactions)
             try:
-                await service.answer(interaction, AudioRequest(link=LINK), count=3)
+                await service.answer(next(interactions), AudioRequest(link=LINK), count=3)
             except FetchBudgetBusyError:
                 refused += 1
             except MusicrecError:
                 pass  # the last one, after the release, reached the stand-in fetch
-    finally:
         worst = await ticker.stop()
-        await maker.close()
+    await maker.close()
     return worst, refused
 
 

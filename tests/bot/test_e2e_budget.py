@@ -8,7 +8,6 @@ interactions come in; members spend their share; ``t=`` starts snap to a 5-s gri
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,24 +16,13 @@ import pytest
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE, CALLBACK_MESSAGE
+from tests.helpers.lock_holder import lock_held
 from tests.helpers.media import generate_media
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 VIDEO = "budgetvid01"
 MEDIA_PATH = f"/{VIDEO}.mp3"
-
-HOLDER = """
-import fcntl, os, pathlib, sys, time
-path, held, release = sys.argv[1:]
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.flock(fd, fcntl.LOCK_EX)
-pathlib.Path(held).touch()
-give_up = time.monotonic() + 20.0
-while not pathlib.Path(release).exists() and time.monotonic() < give_up:
-    time.sleep(0.01)
-"""
-"""Holds the budget file's lock until ``release`` exists (or 20 s, so a failing test ends)."""
 
 
 @pytest.fixture(scope="module")
@@ -71,18 +59,8 @@ def media_requests(live: LiveBot) -> int:
 @pytest.fixture
 def lock_held_elsewhere(live: LiveBot, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Another process of the machine holding the budget file's lock."""
-    held, release = tmp_path / "held", tmp_path / "release"
-    budget_file = live.work_dir / "cache" / "youtube-fetches.bin"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(budget_file), str(held), str(release)]
-    )
-    try:
-        while not held.exists():
-            assert holder.poll() is None
+    with lock_held(live.work_dir / "cache" / "youtube-fetches.bin", tmp_path) as holder:
         yield holder
-    finally:
-        release.touch()
-        holder.wait(timeout=30)
 
 
 def test_a_held_budget_lock_costs_only_the_request_that_needs_it(

@@ -11,8 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from tests.bot.helpers import (
     sent_text,
 )
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.lock_holder import lock_held
 from tests.helpers.oembed import OEmbedStandIn, video
 
 FINGERPRINT = "0123abcd"
@@ -418,20 +417,6 @@ async def test_a_request_that_ends_before_its_fetch_starts_gives_it_back(
     assert (await service.youtube_status())["YouTube fetches"] == "0/1 in the last hour"
 
 
-HOLDER = """
-import fcntl, os, pathlib, sys, time
-path, held, release = sys.argv[1:]
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.flock(fd, fcntl.LOCK_EX)
-pathlib.Path(held).touch()
-give_up = time.monotonic() + 20.0
-while not pathlib.Path(release).exists() and time.monotonic() < give_up:
-    time.sleep(0.01)
-"""
-"""Holds the budget file's lock until ``release`` exists (or 20 s: a test that fails
-still ends)."""
-
-
 async def test_a_budget_lock_held_elsewhere_costs_only_that_request(
     make_service: tuple[ServiceMaker, SpyFetch], tmp_path: Path
 ) -> None:
@@ -440,14 +425,7 @@ async def test_a_budget_lock_held_elsewhere_costs_only_that_request(
     the link that needs the budget gets a clear "try again" after its timeout."""
     make, fetch = make_service
     service = make(title_lookup=False)
-    held, release = tmp_path / "held", tmp_path / "release"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(default_budget_path()), str(held), str(release)]
-    )
-    try:
-        while not held.exists():
-            assert holder.poll() is None
-            await asyncio.sleep(0.01)
+    with lock_held(default_budget_path(), tmp_path) as holder:
         waiting = make_interaction(None, user_id=42)
         link_request = asyncio.create_task(
             service.answer(waiting, AudioRequest(link=LINK), count=3)
@@ -462,9 +440,6 @@ async def test_a_budget_lock_held_elsewhere_costs_only_that_request(
         with pytest.raises(FetchBudgetBusyError, match="try again in a few seconds"):
             await link_request
         assert holder.poll() is None  # and all of it while the lock was still held
-    finally:
-        release.touch()
-        holder.wait(timeout=30)
     waiting.response.defer.assert_not_awaited()  # refused before acknowledging: ephemeral
     assert fetch.calls == []
     await service.answer(make_interaction(None, user_id=45), AudioRequest(link=LINK), count=3)

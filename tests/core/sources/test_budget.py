@@ -26,6 +26,7 @@ from musicrec_core.sources.budget import (
     YouTubeBusyError,
     default_budget_path,
 )
+from tests.helpers.lock_holder import lock_held
 
 TAKER = """
 import pathlib, sys, time
@@ -385,28 +386,12 @@ def test_a_fetch_given_back_is_forgotten_exactly(tmp_path: Path) -> None:
 
 # The lock: waited for with a deadline, never forever ------------------------------------
 
-HOLDER = """
-import fcntl, os, pathlib, sys
-path, held, release = sys.argv[1:]
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.flock(fd, fcntl.LOCK_EX)
-pathlib.Path(held).touch()
-while not pathlib.Path(release).exists():
-    __import__("time").sleep(0.01)
-"""
-"""A process that holds the budget file's lock until the file ``release`` exists."""
-
 
 def test_a_lock_held_by_another_process_is_waited_for_only_until_the_timeout(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "youtube-fetches.bin"
-    held, release = tmp_path / "held", tmp_path / "release"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(held), str(release)])
-    try:
-        while not held.exists():
-            assert holder.poll() is None
-            time.sleep(0.01)
+    with lock_held(path, tmp_path) as holder:
         budget = FetchBudget(2, path=path, lock_timeout_s=0.2)
         with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
             with pytest.raises(FetchBudgetBusyError, match="try again in a few seconds"):
@@ -415,8 +400,5 @@ def test_a_lock_held_by_another_process_is_waited_for_only_until_the_timeout(
                 budget.used()
         assert "stayed locked by another process" in caplog.text
         assert holder.poll() is None  # still holding: the call gave up, not the holder
-    finally:
-        release.touch()
-        holder.wait(timeout=30)
     budget.take(7, 100)  # once released, the file works (and was not counted alone)
     assert FetchBudget(2, path=path).used() == 1

@@ -8,16 +8,17 @@ call to :class:`RequestService`. Every call goes through the same sequence
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown
    (:class:`~bot.admission.MemberAdmission`: one cooldown and one in-flight limit per
-   member across every entry point), then, for a YouTube link, look it up in the
-   embedded-clip cache (:class:`~musicrec_core.clip_cache.ClipCache`) or take one fetch
-   from the hourly budget (:class:`~musicrec_core.sources.budget.FetchBudget`); any
-   refusal comes at once, while nothing has been shown yet (so an interaction's refusal
-   is still ephemeral);
+   member across every entry point), then plan a YouTube link
+   (:class:`~bot.youtube_links.YouTubeLinks`: its start snapped to a 5-s grid, the
+   embedded-clip cache asked, or one fetch taken for the member and their server from the
+   hourly budget and its shares); any refusal comes at once, while nothing has been shown
+   yet (so an interaction's refusal is still ephemeral);
 2. **acknowledge**: show that work started (an interaction's "thinking…", or a typing
    indicator in the channel of a pasted link), held while the work runs;
-3. **work**, within the request deadline: fetch a link in the fetch pool or decode an
-   attachment in the decode pool (:class:`~bot.scheduler.FairPool`: separate workers per
-   kind, members served in turn), then embed the clip with those arriving alongside it
+3. **work**, within the request deadline: fetch a link in the fetch pool (a fetch that
+   never reached YouTube is given back) or decode an attachment in the decode pool
+   (:class:`~bot.scheduler.FairPool`: separate workers per kind, members served in
+   turn), then embed the clip with those arriving alongside it
    and remember a link's query in the clip cache (a cached link re-queries its stored
    vector instead, without any download; "More like" re-queries a catalog item), then
    look the results' titles up (:class:`~musicrec_core.titles.TitleLookup`: gone videos
@@ -27,14 +28,18 @@ call to :class:`RequestService`. Every call goes through the same sequence
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
 
+Files shared with the machine's other processes (the budget, the caches) are only used
+off the event loop, with a timeout; title lookups that overrun leave the reply untitled.
+
 The service owns the queue, the pools, the admission counters and the settings the work
 needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
 along. Errors from an interaction answer propagate (the command tree or the button reports
 them); a link in chat is answered with the failure as a reply (:func:`bot.errors.user_message`:
 no server path, markdown escaped), except a member's own cooldown or in-flight refusal,
 which is only logged (a reply per flooded message would turn one member's flood into the
-bot's), and a spent fetch budget, told once per channel per hour and otherwise only
-logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
+bot's), as are the member's spent share of YouTube fetches and a budget file too busy to
+answer; a spent total or server share is told once per channel per hour and otherwise
+only logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
 error's sentence and the operator one log warning per hour naming the fix
 (:class:`~musicrec_core.sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and
 ``/musicrec status``).
@@ -48,7 +53,6 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -59,23 +63,21 @@ from bot.batching import QueueStats, RecommendQueue
 from bot.errors import user_message
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
+from bot.off_loop import SharedStateBusyError
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
 from bot.scheduler import FairPool
 from bot.settings import Settings
 from bot.views import build_reply
+from bot.youtube_links import LinkPlan, YouTubeLinks
 from musicrec_core.clip import Clip
-from musicrec_core.clip_cache import CachedQuery, ClipCache, vector_space, window_key
-from musicrec_core.errors import (
-    CatalogError,
-    IndexMismatchError,
-    MusicrecError,
-    YouTubeBlockedError,
-)
+from musicrec_core.errors import CatalogError, IndexMismatchError, MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
-from musicrec_core.sources.blocks import BlockNotice, read_last_block
-from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError, default_budget_path
-from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip
+from musicrec_core.sources.budget import (
+    FetchBudgetBusyError,
+    MemberShareSpentError,
+    YouTubeBusyError,
+)
 from musicrec_core.titles import TitleLookup, candidate_count
 
 log = get_logger(__name__)
@@ -85,21 +87,21 @@ MORE_LIKE_HEADING = "More like this"
 
 BUSY_NOTICE_S = 3600.0
 """A channel is told that the fetch budget is spent at most once in this many seconds."""
+TITLES_GRACE_S = 1.0
+"""How long past the title budget a reply waits for its title lookups' thread, in seconds."""
 
 Acknowledgement = AbstractAsyncContextManager[object]
 """Entered once a request is admitted, exited when its result is ready (before the reply)."""
 
 
-@dataclass(frozen=True)
-class _LinkPlan:
-    """How a YouTube link request is answered: its clip-cache key and, on a hit, the
-    cached query (then nothing is downloaded and the budget is not charged)."""
-
-    video_id: str
-    window: str
-    space: str
-    pooling: str
-    cached: CachedQuery | None
+_LOGGED_ONLY = (
+    MemberRefusedError,
+    MemberShareSpentError,
+    FetchBudgetBusyError,
+    SharedStateBusyError,
+)
+"""Refusals of a pasted link that are only logged: the member's own limits, and a shared
+file that did not answer in time (a reply to each would turn one flood into the bot's)."""
 
 
 class DeadlineError(MusicrecError):
@@ -121,8 +123,9 @@ class RequestService:
             (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
             member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
             pool sizes (``fetch_workers``, ``decode_workers``) and
-            ``request_deadline_s``, the YouTube budget and clip cache
-            (``youtube_fetches_per_hour``, ``clip_cache_mb``) and the title lookups
+            ``request_deadline_s``, the YouTube budget and its shares and the clip cache
+            (``youtube_fetches_per_hour``, ``youtube_member_share``,
+            ``youtube_server_share``, ``clip_cache_mb``) and the title lookups
             (``titles``).
     """
 
@@ -132,20 +135,11 @@ class RequestService:
             cooldown_s=settings.recommend_cooldown_s,
             max_inflight=settings.max_inflight_per_member,
         )
-        self._fetches = FairPool("fetch", settings.fetch_workers)
+        self._links = YouTubeLinks(settings)
         self._decodes = FairPool("decode", settings.decode_workers)
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
-        self._youtube = settings.youtube
-        # One window for every process of the machine: YouTube counts per address.
-        self._budget = FetchBudget(settings.youtube_fetches_per_hour, path=default_budget_path())
-        self._blocks = BlockNotice()
         self._busy_told: dict[int, float] = {}
-        self._clips = (
-            ClipCache(max_bytes=int(settings.clip_cache_mb * 2**20))
-            if settings.clip_cache_mb > 0
-            else None
-        )
         titles = settings.titles
         self._titles = TitleLookup.from_settings(titles) if titles.enabled else None
 
@@ -166,13 +160,11 @@ class RequestService:
 
     async def close(self) -> None:
         """Stop the queue and the pools (requests still waiting fail), then the caches."""
-        self._fetches.close()
+        self._links.close()
         self._decodes.close()
         await self._queue.close()
         if self._titles is not None:
             self._titles.close()
-        if self._clips is not None:
-            self._clips.close()
 
     @property
     def recommender(self) -> Recommender:
@@ -188,20 +180,10 @@ class RequestService:
         """Queue counters for /musicrec status."""
         return self._queue.stats()
 
-    def youtube_status(self) -> dict[str, str]:
-        """/musicrec status lines: fetches this hour, the clip cache, the last block."""
-        budget = self._budget
-        lines = {"YouTube fetches": f"{budget.used()}/{budget.limit} in the last hour"}
-        if self._clips is not None:
-            size_mib = self._clips.total_bytes() / 2**20
-            lines["Clip cache"] = f"{len(self._clips)} links, {size_mib:.1f} MiB"
-        block = read_last_block(self._blocks.path)
-        lines["YouTube blocks"] = (
-            "none seen" if block is None else f"last {block.describe(time.time())}"
-        )
-        if block is not None:
-            lines["YouTube blocks"] += " Fix: cookies, a proxy or a PO-token provider (README)."
-        return lines
+    async def youtube_status(self) -> dict[str, str]:
+        """/musicrec status lines: YouTube fetches and shares, the clip cache, the last
+        block (read off the event loop)."""
+        return await self._links.status()
 
     # Entry points -----------------------------------------------------------------------
 
@@ -217,8 +199,10 @@ class RequestService:
                 passed (after acknowledging).
         """
         member = interaction.user.id
+        server = interaction.guild_id or 0
         sent_at = interaction.created_at.timestamp()
-        async with self._admitted(member, sent_at, thinking(interaction), request) as plan:
+        acknowledgement = thinking(interaction)
+        async with self._admitted(member, sent_at, acknowledgement, request, server) as plan:
             result = await self._recommend(member, request, count, plan)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
@@ -249,16 +233,18 @@ class RequestService:
         """Reply to ``message`` (a pasted link) with DEFAULT_COUNT recommendations.
 
         A refusal or failure becomes the reply's text instead (as Discord may show it),
-        except the member's own cooldown or in-flight limit, which is only logged, and a
-        spent fetch budget, told once per channel per :data:`BUSY_NOTICE_S`.
+        except the member's own refusals (cooldown, in-flight limit, share of YouTube
+        fetches) and a busy budget file, which are only logged, and a spent fetch budget
+        or server share, told once per channel per :data:`BUSY_NOTICE_S`.
         """
         member = message.author.id
+        server = message.guild.id if message.guild is not None else 0
         try:
             sent_at = message.created_at.timestamp()
             typing = typing_indicator(message.channel)
-            async with self._admitted(member, sent_at, typing, request) as plan:
+            async with self._admitted(member, sent_at, typing, request, server) as plan:
                 result = await self._recommend(member, request, DEFAULT_COUNT, plan)
-        except MemberRefusedError as exc:
+        except _LOGGED_ONLY as exc:
             log.info("link in message %s ignored: %s", message.id, exc)
             return
         except MusicrecError as exc:
@@ -279,57 +265,40 @@ class RequestService:
         sent_at: float,
         acknowledgement: Acknowledgement,
         request: AudioRequest | None = None,
-    ) -> AsyncIterator[_LinkPlan | None]:
+        server: int = 0,
+    ) -> AsyncIterator[LinkPlan | None]:
         """Hold a ticket, one of ``member``'s slots and ``acknowledgement`` for the body of
         the ``async with`` block, which must end within the request deadline; the block
-        gets the plan of ``request``'s link (None for other requests). ``sent_at`` is when the
-        member sent it (Discord's timestamp, seconds), which the cooldown is measured by.
+        gets the plan of ``request``'s link (None for other requests), whose fetch is
+        charged to ``member`` of ``server`` (0 = none) and given back if the request ends
+        before it reached YouTube. ``sent_at`` is when the member sent it (Discord's
+        timestamp, seconds), which the cooldown is measured by.
 
         Raises:
-            BusyError / MemberRefusedError / YouTubeBusyError: at once, before
-                ``acknowledgement`` is entered.
+            BusyError / MemberRefusedError / YouTubeBusyError / FetchBudgetBusyError /
+                SharedStateBusyError: at once, before ``acknowledgement`` is entered.
             DeadlineError: the body ran past ``request_deadline_s`` (it was cancelled).
         """
         with self._queue.admit(), self._members.admit(member, sent_at=sent_at):
-            plan = await self._plan(request.link, request.start_s) if request else None
-            async with acknowledgement:
-                deadline = asyncio.timeout(self._deadline_s)
-                try:
-                    async with deadline:
-                        yield plan
-                except TimeoutError:
-                    if deadline.expired():
-                        raise DeadlineError(self._deadline_s) from None
-                    raise
-
-    async def _plan(self, link: YouTubeLink | None, start_s: float | None) -> _LinkPlan | None:
-        """The clip-cache key of ``link``'s window and its cached query, if any; on a miss
-        one fetch is taken from the hourly budget.
-
-        Raises:
-            YouTubeBusyError: a miss, and the budget is spent.
-        """
-        if link is None:
-            return None
-        index = self.recommender.index
-        plan = _LinkPlan(
-            video_id=link.video_id,
-            window=window_key(start_s if start_s is not None else link.start_s),
-            space=vector_space(index.embedder, index.pooling, index.landmarks is not None),
-            pooling=index.pooling,
-            cached=None,
-        )
-        if self._clips is not None:
-            cached = await asyncio.to_thread(
-                self._clips.get, plan.video_id, plan.window, plan.space
-            )
-            if cached is not None:
-                return dataclasses.replace(plan, cached=cached)
-        self._budget.take()
-        return plan
+            plan = None
+            if request is not None:
+                plan = await self._links.plan(request, self.recommender.index, member, server)
+            try:
+                async with acknowledgement:
+                    deadline = asyncio.timeout(self._deadline_s)
+                    try:
+                        async with deadline:
+                            yield plan
+                    except TimeoutError:
+                        if deadline.expired():
+                            raise DeadlineError(self._deadline_s) from None
+                        raise
+            except BaseException:
+                self._links.settle(plan)
+                raise
 
     async def _recommend(
-        self, member: int, request: AudioRequest, count: int, plan: _LinkPlan | None
+        self, member: int, request: AudioRequest, count: int, plan: LinkPlan | None
     ) -> RecommendationSet:
         """``count`` titled recommendations: from the cached query of a link seen before,
         else from the request's audio, fetched, decoded and embedded with a batch."""
@@ -347,24 +316,11 @@ class RequestService:
                     query_peaks=cached.peaks,
                 )
                 return await self._titled(result, count)
-        clip = await self._fetch_clip(member, request)
+        clip = await self._fetch_clip(member, request, plan)
         result = await self._queue.recommend(clip, k)
         if plan is not None:
-            await self._remember(plan, result)
+            await self._links.remember(plan, result, self.recommender.index)
         return await self._titled(result, count)
-
-    async def _remember(self, plan: _LinkPlan, result: RecommendationSet) -> None:
-        """Store a link's query in the clip cache, unless the index changed meanwhile."""
-        index = self.recommender.index
-        if self._clips is None or result.query is None:
-            return
-        space = vector_space(index.embedder, index.pooling, index.landmarks is not None)
-        if result.catalog != index.fingerprint or space != plan.space:
-            return
-        query = CachedQuery(
-            result.query, result.query_vector, result.query_tags, result.query_peaks
-        )
-        await asyncio.to_thread(self._clips.put, plan.video_id, plan.window, plan.space, query)
 
     def _candidates(self, count: int) -> int:
         """Results asked of the recommender: room for gone videos when titles are looked up."""
@@ -372,10 +328,21 @@ class RequestService:
 
     async def _titled(self, result: RecommendationSet, count: int) -> RecommendationSet:
         """``result`` cut to ``count``, gone videos replaced and titles filled in; a worker
-        thread waits at most the title budget (lookups never touch the event loop)."""
-        if self._titles is None:
+        thread waits at most the title budget (lookups never touch the event loop). When
+        the thread overruns it by :data:`TITLES_GRACE_S` (its cache file busy elsewhere),
+        the first ``count`` results go out untitled."""
+        titles = self._titles
+        if titles is None:
             return result
-        return await asyncio.to_thread(self._titles.titled, result, count)
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(titles.titled, result, count), titles.budget_s + TITLES_GRACE_S
+            )
+        except TimeoutError:
+            log.warning("title lookups overran their budget; replying without titles")
+            items = result.items[:count]
+            ranked = tuple(dataclasses.replace(item, rank=n) for n, item in enumerate(items, 1))
+            return dataclasses.replace(result, items=ranked)
 
     def _first_busy_notice(self, message: discord.Message) -> bool:
         """Whether ``message``'s channel should be told the budget is spent (once an hour)."""
@@ -390,8 +357,9 @@ class RequestService:
         self._busy_told[channel] = now
         return True
 
-    async def _fetch_clip(self, member: int, request: AudioRequest) -> Clip:
-        """Download and decode the request's audio in ``member``'s turn of a pool.
+    async def _fetch_clip(self, member: int, request: AudioRequest, plan: LinkPlan | None) -> Clip:
+        """Download and decode the request's audio in ``member``'s turn of a pool (a link
+        from ``plan``'s start, charged to its fetch).
 
         Raises:
             FetchError, InputTooLargeError: the CDN would not serve the attachment, or
@@ -415,17 +383,9 @@ class RequestService:
                     max_bytes=self._max_bytes,
                     max_decoders=1,  # one decode worker, about one core
                 )
-        if request.link is None:
+        if plan is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
-        return await self._fetches.run(member, self._fetch_link, request.link, request.start_s)
-
-    def _fetch_link(self, link: YouTubeLink, start_s: float | None) -> Clip:
-        """Fetch ``link``'s clip (in a fetch worker); a block is noted for the operator."""
-        try:
-            return fetch_youtube_clip(link, start_s=start_s, settings=self._youtube)
-        except YouTubeBlockedError as exc:
-            self._blocks.record(str(exc))
-            raise
+        return await self._links.fetch(member, plan)
 
     def _reply(
         self, result: RecommendationSet, *, heading: str, count: int

@@ -8,6 +8,7 @@ comment; :func:`load_settings` turns a validation failure into a single readable
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,7 +20,11 @@ from bot.logging_setup import url_credentials
 from musicrec_core.clip_cache import DEFAULT_MAX_MB as DEFAULT_CLIP_CACHE_MB
 from musicrec_core.errors import MusicrecError
 from musicrec_core.private_url import check_private_url
-from musicrec_core.sources.budget import DEFAULT_FETCHES_PER_HOUR
+from musicrec_core.sources.budget import (
+    DEFAULT_FETCHES_PER_HOUR,
+    DEFAULT_MEMBER_SHARE,
+    DEFAULT_SERVER_SHARE,
+)
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings
 from musicrec_core.sources.ytdlp_inputs import check_cookies_file, check_proxy_url
 from musicrec_core.titles import DEFAULT_OEMBED_URL, TitleSettings, check_endpoint
@@ -110,6 +115,31 @@ class Settings(BaseSettings):
     process of the machine (``youtube-fetches.bin`` in the cache directory); YouTube tolerates
     about 300 an hour from one address without an account. Links answered from the clip
     cache are free."""
+    youtube_member_share: float = DEFAULT_MEMBER_SHARE
+    """Most of ``youtube_fetches_per_hour`` one member may spend in any hour, as a fraction
+    (``0.1``) or a percentage (``10%``), at least one fetch; counted machine-wide like the
+    total. A member refused on an interaction is told privately when their share refills."""
+    youtube_server_share: float = DEFAULT_SERVER_SHARE
+    """Most of ``youtube_fetches_per_hour`` one server may spend in any hour (fraction or
+    percentage, at least one fetch), so one busy server leaves the others some."""
+
+    @field_validator("youtube_member_share", "youtube_server_share", mode="before")
+    @classmethod
+    def _share(cls, value: object) -> float:
+        """A fraction in (0, 1], written ``0.1`` or ``10%``."""
+        try:
+            if isinstance(value, str) and value.strip().endswith("%"):
+                share = float(value.strip()[:-1]) / 100.0
+            else:
+                share = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            share = math.nan
+        if not 0.0 < share <= 1.0:  # also refuses NaN
+            raise ValueError(
+                "write a share as a fraction above 0 and at most 1 (0.1) or a percentage (10%)"
+            )
+        return share
+
     clip_cache_mb: float = Field(default=DEFAULT_CLIP_CACHE_MB, ge=0)
     """Size of the embedded-clip cache beside the model cache, in MiB (a link pasted again
     is answered without downloading); 0 turns it off."""

@@ -14,7 +14,8 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │   ├── InputTooLargeError      over a size cap (attachment, download)
     │   ├── VideoUnavailableError   private, removed, age-restricted, region-blocked, live
     │   └── FetchError              network trouble, timeouts, YouTube's bot checks
-    │       └── YouTubeBlockedError "confirm you're not a bot", HTTP 429: the address is blocked
+    │       ├── YouTubeBlockedError "confirm you're not a bot", HTTP 429: the address is blocked
+    │       └── YouTubeNotReachedError  failed before any request reached YouTube (DNS, refused)
     ├── ModelError                  embedder weights
     │   ├── WeightsMissingError     files not present; says how to get them
     │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
@@ -80,6 +81,12 @@ class FetchError(SourceError):
 
 class YouTubeBlockedError(FetchError):
     """YouTube refused musicrec's address (a bot check or rate limiting), not one video."""
+
+
+class YouTubeNotReachedError(FetchError):
+    """A fetch failed before any request reached YouTube: the name did not resolve, the
+    connection (or the proxy's) was refused or unroutable, or yt-dlp could not start. The
+    fetch it took from the hourly budget may be given back: YouTube saw nothing."""
 
 
 class ModelError(MusicrecError):

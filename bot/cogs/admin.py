@@ -92,6 +92,8 @@ class AdminCog(commands.Cog):
     @app_commands.checks.dynamic_cooldown(cooldown_from_setting("admin_cooldown_s"))
     @app_commands.check(require_admin)
     async def status(self, interaction: discord.Interaction[MusicrecBot]) -> None:
+        # Acknowledged first: the YouTube rows read files shared with other processes.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
         service = bot.service
         recommender = service.recommender
@@ -111,12 +113,12 @@ class AdminCog(commands.Cog):
             "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
             "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
             "Link replies": "on" if bot.settings.link_replies else "off",
-            **service.youtube_status(),
+            **await service.youtube_status(),
             "Process": f"{bot.shard_label}, {sum(s.guilds for s in shards):,} servers",
             "Shards": format_shards(shards),
         }
         embed = _embed("musicrec status", rows, colour=EMBED_COLOUR)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
 
 async def setup(bot: MusicrecBot) -> None:

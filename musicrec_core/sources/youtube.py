@@ -49,12 +49,14 @@ __all__ = [
     "DEFAULT_SPAN_S",
     "MAX_CANDIDATES",
     "MAX_LINK_CHARS",
+    "START_GRID_S",
     "YouTubeLink",
     "YouTubeSettings",
     "fetch_youtube_clip",
     "find_youtube_link",
     "parse_youtube_link",
     "plan_section",
+    "snapped_start",
 ]
 
 MAX_LINK_CHARS = 2048
@@ -93,6 +95,10 @@ _HOST_MARK = "youtu"
 
 MAX_CANDIDATES = 10
 """At most this many candidates naming a YouTube host are parsed in one message."""
+
+START_GRID_S = 5.0
+"""The bot moves a link's start down to a multiple of this many seconds
+(:func:`snapped_start`)."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,22 @@ def _start_from(query: dict[str, list[str]], fragment: str) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def snapped_start(start_s: float) -> float:
+    """``start_s`` moved down to the :data:`START_GRID_S` grid: ``t=1`` .. ``t=4`` -> 0,
+    ``t=93`` -> 90 (seconds).
+
+    Why: a clip is fetched and cached per start, so without a grid ``t=1``, ``t=2``, ...
+    would each cost a YouTube fetch for nearly the same 10 s. Why down, and why 5 s: the
+    10-s clip of the snapped start still holds the moment the link points at and at least
+    the 5 s after it (rounding to the nearest could start up to 2.5 s past it; a 10-s grid
+    could leave only 1 s after it), and the heard window shown in the reply is the snapped
+    one, so the member sees what was heard. A coarser grid would not bound what a member
+    can spend (a 6-hour video has thousands of windows on any grid): the per-member share
+    of the fetch budget does that.
+    """
+    return math.floor(start_s / START_GRID_S) * START_GRID_S
 
 
 def fetch_youtube_clip(

@@ -58,15 +58,10 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from musicrec_core.child_process import spawn_ytdlp_script
-from musicrec_core.errors import (
-    FetchError,
-    InputTooLargeError,
-    SourceError,
-    VideoUnavailableError,
-    YouTubeBlockedError,
-)
+from musicrec_core.errors import FetchError, InputTooLargeError, YouTubeNotReachedError
 from musicrec_core.js_runtime import ytdlp_js_runtimes
 from musicrec_core.sources.video_id import canonical_url
+from musicrec_core.sources.ytdlp_errors import error_for_ytdlp_message
 
 logger = logging.getLogger(__name__)
 
@@ -154,84 +149,6 @@ class VideoMeta:
         )
 
 
-# (substrings of yt-dlp's message, lower-cased; the error a user sees). First match wins.
-_MESSAGE_MAP: tuple[tuple[tuple[str, ...], SourceError], ...] = (
-    (
-        ("not a bot", "confirm you\u2019re not", "confirm you're not"),
-        YouTubeBlockedError(
-            "YouTube asked musicrec to prove it is not a bot; whoever runs musicrec needs to "
-            "set up a cookies file. Try an audio file instead."
-        ),
-    ),
-    (("private video",), VideoUnavailableError("That video is private.")),
-    (
-        ("confirm your age", "age-restricted", "age restricted", "inappropriate for some users"),
-        VideoUnavailableError("That video is age-restricted, so musicrec cannot fetch it."),
-    ),
-    (
-        ("in your country", "geo restrict", "geo-restrict", "not available in your location"),
-        VideoUnavailableError("That video is not available in the country musicrec runs in."),
-    ),
-    (
-        ("members-only", "members only", "join this channel"),
-        VideoUnavailableError("That video is for channel members only."),
-    ),
-    (
-        ("premieres in", "live event will begin", "this live event", "is_upcoming"),
-        VideoUnavailableError("That video has not premiered yet; try again after it airs."),
-    ),
-    (
-        ("http error 429", "too many requests"),
-        YouTubeBlockedError("YouTube is rate-limiting musicrec; try again in a few minutes."),
-    ),
-    (
-        (
-            "video unavailable",
-            "has been removed",
-            "no longer available",
-            "does not exist",
-            "account associated with this video has been terminated",
-            "http error 404",
-            "http error 410",
-        ),
-        VideoUnavailableError("That video is unavailable (removed, or it never existed)."),
-    ),
-    (
-        ("unsupported url", "no video formats", "requested format is not available"),
-        VideoUnavailableError("No audio could be found for that video."),
-    ),
-    (
-        ("ffmpeg exited",),
-        FetchError("Could not download that video's audio; try again later."),
-    ),
-    (
-        ("timed out", "timeout"),
-        FetchError("YouTube took too long to answer; try again later."),
-    ),
-    (
-        (
-            "unable to download",
-            "urlopen error",
-            "connection",
-            "network is unreachable",
-            "name or service not known",
-            "temporary failure in name resolution",
-            "http error 5",
-        ),
-        FetchError("Could not reach YouTube; try again later."),
-    ),
-)
-
-
-def error_for_ytdlp_message(message: str) -> SourceError:
-    """The short, typed error a user sees for one of yt-dlp's error messages."""
-    lowered = message.lower()
-    for needles, error in _MESSAGE_MAP:
-        if any(needle in lowered for needle in needles):
-            return type(error)(str(error))
-    return FetchError("Could not fetch that video's audio.")
-
-
 class YtDlpProcess:
     """One yt-dlp child process for one video: :meth:`metadata`, then :meth:`download_section`.
 
@@ -240,7 +157,8 @@ class YtDlpProcess:
     includes the copy of ``settings.cookiefile`` yt-dlp is given (the original is only read).
 
     Raises:
-        FetchError: the cookies file cannot be read, or the child cannot be started.
+        YouTubeNotReachedError: the cookies file cannot be read, or the child cannot be
+            started (nothing reached YouTube).
     """
 
     def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
@@ -268,7 +186,11 @@ class YtDlpProcess:
         ]
         for reader in self._readers:
             reader.start()
-        self._send(request)
+        try:
+            self._send(request)
+        except FetchError as exc:  # the child died before reading its request
+            self.close()
+            raise YouTubeNotReachedError(str(exc)) from exc
 
     def __enter__(self) -> YtDlpProcess:
         return self
@@ -350,7 +272,7 @@ class YtDlpProcess:
             if event.get("event") == "error":
                 message = str(event.get("message", ""))
                 logger.info("yt-dlp error: %s", message)
-                raise error_for_ytdlp_message(message)
+                raise error_for_ytdlp_message(message, before_contact=phase == "metadata")
             return event
 
     def _check_bytes(self) -> None:
@@ -388,14 +310,15 @@ def _copy_cookies(cookiefile: Path, workdir: Path) -> Path:
     the original is read-only, and private because ``workdir`` is. Returns the copy's path.
 
     Raises:
-        FetchError: the cookies file cannot be read (its path is neither logged nor shown).
+        YouTubeNotReachedError: the cookies file cannot be read (its path is neither logged
+            nor shown); yt-dlp was not started.
     """
     copy = workdir / _COOKIES_COPY
     try:
         shutil.copyfile(cookiefile, copy)
     except OSError as exc:
         logger.warning("cannot read the yt-dlp cookies file: %s", type(exc).__name__)
-        raise FetchError(
+        raise YouTubeNotReachedError(
             "The YouTube cookies file could not be read; whoever runs musicrec needs to check it."
         ) from exc
     return copy

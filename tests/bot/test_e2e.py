@@ -159,8 +159,8 @@ def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
     assert record.body["message_reference"]["message_id"] == int(message["id"])
     assert record.body["allowed_mentions"]["replied_user"] is False
     description = record.body["embeds"][0]["description"]
-    assert re.fullmatch(
-        rf"Heard: \*\*.+\*\*, 0:03–0:13 · "
+    assert re.fullmatch(  # t=3 snapped to the 5-s grid: the window heard is shown
+        rf"Heard: \*\*.+\*\*, 0:00–0:10 · "
         rf"\[on YouTube\]\(https://www\.youtube\.com/watch\?v={LINK_VIDEO}\)",
         description,
     ), description

@@ -57,7 +57,7 @@ async def make_service(
 ) -> AsyncIterator[tuple[ServiceMaker, SlowFetch]]:
     """Services (real queue, spec'd recommender, settings from keywords) and their fetch."""
     fetch = SlowFetch()
-    monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
     maker = ServiceMaker(tmp_path, prepare, batch_window_s=0.01)
     yield maker, fetch
     fetch.release.set()

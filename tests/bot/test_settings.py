@@ -62,6 +62,10 @@ def test_the_token_never_appears_in_the_settings_repr(
         ("MUSICREC_OWNER_IDS", "12,abc", "MUSICREC_OWNER_IDS is invalid (write Discord ids"),
         ("MUSICREC_LOG_LEVEL", "LOUD", "MUSICREC_LOG_LEVEL is invalid (use DEBUG"),
         ("DISCORD_TOKEN", "two words", "DISCORD_TOKEN is invalid (it is empty or contains"),
+        ("MUSICREC_YOUTUBE_MEMBER_SHARE", "10", "MUSICREC_YOUTUBE_MEMBER_SHARE is invalid (write"),
+        ("MUSICREC_YOUTUBE_SERVER_SHARE", "0%", "MUSICREC_YOUTUBE_SERVER_SHARE is invalid (write"),
+        ("MUSICREC_YOUTUBE_SERVER_SHARE", "half", "MUSICREC_YOUTUBE_SERVER_SHARE is invalid"),
+        ("MUSICREC_YOUTUBE_MEMBER_SHARE", "nan", "MUSICREC_YOUTUBE_MEMBER_SHARE is invalid"),
     ],
 )
 def test_invalid_values_name_the_setting(
@@ -73,6 +77,24 @@ def test_invalid_values_name_the_setting(
     with pytest.raises(ConfigurationError) as caught:
         load_settings(None)
     assert str(caught.value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("member", "server", "expected"),
+    [(None, None, (0.1, 0.5)), ("5%", "0.25", (0.05, 0.25)), (" 100% ", "1", (1.0, 1.0))],
+)
+def test_youtube_shares_are_fractions_or_percentages(
+    monkeypatch: pytest.MonkeyPatch,
+    member: str | None,
+    server: str | None,
+    expected: tuple[float, float],
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a.b.c")
+    for name, value in (("MEMBER", member), ("SERVER", server)):
+        if value is not None:
+            monkeypatch.setenv(f"MUSICREC_YOUTUBE_{name}_SHARE", value)
+    settings = load_settings(None)
+    assert (settings.youtube_member_share, settings.youtube_server_share) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("value", [None, "", "  "])

@@ -58,7 +58,7 @@ def bot_with_spy_fetch(
     request."""
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     fetch = create_autospec(fetch_youtube_clip, side_effect=FetchError("stopped by the test"))
-    monkeypatch.setattr("bot.service.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
     queue = create_autospec(RecommendQueue, instance=True)
     queue.recommender = create_autospec(Recommender, instance=True)  # the link's cache key
     bot._service = RequestService(queue, bot.settings)
@@ -138,7 +138,8 @@ async def test_links_pasted_in_chat_are_fetched_with_the_bot_settings(
     bot, fetch = bot_with_spy_fetch(tmp_path, monkeypatch, ytdlp_proxy=PROXY, max_video_minutes=12)
     message = make_message("https://youtu.be/abcdefghijk?t=7")
     await bot.service.answer_in_chat(message, AudioRequest(link=LINK))
-    fetch.assert_called_once_with(LINK, start_s=None, settings=bot.settings.youtube)
+    # the link's t=7 on the 5-s grid (musicrec_core.sources.youtube.snapped_start)
+    fetch.assert_called_once_with(LINK, start_s=5.0, settings=bot.settings.youtube)
     passed = fetch.call_args.kwargs["settings"]
     assert (passed.proxy, passed.max_duration_s) == (PROXY, 720.0)
     message.reply.assert_awaited_once()  # the refusal reached the user

@@ -6,23 +6,40 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from musicrec_core.errors import FetchError
-from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError, default_budget_path
+from musicrec_core.sources.budget import (
+    FetchBudget,
+    FetchBudgetBusyError,
+    FetchStamp,
+    MemberShareSpentError,
+    ServerShareSpentError,
+    YouTubeBusyError,
+    default_budget_path,
+)
+from tests.helpers.lock_holder import lock_held
 
 TAKER = """
 import pathlib, sys, time
 from musicrec_core.sources.budget import FetchBudget, YouTubeBusyError
-path, limit, takes, at, go = sys.argv[1:]
+path, limit, takes, at, go, member, server, member_share, server_share = sys.argv[1:]
 clock = None if at == "-" else (lambda: float(at))
-budget = FetchBudget(int(limit), path=pathlib.Path(path), clock=clock)
+budget = FetchBudget(
+    int(limit),
+    path=pathlib.Path(path),
+    clock=clock,
+    member_share=float(member_share),
+    server_share=float(server_share),
+)
 if go != "-":
     pathlib.Path(go + "." + str(__import__("os").getpid())).touch()
     while not pathlib.Path(go).exists():
@@ -30,14 +47,15 @@ if go != "-":
 granted = 0
 for _ in range(int(takes)):
     try:
-        budget.take()
+        budget.take(int(member), int(server))
         granted += 1
     except YouTubeBusyError:
         pass
 print(granted)
 """
-"""A process taking ``takes`` fetches from the file (clock fixed at ``at``, or real time
-with "-"), after waiting for the file ``go`` (unless "-"); prints how many were granted."""
+"""A process taking ``takes`` fetches from the file for ``member`` of ``server`` (clock fixed
+at ``at``, or real time with "-"), after waiting for the file ``go`` (unless "-"); prints how
+many were granted."""
 
 
 class Clock:
@@ -99,10 +117,20 @@ def test_a_budget_needs_a_limit_and_a_window(limit: int, window_s: float) -> Non
 
 
 def start_taker(
-    path: Path, limit: int, takes: int, at: str = "-", go: str = "-"
+    path: Path,
+    limit: int,
+    takes: int,
+    at: str = "-",
+    go: str = "-",
+    *,
+    member: int = 0,
+    server: int = 0,
+    shares: tuple[float, float] = (1.0, 1.0),
 ) -> subprocess.Popen[str]:
+    """A TAKER process; ``shares`` are the member's and the server's fractions of ``limit``."""
+    args = [str(path), str(limit), str(takes), at, go, str(member), str(server)]
     return subprocess.Popen(
-        [sys.executable, "-c", TAKER, str(path), str(limit), str(takes), at, go],
+        [sys.executable, "-c", TAKER, *args, *(str(share) for share in shares)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -211,7 +239,7 @@ def test_an_unusable_file_is_logged_once_and_the_process_counts_alone(
         def no_locks(fd: int, operation: int) -> None:
             raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))  # a network file system
 
-        monkeypatch.setattr("musicrec_core.sources.budget.fcntl.flock", no_locks)
+        monkeypatch.setattr("musicrec_core.sources.budget_file.fcntl.flock", no_locks)
     budget = FetchBudget(2, clock=Clock(), path=path)
     with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
         budget.take()
@@ -227,3 +255,150 @@ def test_the_shared_file_lives_in_the_cache_directory(tmp_path: Path) -> None:
     assert default_budget_path().name == "youtube-fetches.bin"
     FetchBudget(1, path=default_budget_path()).take()
     assert FetchBudget(1, path=default_budget_path()).used() == 1
+
+
+# Fair shares: counted machine-wide, in the same file as the total -----------------------
+
+SHARES = (0.1, 0.5)
+"""The bot's defaults: a member 10 %, a server 50 % of the hourly limit."""
+
+
+def test_a_member_over_their_share_is_refused_while_another_server_is_served(
+    tmp_path: Path,
+) -> None:
+    """Finding 2: one member on two shard processes gets 10 % of the hour, not 2 x 10 %,
+    and a member of another server is still served."""
+    path = tmp_path / "youtube-fetches.bin"
+    shard_0 = start_taker(path, 40, 10, at="1000.0", member=7, server=100, shares=SHARES)
+    assert granted(shard_0) == 4  # 10 % of 40
+    shard_1 = start_taker(path, 40, 10, at="1000.0", member=7, server=100, shares=SHARES)
+    assert granted(shard_1) == 0  # the same member on another process: nothing more
+    other = start_taker(path, 40, 1, at="1000.0", member=8, server=200, shares=SHARES)
+    assert granted(other) == 1
+    assert FetchBudget(40, path=path, clock=Clock()).used() == 5
+
+
+def test_a_server_over_its_share_is_refused_on_every_process(tmp_path: Path) -> None:
+    path = tmp_path / "youtube-fetches.bin"
+    takers = [
+        start_taker(path, 10, 1, at="1000.0", member=member, server=100, shares=SHARES)
+        for member in range(1, 9)
+    ]  # eight members of one server, on eight processes, at once
+    assert sum(granted(taker) for taker in takers) == 5  # 50 % of 10
+    assert granted(start_taker(path, 10, 1, at="1000.0", member=9, server=200, shares=SHARES))
+
+
+def test_a_member_is_told_when_their_own_share_refills(tmp_path: Path) -> None:
+    clock = Clock()
+    budget = FetchBudget(20, member_share=0.1, server_share=0.5, clock=clock, path=tmp_path / "b")
+    budget.take(7, 100)
+    clock.now += 600.0
+    budget.take(7, 100)  # a member's share of 20 is 2
+    clock.now += 600.0
+    for member in range(20, 25):
+        budget.take(member, 300)  # others keep the total far from spent
+    with pytest.raises(MemberShareSpentError) as refused:
+        budget.take(7, 200)  # in another server too: the share is the member's
+    assert refused.value.retry_after_s == pytest.approx(2400.0)  # the first leaves at 60 min
+    assert str(refused.value) == (
+        "You have used your share of YouTube links for this hour (2): it refills in 40 min. "
+        "An audio file works right away."
+    )
+    clock.now += 2400.0
+    budget.take(7, 200)
+
+
+def test_the_limit_that_frees_up_last_is_the_one_named() -> None:
+    """A fetch waits for every limit it reached, so the refusal names the latest to free."""
+    clock = Clock()
+    budget = FetchBudget(4, member_share=0.5, server_share=0.5, clock=clock)
+    budget.take(3, 200)
+    clock.now += 60.0
+    budget.take(1, 100)
+    clock.now += 60.0
+    budget.take(2, 100)  # server 100 is at its share of 2 (its first frees at 61 min)
+    budget.take(4, 300)  # and the total is spent (its first frees at 60 min)
+    with pytest.raises(ServerShareSpentError, match="This server has used its share") as refused:
+        budget.take(2, 100)
+    assert refused.value.retry_after_s == pytest.approx(3540.0)
+    with pytest.raises(YouTubeBusyError) as refused:
+        budget.take(5, 400)  # only the total
+    assert type(refused.value) is YouTubeBusyError
+    assert refused.value.retry_after_s == pytest.approx(3480.0)
+
+    clock.now += 3600.0 - 120.0  # the first fetch left; three remain, member 4 had one
+    budget.take(4, 500)  # member 4 at their share of 2 (the first frees at 62 min)
+    with pytest.raises(MemberShareSpentError) as refused:
+        budget.take(4, 600)  # the total (61 min) and member 4 (62 min)
+    assert refused.value.retry_after_s == pytest.approx(120.0)
+
+
+def test_a_share_is_at_least_one_fetch() -> None:
+    budget = FetchBudget(3, member_share=0.1, server_share=0.1, clock=Clock())
+    assert (budget.member_limit, budget.server_limit) == (1, 1)
+    assert FetchBudget(100, member_share=0.29).member_limit == 29  # not 28.999...
+    with pytest.raises(ValueError):
+        FetchBudget(10, member_share=0.0)
+    with pytest.raises(ValueError):
+        FetchBudget(10, server_share=1.5)
+
+
+def test_a_file_of_the_first_format_is_read_and_rewritten(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file written before shares (magic MRF1, start times only) keeps counting toward
+    the total, belongs to nobody's share, and is rewritten in the new format."""
+    path = tmp_path / "youtube-fetches.bin"
+    stamps = struct.pack("<3d", 900.0, 950.0, 990.0)
+    path.write_bytes(struct.pack("<4sII", b"MRF1", 3, zlib.crc32(stamps)) + stamps)
+    budget = FetchBudget(4, member_share=0.5, clock=Clock(), path=path)
+    with caplog.at_level(logging.INFO, logger="musicrec_core.sources.budget"):
+        assert budget.used() == 3
+        budget.take(7, 100)
+    assert "format before shares" in caplog.text and "damaged" not in caplog.text
+    assert path.read_bytes()[:4] == b"MRF2"
+    with pytest.raises(YouTubeBusyError) as refused:
+        budget.take(8, 100)
+    assert type(refused.value) is YouTubeBusyError
+    assert refused.value.retry_after_s == pytest.approx(3500.0)  # the old 900 s stamp
+
+
+# Giving back a fetch that never reached YouTube ----------------------------------------
+
+
+def test_a_fetch_given_back_is_forgotten_exactly(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "youtube-fetches.bin"
+    budget = FetchBudget(2, member_share=0.5, clock=clock, path=path)
+    kept = budget.take(7, 100)
+    clock.now += 1.0
+    returned = budget.take(8, 100)
+    assert returned == FetchStamp(1001.0, 8, 100)
+    with pytest.raises(YouTubeBusyError):
+        budget.take(9, 100)
+    assert FetchBudget(2, clock=clock, path=path).give_back(returned)  # any process may
+    assert budget.used() == 1
+    clock.now += 1.0
+    budget.take(8, 100)  # the member's share is whole again
+    assert not budget.give_back(returned)  # only once
+    assert budget.give_back(kept) and budget.used() == 1
+
+
+# The lock: waited for with a deadline, never forever ------------------------------------
+
+
+def test_a_lock_held_by_another_process_is_waited_for_only_until_the_timeout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "youtube-fetches.bin"
+    with lock_held(path, tmp_path) as holder:
+        budget = FetchBudget(2, path=path, lock_timeout_s=0.2)
+        with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
+            with pytest.raises(FetchBudgetBusyError, match="try again in a few seconds"):
+                budget.take(7, 100)
+            with pytest.raises(FetchBudgetBusyError):
+                budget.used()
+        assert "stayed locked by another process" in caplog.text
+        assert holder.poll() is None  # still holding: the call gave up, not the holder
+    budget.take(7, 100)  # once released, the file works (and was not counted alone)
+    assert FetchBudget(2, path=path).used() == 1

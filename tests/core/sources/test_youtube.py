@@ -12,6 +12,7 @@ from musicrec_core.sources.youtube import (
     YouTubeLink,
     find_youtube_link,
     parse_youtube_link,
+    snapped_start,
 )
 from musicrec_core.timecode import parse_timecode
 
@@ -268,3 +269,13 @@ def test_a_real_link_is_still_found_after_hostile_text(text: str) -> None:
 def test_candidates_past_the_limit_are_not_tried() -> None:
     text = " ".join(["youtu.be/nope"] * MAX_CANDIDATES + [f"https://youtu.be/{ID}"])
     assert find_youtube_link(text) is None
+
+
+@pytest.mark.parametrize(
+    ("start", "snapped"),
+    [(0.0, 0.0), (1.0, 0.0), (4.999, 0.0), (5.0, 5.0), (93.0, 90.0), (3601.5, 3600.0)],
+)
+def test_starts_move_down_to_the_five_second_grid(start: float, snapped: float) -> None:
+    """The moment a link points at stays inside the 10-s clip, with at least 5 s after it."""
+    assert snapped_start(start) == snapped
+    assert snapped <= start < snapped + 5.0

@@ -8,6 +8,7 @@ child process, metadata, section download with ffmpeg, byte cap, time limits, de
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from musicrec_core.errors import (
     SourceError,
     VideoUnavailableError,
     YouTubeBlockedError,
+    YouTubeNotReachedError,
 )
 from musicrec_core.js_runtime import bundled_deno
 from musicrec_core.sources import ytdlp_fetch
@@ -32,12 +34,8 @@ from musicrec_core.sources.youtube import (
     parse_youtube_link,
     plan_section,
 )
-from musicrec_core.sources.ytdlp_fetch import (
-    VideoMeta,
-    YouTubeSettings,
-    _serve_test_video,
-    error_for_ytdlp_message,
-)
+from musicrec_core.sources.ytdlp_errors import error_for_ytdlp_message
+from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, _serve_test_video
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.media import generate_media
 from tests.helpers.proxy import refusing_proxy
@@ -470,3 +468,72 @@ def test_settings_map_to_documented_ytdlp_options(tmp_path: Path) -> None:
         "js_runtimes": {"deno": {"path": str(deno)}},
     }
     assert canonical_url(VIDEO_ID) == f"https://www.youtube.com/watch?v={VIDEO_ID}"
+
+
+# Whether a failed fetch reached YouTube (the budget gives back one that did not) ---------
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then closed: connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_refused_connection_never_reached_youtube() -> None:
+    refused = f"http://127.0.0.1:{closed_port()}/media"
+    with (
+        _serve_test_video(VIDEO_ID, refused),
+        pytest.raises(YouTubeNotReachedError, match="Could not reach YouTube"),
+    ):
+        fetch_youtube_clip(link("?t=60"), settings=FAST)
+
+
+def test_an_unreadable_cookies_file_stops_the_fetch_before_youtube(tmp_path: Path) -> None:
+    settings = YouTubeSettings(cookiefile=tmp_path / "gone.txt")
+    with pytest.raises(YouTubeNotReachedError, match="cookies file could not be read"):
+        fetch_youtube_clip(parse_youtube_link(REAL_LINK), settings=settings)
+
+
+def test_a_404_reached_the_server(video) -> None:
+    video(b"", status=404)
+    with pytest.raises(VideoUnavailableError) as caught:
+        fetch_youtube_clip(link("?t=60"), settings=FAST)
+    assert not isinstance(caught.value, YouTubeNotReachedError)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ERROR: [youtube] abc: Unable to download webpage: <urlopen error [Errno 111] "
+        "Connection refused> (caused by TransportError(...))",
+        "ERROR: [youtube] abc: Unable to download API page: <urlopen error [Errno -3] "
+        "Temporary failure in name resolution> (caused by TransportError(...))",
+        "ERROR: [youtube] abc: Unable to download webpage: <urlopen error [Errno -2] Name or "
+        "service not known>",
+        "ERROR: [youtube] abc: Unable to download webpage: <urlopen error [Errno 101] Network "
+        "is unreachable>",
+        "ERROR: [youtube] abc: Unable to download webpage: <urlopen error [Errno 113] No route "
+        "to host>",
+    ],
+)
+def test_no_connection_before_the_metadata_means_youtube_was_not_reached(message: str) -> None:
+    assert type(error_for_ytdlp_message(message, before_contact=True)) is YouTubeNotReachedError
+    # once the metadata came, the same words mean a fetch that did reach YouTube
+    assert type(error_for_ytdlp_message(message)) is FetchError
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ERROR: unable to download video data: HTTP Error 403: Forbidden",
+        "ERROR: [youtube] abc: Unable to download API page: The read operation timed out",
+        "ERROR: [youtube] abc: Sign in to confirm you\u2019re not a bot.",
+        "ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader",
+        "ERROR: [youtube] abc: Unable to download webpage: Connection reset by peer",
+    ],
+)
+def test_an_answer_or_a_cut_connection_means_youtube_was_reached(message: str) -> None:
+    assert not isinstance(
+        error_for_ytdlp_message(message, before_contact=True), YouTubeNotReachedError
+    )

@@ -42,6 +42,7 @@ from tests.bot.helpers import (
     make_message,
     sent_text,
 )
+from tests.fake_discord.markdown import visible
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.lock_holder import lock_held
 from tests.helpers.oembed import OEmbedStandIn, video
@@ -309,7 +310,7 @@ async def test_a_member_over_their_share_is_told_privately_when_it_refills(
     await report_error(refused, caught.value)  # what the command tree does with it
     call = refused.response.send_message.await_args
     assert call is not None and call.kwargs["ephemeral"] is True
-    assert call.args[0] == (
+    assert visible(call.args[0]) == (
         "You have used your share of YouTube links for this hour (2): it refills in 60 min. "
         "An audio file works right away."
     )

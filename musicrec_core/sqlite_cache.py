@@ -53,11 +53,13 @@ log = logging.getLogger(__name__)
 RETRY_S = 60.0
 """Seconds after a failed open before the next use tries again."""
 LOCK_WAIT_S = 2.0
-"""Longest wait, in seconds, for the shared lock while another process rebuilds the file."""
+"""Longest wait, in seconds, for a lock: the shared one while another process moves a
+damaged file aside, the exclusive one while other processes that found it damaged too
+let go of theirs."""
 _LOCK_POLL_S = 0.01
 _OPEN_ATTEMPTS = 3
-"""Opens tried per attempt: a damaged file, moved aside by this process or another, then
-opens new on the next one."""
+"""Opens tried per attempt to open: one that finds the file damaged moves it aside (or
+sees that another process did) before the next."""
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 _SIDE_FILES = ("", "-wal", "-shm")
 
@@ -161,7 +163,9 @@ class SqliteCacheFile:
         if self._suspect:  # damage seen on an open connection: confirm it, alone
             self._suspect = False
             self._move_aside_if_damaged()
-        attempts_left = _OPEN_ATTEMPTS
+        elif not self.path.exists():
+            self._create_alone()
+        attempt = 1
         while True:
             lock_fd, locking = self._shared_lock()
             try:
@@ -169,14 +173,13 @@ class SqliteCacheFile:
             except sqlite3.Error as exc:
                 if lock_fd is not None:
                     os.close(lock_fd)
-                attempts_left -= 1
                 if not (is_damaged(exc) and locking):
                     raise
-                if not attempts_left:
+                if attempt == _OPEN_ATTEMPTS or not self._move_aside_if_damaged():
                     raise _Unavailable(
                         f"{exc}; left in place while another process has it open"
                     ) from exc
-            self._move_aside_if_damaged()
+            attempt += 1
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -205,37 +208,44 @@ class SqliteCacheFile:
         fd = self._open_lock_file()
         if fd is None:
             return None, False
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            held = _try_flock(fd, fcntl.LOCK_SH)
-            if held is None:  # refused by the file system
-                os.close(fd)
-                return None, False
-            if held:
-                return fd, True
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise _Unavailable("another process is rebuilding it")
-            time.sleep(_LOCK_POLL_S)
+        held = _flock_within(fd, fcntl.LOCK_SH, LOCK_WAIT_S)
+        if not held:
+            os.close(fd)
+        if held is False:
+            raise _Unavailable("another process is rebuilding it")
+        return (fd, True) if held else (None, False)
 
-    def _move_aside_if_damaged(self) -> None:
+    def _move_aside_if_damaged(self) -> bool:
         """Rename the file and its WAL to ``*.damaged`` if, alone with it, SQLite still
-        says it is damaged. Does nothing when another process has it open."""
+        says it is damaged. False when no exclusive lock came within :data:`LOCK_WAIT_S`
+        (another process has the file open, or locks are refused): then nothing moves."""
+        fd = self._open_lock_file()
+        if fd is None:
+            return False
+        try:
+            if not _flock_within(fd, fcntl.LOCK_EX, LOCK_WAIT_S):
+                return False
+            if self._still_damaged():
+                for suffix in _SIDE_FILES:
+                    part = Path(f"{self.path}{suffix}")
+                    if part.exists():
+                        part.replace(Path(f"{part}.damaged"))
+                log.warning("%s: %s was damaged; moved aside for a new one", self._name, self.path)
+                self._connect().close()
+            return True
+        finally:
+            os.close(fd)
+
+    def _create_alone(self) -> None:
+        """Create the missing file holding the exclusive lock, so that processes starting
+        together do not race to switch a new file to WAL (SQLite answers some of them
+        "database is locked" at once, without waiting)."""
         fd = self._open_lock_file()
         if fd is None:
             return
         try:
-            if not _try_flock(fd, fcntl.LOCK_EX):
-                return
-            if not self._still_damaged():
-                return
-            for suffix in _SIDE_FILES:
-                part = Path(f"{self.path}{suffix}")
-                if part.exists():
-                    part.replace(Path(f"{part}.damaged"))
-            log.warning(
-                "%s: %s was damaged; moved aside, starting a new one", self._name, self.path
-            )
+            if _flock_within(fd, fcntl.LOCK_EX, LOCK_WAIT_S) and not self.path.exists():
+                self._connect().close()
         finally:
             os.close(fd)
 
@@ -259,13 +269,18 @@ class SqliteCacheFile:
         return os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def _try_flock(fd: int, mode: int) -> bool | None:
-    """Take ``mode`` on ``fd`` without waiting: True if held, False if another process
-    holds a conflicting lock, None if the file system refuses locks."""
-    try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+def _flock_within(fd: int, mode: int, wait_s: float) -> bool | None:
+    """Take ``mode`` on ``fd``, trying for up to ``wait_s`` seconds: True if held, False if
+    another process kept a conflicting lock, None if the file system refuses locks."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+        else:
+            return True
+        if time.monotonic() >= deadline:
             return False
-        return None
-    return True
+        time.sleep(_LOCK_POLL_S)

@@ -24,7 +24,6 @@ and a minute later the file is tried again.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 import time
@@ -36,8 +35,6 @@ from musicrec_core.sqlite_cache import SqliteCacheFile
 from musicrec_core.titles.oembed import VideoAnswer
 
 __all__ = ["CACHE_FILE", "DEFAULT_TTL_S", "TitleCache", "default_cache_path"]
-
-log = logging.getLogger(__name__)
 
 CACHE_FILE = "titles.sqlite3"
 DEFAULT_TTL_S = 90 * 24 * 3600.0

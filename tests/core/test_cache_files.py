@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -212,18 +213,17 @@ def test_four_processes_share_the_caches_and_one_killed_mid_write_costs_nothing(
     assert victim.stdout is not None
     seen_by_victim = []
     for line in victim.stdout:
-        seen_by_victim.append(line.split())
+        seen_by_victim.append(line)
         if len(seen_by_victim) == 20:
             os.kill(victim.pid, signal.SIGKILL)
             break
-    seen_by_victim += [line.split() for line in victim.stdout]
+    seen_by_victim += list(victim.stdout)
     assert victim.wait(timeout=60) == -signal.SIGKILL
-    assert all(words[0] in ("clip", "title") for words in seen_by_victim), seen_by_victim
+    assert all(re.fullmatch(r"(clip|title) \d+\n", line) for line in seen_by_victim), seen_by_victim
     outputs = [writer.communicate(timeout=300)[0] for writer in writers[1:]]
     committed = {"clip": set(), "title": set()}
-    for words in seen_by_victim:
-        if words[0] in committed:
-            committed[words[0]].add(int(words[1]))
+    for what, n in (line.split() for line in seen_by_victim):
+        committed[what].add(int(n))
     for k, (writer, output) in enumerate(zip(writers[1:], outputs, strict=True), start=1):
         assert writer.returncode == 0
         lines = [line.split() for line in output.splitlines()]

@@ -108,6 +108,26 @@ def test_a_corrupt_database_is_moved_aside_and_rebuilt(kind: Kind, tmp_path: Pat
 
 
 @KINDS
+def test_damage_found_after_opening_is_moved_aside_and_rebuilt(kind: Kind, tmp_path: Path) -> None:
+    """The schema is whole, so the file opens; its table pages are not. The first read
+    that meets them misses, and the next use moves the file aside and starts afresh."""
+    path = tmp_path / f"{kind.name}.sqlite3"
+    with kind.open(path, Clock()) as cache:
+        for n in range(50):
+            kind.write(cache, n)
+    damaged = bytearray(path.read_bytes())
+    page = 4096
+    assert len(damaged) > 2 * page
+    damaged[page:] = b"\xa5" * (len(damaged) - page)  # every page after the schema's
+    path.write_bytes(damaged)
+    with kind.open(path, Clock()) as cache:
+        assert not kind.holds(cache, 7)
+        kind.write(cache, 99)
+        assert kind.holds(cache, 99)
+    assert Path(f"{path}.damaged").read_bytes()[page:] == damaged[page:]
+
+
+@KINDS
 def test_a_locked_database_is_left_in_place_and_used_once_free(
     kind: Kind, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

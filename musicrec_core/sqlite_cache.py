@@ -58,8 +58,8 @@ damaged file aside, the exclusive one while other processes that found it damage
 let go of theirs."""
 _LOCK_POLL_S = 0.01
 _OPEN_ATTEMPTS = 3
-"""Opens tried per attempt to open: one that finds the file damaged moves it aside (or
-sees that another process did) before the next."""
+"""Tries per open: after one that finds the file damaged, the file is moved aside (by this
+process, or by another, as the check under the exclusive lock then shows) before the next."""
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 _SIDE_FILES = ("", "-wal", "-shm")
 

@@ -17,12 +17,15 @@ keeps those in one SQLite file beside the model cache
 Every read marks its row used; after each write the least recently used rows are evicted
 until the stored bytes fit ``max_bytes``. Each row carries a sha256 of its payload: a row
 that fails it (or does not parse) reads as a miss, is deleted, and the next request
-stores a fresh one. A file that is not a database is moved aside once and recreated.
+stores a fresh one.
 
 Concurrency: WAL mode, a busy timeout and ``BEGIN IMMEDIATE`` around each write, so the
 bot's processes may share the file; within a process one connection sits behind a lock.
-A cache that cannot be used never breaks a request: reads then miss, writes are skipped,
-and the first failure is logged.
+The file is opened through :class:`~musicrec_core.sqlite_cache.SqliteCacheFile`: one that
+SQLite calls not a database or corrupt is moved aside (``clips.sqlite3.damaged``) and
+started afresh, but only by a process alone with it; a lock, a full disk or an I/O error
+moves nothing. A cache that cannot be used never breaks a request: reads then miss, writes
+are skipped, the first failure is logged, and a minute later the file is tried again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import numpy as np
 from musicrec_core.clip import Provenance
 from musicrec_core.embedders.base import EmbedderId, Tag
 from musicrec_core.paths import cache_root
+from musicrec_core.sqlite_cache import SqliteCacheFile
 
 __all__ = [
     "CACHE_FILE",
@@ -154,6 +158,19 @@ def _evict(db: sqlite3.Connection, max_bytes: int) -> None:
     db.executemany("DELETE FROM clips WHERE rowid = ?", doomed)
 
 
+def _create_tables(db: sqlite3.Connection) -> None:
+    """Create the ``clips`` table and its index on a new file; add ``peaks`` to an old one."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS clips (video_id TEXT NOT NULL, "
+        "clip_window TEXT NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL, "
+        "tags TEXT NOT NULL, provenance TEXT NOT NULL, digest TEXT NOT NULL, "
+        "size INTEGER NOT NULL, used_at REAL NOT NULL, "
+        "PRIMARY KEY (video_id, clip_window, space))"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS clips_by_use ON clips (used_at)")
+    _add_peaks_column(db)
+
+
 def _add_peaks_column(db: sqlite3.Connection) -> None:
     """Give a cache file written before peaks were stored its ``peaks`` column (NULL in old
     rows); another process adding it at the same moment is fine."""
@@ -173,7 +190,8 @@ class ClipCache:
     Args:
         path: the SQLite file (created with its folder); default :func:`default_cache_path`.
         max_bytes: most payload bytes kept; least recently used rows go first.
-        clock: Unix time in seconds (orders rows by last use; tests move it).
+        clock: Unix time in seconds (orders rows by last use and spaces attempts to
+            reopen an unusable file; tests move it).
     """
 
     def __init__(
@@ -187,63 +205,24 @@ class ClipCache:
         self.max_bytes = max_bytes
         self._clock = clock
         self._lock = threading.Lock()
-        self._failed = False
-        self._db = self._open()
-
-    def _open(self) -> sqlite3.Connection | None:
-        for attempt in range(2):
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path,
-                    timeout=_BUSY_TIMEOUT_MS / 1000,
-                    check_same_thread=False,
-                    isolation_level=None,
-                )
-                db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS clips (video_id TEXT NOT NULL, "
-                    "clip_window TEXT NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL, "
-                    "tags TEXT NOT NULL, provenance TEXT NOT NULL, digest TEXT NOT NULL, "
-                    "size INTEGER NOT NULL, used_at REAL NOT NULL, "
-                    "PRIMARY KEY (video_id, clip_window, space))"
-                )
-                db.execute("CREATE INDEX IF NOT EXISTS clips_by_use ON clips (used_at)")
-                _add_peaks_column(db)
-                return db
-            except sqlite3.DatabaseError as exc:
-                if attempt == 0 and self._move_aside():
-                    log.warning(
-                        "clip cache %s was damaged (%s); starting a new one", self.path, exc
-                    )
-                    continue
-                self._report(f"cannot open {self.path}", exc)
-            except OSError as exc:
-                self._report(f"cannot open {self.path}", exc)
-            return None
-        return None
-
-    def _move_aside(self) -> bool:
-        """Rename a damaged file (and its WAL) to ``*.damaged``; whether that worked."""
-        try:
-            for suffix in ("", "-wal", "-shm"):
-                part = Path(f"{self.path}{suffix}")
-                if part.exists():
-                    part.replace(Path(f"{part}.damaged"))
-        except OSError:
-            return False
-        return True
+        self._file = SqliteCacheFile(
+            self.path,
+            _create_tables,
+            name="clip cache",
+            without_it="links are fetched without it",
+            busy_timeout_ms=_BUSY_TIMEOUT_MS,
+            clock=clock,
+        )
 
     def get(self, video_id: str, window: str, space: str) -> CachedQuery | None:
         """The cached query, marked used now; None when absent or damaged (then deleted)."""
         key = (video_id, window, space)
         with self._lock:
-            if self._db is None:
+            db = self._file.connection()
+            if db is None:
                 return None
             try:
-                row = self._db.execute(
+                row = db.execute(
                     "SELECT vector, tags, provenance, peaks, digest FROM clips "
                     "WHERE video_id = ? AND clip_window = ? AND space = ?",
                     key,
@@ -254,19 +233,19 @@ class ClipCache:
                     query = _decode(*row)
                 except (ValueError, TypeError, KeyError) as exc:
                     log.info("clip cache: dropping a damaged entry for %s (%s)", video_id, exc)
-                    self._db.execute(
+                    db.execute(
                         "DELETE FROM clips WHERE video_id = ? AND clip_window = ? AND space = ?",
                         key,
                     )
                     return None
-                self._db.execute(
+                db.execute(
                     "UPDATE clips SET used_at = ? "
                     "WHERE video_id = ? AND clip_window = ? AND space = ?",
                     (self._now(), *key),
                 )
                 return query
             except sqlite3.Error as exc:
-                self._report(f"cannot read {self.path}", exc)
+                self._file.report(f"cannot read {self.path}", exc)
                 return None
 
     def put(self, video_id: str, window: str, space: str, query: CachedQuery) -> None:
@@ -274,12 +253,15 @@ class ClipCache:
         vector, tags, provenance, peaks, digest = _encode(query)
         size = len(vector) + len(tags) + len(provenance) + len(peaks or b"") + _ROW_OVERHEAD
         with self._lock:
-            if self._db is None or size > self.max_bytes:
+            if size > self.max_bytes:
+                return
+            db = self._file.connection()
+            if db is None:
                 return
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 try:
-                    self._db.execute(
+                    db.execute(
                         "INSERT OR REPLACE INTO clips (video_id, clip_window, space, vector, "
                         "tags, provenance, digest, size, used_at, peaks) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -296,39 +278,37 @@ class ClipCache:
                             peaks,
                         ),
                     )
-                    _evict(self._db, self.max_bytes)
+                    _evict(db, self.max_bytes)
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    db.execute("ROLLBACK")
                     raise
-                self._db.execute("COMMIT")
+                db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._report(f"cannot write {self.path}", exc)
+                self._file.report(f"cannot write {self.path}", exc)
 
     def total_bytes(self) -> int:
         """Bytes stored (payload plus the per-row allowance)."""
         with self._lock:
-            if self._db is None:
+            db = self._file.connection()
+            if db is None:
                 return 0
             with contextlib.suppress(sqlite3.Error):
-                return int(
-                    self._db.execute("SELECT coalesce(sum(size), 0) FROM clips").fetchone()[0]
-                )
+                return int(db.execute("SELECT coalesce(sum(size), 0) FROM clips").fetchone()[0])
             return 0
 
     def __len__(self) -> int:
         """Rows stored."""
         with self._lock:
-            if self._db is None:
+            db = self._file.connection()
+            if db is None:
                 return 0
             with contextlib.suppress(sqlite3.Error):
-                return int(self._db.execute("SELECT count(*) FROM clips").fetchone()[0])
+                return int(db.execute("SELECT count(*) FROM clips").fetchone()[0])
             return 0
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            self._file.close()
 
     def __enter__(self) -> ClipCache:
         return self
@@ -338,9 +318,3 @@ class ClipCache:
 
     def _now(self) -> float:
         return float(self._clock())
-
-    def _report(self, what: str, exc: Exception) -> None:
-        """Log a cache failure once per cache object (later ones at debug level)."""
-        level = logging.DEBUG if self._failed else logging.WARNING
-        self._failed = True
-        log.log(level, "clip cache: %s (%s); links are fetched without it", what, exc)

@@ -14,13 +14,16 @@ enrich`` may read and write it at the same time from separate processes. Within 
 one :class:`TitleCache` holds one connection behind a lock (every statement is a short
 indexed read or a single-row write), so any thread may use it.
 
-A cache that cannot be read (a damaged file, a full disk) never breaks a reply: reads then
-answer "nothing cached" and writes are skipped, each logged once.
+The file is opened through :class:`~musicrec_core.sqlite_cache.SqliteCacheFile`, as the
+clip cache is: a file SQLite calls not a database or corrupt is moved aside
+(``titles.sqlite3.damaged``) and rebuilt, but only by a process alone with it; a lock, a
+full disk or an I/O error moves nothing. A cache that cannot be used never breaks a reply:
+reads then answer "nothing cached" and writes are skipped, the first failure is logged,
+and a minute later the file is tried again.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 import time
@@ -28,11 +31,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from musicrec_core.paths import cache_root
+from musicrec_core.sqlite_cache import SqliteCacheFile
 from musicrec_core.titles.oembed import VideoAnswer
 
 __all__ = ["CACHE_FILE", "DEFAULT_TTL_S", "TitleCache", "default_cache_path"]
-
-log = logging.getLogger(__name__)
 
 CACHE_FILE = "titles.sqlite3"
 DEFAULT_TTL_S = 90 * 24 * 3600.0
@@ -47,13 +49,24 @@ def default_cache_path() -> Path:
     return cache_root() / CACHE_FILE
 
 
+def _create_table(db: sqlite3.Connection) -> None:
+    """Create the ``videos`` table on a new file and stamp the schema version."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, "
+        "state TEXT NOT NULL, title TEXT, channel TEXT, thumbnail TEXT, "
+        "checked_at REAL NOT NULL)"
+    )
+    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+
 class TitleCache:
     """oEmbed answers by video id, persisted in SQLite; thread-safe.
 
     Args:
         path: the SQLite file (created with its folder); default :func:`default_cache_path`.
         ttl_s: seconds an answer stays valid.
-        clock: returns Unix time in seconds (tests move it forward).
+        clock: returns Unix time in seconds (ages answers and spaces attempts to reopen an
+            unusable file; tests move it forward).
     """
 
     def __init__(
@@ -67,29 +80,14 @@ class TitleCache:
         self.ttl_s = ttl_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._failed = False
-        self._db: sqlite3.Connection | None = self._open()
-
-    def _open(self) -> sqlite3.Connection | None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-            )
-            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, "
-                "state TEXT NOT NULL, title TEXT, channel TEXT, thumbnail TEXT, "
-                "checked_at REAL NOT NULL)"
-            )
-            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-            db.commit()
-            return db
-        except (OSError, sqlite3.Error) as exc:
-            self._report(f"cannot open {self.path}", exc)
-            return None
+        self._file = SqliteCacheFile(
+            self.path,
+            _create_table,
+            name="title cache",
+            without_it="titles are looked up without it",
+            busy_timeout_ms=_BUSY_TIMEOUT_MS,
+            clock=clock,
+        )
 
     def _now(self) -> float:
         return float(self._clock())
@@ -118,10 +116,11 @@ class TitleCache:
     def put(self, answer: VideoAnswer) -> None:
         """Store (or replace) ``answer``, received now."""
         with self._lock:
-            if self._db is None:
+            db = self._file.connection()
+            if db is None:
                 return
             try:
-                self._db.execute(
+                db.execute(
                     "INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         answer.video_id,
@@ -132,9 +131,8 @@ class TitleCache:
                         self._now(),
                     ),
                 )
-                self._db.commit()
             except sqlite3.Error as exc:
-                self._report(f"cannot write {self.path}", exc)
+                self._file.report(f"cannot write {self.path}", exc)
 
     def __len__(self) -> int:
         """Rows stored, valid or not."""
@@ -143,9 +141,7 @@ class TitleCache:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            self._file.close()
 
     def __enter__(self) -> TitleCache:
         return self
@@ -155,16 +151,11 @@ class TitleCache:
 
     def _query(self, sql: str, params: list[object]) -> list[tuple[object, ...]]:
         with self._lock:
-            if self._db is None:
+            db = self._file.connection()
+            if db is None:
                 return []
             try:
-                return self._db.execute(sql, params).fetchall()
+                return db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                self._report(f"cannot read {self.path}", exc)
+                self._file.report(f"cannot read {self.path}", exc)
                 return []
-
-    def _report(self, what: str, exc: Exception) -> None:
-        """Log a cache failure once per cache object (later ones at debug level)."""
-        level = logging.DEBUG if self._failed else logging.WARNING
-        self._failed = True
-        log.log(level, "title cache: %s (%s); titles are looked up without it", what, exc)

@@ -125,12 +125,69 @@ def test_spawn_sets_the_memory_limit(tmp_path: Path) -> None:
     assert resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit)  # the parent is untouched
 
 
-@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="no prlimit(2) here")
-def test_spawn_lets_python_vfork_and_limits_memory_after_the_start(
-    monkeypatch: pytest.MonkeyPatch,
+GREEDY_CHILD = """
+import mmap, resource, sys
+limits = resource.getrlimit(resource.RLIMIT_DATA)  # its very first action
+try:  # then, before reading any input, twice the limit, private and writable (data memory)
+    mapping = mmap.mmap(-1, 2 * int(sys.argv[1]), flags=mmap.MAP_PRIVATE)
+    outcome = "mapped"
+except OSError:
+    outcome = "refused"
+print(limits, outcome, flush=True)
+sys.exit(3 if outcome == "refused" else 0)
+"""
+
+
+@pytest.mark.parametrize("shell", [True, False], ids=["through /bin/sh", "no /bin/sh"])
+def test_a_child_is_limited_before_its_first_instruction_however_late_the_host_runs(
+    shell: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No preexec_fn (which would force a full fork of a large parent); the limit is set on
-    the running child instead, before it has read anything."""
+    """The host is held up right after Popen returns (as a busy machine or another thread
+    holding the GIL may hold it) until the child has acted: the child's first action
+    reads its limit, its second maps twice the limit before it reads any input. The limit
+    is already there and the mapping is refused. (Setting the limit from the parent once
+    Popen returned left this child unlimited, and its mapping went through.) Without
+    /bin/sh, the slower preexec_fn sets it, as early."""
+    monkeypatch.setattr(child_process, "_has_shell", lambda: shell)
+    real_popen = subprocess.Popen
+    reports: list[str] = []
+
+    def held_up_popen(*args, **kwargs):  # type: ignore[no-untyped-def]
+        child = real_popen(*args, **kwargs)
+        reports.append(child.stdout.readline())  # the host runs again once the child acted
+        return child
+
+    monkeypatch.setattr(subprocess, "Popen", held_up_popen)
+    limit = 256 * 2**20
+    script = tmp_path / "greedy.py"
+    script.write_text(GREEDY_CHILD)
+    process = spawn(
+        [sys.executable, "-I", "-S", str(script), str(limit)],
+        memory_limit_bytes=limit,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    process.communicate("", timeout=60)
+    assert reports == [f"{(limit, limit)} refused\n"]
+    assert process.returncode == 3
+
+
+def test_a_missing_or_unrunnable_program_still_raises(tmp_path: Path) -> None:
+    """The wrapper starts fine either way, so spawn finds the program first."""
+    with pytest.raises(FileNotFoundError):
+        spawn(["musicrec-no-such-program"], memory_limit_bytes=2**30)
+    with pytest.raises(FileNotFoundError):
+        spawn([str(tmp_path / "nothing")], memory_limit_bytes=2**30)
+    not_executable = tmp_path / "tool"
+    not_executable.write_text("#!/bin/sh\n")
+    with pytest.raises(PermissionError):
+        spawn([str(not_executable)], memory_limit_bytes=2**30)
+
+
+def test_spawn_lets_python_vfork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No preexec_fn (which would force a full fork of a large parent); the limit comes
+    from the exec wrapper instead, before the program has read anything."""
     seen: list[object] = []
     real_popen = subprocess.Popen
 

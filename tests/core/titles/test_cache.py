@@ -90,10 +90,13 @@ def test_two_caches_on_one_file_write_concurrently(tmp_path: Path) -> None:
         assert len(first.get_many(video(n) for n in range(400))) == 400
 
 
-def test_a_damaged_file_leaves_lookups_working_without_a_cache(tmp_path: Path, caplog) -> None:
-    path = tmp_path / "t.sqlite3"
-    path.write_bytes(b"this is not a database" * 100)
-    with TitleCache(path) as cache:
+def test_an_unusable_location_leaves_lookups_working_without_a_cache(
+    tmp_path: Path, caplog
+) -> None:
+    """(A damaged file is rebuilt: tests/core/test_cache_files.py.)"""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with TitleCache(blocker / "t.sqlite3") as cache:  # its folder is a file
         cache.put(FOUND)
         assert cache.get(FOUND.video_id) is None
     assert "title cache" in caplog.text

@@ -22,7 +22,7 @@ from musicrec_core.download import download_file
 from musicrec_core.errors import CatalogError
 
 LABELS_URL = (
-    "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
+    "https://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
 )
 ONTOLOGY_URL = "https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"
 LABELS_FILE = "class_labels_indices.csv"

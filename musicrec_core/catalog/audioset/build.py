@@ -30,7 +30,7 @@ from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import params as vggish_params
 
 FEATURES_URL = (
-    "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/features/features.tar.gz"
+    "https://storage.googleapis.com/us_audioset/youtube_corpus/v1/features/features.tar.gz"
 )
 """The official features archive (2.4 GB)."""
 

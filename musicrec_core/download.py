@@ -4,9 +4,9 @@ Two entry points share one response reader, so both report the same errors the s
 
 - :func:`download_file` stores a URL's body at a path. The body goes to ``<dest>.part``, its
   md5 or sha256 is checked when one is given, and only then is it renamed onto ``dest``
-  (atomic on one file system). On any failure (HTTP error, unreachable host, time-out, a transfer cut short,
-  a size cap, a digest mismatch, Ctrl-C) the ``.part`` file is removed and ``dest`` is left as
-  it was.
+  (atomic on one file system). On any failure (HTTP error, unreachable host, time-out, a
+  transfer cut short, a size cap, a digest mismatch, Ctrl-C) the ``.part`` file is removed
+  and ``dest`` is left as it was.
 - :func:`open_stream` yields the body as a readable binary file, for consumers that stream
   through it without storing it (e.g. ``tarfile.open(fileobj=..., mode="r|gz")``).
 

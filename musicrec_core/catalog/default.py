@@ -22,8 +22,11 @@ terminal, otherwise a log line every :data:`LOG_EVERY_PERCENT` percent of the ar
 Interruptions: downloads land as ``.part`` files renamed only once whole and verified, and
 an index is published atomically (:mod:`musicrec_core.catalog.index.builder`), so an index
 folder whose ``CURRENT`` names a version is complete, and a killed build leaves at worst a
-build folder that the next build removes. A stream cannot resume: the next start builds
-again from the beginning. A file lock keeps two processes that start together (several
+build folder that the next build removes. The archive is accepted only whole (its gzip
+trailer, its tar end marker and, against the release's published count, its segments:
+:mod:`musicrec_core.catalog.audioset.archive`), so a cut or damaged stream publishes
+nothing and the next plan still lacks the index. A stream cannot resume: the next start
+builds again from the beginning. A file lock keeps two processes that start together (several
 shards) from building at once; the second waits and finds the catalog complete.
 
 Offline or blocked: the :class:`~musicrec_core.errors.DownloadError` names the cause and,
@@ -244,12 +247,11 @@ def prepare_default_catalog(
             )
         try:
             _build(plan, progress=progress)
-        except DownloadError as exc:
+        except (DownloadError, CatalogError) as exc:
             # weights.download adds its own hand-install advice; the plan's covers it all.
             cause = exc.__cause__ if isinstance(exc.__cause__, DownloadError) else exc
-            raise DownloadError(
-                f"Could not build the default catalog: {cause} {plan.by_hand()}"
-            ) from exc
+            message = f"Could not build the default catalog: {cause} {plan.by_hand()}"
+            raise type(exc)(message) from exc
     return plan.index_dir
 
 
@@ -273,7 +275,12 @@ def _build(plan: DefaultCatalogPlan, *, progress: bool) -> None:
     on_bytes = None if _terminal(progress) else _ProgressLog(audioset.FEATURES_ARCHIVE_BYTES)
     with open_stream(audioset.FEATURES_URL, timeout_s=STREAM_TIMEOUT_S, progress=progress) as body:
         count, stats = audioset.build_release_index(
-            body, plan.index_dir, music_only=True, embedder=embedder, on_bytes=on_bytes
+            body,
+            plan.index_dir,
+            music_only=True,
+            embedder=embedder,
+            on_bytes=on_bytes,
+            expected_segments=audioset.official_release_segments(),
         )
     logger.info("default catalog: %s", stats.summary().replace("\n", "; "))
     logger.info("default catalog: %d music segments indexed in %s", count, plan.index_dir)

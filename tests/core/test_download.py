@@ -245,13 +245,18 @@ def test_redirect_to_another_scheme_is_refused(
     assert folder_entries(tmp_path) == []
 
 
-@pytest.mark.parametrize("url", ["http://mirror.invalid/model.ckpt", "http://[2001:db8::8]/model.ckpt"])
+@pytest.mark.parametrize(
+    "url", ["http://mirror.invalid/model.ckpt", "http://[2001:db8::8]/model.ckpt"]
+)
 def test_plain_http_off_loopback_is_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(DownloadError, match=r"use a https:// URL.*loopback") as caught:
         download_file(url, tmp_path / "x", progress=False)
     assert url in str(caught.value)
     assert folder_entries(tmp_path) == []
-    with pytest.raises(DownloadError, match=r"use a https:// URL"), open_stream(url, progress=False):
+    with (
+        pytest.raises(DownloadError, match=r"use a https:// URL"),
+        open_stream(url, progress=False),
+    ):
         pytest.fail("a plain http URL off loopback must not be opened")
 
 

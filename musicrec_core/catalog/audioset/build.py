@@ -178,8 +178,9 @@ def build_release_index(
             open binary stream of a tar archive (e.g. the download of :data:`FEATURES_URL`).
         target_dir: the index folder (published atomically; an error leaves it as it was).
         music_only: keep only segments with a label in the Music subtree.
-        labels_path, ontology_path: the labels CSV and the ontology (None: the copies
-            ``musicrec models download audioset-labels`` put in the cache).
+        labels_path, ontology_path: the labels CSV and the ontology, parsed strictly (None:
+            the copies ``musicrec models download audioset-labels`` put in the cache,
+            checked against their pinned sha256 first).
         embedder: the id of the VGGish that made the features.
         pooling, n_trees: the pooling rule and Annoy's tree count (None: the default).
         on_bytes: called with the number of input bytes read, as they are read.
@@ -193,10 +194,12 @@ def build_release_index(
             damaged or over the limits. Nothing is published.
         DownloadError: the stream broke (nothing is published).
     """
-    classes = labels.read_labels(labels_path or labels.default_labels_path())
+    classes = labels.read_labels(labels_path) if labels_path else labels.cached_labels()
     keep_classes = None
     if music_only:
-        children = labels.read_ontology(ontology_path or labels.default_ontology_path())
+        children = (
+            labels.read_ontology(ontology_path) if ontology_path else labels.cached_ontology()
+        )
         keep_classes = labels.music_class_indices(classes, children)
     reader = AudioSetReader(pooling=pooling, keep_classes=keep_classes)
     batches: Iterator[SegmentBatch]

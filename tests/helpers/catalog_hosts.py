@@ -59,12 +59,15 @@ def label_files_bytes() -> tuple[bytes, bytes]:
 
 
 def write_catalog_archive(work: Path) -> Path:
-    """A features.tar.gz of :data:`SEGMENTS` segments, :data:`MUSIC_SEGMENTS` of them music."""
+    """A features.tar.gz of :data:`SEGMENTS` segments, :data:`MUSIC_SEGMENTS` of them music,
+    in four files (so that a cut archive still holds whole files, as the release's would)."""
     segments = random_segments(SEGMENTS, seed=7, prefix="dc")
     for i, segment in enumerate(segments):
         other = [OTHER_LABELS[i % len(OTHER_LABELS)]]
-        segment["labels"] = MUSIC_LABELS if i < MUSIC_SEGMENTS else other
-    write_audioset_tfrecord(work / "features" / "eval" / "a.tfrecord", segments)
+        segment["labels"] = MUSIC_LABELS if i % 4 else other
+    for number in range(4):
+        path = work / "features" / "eval" / f"{number:02d}.tfrecord"
+        write_audioset_tfrecord(path, segments[number::4])
     return write_features_archive(work / "features", work / "features.tar.gz")
 
 

@@ -48,6 +48,21 @@ def members_of(archive: Path) -> dict[str, bytes]:
         return result
 
 
+CUT_DOWNLOADS = ("closed-at-70%-without-a-length", "truncated-copy-with-its-length")
+"""The two ways a download arrives cut that only the archive's own checks can notice."""
+
+
+def cut_download(data: bytes, how: str) -> tuple[bytes, dict[str, int]]:
+    """(body, options of ``LocalHTTPServer.add``) serving ``data`` cut at 70 % ``how``
+    (one of :data:`CUT_DOWNLOADS`): a host that closes the connection there without having
+    sent a Content-Length, or a mirror serving a truncated copy with its own, matching
+    length."""
+    cut = len(data) * 7 // 10
+    if how == CUT_DOWNLOADS[0]:
+        return data, {"content_length": -1, "cut_after": cut}
+    return data[:cut], {}
+
+
 def with_bad_crc(gz: bytes) -> bytes:
     """``gz`` with its CRC-32 trailer field changed (the deflate data stay intact)."""
     damaged = bytearray(gz)

@@ -31,6 +31,8 @@ from tests.helpers.audioset_records import (
 )
 from tests.helpers.http_server import LocalHTTPServer
 from tests.helpers.tar_archives import (
+    CUT_DOWNLOADS,
+    cut_download,
     members_of,
     tar_gz_bytes,
     with_bad_crc,
@@ -104,32 +106,18 @@ def test_the_whole_archive_is_published(
         assert len(index) == SEGMENTS
 
 
-def test_a_host_closing_at_70_percent_without_a_length_fails(
+@pytest.mark.parametrize("cut", CUT_DOWNLOADS)
+def test_a_cut_download_fails_and_publishes_nothing(
     archive: Path,
     labels_csv: Path,
     http_server: LocalHTTPServer,
     official: None,
     tmp_path: Path,
     capsys: Any,
+    cut: str,
 ) -> None:
-    data = archive.read_bytes()
-    http_server.add(SERVED_PATH, data, content_length=-1, cut_after=len(data) * 7 // 10)
-    status, stderr = build(labels_csv, tmp_path / "index", None, capsys)
-    assert status == 1
-    assert "not whole" in one_line_error(stderr)
-    assert_nothing_published(tmp_path / "index")
-
-
-def test_a_mirror_serving_a_truncated_copy_with_its_length_fails(
-    archive: Path,
-    labels_csv: Path,
-    http_server: LocalHTTPServer,
-    official: None,
-    tmp_path: Path,
-    capsys: Any,
-) -> None:
-    data = archive.read_bytes()
-    http_server.add(SERVED_PATH, data[: len(data) * 7 // 10])  # its own, matching length
+    body, options = cut_download(archive.read_bytes(), cut)
+    http_server.add(SERVED_PATH, body, **options)  # type: ignore[arg-type]
     status, stderr = build(labels_csv, tmp_path / "index", None, capsys)
     assert status == 1
     assert "not whole" in one_line_error(stderr)

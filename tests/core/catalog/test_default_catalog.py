@@ -29,6 +29,7 @@ from tests.helpers.catalog_hosts import (
     needs_audioset_metadata,
     write_catalog_archive,
 )
+from tests.helpers.tar_archives import CUT_DOWNLOADS, cut_download
 
 pytestmark = needs_audioset_metadata
 
@@ -122,19 +123,12 @@ def test_a_cut_archive_leaves_no_index_and_one_line(hosts: CatalogHosts, archive
     assert plan_default_catalog().complete
 
 
-@pytest.mark.parametrize(
-    "serve",
-    [
-        lambda data: {"content_length": -1, "cut_after": len(data) * 7 // 10},
-        lambda data: {"data": data[: len(data) * 7 // 10]},  # with its own, matching length
-    ],
-    ids=["closed-at-70%-without-a-length", "truncated-copy-with-its-length"],
-)
+@pytest.mark.parametrize("cut", CUT_DOWNLOADS)
 def test_a_damaged_archive_is_not_marked_complete_and_is_built_again(
-    hosts: CatalogHosts, archive: bytes, serve: object
+    hosts: CatalogHosts, archive: bytes, cut: str
 ) -> None:
-    served = {"data": archive, **serve(archive)}  # type: ignore[operator]
-    hosts.google.add(FEATURES_PATH, served.pop("data"), **served)
+    body, options = cut_download(archive, cut)
+    hosts.google.add(FEATURES_PATH, body, **options)  # type: ignore[arg-type]
     with pytest.raises(MusicrecError) as caught:
         prepare_default_catalog(progress=False)
     message = str(caught.value)

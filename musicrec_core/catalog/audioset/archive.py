@@ -32,7 +32,6 @@ carry no data.
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import zlib
 from collections.abc import Iterator
@@ -59,6 +58,13 @@ _NO_DATA_TYPES = frozenset(b"12345")  # hard link, symlink, char/block device, f
 _REGULAR_TYPES = frozenset(b"07\0")
 _PAX_TYPES = frozenset(b"xg")
 _GNU_LONG_TYPES = frozenset(b"LK")
+_INFLATE_IN_BYTES = 2**20  # compressed bytes read at a time
+_INFLATE_OUT_BYTES = 2**20  # most bytes one inflate step may produce (a bomb cannot burst)
+_ZLIB_CHECKS = {
+    "incorrect data check": "the CRC-32 in its gzip trailer does not match the data",
+    "incorrect length check": "the length (ISIZE) in its gzip trailer does not match the data",
+}
+"""zlib's words for a failed gzip trailer check -> what they mean."""
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_MAGIC = b"BZh"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -81,7 +87,7 @@ def tfrecord_members(stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
     kind = "tar"
     with ExitStack() as stack:
         if head.startswith(_GZIP_MAGIC):
-            kind, tar = "gzip", stack.enter_context(gzip.GzipFile(fileobj=source, mode="rb"))
+            kind, tar = "gzip", _Gunzipped(source)  # type: ignore[assignment]
         elif head.startswith(_BZIP2_MAGIC):
             kind, tar = "bzip2", stack.enter_context(bz2.BZ2File(source))
         elif head.startswith(_XZ_MAGIC):
@@ -102,8 +108,9 @@ def _checked(reader: _TarReader, kind: str) -> Iterator[tuple[str, bytes]]:
             f"after {reader.offset:,} tar bytes."
         ) from exc
     except (OSError, zlib.error, lzma.LZMAError) as exc:
+        cause = next((text for key, text in _ZLIB_CHECKS.items() if key in str(exc)), str(exc))
         raise DamagedArchive(
-            f"The features archive is damaged: {kind} says {exc} "
+            f"The features archive is damaged: {kind} says {cause} "
             f"(after {reader.offset:,} tar bytes)."
         ) from exc
 
@@ -280,3 +287,53 @@ class _Replayed:
             return head + self._rest.read()
         head, self._head = self._head[:size], self._head[size:]
         return head
+
+
+class _Gunzipped:
+    """The inflated bytes of a gzip stream of one or more members, read in 1 MiB steps.
+
+    zlib checks each member's trailer (CRC-32 and ISIZE) as the member ends and raises
+    ``zlib.error`` when either differs; a stream that ends inside a member raises EOFError.
+    One inflate step produces at most :data:`_INFLATE_OUT_BYTES`, whatever the input.
+    """
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._inflate = zlib.decompressobj(31)
+        self._chunk = b""
+        self._position = 0
+        self._ended = False
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` inflated bytes; fewer only at the end of the stream."""
+        available = len(self._chunk) - self._position
+        if available >= size:
+            self._position += size
+            return self._chunk[self._position - size : self._position]
+        parts = [self._chunk[self._position :]]
+        wanted = size - available
+        self._chunk, self._position = b"", 0
+        while wanted and self._refill():
+            take = min(wanted, len(self._chunk))
+            parts.append(self._chunk[:take] if take < len(self._chunk) else self._chunk)
+            self._position = take
+            wanted -= take
+        return b"".join(parts)
+
+    def _refill(self) -> bool:
+        """Inflate the next step into ``_chunk``; False at the true end of the stream."""
+        while not self._ended:
+            if self._inflate.eof:  # a member ended whole: another may follow
+                data = self._inflate.unused_data or self._source.read(_INFLATE_IN_BYTES)
+                if not data:
+                    self._ended = True
+                    break
+                self._inflate = zlib.decompressobj(31)
+            else:
+                data = self._inflate.unconsumed_tail or self._source.read(_INFLATE_IN_BYTES)
+                if not data:
+                    raise EOFError("the stream ends inside a gzip member")
+            self._chunk = self._inflate.decompress(data, _INFLATE_OUT_BYTES)
+            if self._chunk:
+                return True
+        return False

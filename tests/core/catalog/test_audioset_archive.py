@@ -10,7 +10,11 @@ video id inside an intact archive is skipped and counted.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
 import json
+import lzma
 import subprocess
 import sys
 import textwrap
@@ -20,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from musicrec_core.catalog.audioset import AudioSetReader, DamagedArchive
 from musicrec_core.catalog.audioset.build import _expect_test_release_segments
 from musicrec_core.catalog.index import BUILD_PREFIX, CURRENT_FILE, CatalogIndex
 from musicrec_core.cli import main
@@ -34,6 +39,7 @@ from tests.helpers.tar_archives import (
     CUT_DOWNLOADS,
     cut_download,
     members_of,
+    tar_bytes,
     tar_gz_bytes,
     with_bad_crc,
     with_bad_length,
@@ -166,6 +172,23 @@ def test_a_tar_without_its_end_marker_fails(
     whole = tmp_path / "whole.tar.gz"
     whole.write_bytes(tar_gz_bytes(members_of(archive)))
     assert build(labels_csv, tmp_path / "index", whole, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [
+        lambda tar: gzip.compress(tar[:70_000]) + gzip.compress(tar[70_000:]),
+        bz2.compress,
+        lzma.compress,
+    ],
+    ids=["gzip-in-two-members", "bzip2", "xz"],
+)
+def test_every_compression_is_read_whole_and_checked(archive: Path, compress: Any) -> None:
+    packed = compress(tar_bytes(members_of(archive)))
+    reader = AudioSetReader()
+    assert sum(len(batch) for batch in reader.read_archive(io.BytesIO(packed))) == SEGMENTS
+    with pytest.raises(DamagedArchive, match="not whole"):
+        list(AudioSetReader().read_archive(io.BytesIO(packed[:-20])))
 
 
 def test_an_archive_short_of_the_release_count_fails(

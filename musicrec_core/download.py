@@ -1,19 +1,24 @@
-"""Verified HTTP(S) downloads: stream to a ``.part`` file, check the md5, rename into place.
+"""Verified HTTP(S) downloads: stream to a ``.part`` file, check the digest, rename into place.
 
 Two entry points share one response reader, so both report the same errors the same way:
 
 - :func:`download_file` stores a URL's body at a path. The body goes to ``<dest>.part``, its
-  md5 is checked when one is given, and only then is it renamed onto ``dest`` (atomic on one
-  file system). On any failure (HTTP error, unreachable host, time-out, a transfer cut short,
-  a size cap, an md5 mismatch, Ctrl-C) the ``.part`` file is removed and ``dest`` is left as
-  it was.
+  md5 or sha256 is checked when one is given, and only then is it renamed onto ``dest``
+  (atomic on one file system). On any failure (HTTP error, unreachable host, time-out, a
+  transfer cut short, a size cap, a digest mismatch, Ctrl-C) the ``.part`` file is removed
+  and ``dest`` is left as it was.
 - :func:`open_stream` yields the body as a readable binary file, for consumers that stream
   through it without storing it (e.g. ``tarfile.open(fileobj=..., mode="r|gz")``).
 
 Failures raise :class:`~musicrec_core.errors.DownloadError` whose message names the URL and
 what went wrong. ``timeout_s`` bounds the wait for a connection and for each read, so a
 server that stalls for longer fails the download; it does not bound the total time.
-Only ``http`` and ``https`` URLs are accepted, and redirects may not leave those schemes.
+
+Every URL fetched, after a mirror variable (:mod:`musicrec_core.mirrors`) and after each
+redirect, must be ``https``, or plain ``http`` to a loopback host only: the rule of
+:func:`musicrec_core.private_url.check_private_url`, the one the oEmbed endpoint and
+Discord's URLs follow. What is downloaded becomes catalog rows and model weights, so nobody
+on the path may write it.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ from musicrec_core import __version__
 from musicrec_core.errors import DownloadError
 from musicrec_core.hashing import copy_digest
 from musicrec_core.mirrors import mirrored
+from musicrec_core.private_url import check_private_url
 
 CHUNK_BYTES = 1 << 20
-_SCHEMES = ("http", "https")
 _USER_AGENT = f"musicrec/{__version__}"
 
 
@@ -47,6 +52,7 @@ def download_file(
     dest: Path,
     *,
     md5: str | None = None,
+    sha256: str | None = None,
     timeout_s: float = 30.0,
     progress: bool = True,
     max_bytes: int | None = None,
@@ -54,9 +60,10 @@ def download_file(
     """Download ``url`` to ``dest`` (parent folders created) and return ``dest``.
 
     Args:
-        url: an http or https URL.
+        url: an https URL (or http to a loopback host).
         dest: where the file ends up; replaced only once the whole body arrived and matched.
-        md5: expected hex digest (any case) of the body; None skips the check.
+        md5: expected hex md5 (any case) of the body; None skips the check.
+        sha256: expected hex sha256 (any case) of the body, instead of ``md5``.
         timeout_s: seconds to wait for the connection and for each read.
         progress: show a progress bar on stderr (only when stderr is a terminal).
         max_bytes: refuse bodies larger than this many bytes.
@@ -64,6 +71,9 @@ def download_file(
     Raises:
         DownloadError: nothing was stored; the message names the URL and the cause.
     """
+    if md5 is not None and sha256 is not None:
+        raise ValueError("give md5 or sha256, not both")
+    algorithm, expected = ("sha256", sha256) if sha256 is not None else ("md5", md5)
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     try:
@@ -72,11 +82,11 @@ def download_file(
             open_stream(url, timeout_s=timeout_s, progress=progress, max_bytes=max_bytes) as body,
             open(part, "wb") as out,
         ):
-            digest = copy_digest(body, out, "md5")
-        if md5 is not None and digest != md5.lower():
+            digest = copy_digest(body, out, algorithm)
+        if expected is not None and digest != expected.lower():
             raise DownloadError(
                 f"The file downloaded from {url} is not the expected one "
-                f"(md5 {digest}, expected {md5.lower()}); it was discarded."
+                f"({algorithm} {digest}, expected {expected.lower()}); it was discarded."
             )
         os.replace(part, dest)
     except OSError as exc:
@@ -104,8 +114,9 @@ def open_stream(
     ``max_bytes`` arrive. A progress bar (stderr, only on a terminal) follows the bytes read.
 
     Raises:
-        DownloadError: the URL is not http(s), the host is unreachable, the server answered
-            with an HTTP error, or a read failed as above.
+        DownloadError: the URL (or its mirror) is not https, nor http to a loopback host;
+            the host is unreachable, the server answered with an HTTP error, or a read
+            failed as above.
     """
     url = mirrored(url)
     with ExitStack() as stack:
@@ -131,8 +142,8 @@ def open_stream(
         yield stack.enter_context(io.BufferedReader(reader, buffer_size=CHUNK_BYTES))
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http(s) URLs."""
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to URLs :func:`_checked_url` accepts."""
 
     def redirect_request(
         self,
@@ -143,20 +154,39 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         headers: http.client.HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
-        if urllib.parse.urlsplit(newurl).scheme.lower() not in _SCHEMES:
-            raise DownloadError(f"{req.full_url} redirects to {newurl}, which is not http(s).")
+        try:
+            _checked_url(newurl)
+        except DownloadError as exc:
+            raise DownloadError(f"{req.full_url} redirects elsewhere. {exc}") from None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+_OPENER = urllib.request.build_opener(_CheckedRedirects)
+
+
+def _checked_url(url: str) -> str:
+    """``url`` if it may be downloaded from (https, or http to a loopback host).
+
+    Raises:
+        DownloadError: another scheme, no host, or plain http to another host.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if scheme not in ("http", "https") or not host:
+        raise DownloadError(f"Cannot download {url!r}: only http and https URLs are supported.")
+    try:
+        return check_private_url(url, secure="https", plain="http")
+    except ValueError as exc:
+        raise DownloadError(f"Cannot download {url}: {exc}.") from None
 
 
 @contextmanager
 def _open_response(url: str, timeout_s: float) -> Iterator[http.client.HTTPResponse]:
     """The response for a GET of ``url``, closed on exit; errors become DownloadError."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
-        raise DownloadError(f"Cannot download {url!r}: only http and https URLs are supported.")
+    parts = urllib.parse.urlsplit(_checked_url(url))
     request = urllib.request.Request(
         url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
     )

@@ -1,7 +1,9 @@
-"""URLs that carry a secret or a user's data: encrypted, or to this machine only.
+"""URLs that carry a secret or a user's data, or bring trusted bytes: encrypted, or to this
+machine only.
 
 One rule for every such URL (Discord's API and gateway, which carry the bot token; the
-oEmbed endpoint, which learns what people listen to): the encrypted scheme (``https``,
+oEmbed endpoint, which learns what people listen to; every download and its mirror, whose
+bytes become model weights and catalog rows): the encrypted scheme (``https``,
 ``wss``) to any host, or its clear-text twin (``http``, ``ws``) only to a loopback host
 (``localhost``, 127.0.0.0/8, ``::1``), where the traffic never leaves the machine (local
 stand-ins in tests and development).

@@ -6,7 +6,8 @@ each checked and fetched on its own, in this order:
 1. the VGGish weights in ``<cache>/models/vggish/``, md5-verified
    (:func:`musicrec_core.embedders.vggish.weights.download`); skipped when the operator
    points ``MUSICREC_VGGISH_CHECKPOINT`` / ``MUSICREC_VGGISH_PCA`` elsewhere;
-2. AudioSet's labels CSV and ontology in ``<cache>/data/audioset/``;
+2. AudioSet's labels CSV and ontology in ``<cache>/data/audioset/``, sha256-pinned (a
+   cached copy that does not match is fetched again);
 3. the index folder :func:`default_index_dir` (``<cache>/catalogs/audioset-music``): the
    music segments of AudioSet's release, streamed from the official archive into
    :func:`~musicrec_core.catalog.audioset.build_release_index` (the path of ``musicrec
@@ -16,14 +17,18 @@ each checked and fetched on its own, in this order:
 what is missing: the downloads (official URL, about how many bytes, where each lands) and
 the disk the result needs. :func:`prepare_default_catalog` states that in one log line,
 refuses when the disk cannot hold it, then fetches and builds what is missing; a complete
-catalog costs a few ``stat`` calls and an md5 memo lookup. Progress: a tqdm bar on a
+catalog costs a few ``stat`` calls, an md5 memo lookup and the sha256 of the two label
+files (about 0.4 MB). Progress: a tqdm bar on a
 terminal, otherwise a log line every :data:`LOG_EVERY_PERCENT` percent of the archive.
 
 Interruptions: downloads land as ``.part`` files renamed only once whole and verified, and
 an index is published atomically (:mod:`musicrec_core.catalog.index.builder`), so an index
 folder whose ``CURRENT`` names a version is complete, and a killed build leaves at worst a
-build folder that the next build removes. A stream cannot resume: the next start builds
-again from the beginning. A file lock keeps two processes that start together (several
+build folder that the next build removes. The archive is accepted only whole (its gzip
+trailer, its tar end marker and, against the release's published count, its segments:
+:mod:`musicrec_core.catalog.audioset.archive`), so a cut or damaged stream publishes
+nothing and the next plan still lacks the index. A stream cannot resume: the next start
+builds again from the beginning. A file lock keeps two processes that start together (several
 shards) from building at once; the second waits and finds the catalog complete.
 
 Offline or blocked: the :class:`~musicrec_core.errors.DownloadError` names the cause and,
@@ -96,7 +101,7 @@ class DefaultCatalogPlan:
     Attributes:
         index_dir: the index folder the bot serves.
         weight_files: VGGish files to download (with the md5s expected of them).
-        need_labels: the labels CSV or the ontology is missing.
+        need_labels: the labels CSV or the ontology is missing or not the pinned copy.
         need_index: no complete index is published in ``index_dir``.
         disk_bytes: about how much disk the missing parts take once built, in bytes
             (weights, their parsed cache, the index).
@@ -195,9 +200,7 @@ def plan_default_catalog(weight_files: WeightFiles | None = None) -> DefaultCata
         for file, path in zip(expected_weight_files(), located, strict=True)
         if not path.is_file() and path == weights.default_dir() / file.name
     )
-    need_labels = not (
-        labels.default_labels_path().is_file() and labels.default_ontology_path().is_file()
-    )
+    need_labels = not labels.cached_files_intact()  # missing, or not the pinned files
     index_dir = default_index_dir()
     need_index = not _published(index_dir)
     disk = 2 * sum(_WEIGHT_BYTES[file.name] for file in missing_weights)  # files + parsed cache
@@ -244,12 +247,11 @@ def prepare_default_catalog(
             )
         try:
             _build(plan, progress=progress)
-        except DownloadError as exc:
+        except (DownloadError, CatalogError) as exc:
             # weights.download adds its own hand-install advice; the plan's covers it all.
             cause = exc.__cause__ if isinstance(exc.__cause__, DownloadError) else exc
-            raise DownloadError(
-                f"Could not build the default catalog: {cause} {plan.by_hand()}"
-            ) from exc
+            message = f"Could not build the default catalog: {cause} {plan.by_hand()}"
+            raise type(exc)(message) from exc
     return plan.index_dir
 
 
@@ -273,7 +275,12 @@ def _build(plan: DefaultCatalogPlan, *, progress: bool) -> None:
     on_bytes = None if _terminal(progress) else _ProgressLog(audioset.FEATURES_ARCHIVE_BYTES)
     with open_stream(audioset.FEATURES_URL, timeout_s=STREAM_TIMEOUT_S, progress=progress) as body:
         count, stats = audioset.build_release_index(
-            body, plan.index_dir, music_only=True, embedder=embedder, on_bytes=on_bytes
+            body,
+            plan.index_dir,
+            music_only=True,
+            embedder=embedder,
+            on_bytes=on_bytes,
+            expected_segments=audioset.official_release_segments(),
         )
     logger.info("default catalog: %s", stats.summary().replace("\n", "; "))
     logger.info("default catalog: %d music segments indexed in %s", count, plan.index_dir)

@@ -7,12 +7,24 @@ Files (downloaded by ``musicrec models download audioset-labels`` into
   (527); display names are CSV-quoted and may hold commas and quotes.
 - ``ontology.json``: a list of nodes ``{"id": mid, "name": ..., "child_ids": [...], ...}``.
   The Music subtree is ``/m/04rlf`` and every node reachable through ``child_ids``.
+
+Trust: class names become catalog labels shown to Discord members, so both files are
+pinned. A download is accepted only with the sha256 of the release's copies
+(:data:`LABELS_SHA256`, :data:`ONTOLOGY_SHA256`), and so is a cached copy before it is
+used (:func:`cached_labels`, :func:`cached_ontology`; :func:`cached_files_intact` tells the
+default catalog to fetch them again). Behind the pin, or alone for files a person passes
+with ``--labels``/``--ontology`` (their own choice, so not pinned), the parsers are strict:
+rows in index order from 0, mids of the form ``/m/...``, each once, names of 1 to
+:data:`MAX_NAME_CHARS` printable characters (no control or bidirectional-override
+characters), child ids that exist, files under a size cap.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +32,28 @@ from pathlib import Path
 from musicrec_core import paths
 from musicrec_core.download import download_file
 from musicrec_core.errors import CatalogError
+from musicrec_core.hashing import file_sha256
 
 LABELS_URL = (
-    "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
+    "https://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
 )
 ONTOLOGY_URL = "https://raw.githubusercontent.com/audioset/ontology/master/ontology.json"
+LABELS_SHA256 = "cdd1049833c4b86127c2773ac0d14a2754b6a6d0d1798002ed5c66e699708429"
+"""sha256 of the release's class_labels_indices.csv (14,675 bytes, 527 classes)."""
+ONTOLOGY_SHA256 = "9c685f4403eecc3ca9be37fd7285cf212feaaea6ff7229d3e7ca89e0d1f2d15d"
+"""sha256 of the ontology's ontology.json (342,780 bytes, 632 nodes)."""
+LABELS_MAX_BYTES = 2**20
+ONTOLOGY_MAX_BYTES = 8 * 2**20
+"""Largest labels CSV and ontology read or downloaded, in bytes."""
+MAX_NAME_CHARS = 100
+"""Longest class name accepted (the release's longest has 40)."""
 LABELS_FILE = "class_labels_indices.csv"
 ONTOLOGY_FILE = "ontology.json"
 MUSIC_MID = "/m/04rlf"
 """The ontology node "Music"."""
+
+_MID = re.compile(r"/[a-z]/[0-9a-z_]+")
+_DOWNLOAD_ADVICE = "run `musicrec models download audioset-labels` or pass its path"
 
 
 @dataclass(frozen=True)
@@ -53,75 +78,166 @@ def default_ontology_path() -> Path:
 def download(*, progress: bool = True) -> list[Path]:
     """Download the labels CSV and the ontology into the data cache; returns their paths.
 
-    No checksums are published for these files, so none is checked; each file still
-    arrives whole or not at all. Raises DownloadError.
+    Each is accepted only whole and with its pinned sha256, else nothing is stored.
+    Raises DownloadError.
     """
     return [
-        download_file(LABELS_URL, default_labels_path(), progress=progress),
-        download_file(ONTOLOGY_URL, default_ontology_path(), progress=progress),
+        download_file(
+            LABELS_URL,
+            default_labels_path(),
+            sha256=LABELS_SHA256,
+            max_bytes=LABELS_MAX_BYTES,
+            progress=progress,
+        ),
+        download_file(
+            ONTOLOGY_URL,
+            default_ontology_path(),
+            sha256=ONTOLOGY_SHA256,
+            max_bytes=ONTOLOGY_MAX_BYTES,
+            progress=progress,
+        ),
     ]
 
 
-def _missing(path: Path, what: str) -> CatalogError:
-    return CatalogError(
-        f"The AudioSet {what} file {path} does not exist; run `musicrec models download "
-        "audioset-labels` or pass its path."
+def cached_files_intact() -> bool:
+    """Both cached files exist and carry their pinned sha256."""
+    return _pinned(default_labels_path(), LABELS_SHA256) and _pinned(
+        default_ontology_path(), ONTOLOGY_SHA256
     )
 
 
-def read_labels(path: Path) -> list[AudioSetClass]:
-    """Parse the labels CSV into classes ordered by index (indices must be 0..n-1).
+def cached_labels() -> list[AudioSetClass]:
+    """The cached labels CSV, parsed once its sha256 matched the pin (:func:`read_labels`).
 
     Raises:
-        CatalogError: missing file, wrong header, malformed rows or indices with gaps.
+        CatalogError: missing, not the official file, or malformed.
     """
+    path = default_labels_path()
+    _check_pin(path, LABELS_SHA256, "labels")
+    return read_labels(path)
+
+
+def cached_ontology() -> dict[str, list[str]]:
+    """The cached ontology, parsed once its sha256 matched the pin (:func:`read_ontology`).
+
+    Raises:
+        CatalogError: missing, not the official file, or malformed.
+    """
+    path = default_ontology_path()
+    _check_pin(path, ONTOLOGY_SHA256, "ontology")
+    return read_ontology(path)
+
+
+def read_labels(path: Path) -> list[AudioSetClass]:
+    """Parse a labels CSV strictly into classes ordered by index (no pin: see the module).
+
+    Raises:
+        CatalogError: missing file, over the size cap, wrong header, a malformed row (the
+            message names its line), or no classes.
+    """
+    text = _read_text(path, LABELS_MAX_BYTES, "labels")
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError as exc:
-        raise _missing(path, "labels") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
         raise CatalogError(f"Cannot read the AudioSet labels file {path}: {exc}.") from exc
-    if not rows or [cell.strip() for cell in rows[0]] != ["index", "mid", "display_name"]:
+    if not rows or rows[0] != ["index", "mid", "display_name"]:
         raise CatalogError(
             f"{path} is not an AudioSet labels file (header index,mid,display_name)."
         )
-    classes = []
+    classes: list[AudioSetClass] = []
+    mids: set[str] = set()
     for line_number, row in enumerate(rows[1:], start=2):
         if not row:
             continue
-        if len(row) != 3 or not row[0].strip().isdigit():
-            raise CatalogError(f"{path} line {line_number} is not 'index,mid,display_name'.")
-        classes.append(AudioSetClass(int(row[0]), row[1].strip(), row[2].strip()))
-    classes.sort(key=lambda c: c.index)
-    if [c.index for c in classes] != list(range(len(classes))):
-        raise CatalogError(f"{path} does not number its classes 0..{len(classes) - 1}.")
+        index = len(classes)
+        name = row[2].strip() if len(row) == 3 else ""
+        if (
+            len(row) != 3
+            or row[0] != str(index)
+            or not _MID.fullmatch(row[1])
+            or row[1] in mids
+            or not 0 < len(name) <= MAX_NAME_CHARS
+            or not name.isprintable()
+        ):
+            raise CatalogError(
+                f"{path} line {line_number} is not 'index,mid,display_name' with index "
+                f"{index}, a new mid like /m/09x0r and a printable name of 1 to "
+                f"{MAX_NAME_CHARS} characters."
+            )
+        mids.add(row[1])
+        classes.append(AudioSetClass(index, row[1], name))
+    if not classes:
+        raise CatalogError(f"{path} lists no classes.")
     return classes
 
 
 def read_ontology(path: Path) -> dict[str, list[str]]:
-    """Parse the ontology JSON into ``{mid: child mids}``.
+    """Parse an ontology JSON strictly into ``{mid: child mids}`` (no pin: see the module).
 
     Raises:
-        CatalogError: missing file, not JSON, or nodes without an ``id``.
+        CatalogError: missing file, over the size cap, not JSON, a node without a valid
+            ``id``, an id given twice, or child ids that are malformed or unknown.
     """
+    text = _read_text(path, ONTOLOGY_MAX_BYTES, "ontology")
     try:
-        nodes = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise _missing(path, "ontology") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        nodes = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise CatalogError(f"Cannot read the AudioSet ontology {path}: {exc}.") from exc
     if not isinstance(nodes, list):
         raise CatalogError(f"{path} is not an AudioSet ontology (expected a list of nodes).")
     children: dict[str, list[str]] = {}
     for node in nodes:
-        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
-            raise CatalogError(f"{path} holds a node without an 'id'.")
+        if not isinstance(node, dict) or not _MID.fullmatch(str(node.get("id"))):
+            raise CatalogError(f"{path} holds a node without a valid 'id' (a mid like /m/04rlf).")
+        if node["id"] in children:
+            raise CatalogError(f"{path}: node {node['id']} appears twice.")
         child_ids = node.get("child_ids", [])
         if not isinstance(child_ids, list) or not all(isinstance(c, str) for c in child_ids):
             raise CatalogError(f"{path}: node {node['id']} has malformed child_ids.")
         children[node["id"]] = child_ids
+    for mid, child_ids in children.items():
+        unknown = [child for child in child_ids if child not in children]
+        if unknown:
+            raise CatalogError(f"{path}: node {mid} names an unknown child {unknown[0]}.")
     return children
+
+
+def _read_text(path: Path, max_bytes: int, what: str) -> str:
+    """A metadata file's UTF-8 text, refused past ``max_bytes``."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise CatalogError(
+            f"The AudioSet {what} file {path} does not exist; {_DOWNLOAD_ADVICE}."
+        ) from exc
+    except OSError as exc:
+        raise CatalogError(f"Cannot read the AudioSet {what} file {path}: {exc}.") from exc
+    if len(data) > max_bytes:
+        raise CatalogError(f"The AudioSet {what} file {path} is over {max_bytes:,} bytes.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"Cannot read the AudioSet {what} file {path}: {exc}.") from exc
+
+
+def _pinned(path: Path, sha256: str) -> bool:
+    try:
+        return file_sha256(path) == sha256
+    except OSError:
+        return False
+
+
+def _check_pin(path: Path, sha256: str, what: str) -> None:
+    """Raise CatalogError unless ``path`` exists and carries ``sha256``."""
+    if not path.is_file():
+        raise CatalogError(f"The AudioSet {what} file {path} does not exist; {_DOWNLOAD_ADVICE}.")
+    if not _pinned(path, sha256):
+        raise CatalogError(
+            f"The AudioSet {what} file {path} is not the official one (its sha256 differs "
+            f"from {sha256}); run `musicrec models download audioset-labels` to fetch it "
+            "again, or pass your own copy by its path."
+        )
 
 
 def subtree(children: dict[str, list[str]], root: str) -> set[str]:

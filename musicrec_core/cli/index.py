@@ -46,8 +46,11 @@ def _register_build_audioset(actions: argparse._SubParsersAction[argparse.Argume
         description=(
             "Build an index of AudioSet segments from the released features: an extracted "
             "folder, features.tar.gz (read as a stream), or --download to stream the "
-            "official archive without storing it. Damaged records and files are skipped "
-            "and counted in the closing summary."
+            "official archive without storing it. Damaged records and bad video ids are "
+            "skipped and counted in the closing summary; an archive that is not whole "
+            "(cut, failing its gzip CRC or length, without its tar end marker, a member "
+            "over 64 MiB) fails the build and publishes nothing, and so does a download "
+            "holding under 99% of the release's segments."
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -175,9 +178,11 @@ def _build_audioset(args: argparse.Namespace) -> int:
                 open_stream(audioset.FEATURES_URL, timeout_s=60.0, progress=progress)
             )
             on_bytes = None
+            expected_segments: int | None = audioset.official_release_segments()
         else:
             features = args.features
             on_bytes = stack.enter_context(_byte_bar(args.features, progress)).update
+            expected_segments = None
         count, stats = audioset.build_release_index(
             features,
             args.output,
@@ -188,6 +193,7 @@ def _build_audioset(args: argparse.Namespace) -> int:
             pooling=args.pooling,
             n_trees=args.n_trees,
             on_bytes=on_bytes,
+            expected_segments=expected_segments,
         )
     print(stats.summary())
     print(f"Index of {count:,} segments written to {args.output}.")

@@ -9,13 +9,19 @@ extractor. Both import this module; neither needs the other for it.
 from __future__ import annotations
 
 import re
+import string
 
 from musicrec_core.errors import LinkRejectedError
 
-__all__ = ["VIDEO_ID_RE", "canonical_url"]
+__all__ = ["VIDEO_ID_ALPHABET", "VIDEO_ID_LENGTH", "VIDEO_ID_RE", "canonical_url"]
 
-VIDEO_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
-"""A YouTube video id: exactly 11 characters of the URL-safe base64 alphabet."""
+VIDEO_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
+"""The characters of a YouTube video id: the URL-safe base64 alphabet."""
+VIDEO_ID_LENGTH = 11
+"""Characters in a YouTube video id."""
+VIDEO_ID_RE = re.compile(f"[{re.escape(VIDEO_ID_ALPHABET)}]{{{VIDEO_ID_LENGTH}}}")
+"""A YouTube video id: exactly VIDEO_ID_LENGTH characters of VIDEO_ID_ALPHABET (the one rule;
+the AudioSet reader checks whole columns of ids against the same two constants)."""
 
 
 def canonical_url(video_id: str) -> str:

@@ -1,10 +1,11 @@
 """A bot with only a token: the first start builds the default catalog from the two hosts
-(local stand-ins), then serves; the second reuses it; offline or a wrong md5 stops it with
-one line and nothing half-built.
+(local stand-ins), then serves; the second reuses it; offline, a wrong md5 or a cut archive
+stops it with one line and nothing half-built, and the next start builds again.
 
 The stand-in VGGish files are the synthetic ones, whose md5s differ from the official
 ones: the launcher's ``--expect-weights-md5`` seam makes the bot expect theirs, and the md5
-check still runs.
+check still runs. The stand-in archive is small: ``--expect-release-segments`` makes the
+bot expect its segment count. The label files are AudioSet's real ones (they are pinned).
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ from tests.bot.conftest import FAKE_TOKEN
 from tests.fake_discord.bot_process import BotProcess, bot_environment
 from tests.fake_discord.markdown import visible
 from tests.fake_discord.server import FakeDiscord
-from tests.helpers.catalog_hosts import CatalogHosts, write_catalog_archive
+from tests.helpers.catalog_hosts import (
+    FEATURES_PATH,
+    SEGMENTS,
+    CatalogHosts,
+    needs_audioset_metadata,
+    write_catalog_archive,
+)
 from tests.helpers.media import generate_media
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_audioset_metadata]
 
 DIRECT_SETTINGS = ("MUSICREC_INDEX_DIR", "MUSICREC_VGGISH_CHECKPOINT", "MUSICREC_VGGISH_PCA")
 
@@ -65,6 +72,7 @@ def token_only_bot(
     for name in DIRECT_SETTINGS:
         del env[name]
     seam = ["--expect-weights-md5", ",".join(md5s)] if md5s else []
+    seam += ["--expect-release-segments", str(SEGMENTS)]
     return BotProcess(env, launcher_args=seam)
 
 
@@ -140,3 +148,29 @@ def test_a_wrong_md5_is_refused(hosts: CatalogHosts, fake: FakeDiscord, tmp_path
     weights_dir = tmp_path / "cache" / "models" / "vggish"
     assert not [p for p in weights_dir.rglob("*") if p.is_file()]
     assert not fake.records
+
+
+def test_a_cut_archive_publishes_nothing_and_the_next_start_builds_again(
+    hosts: CatalogHosts, fake: FakeDiscord, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    whole = hosts.archive
+    hosts.google.add(FEATURES_PATH, whole, content_length=-1, cut_after=len(whole) * 7 // 10)
+    try:
+        bot = token_only_bot(fake, cache, hosts.env(), md5s=hosts.weight_md5s)
+        assert bot.wait_exit(timeout=300) == 1
+    finally:
+        hosts.google.add(FEATURES_PATH, whole)
+    last = bot.lines[-1]
+    assert last.startswith("musicrec-bot: Could not build the default catalog: ")
+    assert "not whole" in last
+    assert not (cache / "catalogs" / CATALOG_NAME / "CURRENT").exists()
+    assert not fake.records
+
+    again = token_only_bot(fake, cache, hosts.env(), md5s=hosts.weight_md5s)
+    try:
+        again.wait_ready(timeout=600)
+        assert "Building the default catalog" in again.output
+    finally:
+        assert again.stop() == 0
+    assert (cache / "catalogs" / CATALOG_NAME / "CURRENT").is_file()

@@ -239,10 +239,48 @@ def test_redirect_to_another_scheme_is_refused(
         "/moved", b"", status=302, headers={"Location": "ftp://127.0.0.1/model.ckpt"}
     )
 
-    with pytest.raises(DownloadError, match="not http"):
+    with pytest.raises(DownloadError, match="redirects.*only http and https"):
         download_file(redirect, tmp_path / "x", progress=False)
 
     assert folder_entries(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["http://mirror.invalid/model.ckpt", "http://[2001:db8::8]/model.ckpt"]
+)
+def test_plain_http_off_loopback_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(DownloadError, match=r"use a https:// URL.*loopback") as caught:
+        download_file(url, tmp_path / "x", progress=False)
+    assert url in str(caught.value)
+    assert folder_entries(tmp_path) == []
+    with (
+        pytest.raises(DownloadError, match=r"use a https:// URL"),
+        open_stream(url, progress=False),
+    ):
+        pytest.fail("a plain http URL off loopback must not be opened")
+
+
+def test_redirect_to_plain_http_off_loopback_is_refused(
+    http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
+    redirect = http_server.add(
+        "/moved", b"", status=302, headers={"Location": "http://mirror.invalid/model.ckpt"}
+    )
+
+    with pytest.raises(DownloadError, match=r"use a https:// URL"):
+        download_file(redirect, tmp_path / "x", progress=False)
+
+    assert folder_entries(tmp_path) == []
+
+
+def test_sha256_is_checked(http_server: LocalHTTPServer, tmp_path: Path) -> None:
+    url = http_server.add("/labels.csv", PAYLOAD)
+    wanted = hashlib.sha256(PAYLOAD).hexdigest()
+    download_file(url, tmp_path / "ok.csv", sha256=wanted.upper(), progress=False)
+    assert (tmp_path / "ok.csv").read_bytes() == PAYLOAD
+    with pytest.raises(DownloadError, match=f"sha256 {wanted}, expected {'0' * 64}"):
+        download_file(url, tmp_path / "bad.csv", sha256="0" * 64, progress=False)
+    assert folder_entries(tmp_path) == ["ok.csv"]
 
 
 def test_redirect_within_http_is_followed(http_server: LocalHTTPServer, tmp_path: Path) -> None:

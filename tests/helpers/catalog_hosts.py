@@ -5,15 +5,16 @@ files under ``/audioset/``, the labels CSV and the features archive under
 ``/us_audioset/youtube_corpus/v1/``) and GitHub (``/ontology.json``). :meth:`CatalogHosts.env`
 gives the ``MUSICREC_*_URL_BASE`` variables that send musicrec's downloads to them.
 
-The catalog content is small and synthetic: 527 classes where "Music" is class 0 with
-"Guitar" (300) and 301..304 below it, and :data:`SEGMENTS` release-format segments of
-which :data:`MUSIC_SEGMENTS` carry a Music-subtree label.
+The labels CSV and the ontology are AudioSet's real ones (``../shared/data/audioset``):
+musicrec pins them by sha256, so no stand-in would be accepted; tests using these hosts
+carry :data:`needs_audioset_metadata`. The features archive is small and synthetic:
+:data:`SEGMENTS` release-format segments of which :data:`MUSIC_SEGMENTS` carry "Music"
+(137) and "Guitar" (140), and the others one class outside the Music subtree.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +25,25 @@ from tests.helpers.audioset_records import (
     write_features_archive,
 )
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.shared_data import AUDIOSET_METADATA, needs_audioset_metadata
 
-CLASS_COUNT = 527
+__all__ = [
+    "FEATURES_PATH",
+    "LABELS_PATH",
+    "MUSIC_SEGMENTS",
+    "SEGMENTS",
+    "CatalogHosts",
+    "label_files_bytes",
+    "needs_audioset_metadata",
+    "write_catalog_archive",
+]
+
 SEGMENTS = 40
 MUSIC_SEGMENTS = 30
+MUSIC_LABELS = [137, 140]
+"""Music and Guitar in AudioSet's class list."""
+OTHER_LABELS = range(0, 28)
+"""Speech, voices and other sounds outside the Music subtree."""
 VGGISH_PATHS = ("/audioset/vggish_model.ckpt", "/audioset/vggish_pca_params.npz")
 LABELS_PATH = "/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
 FEATURES_PATH = "/us_audioset/youtube_corpus/v1/features/features.tar.gz"
@@ -35,24 +51,23 @@ ONTOLOGY_PATH = "/ontology.json"
 
 
 def label_files_bytes() -> tuple[bytes, bytes]:
-    """(labels CSV, ontology JSON) of the synthetic class set."""
-    mids = ["/m/04rlf"] + [f"/m/c{i}" for i in range(1, CLASS_COUNT)]
-    rows = ["index,mid,display_name"]
-    for index, mid in enumerate(mids):
-        name = {0: "Music", 300: "Guitar"}.get(index, f"Class {index}")
-        rows.append(f'{index},{mid},"{name}"')
-    nodes: list[dict[str, object]] = [{"id": mid, "child_ids": []} for mid in mids]
-    nodes[0]["child_ids"] = [mids[300]]
-    nodes[300]["child_ids"] = mids[301:305]
-    return ("\n".join(rows) + "\n").encode(), json.dumps(nodes).encode()
+    """(labels CSV, ontology JSON): AudioSet's real files."""
+    return (
+        (AUDIOSET_METADATA / "class_labels_indices.csv").read_bytes(),
+        (AUDIOSET_METADATA / "ontology.json").read_bytes(),
+    )
 
 
 def write_catalog_archive(work: Path) -> Path:
-    """A features.tar.gz of :data:`SEGMENTS` segments, :data:`MUSIC_SEGMENTS` of them music."""
+    """A features.tar.gz of :data:`SEGMENTS` segments, :data:`MUSIC_SEGMENTS` of them music,
+    in four files (so that a cut archive still holds whole files, as the release's would)."""
     segments = random_segments(SEGMENTS, seed=7, prefix="dc")
     for i, segment in enumerate(segments):
-        segment["labels"] = [0, 300 + i % 5] if i < MUSIC_SEGMENTS else [1 + i]
-    write_audioset_tfrecord(work / "features" / "eval" / "a.tfrecord", segments)
+        other = [OTHER_LABELS[i % len(OTHER_LABELS)]]
+        segment["labels"] = MUSIC_LABELS if i % 4 else other
+    for number in range(4):
+        path = work / "features" / "eval" / f"{number:02d}.tfrecord"
+        write_audioset_tfrecord(path, segments[number::4])
     return write_features_archive(work / "features", work / "features.tar.gz")
 
 
@@ -67,12 +82,17 @@ class CatalogHosts:
     github: LocalHTTPServer = field(default_factory=LocalHTTPServer)
 
     def __post_init__(self) -> None:
-        labels_csv, ontology = label_files_bytes()
+        labels_csv, ontology = self.label_bytes
         self.google.add(VGGISH_PATHS[0], self.checkpoint)
         self.google.add(VGGISH_PATHS[1], self.pca)
         self.google.add(LABELS_PATH, labels_csv, content_type="text/csv")
         self.google.add(FEATURES_PATH, self.archive)
         self.github.add(ONTOLOGY_PATH, ontology, content_type="application/json")
+
+    @property
+    def label_bytes(self) -> tuple[bytes, bytes]:
+        """The labels CSV and the ontology served (AudioSet's real ones)."""
+        return label_files_bytes()
 
     @property
     def weight_md5s(self) -> tuple[str, str]:

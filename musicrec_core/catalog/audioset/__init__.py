@@ -8,6 +8,7 @@ path through this package, stage by stage:
 - :mod:`.records` parses one record's protobuf wire bytes field by field;
 - :mod:`.batch_parser` parses a whole batch in bulk, reusing one record's byte layout for
   every record shaped like it, then filters by class and pools;
+- :mod:`.archive` walks a streamed tar archive and accepts it only whole and bounded;
 - :mod:`.reader` feeds it from a folder, a file or a streamed tar archive;
 - :mod:`.build` stores the pooled segments in a catalog index, and runs the whole path
   from the release to a published index (:func:`build_release_index`);
@@ -17,6 +18,7 @@ path through this package, stage by stage:
 No TensorFlow is involved anywhere.
 """
 
+from musicrec_core.catalog.audioset.archive import MAX_MEMBER_BYTES, DamagedArchive
 from musicrec_core.catalog.audioset.build import (
     AUDIOSET_EMBEDDER,
     FEATURES_ARCHIVE_BYTES,
@@ -26,6 +28,7 @@ from musicrec_core.catalog.audioset.build import (
     build_index,
     build_release_index,
     free_disk_bytes,
+    official_release_segments,
     release_index_estimate,
 )
 from musicrec_core.catalog.audioset.reader import BATCH_BYTES, AudioSetReader
@@ -33,8 +36,8 @@ from musicrec_core.catalog.audioset.records import EMBEDDING_BYTES
 from musicrec_core.catalog.audioset.segments import (
     BAD_CHECKSUM,
     BAD_LENGTH,
+    BAD_VIDEO_ID,
     BAD_WIDTH,
-    DAMAGED_ARCHIVE,
     NO_EMBEDDINGS,
     TRUNCATED,
     UNPARSABLE,
@@ -47,12 +50,13 @@ __all__ = [
     "AUDIOSET_EMBEDDER",
     "BAD_CHECKSUM",
     "BAD_LENGTH",
+    "BAD_VIDEO_ID",
     "BAD_WIDTH",
     "BATCH_BYTES",
-    "DAMAGED_ARCHIVE",
     "EMBEDDING_BYTES",
     "FEATURES_ARCHIVE_BYTES",
     "FEATURES_URL",
+    "MAX_MEMBER_BYTES",
     "NO_EMBEDDINGS",
     "RELEASE_MUSIC_FRACTION",
     "RELEASE_SEGMENTS",
@@ -60,10 +64,12 @@ __all__ = [
     "UNPARSABLE",
     "UNREADABLE",
     "AudioSetReader",
+    "DamagedArchive",
     "IngestStats",
     "SegmentBatch",
     "build_index",
     "build_release_index",
     "free_disk_bytes",
+    "official_release_segments",
     "release_index_estimate",
 ]

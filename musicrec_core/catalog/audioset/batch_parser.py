@@ -28,8 +28,14 @@ from musicrec_core.catalog.audioset.records import (
     ParsedRecord,
     parse_record,
 )
-from musicrec_core.catalog.audioset.segments import NO_EMBEDDINGS, IngestStats, SegmentBatch
+from musicrec_core.catalog.audioset.segments import (
+    BAD_VIDEO_ID,
+    NO_EMBEDDINGS,
+    IngestStats,
+    SegmentBatch,
+)
 from musicrec_core.catalog.pooling import pool_quantized
+from musicrec_core.sources.video_id import VIDEO_ID_ALPHABET
 
 MIN_SHARED_LAYOUT = 8
 """A layout fitting fewer records of a batch counts as a miss (see _MAX_LAYOUT_MISSES)."""
@@ -40,6 +46,9 @@ one record at a time (bounds the cost when every record is shaped differently)."
 _POOL_CHUNK_ROWS = 4096
 _LAYOUTS_KEPT_PER_LENGTH = 8
 """Layouts remembered per record length, so later batches skip parsing a representative."""
+_ID_BYTE_OK = np.zeros(256, dtype=bool)
+_ID_BYTE_OK[np.frombuffer(VIDEO_ID_ALPHABET.encode("ascii"), dtype=np.uint8)] = True
+"""byte -> whether it may appear in a video id (a layout's id span already has the length)."""
 
 
 @dataclass
@@ -188,6 +197,14 @@ class BatchParser:
     def _with_layout(self, rows: np.ndarray, offsets: np.ndarray, layout: RecordLayout) -> None:
         """Decode records [m, length] that share ``layout``, all at once."""
         parsed = layout.parsed
+        id_start, id_end = parsed.video_id_span
+        id_ok = _ID_BYTE_OK[rows[:, id_start:id_end]].all(axis=1)
+        if not id_ok.all():
+            bad = np.flatnonzero(~id_ok)
+            self.stats.skip(
+                BAD_VIDEO_ID, bad.size, f"record at byte {offsets[bad[0]]}: bad video id"
+            )
+            rows, offsets = rows[id_ok], offsets[id_ok]
         ok, counts, values = _decode_label_block(
             rows[:, layout.label_positions], layout.label_span_ends, parsed.labels_packed
         )
@@ -197,13 +214,8 @@ class BatchParser:
         if not parsed.frame_offsets:
             self.stats.skip(NO_EMBEDDINGS, rows.shape[0])
             return
-        id_start, id_end = parsed.video_id_span
         id_bytes = np.ascontiguousarray(rows[:, id_start:id_end]).view(f"S{id_end - id_start}")
-        try:
-            video_ids = id_bytes.ravel().astype(f"U{id_end - id_start}").tolist()
-        except UnicodeDecodeError:
-            self._one_by_one(offsets, rows.shape[1])
-            return
+        video_ids = id_bytes.ravel().astype(f"U{id_end - id_start}").tolist()  # checked ASCII
         self._add(
             video_ids,
             _floats(rows, parsed.start_at),

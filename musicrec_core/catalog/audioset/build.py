@@ -7,16 +7,27 @@ YouTube segments, already quantized to 8 bits. :class:`.reader.AudioSetReader` p
 disk or a streamed one) with the labels CSV and, for music only, the ontology, to a
 published index: ``musicrec index build-audioset`` and the bot's default catalog both use
 it. :func:`release_index_estimate` and :func:`free_disk_bytes` say up front what it needs.
+
+Nothing is published unless the whole input was read: a damaged archive
+(:class:`.archive.DamagedArchive`), a broken download, or, for the official archive, fewer
+than :data:`RELEASE_MIN_SHARE` of :data:`RELEASE_SEGMENTS` segments fail the build before
+its index is committed.
+
+Tests only: :func:`_expect_test_release_segments` makes the official archive's expected
+count that of a small stand-in archive; like the default catalog's weights seam it is
+reachable only by that Python call, never by a setting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from musicrec_core.catalog import labels
+from musicrec_core.catalog.audioset.archive import DamagedArchive
 from musicrec_core.catalog.audioset.reader import AudioSetReader
 from musicrec_core.catalog.audioset.segments import IngestStats, SegmentBatch
 from musicrec_core.catalog.index import (
@@ -28,9 +39,10 @@ from musicrec_core.catalog.index import (
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.embedders.vggish import params as vggish_params
+from musicrec_core.errors import CatalogError
 
 FEATURES_URL = (
-    "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/features/features.tar.gz"
+    "https://storage.googleapis.com/us_audioset/youtube_corpus/v1/features/features.tar.gz"
 )
 """The official features archive (2.4 GB)."""
 
@@ -40,6 +52,9 @@ FEATURES_ARCHIVE_BYTES = 2_400_000_000
 RELEASE_SEGMENTS = 20_383 + 22_176 + 2_042_985
 """Segments in the release (eval + balanced train + unbalanced train)."""
 
+RELEASE_MIN_SHARE_PERCENT = 99
+"""An official archive holding fewer than this percentage of its segments is refused."""
+
 RELEASE_MUSIC_FRACTION = 0.39
 """Share of segments carrying a Music-subtree label (about 39% in every split)."""
 
@@ -47,6 +62,25 @@ AUDIOSET_EMBEDDER = EmbedderId(
     name="vggish", version=vggish_params.AUDIOSET_VERSION, dim=vggish_params.EMBEDDING_SIZE
 )
 """The identity of the embedder that made the released features."""
+
+_TEST_RELEASE_SEGMENTS: list[int] = []
+"""Tests only: the segment count expected of the official archive instead of the release's."""
+
+
+def official_release_segments() -> int:
+    """The segments the official archive holds: :data:`RELEASE_SEGMENTS` (tests' stand-in
+    archives hold fewer: :func:`_expect_test_release_segments`)."""
+    return _TEST_RELEASE_SEGMENTS[-1] if _TEST_RELEASE_SEGMENTS else RELEASE_SEGMENTS
+
+
+@contextlib.contextmanager
+def _expect_test_release_segments(count: int) -> Iterator[None]:
+    """Tests only: inside the block, the official archive is expected to hold ``count``."""
+    _TEST_RELEASE_SEGMENTS.append(count)
+    try:
+        yield
+    finally:
+        _TEST_RELEASE_SEGMENTS.pop()
 
 
 def build_index(
@@ -135,6 +169,7 @@ def build_release_index(
     pooling: str = DEFAULT_POOLING,
     n_trees: int | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    expected_segments: int | None = None,
 ) -> tuple[int, IngestStats]:
     """Index the release and publish it at ``target_dir``; returns (segments kept, stats).
 
@@ -143,20 +178,28 @@ def build_release_index(
             open binary stream of a tar archive (e.g. the download of :data:`FEATURES_URL`).
         target_dir: the index folder (published atomically; an error leaves it as it was).
         music_only: keep only segments with a label in the Music subtree.
-        labels_path, ontology_path: the labels CSV and the ontology (None: the copies
-            ``musicrec models download audioset-labels`` put in the cache).
+        labels_path, ontology_path: the labels CSV and the ontology, parsed strictly (None:
+            the copies ``musicrec models download audioset-labels`` put in the cache,
+            checked against their pinned sha256 first).
         embedder: the id of the VGGish that made the features.
         pooling, n_trees: the pooling rule and Annoy's tree count (None: the default).
         on_bytes: called with the number of input bytes read, as they are read.
+        expected_segments: the segments the input must hold (the official archive:
+            :func:`official_release_segments`); fewer than RELEASE_MIN_SHARE_PERCENT of
+            them fail the build. None: any count is accepted (a folder, a subset).
 
     Raises:
-        CatalogError: missing or malformed labels or ontology, no features, nothing kept.
+        CatalogError: missing or malformed labels or ontology, no features, nothing kept,
+            too few segments; DamagedArchive (a CatalogError): the archive is not whole,
+            damaged or over the limits. Nothing is published.
         DownloadError: the stream broke (nothing is published).
     """
-    classes = labels.read_labels(labels_path or labels.default_labels_path())
+    classes = labels.read_labels(labels_path) if labels_path else labels.cached_labels()
     keep_classes = None
     if music_only:
-        children = labels.read_ontology(ontology_path or labels.default_ontology_path())
+        children = (
+            labels.read_ontology(ontology_path) if ontology_path else labels.cached_ontology()
+        )
         keep_classes = labels.music_class_indices(classes, children)
     reader = AudioSetReader(pooling=pooling, keep_classes=keep_classes)
     batches: Iterator[SegmentBatch]
@@ -164,13 +207,32 @@ def build_release_index(
         batches = reader.read(features, on_bytes=on_bytes)
     else:
         batches = reader.read_archive(features, on_bytes=on_bytes)
-    count = build_index(
-        batches,
-        target_dir,
-        class_names=[c.name for c in classes],
-        stats=reader.stats,
-        embedder=embedder,
-        pooling=pooling,
-        n_trees=n_trees,
-    )
+    if expected_segments is not None:
+        batches = _counted(batches, reader.stats, expected_segments)
+    try:
+        count = build_index(
+            batches,
+            target_dir,
+            class_names=[c.name for c in classes],
+            stats=reader.stats,
+            embedder=embedder,
+            pooling=pooling,
+            n_trees=n_trees,
+        )
+    except DamagedArchive as exc:
+        raise DamagedArchive(f"{exc} Nothing was published.") from exc
     return count, reader.stats
+
+
+def _counted(
+    batches: Iterator[SegmentBatch], stats: IngestStats, expected: int
+) -> Iterator[SegmentBatch]:
+    """``batches``, then a refusal (before the index is committed) when fewer than
+    RELEASE_MIN_SHARE_PERCENT of ``expected`` segments were read."""
+    yield from batches
+    if stats.segments * 100 < expected * RELEASE_MIN_SHARE_PERCENT:
+        raise CatalogError(
+            f"The features archive held {stats.segments:,} segments, fewer than "
+            f"{RELEASE_MIN_SHARE_PERCENT}% of the {expected:,} the release holds; it is "
+            "refused and nothing was published."
+        )

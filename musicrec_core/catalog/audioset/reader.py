@@ -3,40 +3,45 @@
 Input: a folder of ``*.tfrecord`` files (every one below it, sorted by path), a single
 ``.tfrecord`` file, or a tar archive of them (gzip, bzip2, xz or plain) such as the
 release's ``features.tar.gz``, streamed without unpacking it (:meth:`AudioSetReader.
-read_archive`). Files are gathered into batches of about :data:`BATCH_BYTES`, framed and
-CRC-checked by :mod:`.tfrecord`, and parsed in bulk by :mod:`.batch_parser`. No TensorFlow.
+read_archive`, through :mod:`.archive`, which accepts an archive only whole). Files are
+gathered into batches of about :data:`BATCH_BYTES`, framed and CRC-checked by
+:mod:`.tfrecord`, and parsed in bulk by :mod:`.batch_parser`. No TensorFlow.
 
 How it is fast (``benchmarks/bench_ingest.py``): folders are read in the calling thread
 (with kernel read-ahead hints): on 2 cores a reader thread lost more waiting for the GIL
-after each file than the reads cost, 255k against 285k segments/s. Only gzip inflation,
-which releases the GIL for whole 1 MiB chunks, runs in a second thread
-(:func:`_prefetched`).
+after each file than the reads cost, 255k against 285k segments/s. Only an archive's
+inflation and tar walk, which release the GIL while inflating, run in a second thread
+(:func:`_prefetched`), at most :data:`PREFETCH_BYTES` of members ahead.
 
-Never fatal: a record with a bad CRC, a file cut short, a proto that does not parse, a
-segment without embeddings or with embeddings of the wrong width is skipped and counted in
-:class:`.segments.IngestStats` by reason; a damaged archive stops the stream and is counted
-too. Segments shorter than 10 s are kept and pooled over the seconds they have.
+A damaged record is never fatal: a record with a bad CRC, a file cut short, a proto that
+does not parse, a bad video id, a segment without embeddings or with embeddings of the
+wrong width is skipped and counted in :class:`.segments.IngestStats` by reason. A damaged
+archive is: :class:`.archive.DamagedArchive` ends the read (and so the build, which then
+publishes nothing). Segments shorter than 10 s are kept and pooled over the seconds they
+have.
+
+Memory, for an archive: at most PREFETCH_BYTES of members queued plus one member over it
+(each at most :data:`.archive.MAX_MEMBER_BYTES`), and one batch of about
+:data:`BATCH_BYTES` plus one member, joined once for framing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import tarfile
 import threading
-import zlib
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 import numpy as np
 
+from musicrec_core.catalog.audioset.archive import tfrecord_members
 from musicrec_core.catalog.audioset.batch_parser import BatchParser, RecordLayout
 from musicrec_core.catalog.audioset.segments import (
     BAD_CHECKSUM,
     BAD_LENGTH,
-    DAMAGED_ARCHIVE,
     MAX_PROBLEMS_KEPT,
     TRUNCATED,
     UNREADABLE,
@@ -52,10 +57,11 @@ logger = logging.getLogger(__name__)
 BATCH_BYTES = 16 * 2**20
 """Files are gathered into batches of about this many bytes before parsing."""
 
-_PREFETCH_FILES = 16
+PREFETCH_BYTES = 32 * 2**20
+"""Archive members read ahead of the parser, in bytes (one larger member may still wait)."""
+
 _READ_AHEAD_FILES = 16  # files hinted to the kernel ahead of the one being read
 _PREFETCH_JOIN_S = 5.0  # a reader blocked on the network ends when its stream is closed
-_ARCHIVE_CHUNK_BYTES = 2**20  # tarfile's stream reads (its default, 10 KiB, costs 2x time)
 
 
 class AudioSetReader:
@@ -125,16 +131,15 @@ class AudioSetReader:
         self, stream: IO[bytes], *, on_bytes: Callable[[int], None] | None = None
     ) -> Iterator[SegmentBatch]:
         """Stream a tar archive (gzip, bzip2, xz or plain) of TFRecords; nothing is unpacked
-        to disk. ``on_bytes(n)`` is called as archive bytes are read. Errors of ``stream``
-        itself (e.g. DownloadError) propagate."""
-        counted = _CountingReader(stream, on_bytes) if on_bytes else stream
-        return self._read_files(self._archive_contents(counted))
+        to disk. ``on_bytes(n)`` is called as archive bytes are read.
 
-    def _archive_contents(self, stream: IO[bytes]) -> Iterator[tuple[str, bytes | OSError]]:
-        try:
-            yield from _prefetched(_archive_members(stream))
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            self.stats.skip(DAMAGED_ARCHIVE, 1, f"archive: {exc}")
+        Raises (while iterating):
+            DamagedArchive: the archive is not whole, damaged or over the limits
+                (:mod:`.archive`); batches already yielded must then be dropped.
+            DownloadError: whatever ``stream`` raises itself.
+        """
+        counted = _CountingReader(stream, on_bytes) if on_bytes else stream
+        return self._read_files(_prefetched(tfrecord_members(counted)))
 
     def _read_files(
         self, contents: Iterable[tuple[str, bytes | OSError]]
@@ -209,62 +214,60 @@ def _read_ahead(path: Path) -> None:
         os.close(descriptor)
 
 
-def _archive_members(stream: IO[bytes]) -> Iterator[tuple[str, bytes | OSError]]:
-    """(name, bytes) of each *.tfrecord member of a tar stream; raises on a damaged archive."""
-    with tarfile.open(fileobj=stream, mode="r|*", bufsize=_ARCHIVE_CHUNK_BYTES) as archive:
-        for member in archive:
-            if member.isfile() and member.name.endswith(".tfrecord"):
-                extracted = archive.extractfile(member)
-                if extracted is not None:
-                    yield member.name, extracted.read()
-
-
-_T = TypeVar("_T")
-
-
-def _prefetched(items: Iterator[_T], depth: int = _PREFETCH_FILES) -> Iterator[_T]:
-    """Run ``items`` in a background thread, up to ``depth`` items ahead.
+def _prefetched(
+    members: Iterator[tuple[str, bytes]], max_bytes: int = PREFETCH_BYTES
+) -> Iterator[tuple[str, bytes]]:
+    """Run ``members`` in a background thread, holding at most ``max_bytes`` of member data
+    ahead of the consumer (or one member, however large, when none is waiting).
 
     Used for archives: inflating gzip releases the GIL, so it overlaps with parsing on
-    another core. An exception raised by ``items`` is re-raised here, in the consumer.
+    another core. An exception raised by ``members`` is re-raised here, in the consumer.
     """
-    channel: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[bool, object]) -> bool:
-        while not stop.is_set():
-            try:
-                channel.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    waiting: deque[tuple[str, bytes]] = deque()
+    held = [0]  # bytes in ``waiting``
+    done = threading.Event()  # the producer has finished, however
+    stop = threading.Event()  # the consumer has gone
+    failure: list[BaseException] = []
+    changed = threading.Condition()
 
     def produce() -> None:
         try:
-            for item in items:
-                if not put((False, item)):
-                    return
-            put((True, None))
+            for name, data in members:
+                with changed:
+                    while held[0] and held[0] + len(data) > max_bytes and not stop.is_set():
+                        changed.wait()
+                    if stop.is_set():
+                        return
+                    waiting.append((name, data))
+                    held[0] += len(data)
+                    changed.notify_all()
         except BaseException as exc:  # forwarded to the consumer
-            put((True, exc))
+            failure.append(exc)
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            members.close()  # type: ignore[attr-defined]
+            with changed:
+                done.set()
+                changed.notify_all()
 
     thread = threading.Thread(target=produce, name="musicrec-ingest-read", daemon=True)
     thread.start()
     try:
         while True:
-            finished, payload = channel.get()
-            if finished:
-                if isinstance(payload, BaseException):
-                    raise payload
-                return
-            yield payload  # type: ignore[misc]
+            with changed:
+                while not waiting and not done.is_set():
+                    changed.wait()
+                if not waiting:
+                    break
+                name, data = waiting.popleft()
+                held[0] -= len(data)
+                changed.notify_all()
+            yield name, data
+        if failure:
+            raise failure[0]
     finally:
-        stop.set()
+        with changed:
+            stop.set()
+            changed.notify_all()
         thread.join(timeout=_PREFETCH_JOIN_S)
 
 

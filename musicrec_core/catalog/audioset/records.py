@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from musicrec_core.catalog.audioset.segments import BAD_WIDTH, UNPARSABLE
+from musicrec_core.catalog.audioset.segments import BAD_VIDEO_ID, BAD_WIDTH, UNPARSABLE
 from musicrec_core.protobuf_varint import VarintError, read_varint
+from musicrec_core.sources.video_id import VIDEO_ID_RE
 
 EMBEDDING_BYTES = 128
 """Bytes per second of audio in the release (128 uint8 values)."""
@@ -126,7 +127,8 @@ def _first_float_at(data: bytes, context: dict[str, tuple[int, int]], key: str) 
 
 
 def parse_record(record: bytes) -> ParsedRecord:
-    """Parse one release-format SequenceExample. Raises MalformedRecord."""
+    """Parse one release-format SequenceExample. Raises MalformedRecord (also for a video
+    id that is not a YouTube id: it would go into links and buttons)."""
     try:
         return _parse(record)
     except VarintError as exc:  # translated here, once, not at every varint
@@ -150,10 +152,9 @@ def _parse(record: bytes) -> ParsedRecord:
     if not ids:
         raise MalformedRecord(UNPARSABLE, "empty video_id")
     video_id_span = (ids[0][1], ids[0][2])
-    try:
-        video_id = record[video_id_span[0] : video_id_span[1]].decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise MalformedRecord(UNPARSABLE, "video_id is not ASCII") from exc
+    video_id = record[video_id_span[0] : video_id_span[1]].decode("ascii", "replace")
+    if not VIDEO_ID_RE.fullmatch(video_id):
+        raise MalformedRecord(BAD_VIDEO_ID, f"video id {video_id[:40]!r}")
     label_spans: list[tuple[int, int]] = []
     labels: list[int] = []
     packed = True

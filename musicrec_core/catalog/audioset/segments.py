@@ -3,7 +3,7 @@
 :class:`SegmentBatch` holds one batch of pooled segments (ids, times, labels, vectors);
 :class:`IngestStats` counts what one run kept, filtered out and skipped. A record that
 cannot be used is never fatal: it is counted under one of the skip reasons below, which
-are the words the summary prints.
+are the words the summary prints (a damaged archive is fatal instead: :mod:`.archive`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ UNPARSABLE = "unparsable record"
 NO_EMBEDDINGS = "no embeddings"
 BAD_WIDTH = "embedding not 128 bytes"
 UNREADABLE = "unreadable file"
-DAMAGED_ARCHIVE = "damaged archive (stream stopped)"
+BAD_VIDEO_ID = "bad video id"
+"""Not 11 characters of YouTube's id alphabet (:mod:`musicrec_core.sources.video_id`)."""
 
 
 @dataclass
@@ -56,8 +57,14 @@ class IngestStats:
 
     @property
     def records(self) -> int:
-        """Records met: kept + filtered + skipped (a lost file or archive counts as one)."""
+        """Records met: kept + filtered + skipped (an unreadable file counts as one)."""
         return self.kept + self.filtered + sum(self.skipped.values())
+
+    @property
+    def segments(self) -> int:
+        """Segments read whole and valid, music or not: kept + filtered (what the release's
+        published count counts)."""
+        return self.kept + self.filtered
 
     def summary(self) -> str:
         """One paragraph: files, records read, kept, filtered, skipped by reason."""

@@ -16,7 +16,6 @@ from musicrec_core.catalog.audioset import (
     BAD_CHECKSUM,
     BAD_LENGTH,
     BAD_WIDTH,
-    DAMAGED_ARCHIVE,
     NO_EMBEDDINGS,
     TRUNCATED,
     UNPARSABLE,
@@ -24,6 +23,7 @@ from musicrec_core.catalog.audioset import (
     SegmentBatch,
     batch_parser,
 )
+from musicrec_core.catalog.audioset.build import _expect_test_release_segments
 from musicrec_core.catalog.audioset.records import MalformedRecord, parse_record
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.pooling import pool
@@ -37,6 +37,7 @@ from tests.helpers.audioset_records import (
     write_features_archive,
 )
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.tar_archives import tar_bytes
 
 
 def _odd_records() -> list[bytes]:
@@ -168,16 +169,26 @@ def test_tar_gz_is_streamed(features: dict[str, Any], tmp_path: Path) -> None:
     assert sum(seen) == archive.stat().st_size
 
 
-def test_cut_archive_keeps_what_arrived(features: dict[str, Any], tmp_path: Path) -> None:
+def test_a_cut_archive_is_fatal(features: dict[str, Any], tmp_path: Path) -> None:
     archive = write_features_archive(features["root"], tmp_path / "features.tar.gz")
     data = archive.read_bytes()
     reader = AudioSetReader()
-    found = _read_all(reader.read_archive(io.BytesIO(data[: len(data) * 2 // 3])))
-    assert reader.stats.skipped[DAMAGED_ARCHIVE] == 1
-    assert 0 < len(found) < len(features["expected"])
-    garbage = AudioSetReader()
-    assert _read_all(garbage.read_archive(io.BytesIO(b"not an archive at all"))) == {}
-    assert garbage.stats.skipped[DAMAGED_ARCHIVE] == 1
+    with pytest.raises(CatalogError, match="not whole"):
+        _read_all(reader.read_archive(io.BytesIO(data[: len(data) * 2 // 3])))
+    with pytest.raises(CatalogError, match="damaged"):
+        _read_all(AudioSetReader().read_archive(io.BytesIO(b"not an archive at all" * 40)))
+
+
+def test_a_plain_tar_is_read_and_needs_its_end_marker(features: dict[str, Any]) -> None:
+    members = {
+        f"audioset_v1_embeddings/{path.parent.name}/{path.name}": path.read_bytes()
+        for path in sorted(features["root"].rglob("*.tfrecord"))
+    }
+    reader = AudioSetReader()
+    found = _read_all(reader.read_archive(_OneWayStream(tar_bytes(members))))
+    _check_against(found, features["expected"])
+    with pytest.raises(CatalogError, match="end marker"):
+        _read_all(AudioSetReader().read_archive(io.BytesIO(tar_bytes(members, end_marker=False))))
 
 
 def test_keep_classes_filters_segments(features: dict[str, Any]) -> None:
@@ -304,16 +315,18 @@ def test_cli_download_streams_the_archive(
     capsys: Any,
 ) -> None:
     archive = write_features_archive(features["root"], tmp_path / "served.tar.gz")
-    http_server.add("/features.tar.gz", archive.read_bytes())
-    monkeypatch.setattr(audioset, "FEATURES_URL", http_server.url("/features.tar.gz"))
-    monkeypatch.setattr(audioset.build, "RELEASE_SEGMENTS", 1000)
+    served = "/as/features/features.tar.gz"
+    http_server.add(served, archive.read_bytes())
+    monkeypatch.setenv("MUSICREC_AUDIOSET_URL_BASE", http_server.url("/as"))
+    monkeypatch.setattr(audioset.build, "RELEASE_SEGMENTS", 1000)  # the disk estimate
     out = tmp_path / "index"
     argv = ["index", "build-audioset", "--download", "--labels", str(label_files[0])]
-    assert main([*argv, "-o", str(out), "--no-progress"]) == 0
+    with _expect_test_release_segments(len(features["expected"])):
+        assert main([*argv, "-o", str(out), "--no-progress"]) == 0
     assert "not stored" in capsys.readouterr().err
     with CatalogIndex.load(out) as index:
         assert len(index) == len(features["expected"])
-    assert http_server.bytes_served("/features.tar.gz") == archive.stat().st_size
+    assert http_server.bytes_served(served) == archive.stat().st_size
     stored = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in {".gz", ".part"}]
     assert stored == [archive]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from musicrec_core.catalog import audioset, labels
+from musicrec_core.catalog.audioset.build import _expect_test_release_segments
 from musicrec_core.catalog.default import (
     _expect_test_weights,
     default_index_dir,
@@ -18,13 +19,19 @@ from musicrec_core.catalog.default import (
 )
 from musicrec_core.catalog.index import BUILD_PREFIX, CURRENT_FILE, CatalogIndex
 from musicrec_core.embedders.vggish import embedder_version, weights
-from musicrec_core.errors import CatalogError, DownloadError
+from musicrec_core.errors import CatalogError, DownloadError, MusicrecError
 from tests.helpers.catalog_hosts import (
     FEATURES_PATH,
+    LABELS_PATH,
     MUSIC_SEGMENTS,
+    SEGMENTS,
     CatalogHosts,
+    needs_audioset_metadata,
     write_catalog_archive,
 )
+from tests.helpers.tar_archives import CUT_DOWNLOADS, cut_download
+
+pytestmark = needs_audioset_metadata
 
 CHECKPOINT = b"stand-in checkpoint bytes" * 100
 PCA = b"stand-in pca bytes"
@@ -43,7 +50,7 @@ def hosts(archive: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[CatalogHo
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MUSICREC_VGGISH_CHECKPOINT", raising=False)
     monkeypatch.delenv("MUSICREC_VGGISH_PCA", raising=False)
-    with _expect_test_weights(*served.weight_md5s):
+    with _expect_test_weights(*served.weight_md5s), _expect_test_release_segments(SEGMENTS):
         yield served
     served.close()
 
@@ -114,6 +121,45 @@ def test_a_cut_archive_leaves_no_index_and_one_line(hosts: CatalogHosts, archive
     assert [fetch.url for fetch in plan.fetches] == [audioset.FEATURES_URL]
     prepare_default_catalog(progress=False)
     assert plan_default_catalog().complete
+
+
+@pytest.mark.parametrize("cut", CUT_DOWNLOADS)
+def test_a_damaged_archive_is_not_marked_complete_and_is_built_again(
+    hosts: CatalogHosts, archive: bytes, cut: str
+) -> None:
+    body, options = cut_download(archive, cut)
+    hosts.google.add(FEATURES_PATH, body, **options)  # type: ignore[arg-type]
+    with pytest.raises(MusicrecError) as caught:
+        prepare_default_catalog(progress=False)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("Could not build the default catalog: ")
+    assert "not whole" in message
+    assert not (default_index_dir() / CURRENT_FILE).exists()
+    plan = plan_default_catalog()
+    assert not plan.complete and plan.need_index
+    hosts.google.add(FEATURES_PATH, archive)
+    prepare_default_catalog(progress=False)
+    assert plan_default_catalog().complete
+
+
+def test_labels_that_do_not_match_the_pin_are_refused(hosts: CatalogHosts) -> None:
+    real, _ = hosts.label_bytes
+    hosts.google.add(LABELS_PATH, real.replace(b'"Music"', b'"[Free Nitro](https://evil.example)"'))
+    with pytest.raises(DownloadError) as caught:
+        prepare_default_catalog(progress=False)
+    message = str(caught.value)
+    assert "\n" not in message and "sha256" in message and labels.LABELS_URL in message
+    assert not labels.default_labels_path().exists()
+    assert not default_index_dir().exists()
+
+
+def test_cached_labels_that_do_not_match_the_pin_are_fetched_again(
+    hosts: CatalogHosts,
+) -> None:
+    prepare_default_catalog(progress=False)
+    cached = labels.default_labels_path()
+    cached.write_bytes(cached.read_bytes().replace(b'"Music"', b'"Musik"'))
+    assert plan_default_catalog().need_labels
 
 
 def test_offline_names_every_url_and_folder(hosts: CatalogHosts) -> None:

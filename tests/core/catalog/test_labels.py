@@ -18,13 +18,14 @@ from musicrec_core.catalog.labels import (
     subtree,
 )
 from musicrec_core.errors import CatalogError, DownloadError
+from musicrec_core.hashing import file_sha256
+from musicrec_core.mirrors import AUDIOSET_URL_BASE_ENV, ONTOLOGY_URL_BASE_ENV
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.shared_data import AUDIOSET_METADATA as REAL
+from tests.helpers.shared_data import needs_audioset_metadata as real_data
 
-REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "audioset"
-real_data = pytest.mark.skipif(
-    not (REAL / "ontology.json").is_file(),
-    reason=f"the real AudioSet metadata files are not in {REAL}",
-)
+LABELS_SERVED = "/as/csv/class_labels_indices.csv"
+ONTOLOGY_SERVED = "/onto/ontology.json"
 
 
 def _write_csv(path: Path, text: str) -> Path:
@@ -35,7 +36,7 @@ def _write_csv(path: Path, text: str) -> Path:
 def test_labels_csv_with_commas_and_quotes(tmp_path: Path) -> None:
     path = _write_csv(
         tmp_path / "labels.csv",
-        'index,mid,display_name\n1,/m/b,"Violin, fiddle"\n0,/m/a,"Say ""hi"", then"\n',
+        'index,mid,display_name\n0,/m/a,"Say ""hi"", then"\n1,/m/b,"Violin, fiddle"\n',
     )
     assert read_labels(path) == [
         AudioSetClass(0, "/m/a", 'Say "hi", then'),
@@ -49,7 +50,16 @@ def test_labels_csv_with_commas_and_quotes(tmp_path: Path) -> None:
         ("idx,mid,name\n0,/m/a,A\n", "header"),
         ("index,mid,display_name\n0,/m/a\n", "line 2"),
         ("index,mid,display_name\nzero,/m/a,A\n", "line 2"),
-        ("index,mid,display_name\n0,/m/a,A\n2,/m/c,C\n", "0..1"),
+        ("index,mid,display_name\n0,/m/a,A\n2,/m/c,C\n", "line 3"),
+        ("index,mid,display_name\n1,/m/b,B\n0,/m/a,A\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a,A\n1,/m/a,B\n", "line 3"),
+        ("index,mid,display_name\n0,m/a,A\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a,\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a,Evil\u202eoops\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a,Tab\there\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a," + "x" * 101 + "\n", "line 2"),
+        ("index,mid,display_name\n0,/m/a,A,extra\n", "line 2"),
+        ("index,mid,display_name\n", "no classes"),
     ],
 )
 def test_malformed_labels_are_refused(tmp_path: Path, text: str, message: str) -> None:
@@ -68,8 +78,11 @@ def test_malformed_ontology_is_refused(tmp_path: Path) -> None:
     for text, message in [
         ("{not json", "Cannot read"),
         ('{"id": "/m/a"}', "list of nodes"),
-        ('[{"name": "x"}]', "without an 'id'"),
+        ('[{"name": "x"}]', "without a valid 'id'"),
         ('[{"id": "/m/a", "child_ids": "/m/b"}]', "malformed child_ids"),
+        ('[{"id": "/m/a", "child_ids": ["/m/b"]}]', "unknown child /m/b"),
+        ('[{"id": "/m/a"}, {"id": "/m/a"}]', "twice"),
+        ('[{"id": "not a mid"}]', "without a valid 'id'"),
     ]:
         path = tmp_path / "ontology.json"
         path.write_text(text)
@@ -136,25 +149,62 @@ def test_music_filter_on_the_real_eval_segment_list() -> None:
     assert (total, with_music) == (20371, 7848)
 
 
+@real_data
+def test_the_real_files_are_the_pinned_ones() -> None:
+    assert file_sha256(REAL / "class_labels_indices.csv") == labels.LABELS_SHA256
+    assert file_sha256(REAL / "ontology.json") == labels.ONTOLOGY_SHA256
+
+
+@pytest.fixture
+def label_host(http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch) -> LocalHTTPServer:
+    """A stand-in for both official hosts, serving AudioSet's real label files."""
+    http_server.add(LABELS_SERVED, (REAL / "class_labels_indices.csv").read_bytes())
+    http_server.add(ONTOLOGY_SERVED, (REAL / "ontology.json").read_bytes())
+    monkeypatch.setenv(AUDIOSET_URL_BASE_ENV, http_server.url("/as"))
+    monkeypatch.setenv(ONTOLOGY_URL_BASE_ENV, http_server.url("/onto"))
+    return http_server
+
+
+@real_data
 def test_download_fetches_both_files_into_the_cache(
-    http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch, isolated_cache: Path
+    label_host: LocalHTTPServer, isolated_cache: Path
 ) -> None:
-    http_server.add("/labels.csv", b'index,mid,display_name\n0,/m/a,"A, a"\n')
-    http_server.add("/ontology.json", json.dumps([{"id": "/m/a", "child_ids": []}]).encode())
-    monkeypatch.setattr(labels, "LABELS_URL", http_server.url("/labels.csv"))
-    monkeypatch.setattr(labels, "ONTOLOGY_URL", http_server.url("/ontology.json"))
     paths = labels.download(progress=False)
     assert paths == [labels.default_labels_path(), labels.default_ontology_path()]
     assert all(path.is_relative_to(isolated_cache) for path in paths)
-    assert read_labels(paths[0]) == [AudioSetClass(0, "/m/a", "A, a")]
-    assert read_ontology(paths[1]) == {"/m/a": []}
+    assert len(labels.cached_labels()) == 527
+    assert len(labels.cached_ontology()) == 632
+
+
+@real_data
+@pytest.mark.parametrize("served", [LABELS_SERVED, ONTOLOGY_SERVED])
+def test_a_download_that_does_not_match_the_pin_is_refused(
+    label_host: LocalHTTPServer, served: str
+) -> None:
+    real = (REAL / Path(served).name).read_bytes()
+    label_host.add(served, real.replace(b"Music", b"[Nitro](https://evil.example)", 1))
+    with pytest.raises(DownloadError, match=r"is not the expected one \(sha256 "):
+        labels.download(progress=False)
+    stored = [p.name for p in labels.default_labels_path().parent.glob("*")]
+    assert Path(served).name not in stored and not [n for n in stored if n.endswith(".part")]
+
+
+@real_data
+def test_cached_copies_are_checked_against_the_pin(label_host: LocalHTTPServer) -> None:
+    labels.download(progress=False)
+    assert labels.cached_files_intact()
+    cached = labels.default_labels_path()
+    cached.write_bytes(cached.read_bytes().replace(b'"Music"', b'"Musik"'))
+    assert not labels.cached_files_intact()
+    with pytest.raises(CatalogError, match="not the official one.*models download"):
+        labels.cached_labels()
 
 
 def test_failed_download_raises_and_leaves_nothing(
     http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    http_server.add("/labels.csv", b"", status=404)
-    monkeypatch.setattr(labels, "LABELS_URL", http_server.url("/labels.csv"))
+    monkeypatch.setenv(AUDIOSET_URL_BASE_ENV, http_server.url("/as"))
+    http_server.add(LABELS_SERVED, b"", status=404)
     with pytest.raises(DownloadError):
         labels.download(progress=False)
     assert not labels.default_labels_path().exists()

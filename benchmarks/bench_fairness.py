@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
+from tests.fake_discord.markdown import field_rows  # noqa: E402
 from tests.fake_discord.server import FakeDiscord  # noqa: E402
 from tests.fake_discord.world import build_catalog  # noqa: E402
 from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
@@ -72,7 +73,7 @@ def file_option(attachment: dict[str, Any]) -> list[dict[str, Any]]:
 def status_lag_ms(fake: FakeDiscord) -> float:
     """The bot's loop-lag peak since the previous status (also starts a new period)."""
     reply = fake.wait_reply(fake.slash_command("musicrec status", who="owner"))
-    rows = {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    rows = field_rows(reply["payload"]["embeds"][0])  # as a reader sees them (escapes read)
     match = re.match(r"([\d.]+) ms", rows["Loop lag peak"])
     return float(match.group(1)) if match else float("nan")
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
+from tests.fake_discord.markdown import field_rows  # noqa: E402
 from tests.fake_discord.server import FakeDiscord  # noqa: E402
 from tests.fake_discord.world import build_catalog  # noqa: E402
 from tests.helpers.media import generate_media  # noqa: E402
@@ -58,7 +59,7 @@ def answer_latency(fake: FakeDiscord, interaction_id: str) -> float:
 
 def status(fake: FakeDiscord) -> dict[str, str]:
     reply = fake.wait_reply(fake.slash_command("musicrec status", who="admin"))
-    return {field["name"]: field["value"] for field in reply["payload"]["embeds"][0]["fields"]}
+    return field_rows(reply["payload"]["embeds"][0])  # as a reader sees them (escapes read)
 
 
 def main() -> int:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
-from tests.fake_discord.markdown import field_rows  # noqa: E402
+from tests.fake_discord.markdown import field_rows, visible  # noqa: E402
 from tests.fake_discord.server import FakeDiscord  # noqa: E402
 from tests.fake_discord.world import build_catalog  # noqa: E402
 from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
@@ -136,7 +136,7 @@ def polite_outcome(fake: FakeDiscord, ids: list[str]) -> tuple[list[float], list
         if reply["payload"].get("embeds"):
             times.append(reply["at"] - fake.dispatched_at(interaction))
         else:
-            refused.append(str(reply["payload"].get("content")))
+            refused.append(visible(str(reply["payload"].get("content"))))
     return times, refused
 
 
@@ -255,7 +255,7 @@ def _kind(payload: dict[str, Any]) -> str:
     """How one flooder interaction was answered, for the summary."""
     if payload.get("embeds"):
         return "answered"
-    content = str(payload.get("content") or "")
+    content = visible(str(payload.get("content") or ""))
     return content.split(":")[0] if content else "other"
 
 

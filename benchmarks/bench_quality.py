@@ -100,7 +100,7 @@ def default_rankings(
 
 def item_rankings(index: CatalogIndex, vectors: Sequence[np.ndarray]) -> list[list[str]]:
     """The first DEPTH distinct tracks for each query vector, each ranked by its best item."""
-    return [[m.group for _, _, m in nearest_groups(index, v, DEPTH, set())] for v in vectors]
+    return [[found.meta.group for found in nearest_groups(index, v, DEPTH, set())] for v in vectors]
 
 
 def plain_rankings(
@@ -219,7 +219,7 @@ def main() -> None:
             ("default", styled),
             (
                 "embedding only",
-                [[m.group for _, _, m in rank_groups(index, v, DEPTH, set())] for v in vectors],
+                [[f.meta.group for f in rank_groups(index, v, DEPTH, set())] for v in vectors],
             ),
             ("item by item", item_rankings(index, vectors)),
             ("musicnn plain", plain_rankings(embedder, tracks, clips[condition], plain_cache)),

@@ -95,8 +95,16 @@ def source_name(source: str) -> str:
     return PurePosixPath(source.replace("\\", "/").rstrip("/")).name or source
 
 
+def shown_score(item: Recommendation) -> str:
+    """What a reply shows of the score the list is ordered by: ``"**87%** similar"``, or
+    ``"**identified**"`` for the track the clip's fingerprint identified (no score)."""
+    if item.score is None:
+        return "**identified**"
+    return f"**{item.score * 100:.0f}%** similar"
+
+
 def _entry_value(item: Recommendation) -> str:
-    """The field value of one result: channel, where to play it, similarity, labels. Each
+    """The field value of one result: channel, where to play it, its score, labels. Each
     outside piece has its own budget, so the whole fits 1024 characters uncut."""
     window = _window(item.start_s, item.end_s)
     link = masked_link(f"Play from {format_clock(item.start_s)}", item.url)
@@ -107,7 +115,7 @@ def _entry_value(item: Recommendation) -> str:
         where = f"{name} ({window})"
     else:
         where = window
-    lines = [f"{where} · **{item.similarity_pct:.0f}%** similar"]
+    lines = [f"{where} · {shown_score(item)}"]
     channel = inert(item.channel or "", Surface.FIELD_VALUE, limit=MAX_CHANNEL_CHARS)
     if channel:
         lines.insert(0, f"by {channel}")

@@ -20,10 +20,11 @@ A *group* is what a listener thinks of as one piece of music: a YouTube video id
 (several 10-second windows of a track, several segments of a video) collapse into the
 best-scoring one, so the k results are k different videos or tracks.
 
-Similarity: ``similarity_pct = max(0, cosine) * 100``. The index searches by angle, so the
-cosine of the query and item vectors is the natural score; vectors pointing away from the
-query (cosine <= 0) all read as 0 %, which is how far from "sounds alike" they are for a
-listener. 100 % means the same direction (an identical clip).
+Score: each result carries the number its list is ordered by, in [0, 1]
+(:attr:`Recommendation.score`, docs/scores.md): the shown window's cosine to the query item
+by item, the style score in style order; the track identified by landmarks is marked
+instead. The index searches by angle, so cosines are the natural measure; vectors pointing
+away from the query (cosine <= 0) read 0, 1 means the same direction (an identical clip).
 
 Threads: queries may run concurrently from any thread. :meth:`Recommender.swap_index`
 replaces the index with one reference assignment under a lock; each query reads that
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,117 +50,25 @@ import numpy as np
 from musicrec_core.catalog.identification import query_peaks, rank_identified
 from musicrec_core.catalog.index import SWAP_WAIT_S, CatalogIndex, IndexSlot, ItemMeta
 from musicrec_core.catalog.pooling import pool
-from musicrec_core.catalog.ranking import OVERFETCH_FACTOR
+from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, Found
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
 from musicrec_core.errors import IndexMismatchError, UnknownItemError
+from musicrec_core.recommendation import Recommendation, RecommendationSet
 
 __all__ = [
     "OVERFETCH_FACTOR",
     "Recommendation",
     "RecommendationSet",
     "Recommender",
-    "similarity_pct",
     "youtube_url",
 ]
-
-
-def similarity_pct(cosine: float) -> float:
-    """A cosine similarity in [-1, 1] as a percentage in [0, 100]: ``max(0, cos) * 100``."""
-    return max(0.0, min(1.0, float(cosine))) * 100.0
 
 
 def youtube_url(video_id: str, start_s: float) -> str:
     """Watch link that starts playing at ``start_s`` (whole seconds, rounded down)."""
     return f"https://www.youtube.com/watch?v={video_id}&t={max(0, int(start_s))}s"
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One recommended video or track, the best-matching item of its group.
-
-    Attributes:
-        rank: 1-based position in the result list.
-        group: YouTube video id, or the library track key (sha256 of the file's bytes).
-        title: video or track title when known (library tracks: tags, yt-dlp or file name).
-        start_s: offset of the matching window in the source, in seconds.
-        end_s: end of the matching window, in seconds.
-        similarity_pct: ``max(0, cosine) * 100`` between the query and this item.
-        labels: AudioSet label names or music tags of the item, best first.
-        url: YouTube watch link starting at the window (``&t=<whole seconds>s``); None for
-            local files.
-        source: file path or link the item was built from (None for AudioSet items).
-        item_id: the item's id in the index (for :meth:`Recommender.recommend_from_item`).
-        channel: the YouTube channel that uploaded the video, once looked up
-            (:mod:`musicrec_core.titles`); None otherwise.
-        thumbnail_url: the video's thumbnail on a YouTube image host, once looked up.
-    """
-
-    rank: int
-    group: str
-    title: str | None
-    start_s: float
-    end_s: float
-    similarity_pct: float
-    labels: tuple[str, ...]
-    url: str | None
-    source: str | None
-    item_id: int
-    channel: str | None = None
-    thumbnail_url: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (the shape ``musicrec recommend --json`` prints per item)."""
-        return {
-            "rank": self.rank,
-            "group": self.group,
-            "title": self.title,
-            "channel": self.channel,
-            "thumbnail": self.thumbnail_url,
-            "start": round(self.start_s, 3),
-            "end": round(self.end_s, 3),
-            "similarity_pct": round(self.similarity_pct, 2),
-            "labels": list(self.labels),
-            "url": self.url,
-            "source": self.source,
-            "item_id": self.item_id,
-        }
-
-
-@dataclass(frozen=True)
-class RecommendationSet:
-    """The answer to one query.
-
-    Attributes:
-        query: where the query clip came from (None when unknown).
-        query_vector: float32 [D], the pooled query vector that was searched.
-        query_tags: the query clip's music tags, best first (embedders with tags, else ()).
-        items: at most k recommendations, best first, one per group.
-        catalog: the fingerprint of the index the items come from
-            (:attr:`CatalogIndex.fingerprint`).
-        query_peaks: int64 [p, 2], the query clip's spectral peaks (frame, bin) when the
-            index holds landmarks, else None; :meth:`Recommender.recommend_vector` takes
-            them back, so a cached query is identified like a fresh one.
-    """
-
-    query: Provenance | None
-    query_vector: np.ndarray
-    query_tags: tuple[Tag, ...]
-    items: tuple[Recommendation, ...]
-    catalog: str
-    query_peaks: np.ndarray | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict: query provenance, query tags (name, probability) and items."""
-        return {
-            "query": None if self.query is None else self.query.to_json(),
-            "query_tags": [
-                {"name": tag.name, "probability": round(tag.probability, 4)}
-                for tag in self.query_tags
-            ],
-            "items": [item.to_json() for item in self.items],
-        }
 
 
 class Recommender:
@@ -408,21 +316,24 @@ def _search_distinct(
             "vectors; it was built with another pooling rule or embedder."
         )
     found = rank_identified(index, vector, k, excluded, peaks)
-    return tuple(_recommendation(rank, *item) for rank, item in enumerate(found, start=1))
+    return tuple(_recommendation(rank, item) for rank, item in enumerate(found, start=1))
 
 
-def _recommendation(rank: int, item_id: int, cosine: float, meta: ItemMeta) -> Recommendation:
+def _recommendation(rank: int, found: Found) -> Recommendation:
+    meta = found.meta
     return Recommendation(
         rank=rank,
         group=meta.group,
         title=meta.title,
         start_s=meta.start_s,
         end_s=meta.end_s,
-        similarity_pct=similarity_pct(cosine),
+        score=None if found.identified else found.score,
+        window_cosine=found.cosine,
         labels=meta.labels,
         url=youtube_url(meta.group, meta.start_s) if meta.kind == "youtube" else None,
         source=meta.source,
-        item_id=item_id,
+        item_id=found.item_id,
+        identified=found.identified,
     )
 
 

@@ -12,6 +12,8 @@ as without landmarks (:func:`~musicrec_core.catalog.ranking.rank_groups`)::
 
 Where the style order does not apply (an index too large for profiles), the identified
 track is shown by its item nearest the query, put in front of the item-by-item results.
+Either way the identified track is marked (:attr:`Found.identified`): it is first because it
+was recognised, not because of its score, and a reply says "identified" instead.
 An identified track the caller excludes (the query's own file) is not returned; it still
 anchors the style order, as the nearest item's track would. Indexes without a landmark
 store (AudioSet catalogs, library indexes built before) rank exactly as before.
@@ -24,7 +26,7 @@ from collections.abc import Collection
 import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.catalog.ranking import Found, rank_groups
+from musicrec_core.catalog.ranking import Found, rank_groups, unit_score
 from musicrec_core.fingerprint.identify import identify
 from musicrec_core.fingerprint.landmarks import landmarks_of_peaks, spectral_peaks
 from musicrec_core.fingerprint.store import StoredTrack
@@ -58,18 +60,22 @@ def rank_identified(
     track = identified_group(index, peaks)
     anchor = None if track is None else track.group
     found = rank_groups(index, vector, k, excluded, anchor)
-    if track is None or anchor in excluded or (found and found[0][2].group == anchor):
+    if track is None or anchor in excluded:
         return found
-    rest = [entry for entry in found if entry[2].group != anchor]
+    if found and found[0].meta.group == anchor:
+        return [found[0]._replace(identified=True), *found[1:]]
+    rest = [entry for entry in found if entry.meta.group != anchor]
     return [_nearest_item(index, vector, track), *rest][:k]
 
 
 def _nearest_item(index: CatalogIndex, vector: np.ndarray, track: StoredTrack) -> Found:
-    """The item of ``track`` nearest ``vector``: (item id, cosine, metadata)."""
+    """The item of ``track`` nearest ``vector``, marked identified (its score is that item's
+    cosine, as item by item; a reply shows "identified" instead)."""
     ids = range(track.first_item, track.first_item + track.items)
     stored = np.stack([index.vector(item_id) for item_id in ids])
     cosines = (
         stored @ vector / np.maximum(np.linalg.norm(stored, axis=1) * np.linalg.norm(vector), 1e-12)
     )
     best = int(np.argmax(cosines))
-    return ids[best], float(cosines[best]), index.meta(ids[best])
+    cosine = float(cosines[best])
+    return Found(ids[best], cosine, index.meta(ids[best]), unit_score(cosine), identified=True)

@@ -24,7 +24,16 @@ vectors (its windows and their phone views, which averages the noise out), and::
                                                the pool counts the pool's lowest cosine)
     anchor first, then by style score --> k groups, each shown by its item nearest the query
 
-The anchor stays first (when it is not excluded): identification is unchanged. The scores
+The anchor stays first (when it is not excluded): identification is unchanged.
+
+Each result carries its *score* (:attr:`Found.score`, what members are shown; docs/scores.md):
+the number the list is ordered by, clamped to [0, 1] by :func:`unit_score`. Item by item it is
+the best item's cosine; in style order it is the style score above (the anchor included:
+for it the first cosine is 1). The anchor is first by rule, not by score: identified by its
+fingerprint it is marked so (:mod:`musicrec_core.catalog.identification`); found as the
+nearest item's track, it shows its own style score, usually the highest (its first cosine
+is 1) but not always: a track whose profile is much nearer the query can score higher and
+still follow it. The scores
 are exact over all profiles (a matrix product; 1,000 tracks make 1,000 profiles).
 
 Chosen by ``benchmarks/bench_quality.py`` (120 queries, 84 tracks, musicnn MTT) over the
@@ -48,6 +57,7 @@ import threading
 import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,6 +65,7 @@ from musicrec_core.catalog.index import CatalogIndex, ItemMeta
 
 __all__ = [
     "OVERFETCH_FACTOR",
+    "Found",
     "PROFILE_MAX_ITEMS",
     "STYLE_POOL",
     "TrackProfiles",
@@ -62,10 +73,35 @@ __all__ = [
     "profiles_of",
     "rank_groups",
     "style_order",
+    "unit_score",
 ]
 
-Found = tuple[int, float, ItemMeta]
-"""One result: (item id, the item's cosine to the query, the item's metadata)."""
+
+class Found(NamedTuple):
+    """One result group, shown by one of its items.
+
+    Attributes:
+        item_id: the id of the item that shows the group (its item nearest the query).
+        cosine: that item's cosine to the query, in [-1, 1].
+        meta: that item's metadata.
+        score: what the list is ordered by, in [0, 1] (see the module docstring).
+        identified: the query's spectral landmarks identified this group (first, whatever
+            its score; set by :func:`musicrec_core.catalog.identification.rank_identified`).
+    """
+
+    item_id: int
+    cosine: float
+    meta: ItemMeta
+    score: float
+    identified: bool = False
+
+
+def unit_score(value: float) -> float:
+    """An ordering value in [-1, 1] (a cosine, a mean of cosines) as a score in [0, 1]:
+    ``min(1, max(0, value))``. Values at or below 0 (pointing away from the query) all read
+    0; the clamp keeps the order of the values it does not flatten."""
+    return min(1.0, max(0.0, float(value)))
+
 
 OVERFETCH_FACTOR = 4
 """Candidates asked of the index per wanted result; grown 4x per round while de-duplication
@@ -124,9 +160,9 @@ class TrackProfiles:
         item_cosines: dict[str, float],
         k: int,
         excluded: Collection[str],
-    ) -> list[str]:
+    ) -> list[tuple[str, float]]:
         """The anchor (unless excluded), then the other groups by style score, best first;
-        at most ``k`` groups, none in ``excluded``.
+        at most ``k`` (group, its style score in [-1, 1]) pairs, none in ``excluded``.
 
         Args:
             anchor: the group of the item nearest the query.
@@ -142,9 +178,10 @@ class TrackProfiles:
         items = np.array([item_cosines.get(group, floor) for group in self.groups])
         unit_query = _unit_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
         score = (self.vectors @ self.vectors[row] + self.vectors @ unit_query + items) / 3
-        score[row] = np.inf  # the anchor first
-        ranked = [self.groups[r] for r in np.argsort(-score, kind="stable")]
-        return [group for group in ranked if group not in excluded][:k]
+        key = score.copy()
+        key[row] = np.inf  # the anchor first
+        ranked = [(self.groups[r], float(score[r])) for r in np.argsort(-key, kind="stable")]
+        return [(group, value) for group, value in ranked if group not in excluded][:k]
 
 
 def rank_groups(
@@ -175,7 +212,7 @@ def nearest_groups(
         for (item_id, cosine), meta in zip(candidates, metas, strict=True):
             if meta.group in excluded or meta.group in best:
                 continue
-            best[meta.group] = (item_id, cosine, meta)
+            best[meta.group] = Found(item_id, cosine, meta, unit_score(cosine))
             if len(best) == k:
                 break
         if len(best) >= k or wanted >= total:
@@ -190,8 +227,8 @@ def style_order(
     excluded: Collection[str],
     anchor: str | None = None,
 ) -> list[Found] | None:
-    """At most ``k`` groups for the query ``vector`` (float32 [dim]) in style order, each as
-    (its item nearest the query, that item's cosine to the query, the item's metadata).
+    """At most ``k`` groups for the query ``vector`` (float32 [dim]) in style order, each
+    shown by its item nearest the query, scored by its style score.
 
     Returns None when the stage does not apply to ``index`` (see the module docstring):
     the caller keeps the item-by-item order then. Groups in ``excluded`` are never returned
@@ -212,13 +249,16 @@ def style_order(
         anchor = next(iter(item_cosines))
     query = _unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
     chosen = []
-    for group in profiles.order(anchor, query, item_cosines, k, excluded):
+    for group, style in profiles.order(anchor, query, item_cosines, k, excluded):
         ids = profiles.members[profiles.groups.index(group)]
         cosines = _unit_rows(np.stack([index.vector(int(i)) for i in ids])) @ query
         best = int(np.argmax(cosines))
-        chosen.append((int(ids[best]), float(cosines[best])))
-    metas = index.metas(item_id for item_id, _ in chosen)
-    return [(item_id, cosine, meta) for (item_id, cosine), meta in zip(chosen, metas, strict=True)]
+        chosen.append((int(ids[best]), float(cosines[best]), unit_score(style)))
+    metas = index.metas(item_id for item_id, _, _ in chosen)
+    return [
+        Found(item_id, cosine, meta, score)
+        for (item_id, cosine, score), meta in zip(chosen, metas, strict=True)
+    ]
 
 
 _profiles: weakref.WeakKeyDictionary[CatalogIndex, TrackProfiles | None] = (

@@ -10,7 +10,11 @@ Several queries in one call load the index and the model once, decode the querie
 side and embed them in one batched call; the answer is one table per query, in the order
 given, separated by a blank line. ``--json`` prints one document for one query (``index``,
 ``embedder``, ``query``, ``query_tags``, ``items``) and, for several, a JSON list of such
-documents in the order given. ``--start`` applies to every query. Any query that cannot be
+documents in the order given. Each row's ``match`` (each JSON item's ``score``, in [0, 1]) is
+the score the rows are ordered by (docs/scores.md); the track the clip's fingerprint
+identified reads ``identified`` (JSON: ``"identified": true``, ``"score": null``); JSON's
+``window_cosine`` is the raw cosine of the query and the shown window. ``--start`` applies
+to every query. Any query that cannot be
 read fails the whole call (its message names it), before anything is printed.
 
 The index names the embedder it was built with; :meth:`Recommender.open` loads that embedder
@@ -160,7 +164,7 @@ def format_table(result: RecommendationSet) -> str:
         rows.append(
             (
                 str(item.rank),
-                f"{item.similarity_pct:.1f}%",
+                "identified" if item.score is None else f"{item.score * 100:.1f}%",
                 _truncate(item.title or item.group, TITLE_WIDTH),
                 *channel,
                 format_clock(item.start_s),

@@ -71,7 +71,7 @@ def assert_result_message(
     assert embed["footer"]["text"] == f"musicrec · catalog {fingerprint}"
     fields = embed["fields"]
     assert len(fields) == count
-    ids = []
+    ids, percentages = [], []
     for rank, field in enumerate(fields, start=1):
         match = ENTRY.match(field["value"])
         assert match, field["value"]
@@ -79,9 +79,11 @@ def assert_result_message(
         assert field["name"] == f"#{rank} {video.title}"
         assert render(match["labels"]).visible == ", ".join(video.labels)
         assert 0 <= int(match["pct"]) <= 100
+        percentages.append(int(match["pct"]))
         assert field["inline"] is False
         ids.append(video.video_id)
     assert len(set(ids)) == count
+    assert percentages == sorted(percentages, reverse=True)  # the score the list is ordered by
     links, more = payload["components"]
     assert [button["url"] for button in links["components"]] == [
         f"https://www.youtube.com/watch?v={video_id}&t=1s" for video_id in ids

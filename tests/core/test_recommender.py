@@ -1,4 +1,4 @@
-"""Recommender: distinct groups, exclusion, percentages, links, re-query, swaps, refusals.
+"""Recommender: distinct groups, exclusion, scores, links, re-query, swaps, refusals.
 
 Indexes are real (IndexBuilder / CatalogIndex on disk); the embedder is the band-energy
 test embedder (tests/helpers/band_embedder.py), so every query runs the whole path quickly.
@@ -35,7 +35,6 @@ from musicrec_core.recommender import (
     OVERFETCH_FACTOR,
     RecommendationSet,
     Recommender,
-    similarity_pct,
     youtube_url,
 )
 from tests.helpers.band_embedder import BAND_EDGES_HZ, BandEnergyEmbedder
@@ -113,12 +112,6 @@ def file_clip(number: int, *, seed: int = 999) -> Clip:
     return Clip(samples, Provenance(kind="file", ref=f"query{number}.wav"))
 
 
-def test_similarity_pct_clamps_negative_cosines_to_zero() -> None:
-    assert similarity_pct(1.0) == 100.0
-    assert similarity_pct(0.25) == 25.0
-    assert similarity_pct(-0.7) == 0.0
-
-
 def test_youtube_url_starts_at_whole_seconds() -> None:
     assert youtube_url("dQw4w9WgXcQ", 42.9) == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s"
 
@@ -132,10 +125,10 @@ def test_query_finds_its_video_first_with_distinct_groups(
     assert groups[0] == video_id(number)
     assert len(groups) == 5 == len(set(groups))
     assert [item.rank for item in result.items] == [1, 2, 3, 4, 5]
-    similarities = [item.similarity_pct for item in result.items]
-    assert similarities == sorted(similarities, reverse=True)
-    assert all(0.0 <= s <= 100.0 for s in similarities)
-    assert similarities[0] > 90.0
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores[0] > 0.9
     best = result.items[0]
     assert best.labels == ("Music", f"Label {number}")
     assert best.url == youtube_url(best.group, best.start_s)
@@ -267,7 +260,7 @@ def test_recall_against_exact_grouped_search(tmp_path: Path) -> None:
                 if len(exact) == k:
                     break
             own = {groups[item_id]}
-            found = [m.group for _, _, m in nearest_groups(index, stored[item_id], k, own)]
+            found = [f.meta.group for f in nearest_groups(index, stored[item_id], k, own)]
             assert groups[item_id] not in found
             hits += len(set(found) & set(exact))
     assert hits / (k * len(queries)) >= 0.95
@@ -283,8 +276,8 @@ def test_recommend_from_item_excludes_its_group(recommender: Recommender) -> Non
     assert result.query.kind == "youtube" and result.query.ref == meta.group
     assert result.query.start_s == meta.start_s
     np.testing.assert_array_equal(result.query_vector, index.vector(item_id))
-    similarities = [item.similarity_pct for item in result.items]
-    assert similarities == sorted(similarities, reverse=True)
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_recommend_from_unknown_item_is_a_catalog_error(recommender: Recommender) -> None:
@@ -333,8 +326,8 @@ def test_to_json_shape(recommender: Recommender) -> None:
     assert document["query"]["ref"] == "query2.wav"
     first = document["items"][0]
     assert set(first) == {
-        "rank", "group", "title", "channel", "thumbnail", "start", "end", "similarity_pct",
-        "labels", "url", "source", "item_id",
+        "rank", "group", "title", "channel", "thumbnail", "start", "end", "score",
+        "identified", "window_cosine", "labels", "url", "source", "item_id",
     }  # fmt: skip
     assert first["group"] == video_id(2) and first["url"].startswith("https://www.youtube.com/")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from musicrec_core.catalog import ranking
 from musicrec_core.catalog.identification import identified_group, rank_identified
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library import build_library, track_key
@@ -17,6 +18,7 @@ from musicrec_core.fingerprint import spectral_peaks
 from musicrec_core.recommender import Recommender
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.melody import melody, phone_recording, write_audio
+from tests.helpers.shown_score import assert_shown_score_is_the_order
 
 SEEDS = (40, 41, 42, 43)
 
@@ -71,16 +73,46 @@ def test_identification_overrides_the_embedding(
     item = next(i for i in range(len(index)) if index.meta(i).group == other)
     vector = index.vector(item)
     peaks = spectral_peaks(_phone_clip(41, 4.0, tmp_path).samples)
-    assert rank_groups(index, vector, 3, set())[0][2].group == other
+    assert rank_groups(index, vector, 3, set())[0].meta.group == other
     ranked = rank_identified(index, vector, 3, set(), peaks)
-    assert ranked[0][2].group == track_key(music / "tune41.flac")
-    assert other in {meta.group for _, _, meta in ranked}
-    assert len({meta.group for _, _, meta in ranked}) == 3
+    assert ranked[0].meta.group == track_key(music / "tune41.flac")
+    assert other in {found.meta.group for found in ranked}
+    assert len({found.meta.group for found in ranked}) == 3
     # Excluded (the query's own file): never returned.
     excluded = {track_key(music / "tune41.flac")}
     assert excluded.isdisjoint(
-        m.group for _, _, m in rank_identified(index, vector, 3, excluded, peaks)
+        found.meta.group for found in rank_identified(index, vector, 3, excluded, peaks)
     )
+
+
+@pytest.mark.parametrize("style", [True, False], ids=["style order", "item by item"])
+def test_the_identified_track_is_marked_not_scored(
+    recommender: Recommender,
+    music: Path,
+    tmp_path: Path,
+    style: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another track's vector with tune41's peaks: tune41 first, marked identified, without
+    a score, the rest by falling score; item by item (an index too large for profiles) the
+    identified track is put in front the same way."""
+    if not style:
+        monkeypatch.setattr(ranking, "PROFILE_MAX_ITEMS", 0)
+    other = track_key(music / "tune43.flac")
+    with CatalogIndex.load(recommender.index.directory) as index:  # profiles built afresh
+        vector = index.vector(next(i for i in range(len(index)) if index.meta(i).group == other))
+        assert (ranking.profiles_of(index) is not None) == style
+        result = Recommender(index, BandEnergyEmbedder()).recommend_vector(
+            vector,
+            3,
+            pooling=index.pooling,
+            query_peaks=spectral_peaks(_phone_clip(41, 4.0, tmp_path).samples),
+        )
+    first, *rest = result.items
+    assert first.group == track_key(music / "tune41.flac")
+    assert (first.identified, first.score) == (True, None)
+    assert not any(item.identified for item in rest) and len(rest) == 2
+    assert_shown_score_is_the_order(result)
 
 
 def test_a_track_not_in_the_library_is_not_identified(
@@ -102,4 +134,4 @@ def test_an_index_without_landmarks_ranks_as_before(music: Path, tmp_path: Path)
         expected = rank_groups(
             recommender.index, result.query_vector, 3, clip.provenance.own_groups
         )
-        assert [item.item_id for item in result.items] == [i for i, _, _ in expected]
+        assert [item.item_id for item in result.items] == [found.item_id for found in expected]

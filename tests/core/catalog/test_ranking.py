@@ -15,11 +15,13 @@ import pytest
 
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.ranking import (
+    Found,
     TrackProfiles,
     nearest_groups,
     profiles_of,
     rank_groups,
     style_order,
+    unit_score,
 )
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.recommender import Recommender
@@ -52,8 +54,8 @@ def build(
     return CatalogIndex.load(target)
 
 
-def groups_of(found: list[tuple[int, float, ItemMeta]]) -> list[str]:
-    return [meta.group for _, _, meta in found]
+def groups_of(found: list[Found]) -> list[str]:
+    return [entry.meta.group for entry in found]
 
 
 def test_style_order_ranks_whole_tracks_after_the_anchor(tmp_path: Path) -> None:
@@ -78,8 +80,8 @@ def test_order_that_already_matches_is_left_alone(tmp_path: Path) -> None:
     with build(tmp_path / "index", tracks) as index:
         expected = nearest_groups(index, QUERY, 3, set())
         found = rank_groups(index, QUERY, 3, set())
-        assert [(i, meta) for i, _, meta in found] == [(i, meta) for i, _, meta in expected]
-        assert [c for _, c, _ in found] == pytest.approx([c for _, c, _ in expected], abs=1e-6)
+        assert [(f.item_id, f.meta) for f in found] == [(f.item_id, f.meta) for f in expected]
+        assert [f.cosine for f in found] == pytest.approx([f.cosine for f in expected], abs=1e-6)
 
 
 def test_one_item_per_group_keeps_the_item_by_item_order(tmp_path: Path) -> None:
@@ -108,8 +110,10 @@ def test_degenerate_profiles() -> None:
     assert profiles is not None and np.isfinite(profiles.vectors).all()
     assert profiles.vectors[0].tolist() == [0.0] * DIM  # similar to nothing
     tone = vectors[2]
-    assert profiles.order("tone", tone, {}, 10, set()) == ["tone", "silent"]  # k > groups
-    assert profiles.order("tone", tone, {"tone": 1.0}, 1, {"tone"}) == ["silent"]
+    # k > groups; tone: (1 + 1 + 0) / 3, silent: (0 + 0 + 0) / 3 (a floor of 0 without cosines)
+    ordered = profiles.order("tone", tone, {}, 10, set())
+    assert ordered == [("tone", pytest.approx(2 / 3)), ("silent", 0.0)]
+    assert profiles.order("tone", tone, {"tone": 1.0}, 1, {"tone"}) == [("silent", 1 / 3)]
     with pytest.raises(ValueError):
         profiles.order("unknown", tone, {}, 2, set())
 
@@ -125,3 +129,7 @@ def test_the_recommender_answers_in_style_order(tmp_path: Path) -> None:
         result = recommender.recommend_vector(query, 3, pooling="mean")
         assert [item.group for item in result.items] == ["own", "kin", "moment"]
         assert [item.rank for item in result.items] == [1, 2, 3]
+
+
+def test_unit_score_clamps_into_zero_one() -> None:
+    assert [unit_score(v) for v in (1.0, 0.25, 0.0, -0.7, 1.0000001)] == [1.0, 0.25, 0, 0, 1]

@@ -114,7 +114,11 @@ def test_include_self_ranks_the_query_file_first(
     assert [item["rank"] for item in items] == [1, 2, 3]
     assert items[0]["group"] == track_key(query)
     assert items[0]["title"] == "low-drone"
-    assert items[0]["similarity_pct"] > items[1]["similarity_pct"]
+    # the file itself: recognised by its fingerprint, marked, not scored
+    assert (items[0]["identified"], items[0]["score"]) == (True, None)
+    assert [item["identified"] for item in items[1:]] == [False, False]
+    assert 1 >= items[1]["score"] >= items[2]["score"] >= 0
+    assert all(-1 <= item["window_cosine"] <= 1 for item in items)
     assert items[0]["url"] is None and items[0]["source"] == str(query.resolve())
 
 

@@ -16,6 +16,7 @@ from musicrec_core.audio import load_clip, probe_audio
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library import (
     TRACK_TAG_LABELS,
+    EmbeddingCache,
     build_library,
     plan_windows,
     track_key,
@@ -109,3 +110,25 @@ def test_an_unusable_target_fails_before_any_embedding(library: Path, tmp_path: 
         build_library([str(library)], target, embedder, windows=WINDOWS)
     assert embedder.calls == 0
     assert sorted(p.name for p in target.iterdir()) == ["precious.txt"]
+
+
+def test_every_track_tag_is_kept_with_its_score(library: Path, tmp_path: Path) -> None:
+    """All 16 band "tags" of each track, scores as the embedding cache holds them."""
+    embedder = BandEnergyEmbedder(tags=True)
+    cache_root = tmp_path / "embeddings"
+    build_library(
+        [str(library)], tmp_path / "index", embedder, windows=WINDOWS, cache_root=cache_root
+    )
+    cache = EmbeddingCache(cache_root, embedder.id, WINDOWS)
+    with CatalogIndex.load(tmp_path / "index") as index:
+        groups = sorted({meta.group for meta in index.metas(range(len(index)))})
+        stored = index.track_tags(groups)
+    assert sorted(stored) == groups and len(groups) == 4
+    for group in groups:
+        cached = cache.get(group)
+        assert cached is not None
+        assert [tag.name for tag in stored[group]] == [tag.name for tag in cached.tags]
+        assert len(stored[group]) == 16 > TRACK_TAG_LABELS
+        assert [tag.score for tag in stored[group]] == pytest.approx(
+            [tag.probability for tag in cached.tags], abs=1e-6
+        )

@@ -8,7 +8,8 @@
 
 With no words it lists the catalog's vocabulary by group (labels or tags, everyday words,
 synonyms, ontology groups); with words, how each one resolves, or why it does not (with
-the nearest words the catalog knows), exiting 1 when any word is unknown. The catalog's
+the nearest words the catalog knows), exiting 1 when any word is unknown. ``--json`` adds
+the ontology's description of each AudioSet label a word names. The catalog's
 kind comes from the index's manifest and labels (:func:`musicrec_core.steering.catalog_vocabulary`):
 the index is opened as ``musicrec recommend`` opens it, but no model is loaded. Without
 ``--index`` the vocabulary is AudioSet's, the default catalog's; it needs the label files
@@ -144,7 +145,12 @@ def _print_words(vocabulary: Vocabulary, words: Sequence[str], as_json: bool) ->
             entries.append({"word": word, "error": str(error), "nearest": list(error.nearest)})
             lines.append(f"{word}: {error}")
             continue
-        entries.append({"word": word, "resolution": resolution.to_json()})
+        entry: dict[str, object] = {"word": word, "resolution": resolution.to_json()}
+        if resolution.label_indices:
+            entry["descriptions"] = {
+                name: vocabulary.label_description(name) for name in resolution.names
+            }
+        entries.append(entry)
         negation = "not " if resolution.negated else ""
         extent = ""
         if len(resolution.label_indices) > len(resolution.names):

@@ -16,7 +16,7 @@ an :class:`~musicrec_core.errors.UnknownWordError` naming the nearest terms, by
 
 AudioSet's labels: a word naming a class also covers every class below it in the ontology
 ("guitar" covers "Electric guitar"), in :attr:`~.resolution.Resolution.label_indices`.
-The ontology's descriptions are kept for display (:meth:`Vocabulary.description`).
+The ontology's descriptions are kept for display (:meth:`Vocabulary.label_description`).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class Vocabulary:
             raise KeyError(f"{self.description} have no label indices")
         return self._covers[name][0]
 
-    def description(self, name: str) -> str:
+    def label_description(self, name: str) -> str:
         """The ontology's description of label ``name`` ("" when unknown)."""
         return self._descriptions.get(name, "")
 

@@ -49,6 +49,7 @@ def test_words_show_how_they_resolve(tmp_path: Path, capsys: pytest.CaptureFixtu
     (word,) = document["words"]
     assert word["resolution"]["names"] == ["Tender music"]
     assert word["resolution"]["kind"] == "everyday word"
+    assert word["descriptions"]["Tender music"].startswith("Music that evokes")
 
 
 def test_an_unknown_word_is_refused_with_the_nearest_words(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,21 @@ def test_label_files_given_by_path_are_used(tmp_path: Path) -> None:
             ontology_path=AUDIOSET_METADATA / "ontology.json",
         )
     assert vocabulary.resolve("Drums").names == ("Drum",)
+
+
+@needs_audioset_metadata
+def test_a_labelled_vggish_index_from_before_the_source_entry_is_audioset(
+    tmp_path: Path,
+) -> None:
+    install_audioset_metadata()
+    version = tmp_path / "index"
+    build_audioset_index(version)
+    manifest = version / (version / "CURRENT").read_text().strip() / "manifest.json"
+    document = json.loads(manifest.read_text())
+    del document["extra"]["source"]
+    manifest.write_text(json.dumps(document))
+    with CatalogIndex.load(version) as index:
+        assert catalog_vocabulary(index).catalog == "audioset"
 
 
 def test_an_audioset_index_without_the_label_files_says_how_to_get_them(tmp_path: Path) -> None:

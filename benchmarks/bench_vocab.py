@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from musicrec_core.catalog import labels  # noqa: E402
-from musicrec_core.steering import MAX_CHOICES, Vocabulary  # noqa: E402
+from musicrec_core.steering import MAX_CHOICES, Vocabulary, audioset_vocabulary  # noqa: E402
 from musicrec_core.steering.folding import normalise  # noqa: E402
 from tests.helpers.shared_data import AUDIOSET_METADATA  # noqa: E402
 
@@ -40,13 +40,7 @@ def load_vocabulary(labels_path: Path | None, ontology_path: Path | None) -> Voc
     if labels_path is None and not labels.cached_files_intact():
         labels_path = AUDIOSET_METADATA / labels.LABELS_FILE
         ontology_path = AUDIOSET_METADATA / labels.ONTOLOGY_FILE
-    classes = labels.read_labels(labels_path) if labels_path else labels.cached_labels()
-    nodes = (
-        labels.read_ontology_nodes(ontology_path)
-        if ontology_path
-        else labels.cached_ontology_nodes()
-    )
-    return Vocabulary.for_audioset(classes, nodes)
+    return audioset_vocabulary(labels_path, ontology_path)
 
 
 def linear_scan(terms: list[str], prefix: str) -> list[str]:

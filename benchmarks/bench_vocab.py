@@ -11,7 +11,10 @@ and, as the baseline in the same run, by a linear scan over every term that rank
 sorts the same way; both must give the same 25 choices. Goal: every lookup under 50 ms.
 
 Reported: the vocabulary's size, the lookups, and per lookup the median, 99th percentile
-and worst time of each method in milliseconds, with the scan/bisect ratio of the medians.
+and worst time of each method in milliseconds (with the worst one's prefix), and the
+scan/bisect ratio of the medians. The garbage collector runs as in any process: on a
+shared 2-core machine the worst bisect lookup (11-23 ms) was a collection that lands on
+the same prefix every run; with ``gc.disable()`` it was 1.0 ms, the empty prefix.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ is hidden behind a label or tag of the same name."""
 from __future__ import annotations
 
 import json
+import tomllib
 from importlib import resources
 
 import pytest
@@ -19,7 +20,7 @@ from musicrec_core.steering.everyday import (
     parse_everyday_words,
 )
 from musicrec_core.steering.folding import fold
-from tests.helpers.shared_data import AUDIOSET_METADATA, needs_audioset_metadata
+from tests.helpers.shared_data import AUDIOSET_METADATA, REPO_ROOT, needs_audioset_metadata
 
 TABLE = load_everyday_words()
 NAMES = {"mtt": set(MTT_TAGS), "msd": set(MSD_TAGS)}
@@ -30,6 +31,12 @@ def test_the_table_ships_as_package_data_and_holds_a_few_dozen_rows() -> None:
     assert len(json.loads(text)["words"]) == len(TABLE)
     assert 30 <= len(TABLE) <= 120
     assert CATALOG_KEYS == ("audioset", "mtt", "msd")
+
+
+def test_a_built_wheel_carries_the_table() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = pyproject["tool"]["setuptools"]["package-data"]["musicrec_core"]
+    assert f"steering/{EVERYDAY_WORDS_FILE}" in package_data
 
 
 def test_words_are_unique_after_folding_and_each_maps_somewhere() -> None:

@@ -20,11 +20,15 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │   ├── WeightsMissingError     files not present; says how to get them
     │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
     ├── DownloadError               a verified download failed (unreachable, md5, cut short)
-    └── CatalogError                index directories
-        ├── IndexNotFoundError      no index at that path
-        ├── IndexMismatchError      built for another embedder / dimension / pooling
-        ├── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
-        └── UnknownItemError        an item id the index does not hold (a forged button)
+    ├── CatalogError                index directories
+    │   ├── IndexNotFoundError      no index at that path
+    │   ├── IndexMismatchError      built for another embedder / dimension / pooling
+    │   ├── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
+    │   └── UnknownItemError        an item id the index does not hold (a forged button)
+    └── SteeringError               words to steer by
+        ├── BadWordsError           empty, too long, too many, or with control characters
+        ├── UnknownWordError        a word the catalog's vocabulary lacks (names the nearest)
+        └── NoVocabularyError       a catalog with neither labels nor tags (VGGish library)
 
 The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the Discord bot (a
 separate package) shows it as an ephemeral reply. So messages are short, plain sentences
@@ -123,3 +127,31 @@ class IndexCorruptError(CatalogError):
 
 class UnknownItemError(CatalogError):
     """The index holds no item with that id."""
+
+
+class SteeringError(MusicrecError):
+    """Words to steer a recommendation by cannot be used."""
+
+
+class BadWordsError(SteeringError):
+    """Words refused before any look-up: empty, too long, too many, or with control
+    characters."""
+
+
+class UnknownWordError(SteeringError):
+    """A word the catalog's vocabulary does not hold.
+
+    Attributes:
+        word: the word as given (markdown and mentions included: a caller showing it in
+            Discord renders it as outside text).
+        nearest: the closest words the vocabulary does hold, best first (may be empty).
+    """
+
+    def __init__(self, message: str, word: str, nearest: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.word = word
+        self.nearest = nearest
+
+
+class NoVocabularyError(SteeringError):
+    """The catalog has neither labels nor tags, so no word can steer it."""

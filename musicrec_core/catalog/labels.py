@@ -5,7 +5,8 @@ Files (downloaded by ``musicrec models download audioset-labels`` into
 
 - ``class_labels_indices.csv``: header ``index,mid,display_name``, one row per class
   (527); display names are CSV-quoted and may hold commas and quotes.
-- ``ontology.json``: a list of nodes ``{"id": mid, "name": ..., "child_ids": [...], ...}``.
+- ``ontology.json``: a list of nodes ``{"id": mid, "name": ..., "description": ...,
+  "child_ids": [...], ...}``.
   The Music subtree is ``/m/04rlf`` and every node reachable through ``child_ids``.
 
 Trust: class names become catalog labels shown to Discord members, so both files are
@@ -47,6 +48,8 @@ ONTOLOGY_MAX_BYTES = 8 * 2**20
 """Largest labels CSV and ontology read or downloaded, in bytes."""
 MAX_NAME_CHARS = 100
 """Longest class name accepted (the release's longest has 40)."""
+MAX_DESCRIPTION_CHARS = 2000
+"""Longest ontology description accepted (the release's longest has 483)."""
 LABELS_FILE = "class_labels_indices.csv"
 ONTOLOGY_FILE = "ontology.json"
 MUSIC_MID = "/m/04rlf"
@@ -54,6 +57,23 @@ MUSIC_MID = "/m/04rlf"
 
 _MID = re.compile(r"/[a-z]/[0-9a-z_]+")
 _DOWNLOAD_ADVICE = "run `musicrec models download audioset-labels` or pass its path"
+
+
+@dataclass(frozen=True)
+class OntologyNode:
+    """One node of the ontology: a class or a grouping of classes.
+
+    Attributes:
+        mid: its id (``/m/...`` or ``/t/...``).
+        name: its name (a class's is its display name).
+        description: one or a few sentences saying what it sounds like ("" when absent).
+        child_ids: the mids of the nodes below it.
+    """
+
+    mid: str
+    name: str
+    description: str
+    child_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -128,6 +148,18 @@ def cached_ontology() -> dict[str, list[str]]:
     return read_ontology(path)
 
 
+def cached_ontology_nodes() -> dict[str, OntologyNode]:
+    """The cached ontology's nodes, once its sha256 matched the pin
+    (:func:`read_ontology_nodes`).
+
+    Raises:
+        CatalogError: missing, not the official file, or malformed.
+    """
+    path = default_ontology_path()
+    _check_pin(path, ONTOLOGY_SHA256, "ontology")
+    return read_ontology_nodes(path)
+
+
 def read_labels(path: Path) -> list[AudioSetClass]:
     """Parse a labels CSV strictly into classes ordered by index (no pin: see the module).
 
@@ -172,34 +204,61 @@ def read_labels(path: Path) -> list[AudioSetClass]:
 
 
 def read_ontology(path: Path) -> dict[str, list[str]]:
-    """Parse an ontology JSON strictly into ``{mid: child mids}`` (no pin: see the module).
+    """Parse an ontology JSON strictly into ``{mid: child mids}`` (see
+    :func:`read_ontology_nodes`)."""
+    return {mid: list(node.child_ids) for mid, node in read_ontology_nodes(path).items()}
+
+
+def read_ontology_nodes(path: Path) -> dict[str, OntologyNode]:
+    """Parse an ontology JSON strictly into ``{mid: node}``, in file order (no pin: see
+    the module).
 
     Raises:
         CatalogError: missing file, over the size cap, not JSON, a node without a valid
-            ``id``, an id given twice, or child ids that are malformed or unknown.
+            ``id``, an id given twice, a name or description that is not printable text
+            (names of 1 to MAX_NAME_CHARS characters, descriptions of at most
+            MAX_DESCRIPTION_CHARS; both optional), or child ids that are malformed or
+            unknown.
     """
     text = _read_text(path, ONTOLOGY_MAX_BYTES, "ontology")
     try:
-        nodes = json.loads(text)
+        documents = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CatalogError(f"Cannot read the AudioSet ontology {path}: {exc}.") from exc
-    if not isinstance(nodes, list):
+    if not isinstance(documents, list):
         raise CatalogError(f"{path} is not an AudioSet ontology (expected a list of nodes).")
-    children: dict[str, list[str]] = {}
-    for node in nodes:
-        if not isinstance(node, dict) or not _MID.fullmatch(str(node.get("id"))):
+    nodes: dict[str, OntologyNode] = {}
+    for document in documents:
+        if not isinstance(document, dict) or not _MID.fullmatch(str(document.get("id"))):
             raise CatalogError(f"{path} holds a node without a valid 'id' (a mid like /m/04rlf).")
-        if node["id"] in children:
-            raise CatalogError(f"{path}: node {node['id']} appears twice.")
-        child_ids = node.get("child_ids", [])
+        mid = document["id"]
+        if mid in nodes:
+            raise CatalogError(f"{path}: node {mid} appears twice.")
+        child_ids = document.get("child_ids", [])
         if not isinstance(child_ids, list) or not all(isinstance(c, str) for c in child_ids):
-            raise CatalogError(f"{path}: node {node['id']} has malformed child_ids.")
-        children[node["id"]] = child_ids
-    for mid, child_ids in children.items():
-        unknown = [child for child in child_ids if child not in children]
+            raise CatalogError(f"{path}: node {mid} has malformed child_ids.")
+        name, description = document.get("name", mid), document.get("description", "")
+        if not (
+            _printable(name, 1, MAX_NAME_CHARS)
+            and _printable(description, 0, MAX_DESCRIPTION_CHARS)
+        ):
+            raise CatalogError(
+                f"{path}: node {mid} needs a printable name of 1 to {MAX_NAME_CHARS} "
+                f"characters and a printable description of at most {MAX_DESCRIPTION_CHARS}."
+            )
+        nodes[mid] = OntologyNode(mid, name.strip(), description.strip(), tuple(child_ids))
+    for mid, node in nodes.items():
+        unknown = [child for child in node.child_ids if child not in nodes]
         if unknown:
             raise CatalogError(f"{path}: node {mid} names an unknown child {unknown[0]}.")
-    return children
+    return nodes
+
+
+def _printable(value: object, shortest: int, longest: int) -> bool:
+    """``value`` is a string of shortest..longest printable characters once stripped."""
+    return (
+        isinstance(value, str) and shortest <= len(value.strip()) <= longest and value.isprintable()
+    )
 
 
 def _read_text(path: Path, max_bytes: int, what: str) -> str:

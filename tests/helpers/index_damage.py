@@ -4,16 +4,19 @@
 checksum can tell). ``rewrite_stored_vector`` replaces one item's stored vector in
 ``vectors.ann`` and records the file's new sha256 in the manifest, as if the damage had
 happened before the build computed its checksums (only a probe query can tell).
+``make_format_1`` is not damage: it rewrites a version as a build before track tags left it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from musicrec_core.catalog.index import MANIFEST_FILE, VECTORS_FILE
+from musicrec_core.catalog.index import MANIFEST_FILE, META_FILE, VECTORS_FILE
 from musicrec_core.hashing import file_sha256
 
 ANNOY_NODE_HEADER_BYTES = 12
@@ -42,4 +45,22 @@ def rewrite_stored_vector(version_dir: Path, item_id: int, values: np.ndarray) -
     manifest_path = version_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(vectors_path)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def make_format_1(version_dir: Path) -> None:
+    """Turn a version folder into what a build before track tags wrote: format 1, no
+    ``track_tags`` table (the manifest's size and sha256 of the metadata agree again)."""
+    meta_path = version_dir / META_FILE
+    with contextlib.closing(sqlite3.connect(meta_path)) as db:
+        db.execute("DROP TABLE track_tags")
+        db.commit()
+        db.execute("VACUUM")
+    manifest_path = version_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    manifest["files"][META_FILE] = {
+        "size": meta_path.stat().st_size,
+        "sha256": file_sha256(meta_path),
+    }
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")

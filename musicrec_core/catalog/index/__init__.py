@@ -29,9 +29,11 @@ from musicrec_core.catalog.index.manifest import (
     SEARCH_K_MIN,
     SEARCH_K_PER_ITEM,
     STALE_POINTER_TEMP_S,
+    TRACK_TAGS_FROM_FORMAT,
     VECTORS_FILE,
     VERSION_PREFIX,
     ItemMeta,
+    TrackTag,
     default_search_k,
 )
 from musicrec_core.catalog.index.slot import SWAP_WAIT_S, IndexSlot
@@ -52,12 +54,14 @@ __all__ = [
     "SEARCH_K_PER_ITEM",
     "STALE_POINTER_TEMP_S",
     "SWAP_WAIT_S",
+    "TRACK_TAGS_FROM_FORMAT",
     "VECTORS_FILE",
     "VERSION_PREFIX",
     "CatalogIndex",
     "IndexBuilder",
     "IndexSlot",
     "ItemMeta",
+    "TrackTag",
     "default_search_k",
     "estimate_index_bytes",
 ]

@@ -53,7 +53,7 @@ from musicrec_core.catalog.index.manifest import (
     default_search_k,
 )
 from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
-from musicrec_core.embedders.base import EmbedderId
+from musicrec_core.embedders.base import EmbedderId, Tag
 from musicrec_core.errors import CatalogError, IndexMismatchError
 from musicrec_core.hashing import file_sha256
 
@@ -148,9 +148,14 @@ class IndexBuilder:
                 end_s REAL NOT NULL, label_ids TEXT NOT NULL, title TEXT, source TEXT,
                 kind TEXT NOT NULL
             );
+            CREATE TABLE track_tags (
+                grp TEXT NOT NULL, rank INTEGER NOT NULL, label_id INTEGER NOT NULL,
+                score REAL NOT NULL, PRIMARY KEY (grp, rank)
+            ) WITHOUT ROWID;
             """
         )
         self._label_ids: dict[str, int] = {}
+        self._track_tags: dict[str, list[tuple[str, int, int, float]]] = {}
         self._extra_files: list[str] = []
         self._pending: list[tuple[Any, ...]] = []
         self._count = 0
@@ -253,6 +258,33 @@ class IndexBuilder:
             self._flush_meta()
         return range(first, self._count)
 
+    def set_track_tags(self, group: str, tags: Sequence[Tag]) -> None:
+        """Keep every music tag of track ``group`` with its score (probability in [0, 1]),
+        best first; read back by
+        :meth:`~musicrec_core.catalog.index.loaded.CatalogIndex.track_tags`.
+
+        Raises:
+            ValueError: tags already set for ``group``, an empty or repeated name, a score
+                outside [0, 1] (or not finite), or scores not in descending order.
+        """
+        self._check_open()
+        if group in self._track_tags:
+            raise ValueError(f"the tags of track {group!r} are already set")
+        names = [tag.name for tag in tags]
+        scores = [float(tag.probability) for tag in tags]
+        if not all(names):
+            raise ValueError(f"a tag of track {group!r} has no name")
+        if len(set(names)) != len(names):
+            raise ValueError(f"track {group!r} names a tag twice")
+        if not all(0.0 <= score <= 1.0 for score in scores):  # False for NaN too
+            raise ValueError(f"tag scores must be between 0 and 1 (track {group!r})")
+        if any(later > earlier for earlier, later in zip(scores, scores[1:], strict=False)):
+            raise ValueError(f"the tags of track {group!r} must come best first")
+        self._track_tags[group] = [
+            (group, rank, self._label_id(name), score)
+            for rank, (name, score) in enumerate(zip(names, scores, strict=True))
+        ]
+
     def extra_file(self, name: str) -> Path:
         """Where to write one more file of this version (e.g. a landmark store): a path in
         the unpublished build folder. :meth:`commit` lists it in the manifest (size and
@@ -290,6 +322,10 @@ class IndexBuilder:
             if self._count == 0:
                 raise CatalogError("Nothing to index: no item was added, so no index was built.")
             self._flush_meta()
+            self._db.executemany(
+                "INSERT INTO track_tags VALUES (?, ?, ?, ?)",
+                (row for rows in self._track_tags.values() for row in rows),
+            )
             self._db.executemany(
                 "INSERT INTO labels VALUES (?, ?)",
                 ((label_id, name) for name, label_id in self._label_ids.items()),

@@ -27,8 +27,10 @@ from annoy import AnnoyIndex
 from musicrec_core.catalog.index.manifest import (
     META_FILE,
     METRIC,
+    TRACK_TAGS_FROM_FORMAT,
     VECTORS_FILE,
     ItemMeta,
+    TrackTag,
     check_embedder,
     check_files,
     fingerprint,
@@ -74,6 +76,8 @@ class CatalogIndex:
         db: sqlite3.Connection,
         label_names: dict[int, str],
         landmarks: LandmarkStore | None = None,
+        *,
+        scored_tags: bool = True,
     ) -> None:
         """Use :meth:`load`; this wraps already validated, opened files."""
         self.directory = version_dir
@@ -90,6 +94,7 @@ class CatalogIndex:
         self._active = 0
         self._closed = False
         self._label_names = label_names
+        self._scored_tags = scored_tags
         self.landmarks = landmarks
 
     @classmethod
@@ -174,7 +179,7 @@ class CatalogIndex:
                 f"{manifest['item_count']}; rebuild the index."
             )
         try:
-            db, label_names = _open_meta(version_dir / META_FILE, manifest["item_count"])
+            db, label_names, scored_tags = _open_meta(version_dir / META_FILE, manifest)
         except BaseException:
             annoy.unload()
             raise
@@ -186,10 +191,25 @@ class CatalogIndex:
                 annoy.unload()
                 db.close()
                 raise
-        return cls(version_dir, manifest, embedder, annoy, db, label_names, landmarks)
+        return cls(
+            version_dir,
+            manifest,
+            embedder,
+            annoy,
+            db,
+            label_names,
+            landmarks,
+            scored_tags=scored_tags,
+        )
 
     def __len__(self) -> int:
         return int(self.manifest["item_count"])
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The names the items' labels use (AudioSet display names or musicnn tags), each
+        once; () when no item has a label."""
+        return tuple(self._label_names[i] for i in sorted(self._label_names))
 
     def check_embedder(self, embedder: EmbedderId) -> None:
         """Raise IndexMismatchError unless ``embedder`` is the one this index was built with."""
@@ -283,6 +303,42 @@ class CatalogIndex:
             )
         return result
 
+    def track_tags(self, groups: Iterable[str]) -> dict[str, tuple[TrackTag, ...]]:
+        """Every music tag of each library track in ``groups``, best first, with its score
+        (one SQLite round trip). Groups without tags are left out (AudioSet segments, a
+        VGGish library). An index built before scores were kept (format 1) gives each
+        track its items' label names (its best few tags) with score None.
+
+        Raises:
+            CatalogError: the index has been closed.
+        """
+        wanted = list(dict.fromkeys(str(group) for group in groups))
+        if not wanted:
+            return {}
+        placeholders = ",".join("?" * len(wanted))
+        found: dict[str, tuple[TrackTag, ...]] = {}
+        with self._reading(), self._db_lock:
+            if self._scored_tags:
+                rows = self._db.execute(
+                    "SELECT grp, label_id, score FROM track_tags "
+                    f"WHERE grp IN ({placeholders}) ORDER BY grp, rank",
+                    wanted,
+                ).fetchall()
+                for group, label_id, score in rows:
+                    tag = TrackTag(self._label_names[label_id], float(score))
+                    found[group] = (*found.get(group, ()), tag)
+                return found
+            rows = self._db.execute(
+                "SELECT grp, min(label_ids) FROM items "
+                f"WHERE grp IN ({placeholders}) AND label_ids != '' GROUP BY grp",
+                wanted,
+            ).fetchall()
+        for group, label_ids in rows:
+            found[group] = tuple(
+                TrackTag(self._label_names[int(i)], None) for i in label_ids.split(",")
+            )
+        return found
+
     def vector(self, item_id: int) -> np.ndarray:
         """The stored pooled vector float32 [dim] of one item. Raises IndexError."""
         if not 0 <= item_id < len(self):
@@ -331,12 +387,16 @@ class CatalogIndex:
             self._db.close()
 
 
-def _open_meta(path: Path, item_count: int) -> tuple[sqlite3.Connection, dict[int, str]]:
-    """Open the metadata database read-only; check it holds item_count items.
+def _open_meta(
+    path: Path, manifest: dict[str, Any]
+) -> tuple[sqlite3.Connection, dict[int, str], bool]:
+    """Open the metadata database read-only; check it holds the manifest's item count and,
+    from format TRACK_TAGS_FROM_FORMAT, the track_tags table.
 
-    Returns the connection (usable from any thread, behind the caller's lock) and the
-    label id -> name table.
+    Returns the connection (usable from any thread, behind the caller's lock), the label
+    id -> name table, and whether track tags are stored with scores.
     """
+    item_count = manifest["item_count"]
     db = None
     try:
         db = sqlite3.connect(
@@ -344,13 +404,19 @@ def _open_meta(path: Path, item_count: int) -> tuple[sqlite3.Connection, dict[in
         )
         (max_id,) = db.execute("SELECT max(id) FROM items").fetchone()
         label_names = {int(i): str(name) for i, name in db.execute("SELECT id, name FROM labels")}
+        scored_tags = db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'track_tags'"
+        ).fetchone() == (1,)
     except sqlite3.Error as exc:
         if db is not None:
             db.close()
         raise IndexCorruptError(f"The metadata database {path} is unreadable: {exc}.") from exc
+    problem = None
     if max_id != item_count - 1:
+        problem = f"does not match the manifest's {item_count} items"
+    elif manifest["format_version"] >= TRACK_TAGS_FROM_FORMAT and not scored_tags:
+        problem = f"lacks the track_tags table of format {manifest['format_version']}"
+    if problem:
         db.close()
-        raise IndexCorruptError(
-            f"The metadata database {path} does not match the manifest's {item_count} items."
-        )
-    return db, label_names
+        raise IndexCorruptError(f"The metadata database {path} {problem}; rebuild the index.")
+    return db, label_names, scored_tags

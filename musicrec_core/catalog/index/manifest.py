@@ -6,8 +6,10 @@ Layout of ``INDEX_DIR``::
       CURRENT                  one line: the name of the current version folder
       v-20250101T120000Z-1a2b/ one complete version (never modified once published)
         vectors.ann            Annoy forest, angular metric, item id = row id
-        meta.sqlite            items (id, grp, start_s, end_s, label_ids, title, source, kind)
-                               and labels (id, name)
+        meta.sqlite            items (id, grp, start_s, end_s, label_ids, title, source, kind),
+                               labels (id, name) and, from format 2, track_tags (grp,
+                               rank, label_id, score): every music tag of a library track
+                               with its score, best first (rank 0)
         manifest.json          format, embedder, dimension, metric, pooling, counts,
                                n_trees, search_k, build time, size + sha256 of each file
 
@@ -51,7 +53,11 @@ from musicrec_core.errors import IndexCorruptError, IndexMismatchError, IndexNot
 from musicrec_core.hashing import file_sha256
 
 FORMAT_NAME = "musicrec-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The layout a build writes. 2: meta.sqlite holds the track_tags table. Loads accept 1 (no
+table: a track's tags read as its items' label names, without scores) and 2."""
+TRACK_TAGS_FROM_FORMAT = 2
+"""The first format whose meta.sqlite must hold the track_tags table."""
 METRIC = "angular"
 VECTORS_FILE = "vectors.ann"
 META_FILE = "meta.sqlite"
@@ -124,6 +130,20 @@ class ItemMeta:
     title: str | None = None
     source: str | None = None
     kind: str = "youtube"
+
+
+@dataclass(frozen=True)
+class TrackTag:
+    """One music tag of a library track.
+
+    Attributes:
+        name: the tag (a musicnn tag name).
+        score: the tag's probability averaged over the track's windows, in [0, 1]; None
+            for an index built before scores were kept (format 1).
+    """
+
+    name: str
+    score: float | None
 
 
 def fingerprint(manifest: dict[str, Any]) -> str:

@@ -317,7 +317,8 @@ def _landmark_store(tracks: Sequence[_Track], landmarks: dict[str, Landmarks]) -
 
 def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:
     """Pool every window and every phone view of every track into the builder (a track's
-    windows, then their views); returns the number of items."""
+    windows, then their views), with every tag of the track and its score; returns the
+    number of items."""
     vectors = []
     metas: list[ItemMeta] = []
     for track in tracks:
@@ -338,5 +339,7 @@ def _add_tracks(builder: IndexBuilder, tracks: Sequence[_Track]) -> int:
             )
             for start, end in zip(embedding.starts, embedding.ends, strict=True)
         ]
+        if embedding.tags:
+            builder.set_track_tags(track.key, embedding.tags)
     builder.add_many(np.concatenate(vectors), metas)
     return len(metas)

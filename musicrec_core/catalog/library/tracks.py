@@ -18,7 +18,9 @@ view (:mod:`~musicrec_core.catalog.library.views`).
 
 Labels: when the embedder gives music tags (musicnn), each window's item carries the
 *track's* top :data:`TRACK_TAG_LABELS` tags (tag probabilities averaged over its windows,
-kept in :class:`TrackEmbedding`); otherwise no labels.
+kept in :class:`TrackEmbedding`); otherwise no labels. Every tag of the track, with its
+averaged probability as its score, is kept in the index too
+(:meth:`~musicrec_core.catalog.index.loaded.CatalogIndex.track_tags`), for steering.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from musicrec_core.catalog.labels import (
     music_class_indices,
     read_labels,
     read_ontology,
+    read_ontology_nodes,
     subtree,
 )
 from musicrec_core.errors import CatalogError, DownloadError
@@ -83,6 +84,10 @@ def test_malformed_ontology_is_refused(tmp_path: Path) -> None:
         ('[{"id": "/m/a", "child_ids": ["/m/b"]}]', "unknown child /m/b"),
         ('[{"id": "/m/a"}, {"id": "/m/a"}]', "twice"),
         ('[{"id": "not a mid"}]', "without a valid 'id'"),
+        ('[{"id": "/m/a", "name": ""}]', "printable name"),
+        ('[{"id": "/m/a", "name": "Evil\\u202eoops"}]', "printable name"),
+        ('[{"id": "/m/a", "name": "A", "description": 7}]', "printable description"),
+        ('[{"id": "/m/a", "description": "' + "x" * 2001 + '"}]', "at most 2000"),
     ]:
         path = tmp_path / "ontology.json"
         path.write_text(text)
@@ -131,6 +136,11 @@ def test_real_labels_and_ontology() -> None:
     children = read_ontology(REAL / "ontology.json")
     assert len(children) == 632
     assert len(subtree(children, MUSIC_MID)) == 189
+    nodes = read_ontology_nodes(REAL / "ontology.json")
+    assert list(nodes) == list(children)
+    music = nodes[MUSIC_MID]
+    assert (music.name, music.child_ids) == ("Music", tuple(children[MUSIC_MID]))
+    assert music.description.startswith("Music is an art form")
 
 
 @real_data

@@ -1,0 +1,74 @@
+"""Small indexes of each catalog kind for the steering tests, built from random vectors
+(no model): an AudioSet one (VGGish id, label names), a musicnn MTT library with its track
+tags, and a VGGish library (no labels, no tags). Also the real AudioSet metadata put where
+``musicrec models download audioset-labels`` would put it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from musicrec_core.catalog import labels
+from musicrec_core.catalog.audioset.build import AUDIOSET_EMBEDDER
+from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.embedders.base import Tag
+from tests.helpers.shared_data import AUDIOSET_METADATA
+from tests.helpers.small_index import MUSICNN_MTT
+
+AUDIOSET_ITEMS = (("Music", "Jazz"), ("Music", "Piano"), ("Speech",))
+TRACK_TAGS = {
+    "track-a": (Tag("piano", 0.8125), Tag("classical", 0.5), Tag("drums", 0.0625)),
+    "track-b": (Tag("techno", 0.75), Tag("drums", 0.625), Tag("piano", 0.125)),
+}
+
+
+def _vectors(count: int, dim: int) -> np.ndarray:
+    return np.random.default_rng(1).normal(size=(count, dim)).astype(np.float32)
+
+
+def build_audioset_index(target: Path) -> Path:
+    """Three segments labelled like AudioSet's, published as an AudioSet build does."""
+    metas = [
+        ItemMeta(group=f"vid{i}", start_s=30.0, end_s=40.0, labels=names)
+        for i, names in enumerate(AUDIOSET_ITEMS)
+    ]
+    with IndexBuilder(target, embedder=AUDIOSET_EMBEDDER, pooling="mean") as builder:
+        builder.add_many(_vectors(len(metas), AUDIOSET_EMBEDDER.dim), metas)
+        builder.commit({"source": "audioset"})
+    return target
+
+
+def build_tagged_library(target: Path) -> Path:
+    """Two musicnn MTT tracks of two windows each, with :data:`TRACK_TAGS`."""
+    metas = [
+        ItemMeta(group=group, start_s=10.0 * w, end_s=10.0 * w + 10, labels=(tags[0].name,))
+        for group, tags in TRACK_TAGS.items()
+        for w in range(2)
+    ]
+    with IndexBuilder(target, embedder=MUSICNN_MTT, pooling="mean") as builder:
+        builder.add_many(_vectors(len(metas), MUSICNN_MTT.dim), metas)
+        for group, tags in TRACK_TAGS.items():
+            builder.set_track_tags(group, tags)
+        builder.commit({"library": {"tracks": len(TRACK_TAGS)}})
+    return target
+
+
+def build_vggish_library(target: Path) -> Path:
+    """A VGGish library of two files: neither labels nor tags."""
+    metas = [
+        ItemMeta(group=f"file{i}", start_s=0.0, end_s=10.0, labels=(), kind="file")
+        for i in range(2)
+    ]
+    with IndexBuilder(target, embedder=AUDIOSET_EMBEDDER, pooling="mean") as builder:
+        builder.add_many(_vectors(len(metas), AUDIOSET_EMBEDDER.dim), metas)
+        builder.commit({"library": {"tracks": 2}})
+    return target
+
+
+def install_audioset_metadata() -> None:
+    """Copy the real labels CSV and ontology into the current cache (their pins match)."""
+    for path in (labels.default_labels_path(), labels.default_ontology_path()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(AUDIOSET_METADATA / path.name, path)

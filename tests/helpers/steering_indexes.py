@@ -5,7 +5,9 @@ tags, and a VGGish library (no labels, no tags). Also the real AudioSet metadata
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,8 @@ import numpy as np
 from musicrec_core.catalog import labels
 from musicrec_core.catalog.audioset.build import AUDIOSET_EMBEDDER
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.index.label_items import LABEL_ITEMS_FILE, LABEL_OFFSETS_FILE
+from musicrec_core.catalog.index.manifest import CURRENT_FILE, MANIFEST_FILE
 from musicrec_core.embedders.base import Tag
 from tests.helpers.shared_data import AUDIOSET_METADATA
 from tests.helpers.small_index import MUSICNN_MTT
@@ -28,12 +32,19 @@ def _vectors(count: int, dim: int) -> np.ndarray:
     return np.random.default_rng(1).normal(size=(count, dim)).astype(np.float32)
 
 
-def build_audioset_index(target: Path) -> Path:
-    """Three segments labelled like AudioSet's, published as an AudioSet build does."""
-    metas = [
-        ItemMeta(group=f"vid{i}", start_s=30.0, end_s=40.0, labels=names)
-        for i, names in enumerate(AUDIOSET_ITEMS)
-    ]
+def build_audioset_index(
+    target: Path, segments: Sequence[tuple[str, tuple[str, ...]]] | None = None
+) -> Path:
+    """Segments labelled like AudioSet's, published as an AudioSet build does: the given
+    (video id, label names) pairs, each video's segments 10 s apart, or by default one
+    segment of its own video for each of :data:`AUDIOSET_ITEMS`."""
+    if segments is None:
+        segments = [(f"vid{i}", names) for i, names in enumerate(AUDIOSET_ITEMS)]
+    starts: dict[str, float] = {}
+    metas = []
+    for group, names in segments:
+        start = starts[group] = starts.get(group, 20.0) + 10.0
+        metas.append(ItemMeta(group=group, start_s=start, end_s=start + 10, labels=names))
     with IndexBuilder(target, embedder=AUDIOSET_EMBEDDER, pooling="mean") as builder:
         builder.add_many(_vectors(len(metas), AUDIOSET_EMBEDDER.dim), metas)
         builder.commit({"source": "audioset"})
@@ -72,3 +83,15 @@ def install_audioset_metadata() -> None:
     for path in (labels.default_labels_path(), labels.default_ontology_path()):
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(AUDIOSET_METADATA / path.name, path)
+
+
+def strip_label_index(index_dir: Path) -> Path:
+    """Make a freshly built index look published before the label index existed: delete
+    its label index files and their manifest entries. Returns the version folder."""
+    version = index_dir / (index_dir / CURRENT_FILE).read_text().strip()
+    manifest = json.loads((version / MANIFEST_FILE).read_text())
+    for name in (LABEL_OFFSETS_FILE, LABEL_ITEMS_FILE):
+        del manifest["files"][name]
+        (version / name).unlink()
+    (version / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    return version

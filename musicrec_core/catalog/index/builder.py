@@ -37,6 +37,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from musicrec_core.atomic_file import atomic_write, temporary_name_pattern
+from musicrec_core.catalog.index.label_items import LabelItems
 from musicrec_core.catalog.index.manifest import (
     BUILD_PREFIX,
     CURRENT_FILE,
@@ -331,6 +332,7 @@ class IndexBuilder:
                 ((label_id, name) for name, label_id in self._label_ids.items()),
             )
             self._db.commit()
+            self._extra_files += LabelItems.from_meta(self._db).save(self._build_dir)
             self._db.close()
             self._annoy.build(self.n_trees, n_jobs=-1)
             self._annoy.unload()

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
+from musicrec_core.catalog.index.label_items import LABEL_ITEMS_FILE, LabelItems
 from musicrec_core.catalog.index.manifest import (
     META_FILE,
     METRIC,
@@ -96,6 +97,7 @@ class CatalogIndex:
         self._label_names = label_names
         self._scored_tags = scored_tags
         self.landmarks = landmarks
+        self._label_items: LabelItems | None = None
 
     @classmethod
     def load(
@@ -338,6 +340,18 @@ class CatalogIndex:
                 TrackTag(self._label_names[int(i)], None) for i in label_ids.split(",")
             )
         return found
+
+    def label_items(self) -> LabelItems:
+        """Which items carry each label (:mod:`.label_items`): the stored files, mapped on
+        first use, or, for an index built before they were stored, derived from the
+        metadata on first use (about a second per million items) and kept in memory."""
+        with self._reading(), self._db_lock:
+            if self._label_items is None:
+                if LABEL_ITEMS_FILE in self.manifest["files"]:
+                    self._label_items = LabelItems.load(self.directory)
+                else:
+                    self._label_items = LabelItems.from_meta(self._db)
+            return self._label_items
 
     def vector(self, item_id: int) -> np.ndarray:
         """The stored pooled vector float32 [dim] of one item. Raises IndexError."""

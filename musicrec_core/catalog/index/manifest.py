@@ -10,6 +10,8 @@ Layout of ``INDEX_DIR``::
                                labels (id, name) and, from format 2, track_tags (grp,
                                rank, label_id, score): every music tag of a library track
                                with its score, best first (rank 0)
+        label_offsets.npy,     the label index, label id -> item ids (label_items.py);
+        label_items.npy        absent from versions built before it (derived on use)
         manifest.json          format, embedder, dimension, metric, pooling, counts,
                                n_trees, search_k, build time, size + sha256 of each file
 

@@ -31,6 +31,7 @@ from musicrec_core.catalog.index import (
     ItemMeta,
     default_search_k,
 )
+from musicrec_core.catalog.index.label_items import LABEL_ITEMS_FILE, LABEL_OFFSETS_FILE
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import (
     CatalogError,
@@ -89,7 +90,12 @@ def test_round_trip_keeps_vectors_metadata_and_manifest(built: Path, vectors: np
         manifest = index.manifest
         assert manifest["metric"] == "angular" and manifest["n_trees"] == 8
         assert manifest["item_count"] == 300 and manifest["extra"] == {"note": "test"}
-        assert set(manifest["files"]) == {VECTORS_FILE, META_FILE}
+        assert set(manifest["files"]) == {
+            VECTORS_FILE,
+            META_FILE,
+            LABEL_OFFSETS_FILE,
+            LABEL_ITEMS_FILE,
+        }
         for entry in manifest["files"].values():
             assert len(entry["sha256"]) == 64 and entry["size"] > 0
         assert index.meta(3) == _metas(300)[3]

@@ -155,3 +155,7 @@ class UnknownWordError(SteeringError):
 
 class NoVocabularyError(SteeringError):
     """The catalog has neither labels nor tags, so no word can steer it."""
+
+
+class NoItemsError(SteeringError):
+    """No item of the catalog carries all the words asked for."""

@@ -1,0 +1,252 @@
+"""Discovery without a clip: the items of a catalog that carry all the given words.
+
+- AudioSet catalogs: a segment qualifies when its labels include, for every plain word,
+  one of the classes the word covers (the class named or one below it in the ontology),
+  and, for every negated word ("no vocals"), none of them. The label index
+  (:meth:`~musicrec_core.catalog.index.CatalogIndex.label_items`) gives each label's
+  segments as one slice, so this is a few set operations on sorted id arrays.
+- musicnn libraries: a track qualifies when, for every plain word, one of its tags scores
+  at least :data:`TAG_SCORE_THRESHOLD` (and, for a negated word, none does); a track of an
+  index built before scores were kept qualifies by its best few tags alone.
+- VGGish libraries have no words: :func:`~.catalogs.catalog_vocabulary` refuses them.
+
+The page: the qualifying items in a shuffled order seeded by ``seed`` (the same seed gives
+the same page, another seed another page), keeping the first item of each group, so no
+video gives two segments and no track two windows. Library items carry no album, so
+spreading a page over albums waits for album metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicrec_core.catalog.index import CatalogIndex, ItemMeta
+from musicrec_core.catalog.index.label_items import LabelItems
+from musicrec_core.errors import BadWordsError, NoItemsError
+from musicrec_core.recommender import youtube_url
+from musicrec_core.steering.resolution import Resolution
+from musicrec_core.steering.vocabulary import Vocabulary
+
+TAG_SCORE_THRESHOLD = 0.3
+"""A library track carries a tag when its score (mean probability over the track's windows)
+is at least this. Provisional: the benchmark that chooses it (bench_quality's library, a
+judgement table per word) is still to do."""
+
+MAX_PAGE = 50
+"""The most items one discovery returns."""
+
+GROUP_BATCH = 64
+"""Items whose group is looked up at once while filling a page (one SQLite round trip)."""
+
+FULL_SHUFFLE_MAX = 50_000
+"""Up to this many qualifying items, a page walks one full seeded shuffle of them."""
+
+SAMPLED_BATCHES = 8
+"""Above FULL_SHUFFLE_MAX, random batches tried before falling back to a full shuffle."""
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """One item of a discovery page: its id in the index and its metadata."""
+
+    item_id: int
+    meta: ItemMeta
+
+    @property
+    def url(self) -> str | None:
+        """The YouTube link at the segment's start; None for a library file."""
+        if self.meta.kind != "youtube":
+            return None
+        return youtube_url(self.meta.group, self.meta.start_s)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The answer to :func:`discover`.
+
+    Attributes:
+        resolutions: how each word resolved, in the order given.
+        qualified: how many items carry all the words (segments, or tracks for a library).
+        unit: "segment" or "track".
+        seed: the shuffle's seed.
+        items: the page, at most k items, one per group.
+    """
+
+    resolutions: tuple[Resolution, ...]
+    qualified: int
+    unit: str
+    seed: int
+    items: tuple[Discovered, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form."""
+        return {
+            "words": [resolution.to_json() for resolution in self.resolutions],
+            "qualified": self.qualified,
+            "unit": self.unit,
+            "seed": self.seed,
+            "items": [
+                {
+                    "rank": rank,
+                    "item_id": found.item_id,
+                    "group": found.meta.group,
+                    "start_s": found.meta.start_s,
+                    "end_s": found.meta.end_s,
+                    "labels": list(found.meta.labels),
+                    "title": found.meta.title,
+                    "source": found.meta.source,
+                    "url": found.url,
+                }
+                for rank, found in enumerate(self.items, 1)
+            ],
+        }
+
+
+def discover(
+    index: CatalogIndex, vocabulary: Vocabulary, words: Sequence[str], k: int, seed: int
+) -> Discovery:
+    """A seeded page of at most ``k`` items of ``index`` carrying all ``words``.
+
+    Raises:
+        BadWordsError: no word, too many, a malformed one, k outside [1, MAX_PAGE], or
+            words that contradict each other ("singing" and "no vocals").
+        UnknownWordError: a word the vocabulary lacks (naming the nearest ones).
+        NoItemsError: no item carries all the words.
+    """
+    if not words:
+        raise BadWordsError("Say at least one word to discover by.")
+    if not 1 <= k <= MAX_PAGE:
+        raise BadWordsError(f"Ask for between 1 and {MAX_PAGE} items; {k} were asked for.")
+    resolutions = tuple(vocabulary.resolve_all(words))
+    _check_consistent(resolutions)
+    if vocabulary.catalog == "audioset":
+        unit = "segment"
+        wanted, unwanted = _label_id_sets(index, vocabulary, resolutions)
+        candidates = qualifying_items(index.label_items(), wanted, unwanted, len(index))
+    else:
+        unit = "track"
+        candidates = _qualifying_tracks(index, resolutions)
+    if not len(candidates):
+        said = ", ".join(
+            f"{r.word} ({'not ' if r.negated else ''}{'/'.join(r.names)})" for r in resolutions
+        )
+        raise NoItemsError(f"0 {unit}s of this catalog carry all of: {said}.")
+    metas: dict[int, ItemMeta] = {}
+
+    def groups_of(item_ids: np.ndarray) -> list[str]:
+        found = index.metas(int(i) for i in item_ids)
+        metas.update(zip((int(i) for i in item_ids), found, strict=True))
+        return [meta.group for meta in found]
+
+    page = spread_page(candidates, k, seed, groups_of)
+    items = tuple(Discovered(item_id, metas[item_id]) for item_id in page)
+    return Discovery(resolutions, len(candidates), unit, seed, items)
+
+
+def qualifying_items(
+    label_items: LabelItems,
+    wanted: Sequence[Sequence[int]],
+    unwanted: Sequence[int],
+    item_count: int,
+) -> np.ndarray:
+    """The sorted ids (int32) of the items carrying, for each id list of ``wanted``, one of
+    its labels, and none of ``unwanted`` (index label ids); all items when nothing is
+    wanted."""
+    if len(wanted) == 1 and not unwanted:
+        return label_items.items_with_any(wanted[0], item_count)
+    keep = np.ones(item_count, dtype=bool)
+    for ids in wanted:
+        keep &= label_items.mask_of(ids, item_count)
+    if unwanted:
+        keep &= ~label_items.mask_of(unwanted, item_count)
+    return np.flatnonzero(keep).astype(np.int32)
+
+
+def spread_page(
+    candidates: np.ndarray, k: int, seed: int, groups_of: Callable[[np.ndarray], list[str]]
+) -> list[int]:
+    """Up to ``k`` of ``candidates`` in an order shuffled by ``seed``, the first of each
+    group only; ``groups_of`` names the group of each id of a batch."""
+    page: list[int] = []
+    seen: set[str] = set()
+    for positions in _shuffled_batches(len(candidates), np.random.default_rng(seed)):
+        batch = candidates[positions]
+        for item_id, group in zip(batch, groups_of(batch), strict=True):
+            if group not in seen:
+                seen.add(group)
+                page.append(int(item_id))
+                if len(page) == k:
+                    return page
+    return page
+
+
+def _shuffled_batches(count: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Positions in [0, count) in a random order, GROUP_BATCH at a time. Above
+    FULL_SHUFFLE_MAX, first SAMPLED_BATCHES batches drawn without replacement each (the
+    page usually fills from them, without shuffling all the positions: 15 ms for 1M),
+    then every position in a full shuffle (repeats are skipped as seen groups)."""
+    if count > FULL_SHUFFLE_MAX:
+        for _ in range(SAMPLED_BATCHES):
+            yield rng.choice(count, GROUP_BATCH, replace=False)
+    order = rng.permutation(count)
+    for start in range(0, count, GROUP_BATCH):
+        yield order[start : start + GROUP_BATCH]
+
+
+def _check_consistent(resolutions: Sequence[Resolution]) -> None:
+    """Refuse a plain word whose labels or tags a negated word all excludes."""
+    excluded: dict[int | str, str] = {}
+    for resolution in resolutions:
+        if resolution.negated:
+            excluded.update(dict.fromkeys(_extent(resolution), resolution.word))
+    for resolution in resolutions:
+        if not resolution.negated and all(key in excluded for key in _extent(resolution)):
+            other = excluded[_extent(resolution)[0]]
+            raise BadWordsError(
+                f"{resolution.word!r} and {other!r} contradict each other: no item can "
+                "carry the one and not the other."
+            )
+
+
+def _extent(resolution: Resolution) -> tuple[int | str, ...]:
+    return resolution.label_indices or resolution.names
+
+
+def _label_id_sets(
+    index: CatalogIndex, vocabulary: Vocabulary, resolutions: Sequence[Resolution]
+) -> tuple[list[list[int]], list[int]]:
+    """Each plain word's index label ids, and all negated words' ids together."""
+    class_of: dict[int, int] = {}
+    for label_id, name in enumerate(index.label_names):  # the builder numbers from 0
+        try:
+            class_of[label_id] = vocabulary.label_index(name)
+        except KeyError:
+            continue
+    wanted: list[list[int]] = []
+    unwanted: list[int] = []
+    for resolution in resolutions:
+        classes = set(resolution.label_indices)
+        ids = [label_id for label_id, index_class in class_of.items() if index_class in classes]
+        (unwanted.extend if resolution.negated else wanted.append)(ids)
+    return wanted, unwanted
+
+
+def _qualifying_tracks(index: CatalogIndex, resolutions: Sequence[Resolution]) -> np.ndarray:
+    """The first item id of each library track carrying all the words, ascending."""
+    first_item: dict[str, int] = {}
+    for item_id, meta in enumerate(index.metas(range(len(index)))):
+        first_item.setdefault(meta.group, item_id)
+    tags = index.track_tags(first_item)
+    chosen = []
+    for group, item_id in first_item.items():
+        carried = {
+            tag.name
+            for tag in tags.get(group, ())
+            if tag.score is None or tag.score >= TAG_SCORE_THRESHOLD
+        }
+        if all(bool(carried & set(r.tags)) != r.negated for r in resolutions):
+            chosen.append(item_id)
+    return np.array(sorted(chosen), dtype=np.int32)

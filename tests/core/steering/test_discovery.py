@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import BadWordsError, NoItemsError, UnknownWordError
 from musicrec_core.steering import Vocabulary
-from musicrec_core.steering.discovery import TAG_SCORE_THRESHOLD, Discovery, discover
+from musicrec_core.steering.discovery import (
+    FULL_SHUFFLE_MAX,
+    TAG_SCORE_THRESHOLD,
+    Discovery,
+    discover,
+    spread_page,
+)
 from tests.helpers.steering_indexes import (
     TRACK_TAGS,
     build_audioset_index,
@@ -126,3 +133,16 @@ def test_a_library_track_qualifies_by_its_tag_score(tmp_path: Path) -> None:
     assert piano.qualified == 1 and piano.unit == "track"
     assert [item.meta.group for item in drums.items] == ["track-b"]
     assert [item.meta.group for item in both.items] == ["track-a"]
+
+
+def test_a_large_candidate_set_is_sampled_and_falls_back_to_a_full_shuffle() -> None:
+    many = np.arange(FULL_SHUFFLE_MAX * 2, dtype=np.int32)
+
+    def by_video(ids: np.ndarray) -> list[str]:
+        return [str(i // 3) for i in ids]
+
+    page = spread_page(many, 10, 5, by_video)
+    assert page == spread_page(many, 10, 5, by_video) != spread_page(many, 10, 6, by_video)
+    assert len({i // 3 for i in page}) == 10
+    few_groups = spread_page(many, 10, 5, lambda ids: [str(i % 4) for i in ids])
+    assert sorted(i % 4 for i in few_groups) == [0, 1, 2, 3]  # every group, then the end

@@ -155,3 +155,9 @@ class UnknownWordError(SteeringError):
 
 class NoVocabularyError(SteeringError):
     """The catalog has neither labels nor tags, so no word can steer it."""
+
+
+class ContradictoryWordsError(SteeringError):
+    """Steering words that no item could satisfy together: a ``more`` word whose every
+    label or tag a ``less`` word (or a negated word) rules out, e.g. more "jazz", less
+    "jazz"."""

@@ -42,8 +42,8 @@ TAG_THRESHOLD = 0.25
 probability averaged over the track's windows) is at least this. Chosen by reasoning, not
 yet measured: a mean over windows dilutes a tag heard in part of a track, so the sigmoid's
 usual 0.5 would drop a track whose piano plays in half its windows at 0.5; musicnn's tags
-are rare in its training data (most on under 5 % of clips), so an absent tag's probability
-sits near 0 and a quarter is well above it. The benchmark to choose it (bench_quality's
+are each rare in its training data, so an absent tag's probability sits near 0 and a
+quarter is well above it. The benchmark to choose it (bench_quality's
 library, a judgement table of which tracks each word should favour) is still to do. Tags of
 an index built before scores were kept (format 1, the top 5 names only) count as carried."""
 

@@ -159,3 +159,9 @@ class NoVocabularyError(SteeringError):
 
 class NoItemsError(SteeringError):
     """No item of the catalog carries all the words asked for."""
+
+
+class ContradictoryWordsError(SteeringError):
+    """Steering words that no item could satisfy together: a ``more`` word whose every
+    label or tag a ``less`` word (or a negated word) rules out, e.g. more "jazz", less
+    "jazz"."""

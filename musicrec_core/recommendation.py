@@ -10,11 +10,15 @@ is marked :attr:`Recommendation.identified` instead of being given a score.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from musicrec_core.clip import Provenance
 from musicrec_core.embedders.base import Tag
+
+if TYPE_CHECKING:
+    from musicrec_core.steering.filter import SteeredOutcome
 
 __all__ = ["Recommendation", "RecommendationSet"]
 
@@ -105,6 +109,8 @@ class RecommendationSet:
         query_peaks: int64 [p, 2], the query clip's spectral peaks (frame, bin) when the
             index holds landmarks, else None; :meth:`Recommender.recommend_vector` takes
             them back, so a cached query is identified like a fresh one.
+        steering: for a steered query, the words as resolved and how many of the groups
+            searched qualified (:mod:`musicrec_core.steering.filter`); None unsteered.
     """
 
     query: Provenance | None
@@ -113,14 +119,18 @@ class RecommendationSet:
     items: tuple[Recommendation, ...]
     catalog: str
     query_peaks: np.ndarray | None = None
+    steering: SteeredOutcome | None = None
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict: query provenance, query tags (name, probability) and items."""
+        """A JSON-ready dict: query provenance, query tags (name, probability), the steering
+        (only when steered) and items."""
+        steered = {} if self.steering is None else {"steering": self.steering.to_json()}
         return {
             "query": None if self.query is None else self.query.to_json(),
             "query_tags": [
                 {"name": tag.name, "probability": round(tag.probability, 4)}
                 for tag in self.query_tags
             ],
+            **steered,
             "items": [item.to_json() for item in self.items],
         }

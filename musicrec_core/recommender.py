@@ -56,6 +56,7 @@ from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.base import Embedder, Tag
 from musicrec_core.errors import IndexMismatchError, UnknownItemError
 from musicrec_core.recommendation import Recommendation, RecommendationSet
+from musicrec_core.steering.filter import STEER_WIDTH_FACTOR, SteeredOutcome, Steering, steer_found
 
 __all__ = [
     "OVERFETCH_FACTOR",
@@ -188,10 +189,11 @@ class Recommender:
         *,
         exclude_groups: Collection[str] = (),
         include_self: bool = False,
+        steering: Steering | None = None,
     ) -> RecommendationSet:
         """Top ``k`` distinct groups for one clip (see :meth:`recommend_many`)."""
         return self.recommend_many(
-            [clip], k, exclude_groups=exclude_groups, include_self=include_self
+            [clip], k, exclude_groups=exclude_groups, include_self=include_self, steering=steering
         )[0]
 
     def recommend_many(
@@ -201,13 +203,17 @@ class Recommender:
         *,
         exclude_groups: Collection[str] = (),
         include_self: bool = False,
+        steering: Steering | None = None,
     ) -> list[RecommendationSet]:
         """Top ``k`` distinct groups for each clip, embedding all clips in one batched call.
 
         Each query's own groups (:attr:`Provenance.own_groups`: its YouTube video id, or the
         sha256 of its file's bytes, which is the library track key of that file) are left
         out of that query's results only, unless ``include_self``; every group in
-        ``exclude_groups`` is left out of every query's results.
+        ``exclude_groups`` is left out of every query's results. With ``steering``, the
+        first k of the STEER_WIDTH_FACTOR x k groups ranked as usual that it admits
+        (:mod:`musicrec_core.steering.filter`); each answer's ``steering`` says how many
+        qualified.
 
         Raises:
             ValueError: when ``k < 1``.
@@ -226,14 +232,16 @@ class Recommender:
                 if not include_self:
                     excluded |= clip.provenance.own_groups
                 peaks = query_peaks(index, clip.samples)
+                items, outcome = _search_distinct(index, vector, k, excluded, peaks, steering)
                 results.append(
                     RecommendationSet(
                         query=clip.provenance,
                         query_vector=vector,
                         query_tags=embedding.tags,
-                        items=_search_distinct(index, vector, k, excluded, peaks),
+                        items=items,
                         catalog=index.fingerprint,
                         query_peaks=peaks,
+                        steering=outcome,
                     )
                 )
         return results
@@ -247,11 +255,13 @@ class Recommender:
         query: Provenance | None = None,
         query_tags: tuple[Tag, ...] = (),
         query_peaks: np.ndarray | None = None,
+        steering: Steering | None = None,
     ) -> RecommendationSet:
         """Top ``k`` distinct groups for ``vector`` (float32 [D]), a query this embedder
         embedded and pooled with ``pooling`` earlier (:mod:`musicrec_core.clip_cache`): no
         embedding; ``query``'s own groups are left out; ``query_peaks`` (its
-        :attr:`RecommendationSet.query_peaks`) identify it as a fresh query would. Raises
+        :attr:`RecommendationSet.query_peaks`) identify it as a fresh query would;
+        ``steering`` filters as in :meth:`recommend_many`. Raises
         ValueError when ``k < 1``, IndexMismatchError when the index now pools otherwise or
         holds another width."""
         _check_k(k)
@@ -261,7 +271,7 @@ class Recommender:
                     f"The query was pooled with {pooling!r} but the index uses {index.pooling!r}."
                 )
             excluded = set(query.own_groups) if query is not None else set()
-            items = _search_distinct(index, vector, k, excluded, query_peaks)
+            items, outcome = _search_distinct(index, vector, k, excluded, query_peaks, steering)
         return RecommendationSet(
             query=query,
             query_vector=vector,
@@ -269,6 +279,7 @@ class Recommender:
             items=items,
             catalog=index.fingerprint,
             query_peaks=query_peaks,
+            steering=outcome,
         )
 
     def recommend_from_item(self, item_id: int, k: int = 5) -> RecommendationSet:
@@ -290,7 +301,7 @@ class Recommender:
                 )
             meta = index.meta(item_id)
             vector = index.vector(item_id)
-            items = _search_distinct(index, vector, k, {meta.group}, None)
+            items, _ = _search_distinct(index, vector, k, {meta.group}, None, None)
         return RecommendationSet(
             query=_provenance_of(meta),
             query_vector=vector,
@@ -306,17 +317,29 @@ def _check_k(k: int) -> None:
 
 
 def _search_distinct(
-    index: CatalogIndex, vector: np.ndarray, k: int, excluded: set[str], peaks: np.ndarray | None
-) -> tuple[Recommendation, ...]:
+    index: CatalogIndex,
+    vector: np.ndarray,
+    k: int,
+    excluded: set[str],
+    peaks: np.ndarray | None,
+    steering: Steering | None,
+) -> tuple[tuple[Recommendation, ...], SteeredOutcome | None]:
     """At most ``k`` groups not in ``excluded``, one item each, the track ``peaks`` identify
-    first (:func:`rank_identified`)."""
+    first (:func:`rank_identified`); with ``steering``, those it admits among the
+    STEER_WIDTH_FACTOR x k ranked, and the outcome."""
     if vector.shape != (index.dim,):
         raise IndexMismatchError(
             f"The query vector has shape {vector.shape} but the index holds {index.dim}-d "
             "vectors; it was built with another pooling rule or embedder."
         )
-    found = rank_identified(index, vector, k, excluded, peaks)
-    return tuple(_recommendation(rank, item) for rank, item in enumerate(found, start=1))
+    outcome = None
+    if steering is None:
+        found = rank_identified(index, vector, k, excluded, peaks)
+    else:
+        width = STEER_WIDTH_FACTOR * k
+        candidates = rank_identified(index, vector, width, excluded, peaks)
+        found, outcome = steer_found(steering, index, candidates, k, width)
+    return tuple(_recommendation(rank, item) for rank, item in enumerate(found, start=1)), outcome
 
 
 def _recommendation(rank: int, found: Found) -> Recommendation:

@@ -5,6 +5,7 @@
     musicrec recommend song.mp3 --index ~/music-index            # a readable table
     musicrec recommend "https://youtu.be/ID?t=60" --index audioset-index -k 10 --json
     musicrec recommend a.mp3 b.ogg c.flac --index ~/music-index  # one model load for all
+    musicrec recommend song.mp3 --index audioset-index --more jazz --less "no vocals"
 
 Several queries in one call load the index and the model once, decode the queries side by
 side and embed them in one batched call; the answer is one table per query, in the order
@@ -22,6 +23,14 @@ The index names the embedder it was built with; :meth:`Recommender.open` loads t
 manifest names).
 The query's own YouTube video is never recommended, and neither is a query file's own
 track when the index holds it (same bytes), unless ``--include-self`` is given.
+
+``--more WORD`` and ``--less WORD`` steer (:mod:`musicrec_core.steering.filter`): each is
+repeatable, one word or phrase per option (not comma-separated: AudioSet's label names hold
+commas, "Violin, fiddle"), at most MAX_WORDS in all. Results then carry every ``--more``
+word's labels or tags and none of the ``--less`` ones, among the STEER_WIDTH_FACTOR x k
+nearest; the table's second line says the steering and how many qualified, ``--json`` adds
+``steering`` (each word's resolution, ``qualified``, ``searched``, ``width``). A VGGish
+library cannot be steered (no labels, no tags) and says so.
 
 YouTube results are looked up through YouTube's oEmbed endpoint (:mod:`musicrec_core.titles`,
 ``MUSICREC_TITLE_LOOKUP``, ``MUSICREC_OEMBED_URL``, ``MUSICREC_TITLE_BUDGET_S``): they show
@@ -47,6 +56,7 @@ from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.steering.filter import LabelSteering
 from musicrec_core.timecode import format_clock
 from musicrec_core.titles import TitleLookup, TitleSettings, candidate_count
 
@@ -90,6 +100,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="keep a query file's own track in the results when the index holds it",
     )
+    for option, meaning in (("--more", "carry"), ("--less", "not carry")):
+        parser.add_argument(
+            option,
+            action="append",
+            default=[],
+            metavar="WORD",
+            help=f"results must {meaning} this word's labels or tags (repeatable; "
+            "`musicrec vocab` lists the words)",
+        )
     parser.add_argument(
         "--no-titles",
         action="store_true",
@@ -103,12 +122,15 @@ def run(args: argparse.Namespace) -> int:
     titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
+        steering = _steering(recommender, args.more, args.less)
         clips = _load_clips(args.sources, args.start)
         if args.no_titles or not titles.enabled:
-            results = recommender.recommend_many(clips, args.k, include_self=args.include_self)
+            results = recommender.recommend_many(
+                clips, args.k, include_self=args.include_self, steering=steering
+            )
         else:
             candidates = recommender.recommend_many(
-                clips, candidate_count(args.k), include_self=args.include_self
+                clips, candidate_count(args.k), include_self=args.include_self, steering=steering
             )
             with TitleLookup.from_settings(titles) as lookup:
                 results = [lookup.titled(found, args.k) for found in candidates]
@@ -125,8 +147,21 @@ def run(args: argparse.Namespace) -> int:
             document = documents[0] if len(documents) == 1 else documents
             print(json.dumps(document, indent=2, ensure_ascii=False))
         else:
-            print("\n\n".join(format_table(result) for result in results))
+            print("\n\n".join(format_table(result, args.k) for result in results))
     return EXIT_OK
+
+
+def _steering(
+    recommender: Recommender, more: Sequence[str], less: Sequence[str]
+) -> LabelSteering | None:
+    """The steering the words ask for, resolved in the index's vocabulary; None without
+    words. Raises SteeringError subclasses (unknown, contradictory or too many words, a
+    catalog without a vocabulary)."""
+    if not more and not less:
+        return None
+    from musicrec_core.steering import catalog_vocabulary
+
+    return LabelSteering.from_words(catalog_vocabulary(recommender.index), more, less)
 
 
 def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
@@ -141,8 +176,9 @@ def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
         return list(decoders.map(lambda source: clip_from_source(source, start_s=start_s), sources))
 
 
-def format_table(result: RecommendationSet) -> str:
-    """The human-readable answer: the query line, its tags, then one row per result."""
+def format_table(result: RecommendationSet, k: int) -> str:
+    """The human-readable answer: the query line, its tags, the steering and how many
+    qualified (of ``k`` asked), then one row per result."""
     lines = []
     if result.query is not None:
         query = result.query
@@ -152,8 +188,13 @@ def format_table(result: RecommendationSet) -> str:
     if result.query_tags:
         shown = result.query_tags[:QUERY_TAGS_SHOWN]
         lines.append("Tags: " + ", ".join(f"{t.name} {t.probability:.2f}" for t in shown))
+    if result.steering is not None:
+        lines.append(result.steering.summary(k))
     if not result.items:
-        lines.append("No recommendations: the index holds nothing but the query itself.")
+        if result.steering is None:
+            lines.append("No recommendations: the index holds nothing but the query itself.")
+        else:
+            lines.append("No recommendations: no result searched carries those words.")
         return "\n".join(lines)
     with_channel = any(item.channel for item in result.items)
     rows = [

@@ -10,14 +10,25 @@ words that map onto them. A VGGish library has neither, and says so
 it is negated and how it matched (:mod:`.folding`: case and plural folded, caps on length
 and count); an unknown word is refused with the nearest known ones. :mod:`.completion`
 answers autocomplete prefixes; :mod:`.catalogs` picks the vocabulary of an open index from
-its manifest, without loading a model.
+its manifest, without loading a model. :mod:`.filter` turns ``more``/``less`` words into
+the :class:`Steering` a recommender applies: results carrying every ``more`` word and no
+``less`` word, among :data:`STEER_WIDTH_FACTOR` x k ranked as usual.
 
     vocabulary = catalog_vocabulary(index)
     vocabulary.resolve("no vocals")   # negated=True, names=("Singing", "Speech")
+    steering = LabelSteering.from_words(vocabulary, ["jazz"], ["vocals"])
+    recommender.recommend(clip, 5, steering=steering).steering.qualified
 """
 
+from musicrec_core.steering.carried_tags import TAG_THRESHOLD
 from musicrec_core.steering.catalogs import audioset_vocabulary, catalog_vocabulary
 from musicrec_core.steering.completion import MAX_CHOICES
+from musicrec_core.steering.filter import (
+    STEER_WIDTH_FACTOR,
+    LabelSteering,
+    SteeredOutcome,
+    Steering,
+)
 from musicrec_core.steering.folding import MAX_WORD_CHARS, MAX_WORDS
 from musicrec_core.steering.resolution import Resolution, Term, TermKind
 from musicrec_core.steering.vocabulary import NEAREST_COUNT, Vocabulary
@@ -27,7 +38,12 @@ __all__ = [
     "MAX_WORDS",
     "MAX_WORD_CHARS",
     "NEAREST_COUNT",
+    "STEER_WIDTH_FACTOR",
+    "TAG_THRESHOLD",
+    "LabelSteering",
     "Resolution",
+    "SteeredOutcome",
+    "Steering",
     "Term",
     "TermKind",
     "Vocabulary",

@@ -5,9 +5,9 @@
   and, for every negated word ("no vocals"), none of them. The label index
   (:meth:`~musicrec_core.catalog.index.CatalogIndex.label_items`) gives each label's
   segments as one slice, so this is a few set operations on sorted id arrays.
-- musicnn libraries: a track qualifies when, for every plain word, one of its tags scores
-  at least :data:`TAG_SCORE_THRESHOLD` (and, for a negated word, none does); a track of an
-  index built before scores were kept qualifies by its best few tags alone.
+- musicnn libraries: a track qualifies when, for every plain word, it carries one of the
+  word's tags (:func:`~musicrec_core.steering.carried_tags.carried_tags`; for a negated
+  word, none), the rule steering uses too.
 - VGGish libraries have no words: :func:`~.catalogs.catalog_vocabulary` refuses them.
 
 The page: the qualifying items in a shuffled order seeded by ``seed`` (the same seed gives
@@ -25,15 +25,11 @@ import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
 from musicrec_core.catalog.index.label_items import LabelItems
-from musicrec_core.errors import BadWordsError, NoItemsError
+from musicrec_core.errors import BadWordsError, ContradictoryWordsError, NoItemsError
 from musicrec_core.recommender import youtube_url
+from musicrec_core.steering.carried_tags import carried_tags
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
-
-TAG_SCORE_THRESHOLD = 0.3
-"""A library track carries a tag when its score (mean probability over the track's windows)
-is at least this. Provisional: the benchmark that chooses it (bench_quality's library, a
-judgement table per word) is still to do."""
 
 MAX_PAGE = 50
 """The most items one discovery returns."""
@@ -111,8 +107,9 @@ def discover(
     """A seeded page of at most ``k`` items of ``index`` carrying all ``words``.
 
     Raises:
-        BadWordsError: no word, too many, a malformed one, k outside [1, MAX_PAGE], or
-            words that contradict each other ("singing" and "no vocals").
+        BadWordsError: no word, too many, a malformed one, or k outside [1, MAX_PAGE].
+        ContradictoryWordsError: words that contradict each other ("singing" and
+            "no vocals").
         UnknownWordError: a word the vocabulary lacks (naming the nearest ones).
         NoItemsError: no item carries all the words.
     """
@@ -205,7 +202,7 @@ def _check_consistent(resolutions: Sequence[Resolution]) -> None:
     for resolution in resolutions:
         if not resolution.negated and all(key in excluded for key in _extent(resolution)):
             other = excluded[_extent(resolution)[0]]
-            raise BadWordsError(
+            raise ContradictoryWordsError(
                 f"{resolution.word!r} and {other!r} contradict each other: no item can "
                 "carry the one and not the other."
             )
@@ -242,11 +239,7 @@ def _qualifying_tracks(index: CatalogIndex, resolutions: Sequence[Resolution]) -
     tags = index.track_tags(first_item)
     chosen = []
     for group, item_id in first_item.items():
-        carried = {
-            tag.name
-            for tag in tags.get(group, ())
-            if tag.score is None or tag.score >= TAG_SCORE_THRESHOLD
-        }
+        carried = carried_tags(tags.get(group, ()))
         if all(bool(carried & set(r.tags)) != r.negated for r in resolutions):
             chosen.append(item_id)
     return np.array(sorted(chosen), dtype=np.int32)

@@ -9,7 +9,7 @@ from musicrec_core.recommender import RecommendationSet
 
 def table_matches(result: RecommendationSet) -> list[str]:
     """The ``match`` column of ``musicrec recommend``'s table, top to bottom."""
-    rows = format_table(result).splitlines()
+    rows = format_table(result, len(result.items)).splitlines()
     header = next(i for i, line in enumerate(rows) if line.split()[:2] == ["#", "match"])
     return [row.split()[1] for row in rows[header + 1 :]]
 

@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.errors import BadWordsError, NoItemsError, UnknownWordError
-from musicrec_core.steering import Vocabulary
+from musicrec_core.errors import (
+    BadWordsError,
+    ContradictoryWordsError,
+    NoItemsError,
+    UnknownWordError,
+)
+from musicrec_core.steering import TAG_THRESHOLD, Vocabulary
 from musicrec_core.steering.discovery import (
     FULL_SHUFFLE_MAX,
-    TAG_SCORE_THRESHOLD,
     Discovery,
     discover,
     spread_page,
@@ -102,7 +106,7 @@ def test_an_index_published_before_the_label_index_still_discovers(
     ("words", "error", "said"),
     [
         (["jazzz"], UnknownWordError, "Jazz"),
-        (["singing", "no vocals"], BadWordsError, "contradict"),
+        (["singing", "no vocals"], ContradictoryWordsError, "contradict"),
         (["violin"], NoItemsError, "0 segments of this catalog carry all of: violin"),
         (["music"] * 9, BadWordsError, "at most 8 words"),
         ([], BadWordsError, "at least one word"),
@@ -128,7 +132,7 @@ def test_a_library_track_qualifies_by_its_tag_score(tmp_path: Path) -> None:
         with pytest.raises(NoItemsError, match="0 tracks of this catalog carry all of"):
             discover(index, vocabulary, ["piano", "techno"], 5, seed=0)
     scores = {group: {t.name: t.probability for t in tags} for group, tags in TRACK_TAGS.items()}
-    assert scores["track-b"]["piano"] < TAG_SCORE_THRESHOLD <= scores["track-a"]["piano"]
+    assert scores["track-b"]["piano"] < TAG_THRESHOLD <= scores["track-a"]["piano"]
     assert [item.meta.group for item in piano.items] == ["track-a"]  # one window per track
     assert piano.qualified == 1 and piano.unit == "track"
     assert [item.meta.group for item in drums.items] == ["track-b"]

@@ -1,0 +1,29 @@
+"""When a library track carries a musicnn tag: the one rule that steering and discovery share.
+
+A library index keeps, for each track, every musicnn tag with its score (the tag's
+probability averaged over the track's windows; :meth:`CatalogIndex.track_tags`). A track
+*carries* a tag when that score is at least :data:`TAG_THRESHOLD`. An index built before
+scores were kept (format 1) holds only each track's top 5 tag names, without scores: those
+count as carried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from musicrec_core.catalog.index import TrackTag
+
+__all__ = ["TAG_THRESHOLD", "carried_tags"]
+
+TAG_THRESHOLD = 0.25
+"""Provisional, chosen by reasoning, not yet measured. A mean over windows dilutes a tag
+heard in part of a track, so the sigmoid's usual 0.5 would drop a track whose piano plays in
+half its windows at 0.5; musicnn's tags are each rare in its training data, so an absent
+tag's probability sits near 0 and a quarter is well above it. The benchmark to choose it
+(bench_quality's library, a judgement table of which tracks each word should favour) is
+still to do."""
+
+
+def carried_tags(tags: Iterable[TrackTag]) -> frozenset[str]:
+    """The names of the tags a track carries, from its stored ``tags``."""
+    return frozenset(tag.name for tag in tags if tag.score is None or tag.score >= TAG_THRESHOLD)

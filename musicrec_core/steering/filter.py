@@ -1,0 +1,214 @@
+"""Steering as a filter: resolved ``more``/``less`` words, and which results carry them.
+
+Mental model: :class:`Steering` is the one interface the recommender applies
+(:func:`steer_found`); :class:`LabelSteering` is its implementation from a catalog's own
+labels or tags, built with :meth:`LabelSteering.from_words`. A text-audio model (CLAP-like)
+would be another :class:`Steering` (docs/steering.md)::
+
+    more, less words --vocabulary.resolve--> Resolutions --> requirements + exclusions
+    query --rank_identified(width = STEER_WIDTH_FACTOR * k)--> candidates, ordered by score
+    candidates --Steering.admits--> the qualifying ones, order kept --> first k
+                                    + SteeredOutcome(qualified, searched, width)
+
+A result *carries* a label (AudioSet: one of its segment's labels, or a class below it in
+the ontology, as :attr:`Resolution.label_indices` names them) or a tag (a library track's
+tag score at least :data:`~musicrec_core.steering.carried_tags.TAG_THRESHOLD`). It
+qualifies when it carries, for every ``more`` word, one of the labels that word stands for,
+and none of the labels of any ``less`` word. A negated word ("no vocals") turns round: in
+``more`` its labels are ruled out, in ``less`` one of them is required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.catalog.ranking import Found
+from musicrec_core.errors import ContradictoryWordsError
+from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags
+from musicrec_core.steering.folding import checked_words
+from musicrec_core.steering.resolution import Resolution
+from musicrec_core.steering.vocabulary import Vocabulary
+
+STEER_WIDTH_FACTOR = 20
+"""A steered query ranks this many times k groups (videos or tracks) as it would unsteered,
+then keeps the first k that qualify: 100 groups for k = 5, 200 for k = 10. Fixed, so a
+steered query costs a bounded amount more than an unsteered one; a rarer label than that
+width can find is reported as "n of the width qualified", not searched for further."""
+
+
+@dataclass(frozen=True)
+class SteeredOutcome:
+    """How a steered query went.
+
+    Attributes:
+        steering: the steering applied.
+        qualified: how many of the groups searched qualified (may exceed k; fewer than k
+            means the reply is short, and says so).
+        searched: how many groups were ranked and checked (the width, or fewer when the
+            catalog holds fewer).
+        width: the groups asked for: :data:`STEER_WIDTH_FACTOR` x the k asked.
+    """
+
+    steering: Steering
+    qualified: int
+    searched: int
+    width: int
+
+    def summary(self, k: int) -> str:
+        """One line for a table or reply: the steering and the count."""
+        line = f"Steering: {self.steering.describe()}. {self.qualified} of the {self.searched} "
+        line += "nearest results searched qualify"
+        if self.qualified < k:
+            line += f", fewer than the {k} asked: only those are shown"
+        return line + "."
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form: the words as resolved and the counts."""
+        return {
+            **self.steering.to_json(),
+            "qualified": self.qualified,
+            "searched": self.searched,
+            "width": self.width,
+        }
+
+
+class Steering(Protocol):
+    """What a recommender needs of any steering (the seam for a text-audio model)."""
+
+    def admits(self, index: CatalogIndex, candidates: Sequence[Found]) -> list[bool]:
+        """For each candidate (in order), whether it qualifies."""
+        ...
+
+    def describe(self) -> str:
+        """The steering in words, for a table or a reply."""
+        ...
+
+    def to_json(self) -> dict[str, object]:
+        """How each word was resolved, JSON-ready."""
+        ...
+
+
+@dataclass(frozen=True)
+class LabelSteering:
+    """Steering by the catalog's own labels (AudioSet) or tags (a musicnn library).
+
+    Attributes:
+        vocabulary: the catalog's vocabulary the words were resolved in.
+        more: the ``more`` words, resolved, in the order given.
+        less: the ``less`` words, resolved, in the order given.
+        required: for each requirement, the labels (AudioSet class indices) or tags of
+            which a result must carry one.
+        excluded: the labels or tags a result must carry none of.
+    """
+
+    vocabulary: Vocabulary
+    more: tuple[Resolution, ...]
+    less: tuple[Resolution, ...]
+    required: tuple[frozenset[int | str], ...]
+    excluded: frozenset[int | str]
+
+    @classmethod
+    def from_words(
+        cls, vocabulary: Vocabulary, more: Sequence[str], less: Sequence[str]
+    ) -> LabelSteering:
+        """Resolve the words and check they can be satisfied together.
+
+        Raises:
+            BadWordsError: more than MAX_WORDS words (more and less together), or a word
+                empty, too long or with control characters.
+            UnknownWordError: a word the vocabulary lacks (naming the nearest).
+            ContradictoryWordsError: a requirement every one of whose labels is ruled out.
+        """
+        checked_words([*more, *less])
+        resolved_more = tuple(vocabulary.resolve(word) for word in more)
+        resolved_less = tuple(vocabulary.resolve(word) for word in less)
+        required: list[tuple[Resolution, frozenset[int | str]]] = []
+        excluded: set[int | str] = set()
+        for resolution, wanted in [(r, True) for r in resolved_more] + [
+            (r, False) for r in resolved_less
+        ]:
+            marks = _marks(resolution)
+            if wanted != resolution.negated:
+                required.append((resolution, marks))
+            else:
+                excluded |= marks
+        for resolution, marks in required:
+            if marks <= excluded:
+                raise ContradictoryWordsError(
+                    f'"{resolution.word}" asks for {_names(resolution)}, which the other '
+                    "words rule out: no result could carry it. Drop one of them."
+                )
+        return cls(
+            vocabulary,
+            resolved_more,
+            resolved_less,
+            tuple(marks for _, marks in required),
+            frozenset(excluded),
+        )
+
+    def admits(self, index: CatalogIndex, candidates: Sequence[Found]) -> list[bool]:
+        """For each candidate, whether it carries every requirement and no exclusion."""
+        if self.vocabulary.catalog == "audioset":
+            carried = [self._labels_of(found) for found in candidates]
+        else:
+            tags = index.track_tags(found.meta.group for found in candidates)
+            carried = [carried_tags(tags.get(found.meta.group, ())) for found in candidates]
+        return [
+            all(marks & requirement for requirement in self.required) and not marks & self.excluded
+            for marks in carried
+        ]
+
+    def describe(self) -> str:
+        parts = []
+        if self.more:
+            parts.append("more " + ", ".join(_shown(r) for r in self.more))
+        if self.less:
+            parts.append("less " + ", ".join(_shown(r) for r in self.less))
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "catalog": self.vocabulary.catalog,
+            "more": [resolution.to_json() for resolution in self.more],
+            "less": [resolution.to_json() for resolution in self.less],
+            "tag_threshold": None if self.vocabulary.catalog == "audioset" else TAG_THRESHOLD,
+        }
+
+    def _labels_of(self, found: Found) -> frozenset[int | str]:
+        indices: set[int | str] = set()
+        for name in found.meta.labels:
+            try:
+                indices.add(self.vocabulary.label_index(name))
+            except KeyError:  # a label outside the vocabulary's labels file
+                continue
+        return frozenset(indices)
+
+
+def steer_found(
+    steering: Steering, index: CatalogIndex, candidates: Sequence[Found], k: int, width: int
+) -> tuple[list[Found], SteeredOutcome]:
+    """The first ``k`` of ``candidates`` (ranked for ``width`` groups, best first) that
+    ``steering`` admits, order kept, and the outcome."""
+    admitted = [
+        found
+        for found, ok in zip(candidates, steering.admits(index, candidates), strict=True)
+        if ok
+    ]
+    return admitted[:k], SteeredOutcome(steering, len(admitted), len(candidates), width)
+
+
+def _marks(resolution: Resolution) -> frozenset[int | str]:
+    """The class indices (AudioSet) or tags (libraries) a resolved word stands for."""
+    return frozenset(resolution.label_indices or resolution.tags)
+
+
+def _names(resolution: Resolution) -> str:
+    return ", ".join(resolution.names)
+
+
+def _shown(resolution: Resolution) -> str:
+    negation = "not " if resolution.negated else ""
+    return f"{resolution.word} (= {negation}{_names(resolution)})"

@@ -1,0 +1,102 @@
+"""``musicrec recommend --more/--less``: steering from the command line, in the table and in
+``--json``, and its refusals as one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
+from musicrec_core.cli import main
+from musicrec_core.embedders.vggish import VGGishEmbedder
+from musicrec_core.steering.filter import STEER_WIDTH_FACTOR
+from tests.helpers.music import generate_music
+from tests.helpers.shared_data import needs_audioset_metadata
+from tests.helpers.steering_indexes import install_audioset_metadata
+
+LABELS = (("Music", "Jazz"), ("Music", "Jazz", "Singing"), ("Music", "Piano"), ("Speech",))
+"""Segment i of the catalog carries LABELS[i % 4]: 3 of its 12 are jazz without singing."""
+SEGMENTS = 12
+
+pytestmark = [needs_audioset_metadata, pytest.mark.usefixtures("shared_vggish_cache")]
+
+
+@pytest.fixture(scope="module")
+def query(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("query") / "tune.wav"
+    generate_music(path, seconds=11, notes_hz=(262.0, 330.0), pulse_hz=2.0)
+    return path
+
+
+@pytest.fixture
+def catalog(synthetic_vggish: tuple[Path, Path], tmp_path: Path) -> Path:
+    """An AudioSet-style catalog of 12 labelled segments for the synthetic VGGish weights."""
+    install_audioset_metadata()
+    identity = VGGishEmbedder.from_files(*synthetic_vggish).id
+    dim = pooled_dim(identity.dim, DEFAULT_POOLING)
+    vectors = np.random.default_rng(3).standard_normal((SEGMENTS, dim)).astype(np.float32)
+    metas = [
+        ItemMeta(f"video{n:06d}", 30.0, 40.0, LABELS[n % len(LABELS)]) for n in range(SEGMENTS)
+    ]
+    with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
+        builder.add_many(vectors, metas)
+        builder.commit({"source": "audioset"})
+    return tmp_path / "index"
+
+
+def recommend(capsys, weights, *args: str) -> tuple[int, str, str]:
+    files = ["--checkpoint", str(weights[0]), "--pca", str(weights[1]), "--no-titles"]
+    status = main(["recommend", *args, *files])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_json_says_how_each_word_resolved_and_how_many_qualified(
+    capsys: pytest.CaptureFixture[str], synthetic_vggish, catalog: Path, query: Path
+) -> None:
+    args = [str(query), "--index", str(catalog), "-k", "5", "--more", "jazz", "--less", "vocals"]
+    status, out, err = recommend(capsys, synthetic_vggish, *args, "--json")
+    assert (status, err) == (0, "")
+    document = json.loads(out)
+    steering = document["steering"]
+    assert [word["names"] for word in steering["more"]] == [["Jazz"]]
+    assert steering["less"][0]["word"] == "vocals" and steering["less"][0]["names"] == ["Singing"]
+    assert (steering["qualified"], steering["searched"]) == (3, SEGMENTS)
+    assert steering["width"] == 5 * STEER_WIDTH_FACTOR
+    items = document["items"]
+    assert len(items) == 3 and all(item["labels"] == ["Music", "Jazz"] for item in items)
+    scores = [item["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)
+
+    status, out, _ = recommend(capsys, synthetic_vggish, *args)
+    lines = out.splitlines()
+    assert lines[1].startswith("Steering: more jazz (= Jazz); less vocals (= Singing).")
+    assert "3 of the 12" in lines[1] and "fewer than the 5 asked" in lines[1]
+    assert len(lines) == 2 + 1 + 3  # query, steering, header, three rows
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--more", "jazz", "--less", "Jazz"], "rule out"),
+        (["--more", "**jazz**"], "nearest it knows: Jazz"),
+        (["--more", "jazz"] * 9, "at most 8 words"),
+    ],
+)
+def test_bad_words_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str],
+    synthetic_vggish,
+    catalog: Path,
+    query: Path,
+    words: list[str],
+    message: str,
+) -> None:
+    status, out, err = recommend(
+        capsys, synthetic_vggish, str(query), "--index", str(catalog), *words
+    )
+    assert status != 0 and out == ""
+    assert message in err and "Traceback" not in err

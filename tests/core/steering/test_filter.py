@@ -1,0 +1,196 @@
+"""Steering as a filter: results carry every ``more`` word and no ``less`` word, among the
+STEER_WIDTH_FACTOR x k nearest, ranked by the same score as unsteered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.errors import (
+    BadWordsError,
+    ContradictoryWordsError,
+    NoVocabularyError,
+    UnknownWordError,
+)
+from musicrec_core.recommender import Recommender
+from musicrec_core.steering import MAX_WORDS, Vocabulary, catalog_vocabulary
+from musicrec_core.steering.carried_tags import TAG_THRESHOLD
+from musicrec_core.steering.filter import STEER_WIDTH_FACTOR, LabelSteering
+from tests.helpers.band_embedder import BandEnergyEmbedder
+from tests.helpers.steering_indexes import TRACK_TAGS, build_tagged_library, build_vggish_library
+
+LABEL_CYCLE = (
+    ("Music", "Jazz"),
+    ("Music", "Piano"),
+    ("Music", "Jazz", "Singing"),
+    ("Speech",),
+    ("Music", "Electric guitar"),
+)
+"""The labels of segment i are LABEL_CYCLE[i % 5]: a fifth sing, two fifths are jazz."""
+SEGMENTS = 60
+QUERY = np.eye(16, dtype=np.float32)[0]
+
+
+@pytest.fixture(scope="module")
+def recommender(tmp_path_factory: pytest.TempPathFactory) -> Recommender:
+    """60 AudioSet-style segments of 60 videos; segment i lies further from QUERY as i
+    grows, so the unsteered order is 0, 1, 2, ..."""
+    embedder = BandEnergyEmbedder()
+    angles = np.linspace(0.0, 1.4, SEGMENTS)
+    vectors = np.zeros((SEGMENTS, 16), dtype=np.float32)
+    vectors[:, 0], vectors[:, 1] = np.cos(angles), np.sin(angles)
+    target = tmp_path_factory.mktemp("steered") / "index"
+    metas = [
+        ItemMeta(group=f"vid{i:02d}", start_s=0.0, end_s=10.0, labels=LABEL_CYCLE[i % 5])
+        for i in range(SEGMENTS)
+    ]
+    with IndexBuilder(target, embedder=embedder.id, pooling="mean") as builder:
+        builder.add_many(vectors, metas)
+        builder.commit({"source": "audioset"})
+    opened = Recommender(CatalogIndex.load(target), embedder)
+    yield opened
+    opened.close()
+
+
+def steered(recommender: Recommender, vocabulary: Vocabulary, k: int, more=(), less=()):
+    steering = LabelSteering.from_words(vocabulary, list(more), list(less))
+    return recommender.recommend_vector(QUERY, k, pooling="mean", steering=steering)
+
+
+def test_more_keeps_only_items_carrying_the_label_in_score_order(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    result = steered(recommender, audioset_vocabulary, 4, more=["jazz"])
+    assert [item.group for item in result.items] == ["vid00", "vid02", "vid05", "vid07"]
+    assert all("Jazz" in item.labels for item in result.items)
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+    outcome = result.steering
+    assert outcome is not None and outcome.width == 4 * STEER_WIDTH_FACTOR
+    assert (outcome.qualified, outcome.searched) == (24, SEGMENTS)  # 2 in 5 of all 60
+    assert result.to_json()["steering"]["more"][0]["names"] == ["Jazz"]
+
+
+def test_a_label_word_covers_the_classes_below_it(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    result = steered(recommender, audioset_vocabulary, 2, more=["guitar"])
+    assert [item.group for item in result.items] == ["vid04", "vid09"]
+
+
+def test_less_excludes_and_more_words_must_all_be_carried(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    result = steered(recommender, audioset_vocabulary, 3, more=["jazz"], less=["singing"])
+    assert [item.group for item in result.items] == ["vid00", "vid05", "vid10"]
+    both = steered(recommender, audioset_vocabulary, 3, more=["jazz", "singing"])
+    assert [item.group for item in both.items] == ["vid02", "vid07", "vid12"]
+
+
+def test_a_negated_word_means_none_of_its_labels(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    result = steered(recommender, audioset_vocabulary, 4, more=["no vocals"])
+    assert [item.group for item in result.items] == ["vid00", "vid01", "vid04", "vid05"]
+    flipped = steered(recommender, audioset_vocabulary, 2, less=["no vocals"])
+    assert [item.group for item in flipped.items] == ["vid02", "vid03"]
+
+
+def test_too_few_qualifying_are_counted_not_padded(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    result = steered(recommender, audioset_vocabulary, 20, more=["piano"])
+    assert len(result.items) == 12 and result.steering.qualified == 12
+    assert "12 of the 60" in result.steering.summary(20) and "fewer than the 20" in (
+        result.steering.summary(20)
+    )
+    nothing = steered(recommender, audioset_vocabulary, 5, more=["theremin"])
+    assert nothing.items == () and nothing.steering.qualified == 0
+
+
+def test_the_width_is_fixed_beyond_k(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    """k = 1 searches 20 segments: four of them are piano (1, 6, 11, 16), none further."""
+    result = steered(recommender, audioset_vocabulary, 1, more=["piano"])
+    assert (result.steering.searched, result.steering.qualified) == (STEER_WIDTH_FACTOR, 4)
+
+
+@pytest.mark.parametrize(
+    ("more", "less"),
+    [(["jazz"], ["Jazz"]), (["singing", "no vocals"], []), (["jazz"], ["music"])],
+)
+def test_contradictory_words_are_refused(
+    audioset_vocabulary: Vocabulary, more: list[str], less: list[str]
+) -> None:
+    """The same label both ways, a negated word ruling out a more word, and a less word
+    whose sub-classes hold the more word's label."""
+    with pytest.raises(ContradictoryWordsError, match="rule out"):
+        LabelSteering.from_words(audioset_vocabulary, more, less)
+
+
+def test_narrowing_a_word_is_not_a_contradiction(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    """More "singing" with less "no vocals" asks for Singing twice over; "music" without jazz
+    leaves the other music."""
+    result = steered(recommender, audioset_vocabulary, 2, more=["singing"], less=["no vocals"])
+    assert [item.group for item in result.items] == ["vid02", "vid07"]
+    other = steered(recommender, audioset_vocabulary, 2, more=["music"], less=["jazz"])
+    assert [item.group for item in other.items] == ["vid01", "vid04"]
+
+
+def test_bad_words_are_refused_with_a_reason(audioset_vocabulary: Vocabulary) -> None:
+    with pytest.raises(BadWordsError, match=f"at most {MAX_WORDS}"):
+        LabelSteering.from_words(audioset_vocabulary, ["jazz"] * 40, ["piano"] * 10)
+    with pytest.raises(UnknownWordError) as unknown:
+        LabelSteering.from_words(audioset_vocabulary, ["**jazz**"], [])
+    assert "Jazz" in unknown.value.nearest
+    with pytest.raises(UnknownWordError):
+        LabelSteering.from_words(audioset_vocabulary, [], ["<@123456> @everyone"])
+
+
+def test_a_library_filters_by_tag_score_against_the_threshold(tmp_path: Path) -> None:
+    with CatalogIndex.load(build_tagged_library(tmp_path / "index")) as index:
+        recommender = Recommender(index, _StubEmbedder(index))
+        vocabulary = catalog_vocabulary(index)
+        query = index.vector(0)
+
+        def groups(more=(), less=()) -> list[str]:
+            steering = LabelSteering.from_words(vocabulary, list(more), list(less))
+            result = recommender.recommend_vector(query, 2, pooling="mean", steering=steering)
+            return [item.group for item in result.items]
+
+        # track-a: piano 0.8125, drums 0.0625; track-b: drums 0.625, piano 0.125
+        assert (
+            TRACK_TAGS["track-b"][2].probability
+            < TAG_THRESHOLD
+            < TRACK_TAGS["track-a"][0].probability
+        )
+        assert groups(more=["piano"]) == ["track-a"]
+        assert groups(more=["drums"]) == ["track-b"]
+        assert groups(less=["piano"]) == ["track-b"]
+        assert groups(more=["techno"], less=["drums"]) == []
+
+
+def test_a_vggish_library_cannot_be_steered(tmp_path: Path) -> None:
+    with (
+        CatalogIndex.load(build_vggish_library(tmp_path / "index")) as index,
+        pytest.raises(NoVocabularyError, match="VGGish library"),
+    ):
+        catalog_vocabulary(index)
+
+
+class _StubEmbedder(BandEnergyEmbedder):
+    """Any embedder whose id is the index's: recommend_vector embeds nothing."""
+
+    def __init__(self, index: CatalogIndex) -> None:
+        super().__init__()
+        self._id = index.embedder
+
+    @property
+    def id(self):  # type: ignore[override]
+        return self._id

@@ -76,9 +76,10 @@ def format_discovery(found: Discovery) -> str:
         lines.append(
             f"{resolution.word} -> {negation}{', '.join(resolution.names)} ({resolution.how})"
         )
-    plural = "" if found.qualified == 1 else "s"
+    one = found.qualified == 1
     lines.append(
-        f"{found.qualified} {found.unit}{plural} carry all the words; "
+        f"{found.qualified} {found.unit}{'' if one else 's'} {'carries' if one else 'carry'} "
+        "all the words; "
         f"showing {len(found.items)} (seed {found.seed})."
     )
     rows = [("#", "item", "start", "labels", "link")]

@@ -39,7 +39,7 @@ def test_json_gives_the_items_how_each_word_resolved_and_how_many_qualified(
     assert main(["discover", "jazz", "--index", str(index), "-k", "3", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "jazz -> Jazz (label, after plural/case folding)" in out
-    assert "1 segment carry all the words; showing 1 (seed 2)." in out
+    assert "1 segment carries all the words; showing 1 (seed 2)." in out
     assert "https://www.youtube.com/watch?v=vid0&t=30s" in out
 
 
@@ -47,7 +47,7 @@ def test_a_library_lists_its_tracks(tmp_path: Path, capsys: pytest.CaptureFixtur
     index = build_tagged_library(tmp_path / "library")
     assert main(["discover", "drums", "--index", str(index)]) == 0
     out = capsys.readouterr().out
-    assert "1 track carry all the words" in out and "track-b" in out and "track-a" not in out
+    assert "1 track carries all the words" in out and "track-b" in out and "track-a" not in out
 
 
 @needs_audioset_metadata

@@ -44,6 +44,9 @@ from musicrec_core.fingerprint.store import HASHES_FILE, LandmarkStore
 
 _LOAD_ATTEMPTS = 3
 
+_SQL_VARIABLES = 5_000
+"""Most ``?`` placeholders one query binds: SQLite refuses a statement with more than its
+build's limit (32,766 by default), so longer lists of ids or groups are read in chunks."""
 PROBE_MIN_COSINE = 0.9999
 """A probe item's stored vector must find a neighbour at least this close (itself, or an
 identical copy): float32 rounding leaves an item's cosine to itself within 1e-6 of 1."""
@@ -274,17 +277,16 @@ class CatalogIndex:
         return self.metas([item_id])[0]
 
     def metas(self, item_ids: Iterable[int]) -> list[ItemMeta]:
-        """Metadata of several items in the given order (one SQLite round trip)."""
+        """Metadata of several items in the given order (one SQLite query per
+        :data:`_SQL_VARIABLES` items)."""
         wanted = [int(i) for i in item_ids]
         if not wanted:
             return []
-        placeholders = ",".join("?" * len(wanted))
-        with self._reading(), self._db_lock:
-            rows = self._db.execute(
-                "SELECT id, grp, start_s, end_s, label_ids, title, source, kind FROM items "
-                f"WHERE id IN ({placeholders})",
-                wanted,
-            ).fetchall()
+        rows = self._select_in(
+            "SELECT id, grp, start_s, end_s, label_ids, title, source, kind FROM items "
+            "WHERE id IN ({})",
+            wanted,
+        )
         by_id = {row[0]: row for row in rows}
         result = []
         for item_id in wanted:
@@ -307,9 +309,10 @@ class CatalogIndex:
 
     def track_tags(self, groups: Iterable[str]) -> dict[str, tuple[TrackTag, ...]]:
         """Every music tag of each library track in ``groups``, best first, with its score
-        (one SQLite round trip). Groups without tags are left out (AudioSet segments, a
-        VGGish library). An index built before scores were kept (format 1) gives each
-        track its items' label names (its best few tags) with score None.
+        (one SQLite query per :data:`_SQL_VARIABLES` groups). Groups without tags are left
+        out (AudioSet segments, a VGGish library). An index built before scores were kept
+        (format 1) gives each track its items' label names (its best few tags) with score
+        None.
 
         Raises:
             CatalogError: the index has been closed.
@@ -317,29 +320,37 @@ class CatalogIndex:
         wanted = list(dict.fromkeys(str(group) for group in groups))
         if not wanted:
             return {}
-        placeholders = ",".join("?" * len(wanted))
-        found: dict[str, tuple[TrackTag, ...]] = {}
-        with self._reading(), self._db_lock:
-            if self._scored_tags:
-                rows = self._db.execute(
-                    "SELECT grp, label_id, score FROM track_tags "
-                    f"WHERE grp IN ({placeholders}) ORDER BY grp, rank",
-                    wanted,
-                ).fetchall()
-                for group, label_id, score in rows:
-                    tag = TrackTag(self._label_names[label_id], float(score))
-                    found[group] = (*found.get(group, ()), tag)
-                return found
-            rows = self._db.execute(
-                "SELECT grp, min(label_ids) FROM items "
-                f"WHERE grp IN ({placeholders}) AND label_ids != '' GROUP BY grp",
+        if self._scored_tags:
+            scored: dict[str, list[TrackTag]] = {}
+            rows = self._select_in(
+                "SELECT grp, label_id, score FROM track_tags WHERE grp IN ({}) ORDER BY grp, rank",
                 wanted,
-            ).fetchall()
-        for group, label_ids in rows:
-            found[group] = tuple(
-                TrackTag(self._label_names[int(i)], None) for i in label_ids.split(",")
             )
-        return found
+            for group, label_id, score in rows:
+                scored.setdefault(group, []).append(
+                    TrackTag(self._label_names[label_id], float(score))
+                )
+            return {group: tuple(tags) for group, tags in scored.items()}
+        rows = self._select_in(
+            "SELECT grp, min(label_ids) FROM items "
+            "WHERE grp IN ({}) AND label_ids != '' GROUP BY grp",
+            wanted,
+        )
+        return {
+            group: tuple(TrackTag(self._label_names[int(i)], None) for i in label_ids.split(","))
+            for group, label_ids in rows
+        }
+
+    def _select_in(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``, whose ``{}`` stands for an ``IN`` list, over ``values`` in
+        chunks of at most :data:`_SQL_VARIABLES` (each chunk's rows in the query's order)."""
+        rows: list[tuple[Any, ...]] = []
+        with self._reading(), self._db_lock:
+            for start in range(0, len(values), _SQL_VARIABLES):
+                chunk = values[start : start + _SQL_VARIABLES]
+                query = sql.format(",".join("?" * len(chunk)))
+                rows.extend(self._db.execute(query, chunk).fetchall())
+        return rows
 
     def label_items(self) -> LabelItems:
         """Which items carry each label (:mod:`.label_items`): the stored files, mapped on

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from musicrec_core.catalog.index import FORMAT_VERSION, CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.catalog.index import FORMAT_VERSION, CatalogIndex, IndexBuilder, ItemMeta, loaded
 from musicrec_core.catalog.index.manifest import TrackTag
 from musicrec_core.embedders.base import Tag
 from musicrec_core.errors import CatalogError, IndexCorruptError
@@ -81,3 +82,21 @@ def test_an_index_without_tags_answers_empty(tmp_path: Path) -> None:
         index.close()
         with pytest.raises(CatalogError, match="closed"):
             index.track_tags(["g"])
+
+
+def test_long_lists_of_items_and_tracks_are_read_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A discover over a whole library asks for every item and track at once: more ``?``
+    than SQLite binds in one statement (32,766 by default) must still be read. Here SQLite
+    takes one variable a statement, and the index reads one id at a time."""
+    monkeypatch.setattr(loaded, "_SQL_VARIABLES", 1)
+    with CatalogIndex.load(build_tagged_library(tmp_path / "index")) as index:
+        index._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 1)
+        metas = index.metas([3, 0, 2, 1])
+        found = index.track_tags(["track-b", "track-a"])
+    assert [meta.group for meta in metas] == ["track-b", "track-a", "track-b", "track-a"]
+    assert found == {
+        group: tuple(TrackTag(tag.name, tag.probability) for tag in tags)
+        for group, tags in TRACK_TAGS.items()
+    }

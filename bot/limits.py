@@ -1,8 +1,8 @@
 """Discord's size limits, enforced in one place.
 
 Every reply the bot sends passes through :func:`fit_content`, :func:`fit_embed` and
-:func:`fit_link_url` / :func:`fit_label`, so no reply can be refused by Discord for size
-(HTTP 400 "Invalid Form Body"). Numbers are Discord's (API v10).
+:func:`fit_label` (link targets through :func:`bot.untrusted_text.link_target`), so no reply
+can be refused by Discord for size (HTTP 400 "Invalid Form Body"). Numbers are Discord's (API v10).
 """
 
 from __future__ import annotations
@@ -55,15 +55,6 @@ def fit_content(text: str) -> str:
 def fit_label(text: str) -> str:
     """A button label cut to 80 characters (never empty: Discord refuses that)."""
     return truncate(text, MAX_BUTTON_LABEL_CHARS) or "-"
-
-
-def fit_link_url(url: str | None) -> str | None:
-    """``url`` when a link button may carry it (http(s), at most 512 characters), else None."""
-    if url is None or len(url) > MAX_URL_CHARS:
-        return None
-    if not url.startswith(("https://", "http://")):
-        return None
-    return url
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:

@@ -33,7 +33,6 @@ from bot.limits import (
     fit_button_groups,
     fit_embed,
     fit_label,
-    fit_link_url,
     truncate,
 )
 from bot.request import MAX_COUNT
@@ -212,14 +211,14 @@ class MoreLikeButton(
 
 def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
     """Link buttons (one per playable result), then a "More like #n" button per result."""
-    links = [(item, url) for item in result.items if (url := fit_link_url(link_target(item.url)))]
+    links = [(item, url) for item in result.items if (url := link_target(item.url))]
     link_count, more_count = fit_button_groups([len(links), len(result.items)])
     view = discord.ui.View(timeout=None)
     row = 0
     for position, (item, url) in enumerate(links[:link_count]):
         view.add_item(
             discord.ui.Button(
-                label=fit_label(_ranked_title(item, Surface.BUTTON_LABEL)),
+                label=_ranked_title(item, Surface.BUTTON_LABEL),
                 url=url,
                 row=row + position // 5,
             )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.untrusted_text import Surface, inert
+from bot.untrusted_text import Surface, inert, link_target
 from tests.fake_discord.markdown import render
 from tests.helpers.hostile_text import HOSTILE, shown_form
 
@@ -126,3 +126,10 @@ def test_property_plain_surfaces_keep_the_text_without_escapes(text: str, surfac
     shown = inert(text, surface)
     assert len(shown) <= surface.limit
     assert_shows(shown, text)
+
+
+def test_link_targets_over_512_characters_or_not_https_are_dropped() -> None:
+    assert link_target("https://www.youtube.com/watch?v=abc&t=1s") is not None
+    assert link_target("https://example.com/" + "a" * 600) is None
+    assert link_target("javascript:alert(1)") is None
+    assert link_target(None) is None

@@ -25,9 +25,10 @@ import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
 from musicrec_core.catalog.index.label_items import LabelItems
-from musicrec_core.errors import BadWordsError, ContradictoryWordsError, NoItemsError
+from musicrec_core.errors import BadWordsError, NoItemsError
 from musicrec_core.recommender import youtube_url
 from musicrec_core.steering.carried_tags import carried_tags
+from musicrec_core.steering.filter import LabelSteering
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
 
@@ -117,15 +118,15 @@ def discover(
         raise BadWordsError("Say at least one word to discover by.")
     if not 1 <= k <= MAX_PAGE:
         raise BadWordsError(f"Ask for between 1 and {MAX_PAGE} items; {k} were asked for.")
-    resolutions = tuple(vocabulary.resolve_all(words))
-    _check_consistent(resolutions)
+    steering = LabelSteering.from_words(vocabulary, words, ())
+    resolutions = steering.more
     if vocabulary.catalog == "audioset":
         unit = "segment"
-        wanted, unwanted = _label_id_sets(index, vocabulary, resolutions)
+        wanted, unwanted = _label_id_sets(index, vocabulary, steering)
         candidates = qualifying_items(index.label_items(), wanted, unwanted, len(index))
     else:
         unit = "track"
-        candidates = _qualifying_tracks(index, resolutions)
+        candidates = _qualifying_tracks(index, steering)
     if not len(candidates):
         said = ", ".join(
             f"{r.word} ({'not ' if r.negated else ''}{'/'.join(r.names)})" for r in resolutions
@@ -193,53 +194,32 @@ def _shuffled_batches(count: int, rng: np.random.Generator) -> Iterator[np.ndarr
         yield order[start : start + GROUP_BATCH]
 
 
-def _check_consistent(resolutions: Sequence[Resolution]) -> None:
-    """Refuse a plain word whose labels or tags a negated word all excludes."""
-    excluded: dict[int | str, str] = {}
-    for resolution in resolutions:
-        if resolution.negated:
-            excluded.update(dict.fromkeys(_extent(resolution), resolution.word))
-    for resolution in resolutions:
-        if not resolution.negated and all(key in excluded for key in _extent(resolution)):
-            other = excluded[_extent(resolution)[0]]
-            raise ContradictoryWordsError(
-                f"{resolution.word!r} and {other!r} contradict each other: no item can "
-                "carry the one and not the other."
-            )
-
-
-def _extent(resolution: Resolution) -> tuple[int | str, ...]:
-    return resolution.label_indices or resolution.names
-
-
 def _label_id_sets(
-    index: CatalogIndex, vocabulary: Vocabulary, resolutions: Sequence[Resolution]
+    index: CatalogIndex, vocabulary: Vocabulary, steering: LabelSteering
 ) -> tuple[list[list[int]], list[int]]:
-    """Each plain word's index label ids, and all negated words' ids together."""
+    """The index label ids of each of ``steering``'s requirements, and of its exclusions."""
     class_of: dict[int, int] = {}
     for label_id, name in enumerate(index.label_names):  # the builder numbers from 0
         try:
             class_of[label_id] = vocabulary.label_index(name)
         except KeyError:
             continue
-    wanted: list[list[int]] = []
-    unwanted: list[int] = []
-    for resolution in resolutions:
-        classes = set(resolution.label_indices)
-        ids = [label_id for label_id, index_class in class_of.items() if index_class in classes]
-        (unwanted.extend if resolution.negated else wanted.append)(ids)
-    return wanted, unwanted
+
+    def ids_of(classes: frozenset[int | str]) -> list[int]:
+        return [label_id for label_id, index_class in class_of.items() if index_class in classes]
+
+    return [ids_of(required) for required in steering.required], ids_of(steering.excluded)
 
 
-def _qualifying_tracks(index: CatalogIndex, resolutions: Sequence[Resolution]) -> np.ndarray:
-    """The first item id of each library track carrying all the words, ascending."""
+def _qualifying_tracks(index: CatalogIndex, steering: LabelSteering) -> np.ndarray:
+    """The first item id of each library track ``steering`` admits, ascending."""
     first_item: dict[str, int] = {}
     for item_id, meta in enumerate(index.metas(range(len(index)))):
         first_item.setdefault(meta.group, item_id)
     tags = index.track_tags(first_item)
-    chosen = []
-    for group, item_id in first_item.items():
-        carried = carried_tags(tags.get(group, ()))
-        if all(bool(carried & set(r.tags)) != r.negated for r in resolutions):
-            chosen.append(item_id)
+    chosen = [
+        item_id
+        for group, item_id in first_item.items()
+        if steering.carries(carried_tags(tags.get(group, ())))
+    ]
     return np.array(sorted(chosen), dtype=np.int32)

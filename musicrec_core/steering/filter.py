@@ -28,7 +28,6 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.ranking import Found
 from musicrec_core.errors import ContradictoryWordsError
 from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags
-from musicrec_core.steering.folding import checked_words
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
 
@@ -122,9 +121,8 @@ class LabelSteering:
             UnknownWordError: a word the vocabulary lacks (naming the nearest).
             ContradictoryWordsError: a requirement every one of whose labels is ruled out.
         """
-        checked_words([*more, *less])
-        resolved_more = tuple(vocabulary.resolve(word) for word in more)
-        resolved_less = tuple(vocabulary.resolve(word) for word in less)
+        resolved = vocabulary.resolve_all([*more, *less])
+        resolved_more, resolved_less = tuple(resolved[: len(more)]), tuple(resolved[len(more) :])
         required: list[tuple[Resolution, frozenset[int | str]]] = []
         excluded: set[int | str] = set()
         for resolution, wanted in [(r, True) for r in resolved_more] + [
@@ -139,7 +137,8 @@ class LabelSteering:
             if marks <= excluded:
                 raise ContradictoryWordsError(
                     f'"{resolution.word}" asks for {_names(resolution)}, which the other '
-                    "words rule out: no result could carry it. Drop one of them."
+                    "words rule out: they contradict each other, so no result could carry "
+                    "it. Drop one of them."
                 )
         return cls(
             vocabulary,
@@ -156,10 +155,14 @@ class LabelSteering:
         else:
             tags = index.track_tags(found.meta.group for found in candidates)
             carried = [carried_tags(tags.get(found.meta.group, ())) for found in candidates]
-        return [
-            all(marks & requirement for requirement in self.required) and not marks & self.excluded
-            for marks in carried
-        ]
+        return [self.carries(marks) for marks in carried]
+
+    def carries(self, marks: frozenset[int | str]) -> bool:
+        """Whether an item with these labels (class indices) or tags qualifies: one label of
+        every requirement, none excluded."""
+        return all(marks & requirement for requirement in self.required) and not (
+            marks & self.excluded
+        )
 
     def describe(self) -> str:
         parts = []

@@ -33,7 +33,6 @@ whether another process merely has the file open, which is what renaming must kn
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import sqlite3
@@ -43,7 +42,9 @@ from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # Windows
+
+    from musicrec_core.file_lock import flock_before
+except ImportError:  # Windows: no flock, so a damaged file is never moved
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["LOCK_WAIT_S", "RETRY_S", "SqliteCacheFile", "is_damaged"]
@@ -56,7 +57,6 @@ LOCK_WAIT_S = 2.0
 """Longest wait, in seconds, for a lock: the shared one while another process moves a
 damaged file aside, the exclusive one while other processes that found it damaged too
 let go of theirs."""
-_LOCK_POLL_S = 0.01
 _OPEN_ATTEMPTS = 3
 """Tries per open: after one that finds the file damaged, the file is moved aside (by this
 process, or by another, as the check under the exclusive lock then shows) before the next."""
@@ -208,7 +208,7 @@ class SqliteCacheFile:
         fd = self._open_lock_file()
         if fd is None:
             return None, False
-        held = _flock_within(fd, fcntl.LOCK_SH, LOCK_WAIT_S)
+        held = _lock_within(fd, fcntl.LOCK_SH)
         if not held:
             os.close(fd)
         if held is False:
@@ -223,7 +223,7 @@ class SqliteCacheFile:
         if fd is None:
             return False
         try:
-            if not _flock_within(fd, fcntl.LOCK_EX, LOCK_WAIT_S):
+            if not _lock_within(fd, fcntl.LOCK_EX):
                 return False
             if self._still_damaged():
                 for suffix in _SIDE_FILES:
@@ -244,7 +244,7 @@ class SqliteCacheFile:
         if fd is None:
             return
         try:
-            if _flock_within(fd, fcntl.LOCK_EX, LOCK_WAIT_S) and not self.path.exists():
+            if _lock_within(fd, fcntl.LOCK_EX) and not self.path.exists():
                 self._connect().close()
         finally:
             os.close(fd)
@@ -269,18 +269,10 @@ class SqliteCacheFile:
         return os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def _flock_within(fd: int, mode: int, wait_s: float) -> bool | None:
-    """Take ``mode`` on ``fd``, trying for up to ``wait_s`` seconds: True if held, False if
-    another process kept a conflicting lock, None if the file system refuses locks."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return None
-        else:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(_LOCK_POLL_S)
+def _lock_within(fd: int, mode: int) -> bool | None:
+    """Take ``mode`` on ``fd`` within :data:`LOCK_WAIT_S`: True if held, False if another
+    process kept a conflicting lock, None if the file system refuses locks."""
+    try:
+        return flock_before(fd, mode, time.monotonic() + LOCK_WAIT_S)
+    except OSError:
+        return None

@@ -50,6 +50,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import math
 import os
@@ -59,8 +60,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from musicrec_core.errors import FetchError
+from musicrec_core.file_lock import flock_before
 from musicrec_core.paths import cache_root
-from musicrec_core.sources.budget_file import MAX_ID, FetchStamp, decode, encode, lock_before
+from musicrec_core.sources.budget_file import MAX_ID, FetchStamp, decode, encode
 
 __all__ = [
     "BUDGET_FILE",
@@ -346,7 +348,7 @@ class FetchBudget:
             self._file_failure("open", exc)
             return None
         try:
-            locked = lock_before(fd, deadline)
+            locked = flock_before(fd, fcntl.LOCK_EX, deadline)
         except OSError as exc:  # e.g. a network file system without locks
             os.close(fd)
             self._file_failure("lock", exc)

@@ -13,20 +13,17 @@ hour.
 
 A file of the first format (``MRF1``: start times only, before shares) decodes with no
 owner on each stamp; the next write uses the new format. A write cut short by a crash
-fails its CRC and does not decode. :func:`lock_before` takes the file's ``flock`` without
-ever blocking for longer than a deadline.
+fails its CRC and does not decode. The file is locked with
+:func:`musicrec_core.file_lock.flock_before`.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import struct
-import time
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["MAX_ID", "FetchStamp", "decode", "encode", "lock_before"]
+__all__ = ["MAX_ID", "FetchStamp", "decode", "encode"]
 
 _HEADER = struct.Struct("<4sII")
 """Magic, number of records, CRC-32 of the records' bytes."""
@@ -38,8 +35,6 @@ _STAMP = struct.Struct("<d")
 """A record of the first format: the start time alone."""
 MAX_ID = 2**64 - 1
 """The largest member or server id a record holds."""
-_LOCK_POLL_S = (0.001, 0.02)
-"""First and longest pause between two tries of the lock, in seconds (doubling)."""
 
 
 @dataclass(frozen=True)
@@ -76,25 +71,3 @@ def decode(data: bytes) -> tuple[list[FetchStamp], bool] | None:
     if magic == _MAGIC:
         return [FetchStamp(*fields) for fields in _RECORD.iter_unpack(body)], False
     return [FetchStamp(at) for (at,) in _STAMP.iter_unpack(body)], True
-
-
-def lock_before(fd: int, deadline: float) -> bool:
-    """Take an exclusive ``flock`` on ``fd``, trying again every few ms until ``deadline``
-    (:func:`time.monotonic`); whether it was had.
-
-    Raises:
-        OSError: the file system cannot lock (anything but "held by someone else").
-    """
-    pause = _LOCK_POLL_S[0]
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 2, _LOCK_POLL_S[1])

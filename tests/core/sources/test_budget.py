@@ -239,7 +239,7 @@ def test_an_unusable_file_is_logged_once_and_the_process_counts_alone(
         def no_locks(fd: int, operation: int) -> None:
             raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))  # a network file system
 
-        monkeypatch.setattr("musicrec_core.sources.budget_file.fcntl.flock", no_locks)
+        monkeypatch.setattr("fcntl.flock", no_locks)
     budget = FetchBudget(2, clock=Clock(), path=path)
     with caplog.at_level(logging.WARNING, logger="musicrec_core.sources.budget"):
         budget.take()

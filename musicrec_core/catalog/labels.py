@@ -138,14 +138,12 @@ def cached_labels() -> list[AudioSetClass]:
 
 
 def cached_ontology() -> dict[str, list[str]]:
-    """The cached ontology, parsed once its sha256 matched the pin (:func:`read_ontology`).
+    """The cached ontology as ``{mid: child mids}`` (:func:`cached_ontology_nodes`).
 
     Raises:
         CatalogError: missing, not the official file, or malformed.
     """
-    path = default_ontology_path()
-    _check_pin(path, ONTOLOGY_SHA256, "ontology")
-    return read_ontology(path)
+    return {mid: list(node.child_ids) for mid, node in cached_ontology_nodes().items()}
 
 
 def cached_ontology_nodes() -> dict[str, OntologyNode]:

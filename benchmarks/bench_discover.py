@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 from musicrec_core.catalog import labels  # noqa: E402
 from musicrec_core.catalog.index.label_items import LabelItems  # noqa: E402
 from musicrec_core.steering import Vocabulary  # noqa: E402
-from musicrec_core.steering.discovery import qualifying_items, spread_page  # noqa: E402
+from musicrec_core.steering.discovery import spread_page  # noqa: E402
+from musicrec_core.steering.qualifying import qualifying_items  # noqa: E402
 from tests.helpers.shared_data import AUDIOSET_METADATA  # noqa: E402
 
 SEGMENT_LISTS = ("balanced_train_segments.csv", "eval_segments.csv")

@@ -104,6 +104,12 @@ def main() -> None:
         "vectors independent)",
     )
     parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the built catalog in this folder and reuse it when it is already there "
+        "(the same --items and --label-weight; a 1M build takes minutes)",
+    )
+    parser.add_argument(
         "--width-factor",
         type=int,
         default=STEER_WIDTH_FACTOR,
@@ -123,11 +129,13 @@ def main() -> None:
     counts = Counter(name for names in label_sets for name in names if name in musical)
     common = [name for name, _ in counts.most_common(COMMON_LABELS)]
     with tempfile.TemporaryDirectory() as work:
-        started = time.perf_counter()
-        names = [c.name for c in classes]
-        build(Path(work) / "index", args.items, label_sets, names, args.label_weight, rng)
-        print(f"built {args.items:,} items in {time.perf_counter() - started:.1f} s")
-        recommender = Recommender(CatalogIndex.load(Path(work) / "index"), _Identity())
+        target = args.cache or Path(work) / "index"
+        if not (target / "CURRENT").is_file():
+            started = time.perf_counter()
+            names = [c.name for c in classes]
+            build(target, args.items, label_sets, names, args.label_weight, rng)
+            print(f"built {args.items:,} items in {time.perf_counter() - started:.1f} s")
+        recommender = Recommender(CatalogIndex.load(target), _Identity())
         index = recommender.index
         full, shortfalls, plain_ms, steered_ms, ratios = 0, [], [], [], []
         for _ in range(args.queries):

@@ -211,9 +211,10 @@ class Recommender:
         sha256 of its file's bytes, which is the library track key of that file) are left
         out of that query's results only, unless ``include_self``; every group in
         ``exclude_groups`` is left out of every query's results. With ``steering``, the
-        first k of the STEER_WIDTH_FACTOR x k groups ranked as usual that it admits
-        (:mod:`musicrec_core.steering.filter`); each answer's ``steering`` says how many
-        qualified.
+        first k of the items it qualifies, all ranked by the usual score when it can name
+        them (a label index, a library's tags), else of the STEER_WIDTH_FACTOR x k groups
+        ranked as usual (:mod:`musicrec_core.steering.filter`); each answer's ``steering``
+        says how many qualified.
 
         Raises:
             ValueError: when ``k < 1``.
@@ -325,16 +326,22 @@ def _search_distinct(
     steering: Steering | None,
 ) -> tuple[tuple[Recommendation, ...], SteeredOutcome | None]:
     """At most ``k`` groups not in ``excluded``, one item each, the track ``peaks`` identify
-    first (:func:`rank_identified`); with ``steering``, those it admits among the
-    STEER_WIDTH_FACTOR x k ranked, and the outcome."""
+    first (:func:`rank_identified`); with ``steering``, from the items it qualifies, all
+    ranked when it names them (:meth:`Steering.qualifying`), else those it admits among the
+    STEER_WIDTH_FACTOR x k ranked; and the outcome."""
     if vector.shape != (index.dim,):
         raise IndexMismatchError(
             f"The query vector has shape {vector.shape} but the index holds {index.dim}-d "
             "vectors; it was built with another pooling rule or embedder."
         )
     outcome = None
+    qualifying = None if steering is None else steering.qualifying(index)
     if steering is None:
         found = rank_identified(index, vector, k, excluded, peaks)
+    elif qualifying is not None:
+        found = rank_identified(index, vector, k, excluded, peaks, qualifying.items)
+        count = qualifying.count
+        outcome = SteeredOutcome(steering, count, count, count, exact=True, unit=qualifying.unit)
     else:
         width = STEER_WIDTH_FACTOR * k
         candidates = rank_identified(index, vector, width, excluded, peaks)

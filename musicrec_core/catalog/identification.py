@@ -54,18 +54,30 @@ def rank_identified(
     k: int,
     excluded: Collection[str],
     peaks: np.ndarray | None,
+    among: np.ndarray | None = None,
 ) -> list[Found]:
     """At most ``k`` groups not in ``excluded`` for the query ``vector`` (float32 [dim]):
-    the track its ``peaks`` identify first (see the module docstring), then by embedding."""
+    the track its ``peaks`` identify first (see the module docstring), then by embedding.
+    ``among``: the ascending ids of the only items results may come from (a steering's
+    qualifying items; :func:`rank_groups`); an identified track with none of them still
+    anchors the style order but is not returned."""
     track = identified_group(index, peaks)
     anchor = None if track is None else track.group
-    found = rank_groups(index, vector, k, excluded, anchor)
+    if track is not None and among is not None and not _holds_any(track, among):
+        excluded = {*excluded, track.group}
+    found = rank_groups(index, vector, k, excluded, anchor, among)
     if track is None or anchor in excluded:
         return found
     if found and found[0].meta.group == anchor:
         return [found[0]._replace(identified=True), *found[1:]]
     rest = [entry for entry in found if entry.meta.group != anchor]
     return [_nearest_item(index, vector, track), *rest][:k]
+
+
+def _holds_any(track: StoredTrack, among: np.ndarray) -> bool:
+    """Whether one of ``track``'s items is in ``among`` (ascending ids)."""
+    at = int(np.searchsorted(among, track.first_item))
+    return at < len(among) and among[at] < track.first_item + track.items
 
 
 def _nearest_item(index: CatalogIndex, vector: np.ndarray, track: StoredTrack) -> Found:

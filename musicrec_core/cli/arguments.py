@@ -42,3 +42,10 @@ def add_vggish_file_options(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint F --pca F``: VGGish files kept outside the model cache."""
     parser.add_argument("--checkpoint", type=Path, metavar="F", help="VGGish checkpoint file")
     parser.add_argument("--pca", type=Path, metavar="F", help="VGGish PCA parameters (.npz)")
+
+
+def add_vocabulary_file_options(parser: argparse.ArgumentParser) -> None:
+    """``--labels`` and ``--ontology``: AudioSet's files for an AudioSet catalog's words,
+    instead of the copies ``musicrec models download audioset-labels`` caches."""
+    parser.add_argument("--labels", type=Path, metavar="CSV", help="AudioSet labels CSV")
+    parser.add_argument("--ontology", type=Path, metavar="JSON", help="AudioSet ontology")

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from musicrec_core.cli.arguments import positive_int
+from musicrec_core.cli.arguments import add_vocabulary_file_options, positive_int
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.timecode import format_clock
 
@@ -46,8 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("-k", type=positive_int, default=5, help="how many items (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="the shuffle's seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--labels", type=Path, metavar="CSV", help="AudioSet labels CSV")
-    parser.add_argument("--ontology", type=Path, metavar="JSON", help="AudioSet ontology")
+    add_vocabulary_file_options(parser)
     parser.set_defaults(func=run)
 
 

@@ -27,10 +27,13 @@ track when the index holds it (same bytes), unless ``--include-self`` is given.
 ``--more WORD`` and ``--less WORD`` steer (:mod:`musicrec_core.steering.filter`): each is
 repeatable, one word or phrase per option (not comma-separated: AudioSet's label names hold
 commas, "Violin, fiddle"), at most MAX_WORDS in all. Results then carry every ``--more``
-word's labels or tags and none of the ``--less`` ones, among the STEER_WIDTH_FACTOR x k
-nearest; the table's second line says the steering and how many qualified, ``--json`` adds
-``steering`` (each word's resolution, ``qualified``, ``searched``, ``width``). A VGGish
-library cannot be steered (no labels, no tags) and says so.
+word's labels or tags and none of the ``--less`` ones: every qualifying item ranked where
+the index names them (``--more`` words), else among the STEER_WIDTH_FACTOR x k nearest
+(``--less`` only). The table's second line says the steering and how many qualified,
+``--json`` adds ``steering`` (each word's resolution, ``qualified``, ``searched``,
+``width``, ``exact``, ``unit``; docs/steering.md). An AudioSet catalog's words come from the
+cached label files or ``--labels``/``--ontology``. A VGGish library cannot be steered (no
+labels, no tags) and says so.
 
 YouTube results are looked up through YouTube's oEmbed endpoint (:mod:`musicrec_core.titles`,
 ``MUSICREC_TITLE_LOOKUP``, ``MUSICREC_OEMBED_URL``, ``MUSICREC_TITLE_BUDGET_S``): they show
@@ -50,6 +53,7 @@ from pathlib import Path
 from musicrec_core.cli.arguments import (
     add_start_option,
     add_vggish_file_options,
+    add_vocabulary_file_options,
     positive_int,
 )
 from musicrec_core.cli.exit_codes import EXIT_OK
@@ -109,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             help=f"results must {meaning} this word's labels or tags (repeatable; "
             "`musicrec vocab` lists the words)",
         )
+    add_vocabulary_file_options(parser)
     parser.add_argument(
         "--no-titles",
         action="store_true",
@@ -122,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
-        steering = _steering(recommender, args.more, args.less)
+        steering = _steering(recommender, args)
         clips = _load_clips(args.sources, args.start)
         if args.no_titles or not titles.enabled:
             results = recommender.recommend_many(
@@ -151,17 +156,19 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _steering(
-    recommender: Recommender, more: Sequence[str], less: Sequence[str]
-) -> LabelSteering | None:
-    """The steering the words ask for, resolved in the index's vocabulary; None without
-    words. Raises SteeringError subclasses (unknown, contradictory or too many words, a
-    catalog without a vocabulary)."""
-    if not more and not less:
+def _steering(recommender: Recommender, args: argparse.Namespace) -> LabelSteering | None:
+    """The steering ``--more``/``--less`` ask for, resolved in the index's vocabulary (its
+    AudioSet files from ``--labels``/``--ontology`` when given); None without words. Raises
+    SteeringError subclasses (unknown, contradictory or too many words, a catalog without a
+    vocabulary)."""
+    if not args.more and not args.less:
         return None
     from musicrec_core.steering import catalog_vocabulary
 
-    return LabelSteering.from_words(catalog_vocabulary(recommender.index), more, less)
+    vocabulary = catalog_vocabulary(
+        recommender.index, labels_path=args.labels, ontology_path=args.ontology
+    )
+    return LabelSteering.from_words(vocabulary, args.more, args.less)
 
 
 def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
@@ -189,12 +196,13 @@ def format_table(result: RecommendationSet, k: int) -> str:
         shown = result.query_tags[:QUERY_TAGS_SHOWN]
         lines.append("Tags: " + ", ".join(f"{t.name} {t.probability:.2f}" for t in shown))
     if result.steering is not None:
-        lines.append(result.steering.summary(k))
+        lines.append(result.steering.summary(k, len(result.items)))
     if not result.items:
         if result.steering is None:
             lines.append("No recommendations: the index holds nothing but the query itself.")
         else:
-            lines.append("No recommendations: no result searched carries those words.")
+            where = "the catalog" if result.steering.exact else "the results searched"
+            lines.append(f"No recommendations: nothing in {where} carries those words.")
         return "\n".join(lines)
     with_channel = any(item.channel for item in result.items)
     rows = [

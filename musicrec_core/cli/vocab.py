@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musicrec_core.cli.arguments import add_vocabulary_file_options
 from musicrec_core.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from musicrec_core.errors import UnknownWordError
 
@@ -66,8 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the index folder (default: the default catalog, whose words are AudioSet's)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--labels", type=Path, metavar="CSV", help="AudioSet labels CSV")
-    parser.add_argument("--ontology", type=Path, metavar="JSON", help="AudioSet ontology")
+    add_vocabulary_file_options(parser)
     parser.set_defaults(func=run)
 
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
-from musicrec_core.catalog.index.label_items import LabelItems
+from musicrec_core.catalog.index.tracks import first_items
 from musicrec_core.errors import BadWordsError, NoItemsError
 from musicrec_core.recommender import youtube_url
-from musicrec_core.steering.carried_tags import carried_tags
 from musicrec_core.steering.filter import LabelSteering
+from musicrec_core.steering.qualifying import qualifying_segments, tracks_qualifying
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
 
@@ -122,11 +122,14 @@ def discover(
     resolutions = steering.more
     if vocabulary.catalog == "audioset":
         unit = "segment"
-        wanted, unwanted = _label_id_sets(index, vocabulary, steering)
-        candidates = qualifying_items(index.label_items(), wanted, unwanted, len(index))
+        candidates = qualifying_segments(
+            index, vocabulary, steering.required, steering.excluded
+        ).items
     else:
         unit = "track"
-        candidates = _qualifying_tracks(index, steering)
+        first = first_items(index)
+        tracks = tracks_qualifying(index, steering.carries)
+        candidates = np.array(sorted(first[group] for group in tracks), dtype=np.int32)
     if not len(candidates):
         said = ", ".join(
             f"{r.word} ({'not ' if r.negated else ''}{'/'.join(r.names)})" for r in resolutions
@@ -142,25 +145,6 @@ def discover(
     page = spread_page(candidates, k, seed, groups_of)
     items = tuple(Discovered(item_id, metas[item_id]) for item_id in page)
     return Discovery(resolutions, len(candidates), unit, seed, items)
-
-
-def qualifying_items(
-    label_items: LabelItems,
-    wanted: Sequence[Sequence[int]],
-    unwanted: Sequence[int],
-    item_count: int,
-) -> np.ndarray:
-    """The sorted ids (int32) of the items carrying, for each id list of ``wanted``, one of
-    its labels, and none of ``unwanted`` (index label ids); all items when nothing is
-    wanted."""
-    if len(wanted) == 1 and not unwanted:
-        return label_items.items_with_any(wanted[0], item_count)
-    keep = np.ones(item_count, dtype=bool)
-    for ids in wanted:
-        keep &= label_items.mask_of(ids, item_count)
-    if unwanted:
-        keep &= ~label_items.mask_of(unwanted, item_count)
-    return np.flatnonzero(keep).astype(np.int32)
 
 
 def spread_page(
@@ -192,34 +176,3 @@ def _shuffled_batches(count: int, rng: np.random.Generator) -> Iterator[np.ndarr
     order = rng.permutation(count)
     for start in range(0, count, GROUP_BATCH):
         yield order[start : start + GROUP_BATCH]
-
-
-def _label_id_sets(
-    index: CatalogIndex, vocabulary: Vocabulary, steering: LabelSteering
-) -> tuple[list[list[int]], list[int]]:
-    """The index label ids of each of ``steering``'s requirements, and of its exclusions."""
-    class_of: dict[int, int] = {}
-    for label_id, name in enumerate(index.label_names):  # the builder numbers from 0
-        try:
-            class_of[label_id] = vocabulary.label_index(name)
-        except KeyError:
-            continue
-
-    def ids_of(classes: frozenset[int | str]) -> list[int]:
-        return [label_id for label_id, index_class in class_of.items() if index_class in classes]
-
-    return [ids_of(required) for required in steering.required], ids_of(steering.excluded)
-
-
-def _qualifying_tracks(index: CatalogIndex, steering: LabelSteering) -> np.ndarray:
-    """The first item id of each library track ``steering`` admits, ascending."""
-    first_item: dict[str, int] = {}
-    for item_id, meta in enumerate(index.metas(range(len(index)))):
-        first_item.setdefault(meta.group, item_id)
-    tags = index.track_tags(first_item)
-    chosen = [
-        item_id
-        for group, item_id in first_item.items()
-        if steering.carries(carried_tags(tags.get(group, ())))
-    ]
-    return np.array(sorted(chosen), dtype=np.int32)

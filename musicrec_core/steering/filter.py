@@ -1,14 +1,18 @@
-"""Steering as a filter: resolved ``more``/``less`` words, and which results carry them.
+"""Steering: resolved ``more``/``less`` words, which results carry them, and the answer.
 
-Mental model: :class:`Steering` is the one interface the recommender applies
-(:func:`steer_found`); :class:`LabelSteering` is its implementation from a catalog's own
-labels or tags, built with :meth:`LabelSteering.from_words`. A text-audio model (CLAP-like)
-would be another :class:`Steering` (docs/steering.md)::
+Mental model: :class:`Steering` is the one interface the recommender applies;
+:class:`LabelSteering` is its implementation from a catalog's own labels or tags, built with
+:meth:`LabelSteering.from_words`. A text-audio model (CLAP-like) would be another
+:class:`Steering` (docs/steering.md). A steering answers in one of two ways::
 
     more, less words --vocabulary.resolve--> Resolutions --> requirements + exclusions
-    query --rank_identified(width = STEER_WIDTH_FACTOR * k)--> candidates, ordered by score
-    candidates --Steering.admits--> the qualifying ones, order kept --> first k
-                                    + SteeredOutcome(qualified, searched, width)
+    exact:   Steering.qualifying(index) --> every qualifying item of the catalog (label
+             index, track tags) --rank_identified(among = them)--> the first k, ranked by
+             the same score as unsteered + SteeredOutcome(exact, qualified = all of them)
+    filter:  qualifying(index) is None (nothing required: less words only; a steering
+             that cannot name its items) --rank_identified(width = STEER_WIDTH_FACTOR * k)
+             --> candidates --Steering.admits--> the qualifying ones, order kept, first k
+             + SteeredOutcome(qualified of the searched width)
 
 A result *carries* a label (AudioSet: one of its segment's labels, or a class below it in
 the ontology, as :attr:`Resolution.label_indices` names them) or a tag (a library track's
@@ -28,14 +32,15 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.ranking import Found
 from musicrec_core.errors import ContradictoryWordsError
 from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags
+from musicrec_core.steering.qualifying import Qualifying, qualifying_segments, qualifying_tracks
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
 
 STEER_WIDTH_FACTOR = 20
-"""A steered query ranks this many times k groups (videos or tracks) as it would unsteered,
-then keeps the first k that qualify: 100 groups for k = 5, 200 for k = 10. Fixed, so a
-steered query costs a bounded amount more than an unsteered one; a rarer label than that
-width can find is reported as "n of the width qualified", not searched for further."""
+"""Where a steering cannot name its qualifying items (``less`` words only), a steered query
+ranks this many times k groups (videos or tracks) as it would unsteered, then keeps the
+first k that qualify: 200 groups for k = 10. Fixed, so it costs a bounded amount more than
+an unsteered query; qualifying groups beyond that width are not searched for."""
 
 
 @dataclass(frozen=True)
@@ -44,24 +49,40 @@ class SteeredOutcome:
 
     Attributes:
         steering: the steering applied.
-        qualified: how many of the groups searched qualified (may exceed k; fewer than k
-            means the reply is short, and says so).
-        searched: how many groups were ranked and checked (the width, or fewer when the
-            catalog holds fewer).
-        width: the groups asked for: :data:`STEER_WIDTH_FACTOR` x the k asked.
+        qualified: exact: how many ``unit``s of the whole catalog qualify (segments;
+            tracks for a library), every one ranked. Filter: how many of the groups
+            searched qualified. May exceed k; fewer results than k means no more
+            qualify (exact) or none within the width (filter), and the summary says so.
+        searched: exact: the same as ``qualified`` (all of them were ranked). Filter: how
+            many groups were ranked and checked (the width, or fewer in a small catalog).
+        width: exact: the same as ``qualified``. Filter: the groups asked for,
+            :data:`STEER_WIDTH_FACTOR` x the k asked.
+        exact: whether the qualifying items were named and ranked in full.
+        unit: what ``qualified`` counts: "segment", "track", or "group" (a video or track
+            of the width searched).
     """
 
     steering: Steering
     qualified: int
     searched: int
     width: int
+    exact: bool = False
+    unit: str = "group"
 
-    def summary(self, k: int) -> str:
-        """One line for a table or reply: the steering and the count."""
-        line = f"Steering: {self.steering.describe()}. {self.qualified} of the {self.searched} "
-        line += "nearest results searched qualify"
-        if self.qualified < k:
-            line += f", fewer than the {k} asked: only those are shown"
+    def summary(self, k: int, shown: int | None = None) -> str:
+        """One line for a table or reply: the steering and the counts, for ``k`` asked and
+        ``shown`` results (when known; else assumed min(k, qualified))."""
+        shown = min(k, self.qualified) if shown is None else shown
+        line = f"Steering: {self.steering.describe()}. "
+        if self.exact:
+            line += f"{self.qualified:,} {self.unit}{_plural(self.qualified)} of the catalog "
+            line += "qualify, all ranked"
+        else:
+            line += f"{self.qualified} of the {self.searched} nearest results searched qualify"
+        if shown < k:
+            line += f", fewer than the {k} asked: only {shown} shown"
+            if self.exact and shown < self.qualified:
+                line += " (the others are more of the same videos or tracks, or excluded)"
         return line + "."
 
     def to_json(self) -> dict[str, object]:
@@ -71,11 +92,19 @@ class SteeredOutcome:
             "qualified": self.qualified,
             "searched": self.searched,
             "width": self.width,
+            "exact": self.exact,
+            "unit": self.unit,
         }
 
 
 class Steering(Protocol):
     """What a recommender needs of any steering (the seam for a text-audio model)."""
+
+    def qualifying(self, index: CatalogIndex) -> Qualifying | None:
+        """Every item of ``index`` that qualifies, when this steering can name them all
+        from the index (then they are ranked in full); None when it can only judge ranked
+        candidates (:meth:`admits`, over a fixed width)."""
+        ...
 
     def admits(self, index: CatalogIndex, candidates: Sequence[Found]) -> list[bool]:
         """For each candidate (in order), whether it qualifies."""
@@ -148,6 +177,16 @@ class LabelSteering:
             frozenset(excluded),
         )
 
+    def qualifying(self, index: CatalogIndex) -> Qualifying | None:
+        """AudioSet: the segments the label index names; a library: the items of the
+        tracks whose tags qualify. None when nothing is required (``less`` words only:
+        most of the catalog qualifies, and the nearest width holds enough)."""
+        if not self.required:
+            return None
+        if self.vocabulary.catalog == "audioset":
+            return qualifying_segments(index, self.vocabulary, self.required, self.excluded)
+        return qualifying_tracks(index, self.carries)
+
     def admits(self, index: CatalogIndex, candidates: Sequence[Found]) -> list[bool]:
         """For each candidate, whether it carries every requirement and no exclusion."""
         if self.vocabulary.catalog == "audioset":
@@ -201,6 +240,10 @@ def steer_found(
         if ok
     ]
     return admitted[:k], SteeredOutcome(steering, len(admitted), len(candidates), width)
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _marks(resolution: Resolution) -> frozenset[int | str]:

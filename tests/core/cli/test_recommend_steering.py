@@ -15,7 +15,7 @@ from musicrec_core.cli import main
 from musicrec_core.embedders.vggish import VGGishEmbedder
 from musicrec_core.steering.filter import STEER_WIDTH_FACTOR
 from tests.helpers.music import generate_music
-from tests.helpers.shared_data import needs_audioset_metadata
+from tests.helpers.shared_data import AUDIOSET_METADATA, needs_audioset_metadata
 from tests.helpers.steering_indexes import install_audioset_metadata
 
 LABELS = (("Music", "Jazz"), ("Music", "Jazz", "Singing"), ("Music", "Piano"), ("Speech",))
@@ -65,8 +65,8 @@ def test_json_says_how_each_word_resolved_and_how_many_qualified(
     steering = document["steering"]
     assert [word["names"] for word in steering["more"]] == [["Jazz"]]
     assert steering["less"][0]["word"] == "vocals" and steering["less"][0]["names"] == ["Singing"]
-    assert (steering["qualified"], steering["searched"]) == (3, SEGMENTS)
-    assert steering["width"] == 5 * STEER_WIDTH_FACTOR
+    assert (steering["qualified"], steering["searched"], steering["width"]) == (3, 3, 3)
+    assert (steering["exact"], steering["unit"]) == (True, "segment")
     items = document["items"]
     assert len(items) == 3 and all(item["labels"] == ["Music", "Jazz"] for item in items)
     scores = [item["score"] for item in items]
@@ -75,8 +75,34 @@ def test_json_says_how_each_word_resolved_and_how_many_qualified(
     status, out, _ = recommend(capsys, synthetic_vggish, *args)
     lines = out.splitlines()
     assert lines[1].startswith("Steering: more jazz (= Jazz); less vocals (= Singing).")
-    assert "3 of the 12" in lines[1] and "fewer than the 5 asked" in lines[1]
+    assert "3 segments of the catalog qualify" in lines[1]
+    assert "fewer than the 5 asked: only 3 shown" in lines[1]
     assert len(lines) == 2 + 1 + 3  # query, steering, header, three rows
+
+
+def test_less_words_alone_search_the_fixed_width(
+    capsys: pytest.CaptureFixture[str], synthetic_vggish, catalog: Path, query: Path
+) -> None:
+    args = [str(query), "--index", str(catalog), "-k", "2", "--less", "speech", "--json"]
+    status, out, _ = recommend(capsys, synthetic_vggish, *args)
+    steering = json.loads(out)["steering"]
+    assert status == 0 and not steering["exact"]
+    assert (steering["searched"], steering["width"]) == (SEGMENTS, 2 * STEER_WIDTH_FACTOR)
+    assert steering["qualified"] == 9  # all but the 3 speech segments
+
+
+def test_the_labels_files_can_be_given(
+    capsys: pytest.CaptureFixture[str], synthetic_vggish, catalog: Path, query: Path, tmp_path
+) -> None:
+    """As for discover and vocab: --labels/--ontology name AudioSet's files."""
+    args = [str(query), "--index", str(catalog), "--more", "jazz"]
+    missing = ["--labels", str(tmp_path / "none.csv")]
+    status, out, err = recommend(capsys, synthetic_vggish, *args, *missing)
+    assert status != 0 and out == "" and "none.csv" in err and "Traceback" not in err
+    given = ["--labels", str(AUDIOSET_METADATA / "class_labels_indices.csv")]
+    given += ["--ontology", str(AUDIOSET_METADATA / "ontology.json")]
+    status, out, _ = recommend(capsys, synthetic_vggish, *args, *given)
+    assert status == 0 and "Steering: more jazz (= Jazz)" in out
 
 
 @pytest.mark.parametrize(

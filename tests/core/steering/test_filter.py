@@ -1,5 +1,6 @@
-"""Steering as a filter: results carry every ``more`` word and no ``less`` word, among the
-STEER_WIDTH_FACTOR x k nearest, ranked by the same score as unsteered."""
+"""Steering: results carry every ``more`` word and no ``less`` word, ranked by the same
+score as unsteered: every qualifying item when the steering names them (a label index,
+track tags), else among the STEER_WIDTH_FACTOR x k nearest."""
 
 from __future__ import annotations
 
@@ -69,9 +70,13 @@ def test_more_keeps_only_items_carrying_the_label_in_score_order(
     scores = [item.score for item in result.items]
     assert scores == sorted(scores, reverse=True)
     outcome = result.steering
-    assert outcome is not None and outcome.width == 4 * STEER_WIDTH_FACTOR
-    assert (outcome.qualified, outcome.searched) == (24, SEGMENTS)  # 2 in 5 of all 60
-    assert result.to_json()["steering"]["more"][0]["names"] == ["Jazz"]
+    assert outcome is not None and outcome.exact and outcome.unit == "segment"
+    assert (outcome.qualified, outcome.searched) == (24, 24)  # 2 in 5 of all 60
+    shown = result.to_json()["steering"]
+    assert shown["more"][0]["names"] == ["Jazz"] and (shown["exact"], shown["qualified"]) == (
+        True,
+        24,
+    )
 
 
 def test_a_label_word_covers_the_classes_below_it(
@@ -104,19 +109,29 @@ def test_too_few_qualifying_are_counted_not_padded(
 ) -> None:
     result = steered(recommender, audioset_vocabulary, 20, more=["piano"])
     assert len(result.items) == 12 and result.steering.qualified == 12
-    assert "12 of the 60" in result.steering.summary(20) and "fewer than the 20" in (
-        result.steering.summary(20)
-    )
-    nothing = steered(recommender, audioset_vocabulary, 5, more=["theremin"])
-    assert nothing.items == () and nothing.steering.qualified == 0
+    summary = result.steering.summary(20, len(result.items))
+    assert "12 segments of the catalog qualify" in summary
+    assert "fewer than the 20 asked: only 12 shown" in summary
 
 
-def test_the_width_is_fixed_beyond_k(
+def test_a_label_no_item_carries_is_said_so(
     recommender: Recommender, audioset_vocabulary: Vocabulary
 ) -> None:
-    """k = 1 searches 20 segments: four of them are piano (1, 6, 11, 16), none further."""
-    result = steered(recommender, audioset_vocabulary, 1, more=["piano"])
-    assert (result.steering.searched, result.steering.qualified) == (STEER_WIDTH_FACTOR, 4)
+    nothing = steered(recommender, audioset_vocabulary, 5, more=["theremin"])
+    assert nothing.items == () and nothing.steering.qualified == 0
+    assert "0 segments of the catalog qualify" in nothing.steering.summary(5, 0)
+
+
+def test_less_words_alone_filter_a_fixed_width(
+    recommender: Recommender, audioset_vocabulary: Vocabulary
+) -> None:
+    """Nothing required: k = 1 searches 20 segments as unsteered, the first not singing."""
+    result = steered(recommender, audioset_vocabulary, 1, less=["singing"])
+    outcome = result.steering
+    assert not outcome.exact and (outcome.searched, outcome.width) == (STEER_WIDTH_FACTOR,) * 2
+    assert outcome.qualified == 16  # 4 of the 20 (2, 7, 12, 17) sing
+    assert [item.group for item in result.items] == ["vid00"]
+    assert "16 of the 20 nearest results searched qualify" in outcome.summary(1, 1)
 
 
 @pytest.mark.parametrize(

@@ -40,9 +40,12 @@ def stored_vectors(index: CatalogIndex, item_ids: np.ndarray) -> np.ndarray:
     if len(ids) and (ids.min() < 0 or ids.max() >= len(index)):
         raise IndexError(f"item ids outside this index of {len(index)} items")
     view = _view_of(index)
-    if view is None:
-        return np.stack([index.vector(int(i)) for i in ids]).reshape(len(ids), index.dim)
-    return np.ascontiguousarray(view[ids])
+    if view is not None:
+        return np.ascontiguousarray(view[ids])
+    rows = np.empty((len(ids), index.dim), dtype=np.float32)
+    for row, item_id in enumerate(ids):
+        rows[row] = index.vector(int(item_id))
+    return rows
 
 
 def _view_of(index: CatalogIndex) -> np.ndarray | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from musicrec_core.catalog import ranking
@@ -135,3 +136,33 @@ def test_an_index_without_landmarks_ranks_as_before(music: Path, tmp_path: Path)
             recommender.index, result.query_vector, 3, clip.provenance.own_groups
         )
         assert [item.item_id for item in result.items] == [found.item_id for found in expected]
+
+
+@pytest.mark.parametrize("style", [True, False], ids=["style order", "item by item"])
+def test_among_qualifying_items_the_identified_track_still_comes_first(
+    recommender: Recommender,
+    music: Path,
+    tmp_path: Path,
+    style: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Results restricted to the items of some tracks (a steering's qualifying items): the
+    identified tune41 first when it is among them, never when it is not."""
+    if not style:
+        monkeypatch.setattr(ranking, "PROFILE_MAX_ITEMS", 0)
+    keys = {seed: track_key(music / f"tune{seed}.flac") for seed in SEEDS}
+    peaks = spectral_peaks(_phone_clip(41, 4.0, tmp_path).samples)
+    with CatalogIndex.load(recommender.index.directory) as index:
+        groups = [index.meta(i).group for i in range(len(index))]
+        vector = index.vector(groups.index(keys[43]))
+
+        def among(*seeds: int) -> np.ndarray:
+            wanted = {keys[seed] for seed in seeds}
+            return np.array([i for i, g in enumerate(groups) if g in wanted], dtype=np.int32)
+
+        ranked = rank_identified(index, vector, 3, set(), peaks, among(41, 40))
+        assert [found.meta.group for found in ranked][0] == keys[41] and ranked[0].identified
+        assert {found.meta.group for found in ranked} == {keys[41], keys[40]}
+        without = rank_identified(index, vector, 3, set(), peaks, among(40, 42))
+        assert {found.meta.group for found in without} == {keys[40], keys[42]}
+        assert not any(found.identified for found in without)

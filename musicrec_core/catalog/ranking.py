@@ -116,6 +116,13 @@ PROFILE_MAX_ITEMS = 200_000
 100k items; the profiles take groups x dim x 4 bytes. A style-ordered query then costs
 about 2 ms (item by item: 0.4 ms)."""
 
+SEARCH_FIRST_SHARE = 0.05
+"""Items ``among`` more than this share of the index (a label as broad as Music: 39 % of
+AudioSet's segments) are first looked for among the index's nearest items, as many as
+should hold enough of them, and ranked exactly only when too few turn up: gathering and
+multiplying hundreds of thousands of stored vectors takes hundreds of ms, a search about
+as long as an unsteered query."""
+
 STYLE_POOL = 128
 """Items asked of the index for the anchor and the item-by-item cosines (64 to all 3,428
 items of the benchmark's index gave the same figures)."""
@@ -214,29 +221,76 @@ def rank_groups(
 def nearest_among(
     index: CatalogIndex, vector: np.ndarray, k: int, excluded: Collection[str], among: np.ndarray
 ) -> list[Found]:
-    """As :func:`nearest_groups`, but over the items ``among`` (int [n]) only, exactly: the
-    cosine of ``vector`` to each of their stored vectors (one matrix product: about 2 ms for
-    15,000 128-d items), best first (ties by position in ``among``), then the first item of
-    each group until ``k`` groups not in ``excluded``."""
+    """As :func:`nearest_groups`, but from the items ``among`` (ascending ids, int [n]) only:
+    the best item of each of the ``k`` groups (not in ``excluded``) whose best items among
+    them are nearest ``vector``, best first.
+
+    Exact below :data:`SEARCH_FIRST_SHARE` of the index: the cosine of ``vector`` to every
+    one of their stored vectors (gathered from the mapped file and multiplied: about 2 ms
+    for 15,000 128-d items on an idle core), ties by position in ``among``. Above it they
+    are first looked for among the index's nearest items (:func:`_among_nearest`)."""
     if not len(among):
         return []
-    stored = _unit_rows(stored_vectors(index, among))
-    cosines = stored @ _unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
-    order = np.argsort(-cosines, kind="stable")
-    ranked, ranked_cosines = np.asarray(among)[order], cosines[order]
+    if len(among) > SEARCH_FIRST_SHARE * len(index):
+        found = _among_nearest(index, vector, k, excluded, among)
+        if found is not None:
+            return found
+    stored = stored_vectors(index, among)
+    query = np.asarray(vector, dtype=np.float32)
+    lengths = np.sqrt(np.einsum("ij,ij->i", stored, stored)) * float(np.linalg.norm(query))
+    cosines = (stored @ query) / np.maximum(lengths, 1e-12)
     best: dict[str, Found] = {}
-    start, batch = 0, k * OVERFETCH_FACTOR
-    while len(best) < k and start < len(ranked):
-        ids = [int(i) for i in ranked[start : start + batch]]
-        cosines_here = ranked_cosines[start : start + batch].tolist()
-        for item_id, cosine, meta in zip(ids, cosines_here, index.metas(ids), strict=True):
-            if meta.group in excluded or meta.group in best:
-                continue
-            best[meta.group] = Found(item_id, cosine, meta, unit_score(cosine))
-            if len(best) == k:
-                break
-        start, batch = start + batch, batch * OVERFETCH_FACTOR
+    done, batch = 0, k * OVERFETCH_FACTOR
+    while len(best) < k and done < len(among):
+        order = _best_first(cosines, done + batch)[done:]
+        _add_groups(index, [(int(among[i]), float(cosines[i])) for i in order], k, excluded, best)
+        done, batch = done + batch, batch * OVERFETCH_FACTOR
     return list(best.values())
+
+
+def _among_nearest(
+    index: CatalogIndex, vector: np.ndarray, k: int, excluded: Collection[str], among: np.ndarray
+) -> list[Found] | None:
+    """The ``k`` groups :func:`nearest_among` asks for, from an ANN search of the index for
+    ``k * OVERFETCH_FACTOR`` / (``among``'s share) items, the ones in ``among`` kept: as
+    exact as an unsteered query (a qualifying item beyond those searched is farther than
+    all of them). None when fewer than ``k`` groups turn up (the label lies elsewhere)."""
+    wanted = min(len(index), int(np.ceil(k * OVERFETCH_FACTOR * len(index) / len(among))))
+    candidates = index.search(vector, wanted)
+    ids = np.array([item_id for item_id, _ in candidates], dtype=np.int64)
+    inside = among[np.minimum(np.searchsorted(among, ids), len(among) - 1)] == ids
+    best: dict[str, Found] = {}
+    _add_groups(
+        index, [pair for pair, ok in zip(candidates, inside, strict=True) if ok], k, excluded, best
+    )
+    return list(best.values()) if len(best) == k else None
+
+
+def _best_first(cosines: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the ``count`` highest ``cosines``, highest first, ties by position."""
+    if count < len(cosines):
+        top = np.argpartition(-cosines, count - 1)[:count]
+    else:
+        top = np.arange(len(cosines))
+    return top[np.lexsort((top, -cosines[top]))]
+
+
+def _add_groups(
+    index: CatalogIndex,
+    ranked: list[tuple[int, float]],
+    k: int,
+    excluded: Collection[str],
+    best: dict[str, Found],
+) -> None:
+    """Add to ``best`` the first item of each group of ``ranked`` (item id, cosine; best
+    first) that is neither in ``best`` nor ``excluded``, until it holds ``k`` groups."""
+    metas = index.metas(item_id for item_id, _ in ranked)
+    for (item_id, cosine), meta in zip(ranked, metas, strict=True):
+        if len(best) == k:
+            return
+        if meta.group in excluded or meta.group in best:
+            continue
+        best[meta.group] = Found(item_id, cosine, meta, unit_score(cosine))
 
 
 def nearest_groups(
@@ -247,15 +301,8 @@ def nearest_groups(
     total = len(index)
     wanted = min(total, k * OVERFETCH_FACTOR)
     while True:
-        candidates = index.search(vector, wanted)
-        metas = index.metas(item_id for item_id, _ in candidates)
         best: dict[str, Found] = {}
-        for (item_id, cosine), meta in zip(candidates, metas, strict=True):
-            if meta.group in excluded or meta.group in best:
-                continue
-            best[meta.group] = Found(item_id, cosine, meta, unit_score(cosine))
-            if len(best) == k:
-                break
+        _add_groups(index, index.search(vector, wanted), k, excluded, best)
         if len(best) >= k or wanted >= total:
             return list(best.values())
         wanted = min(total, wanted * OVERFETCH_FACTOR)

@@ -12,7 +12,8 @@ and count); an unknown word is refused with the nearest known ones. :mod:`.compl
 answers autocomplete prefixes; :mod:`.catalogs` picks the vocabulary of an open index from
 its manifest, without loading a model. :mod:`.filter` turns ``more``/``less`` words into
 the :class:`Steering` a recommender applies: results carrying every ``more`` word and no
-``less`` word, among :data:`STEER_WIDTH_FACTOR` x k ranked as usual.
+``less`` word, all qualifying items ranked as usual where :mod:`.qualifying` names them
+(label index, track tags), else among :data:`STEER_WIDTH_FACTOR` x k ranked as usual.
 
     vocabulary = catalog_vocabulary(index)
     vocabulary.resolve("no vocals")   # negated=True, names=("Singing", "Speech")

@@ -86,19 +86,21 @@ def test_identification_overrides_the_embedding(
     )
 
 
-@pytest.mark.parametrize("style", [True, False], ids=["style order", "item by item"])
+@pytest.fixture(params=[True, False], ids=["style order", "item by item"])
+def style(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Whether indexes loaded in the test rank in style order; False: item by item, as an
+    index too large for profiles does."""
+    if not request.param:
+        monkeypatch.setattr(ranking, "PROFILE_MAX_ITEMS", 0)
+    return request.param
+
+
 def test_the_identified_track_is_marked_not_scored(
-    recommender: Recommender,
-    music: Path,
-    tmp_path: Path,
-    style: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    recommender: Recommender, music: Path, tmp_path: Path, style: bool
 ) -> None:
     """Another track's vector with tune41's peaks: tune41 first, marked identified, without
     a score, the rest by falling score; item by item (an index too large for profiles) the
     identified track is put in front the same way."""
-    if not style:
-        monkeypatch.setattr(ranking, "PROFILE_MAX_ITEMS", 0)
     other = track_key(music / "tune43.flac")
     with CatalogIndex.load(recommender.index.directory) as index:  # profiles built afresh
         vector = index.vector(next(i for i in range(len(index)) if index.meta(i).group == other))
@@ -138,21 +140,15 @@ def test_an_index_without_landmarks_ranks_as_before(music: Path, tmp_path: Path)
         assert [item.item_id for item in result.items] == [found.item_id for found in expected]
 
 
-@pytest.mark.parametrize("style", [True, False], ids=["style order", "item by item"])
 def test_among_qualifying_items_the_identified_track_still_comes_first(
-    recommender: Recommender,
-    music: Path,
-    tmp_path: Path,
-    style: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    recommender: Recommender, music: Path, tmp_path: Path, style: bool
 ) -> None:
     """Results restricted to the items of some tracks (a steering's qualifying items): the
     identified tune41 first when it is among them, never when it is not."""
-    if not style:
-        monkeypatch.setattr(ranking, "PROFILE_MAX_ITEMS", 0)
     keys = {seed: track_key(music / f"tune{seed}.flac") for seed in SEEDS}
     peaks = spectral_peaks(_phone_clip(41, 4.0, tmp_path).samples)
     with CatalogIndex.load(recommender.index.directory) as index:
+        assert (ranking.profiles_of(index) is not None) == style
         groups = [index.meta(i).group for i in range(len(index))]
         vector = index.vector(groups.index(keys[43]))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_core.catalog import ranking
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.recommender import Recommender
 from musicrec_core.steering import STEER_WIDTH_FACTOR, Vocabulary, catalog_vocabulary
@@ -114,3 +115,17 @@ def test_a_library_ranks_every_track_whose_tags_qualify(tmp_path: Path) -> None:
     assert [item.group for item in result.items] == ["track-a"]
     outcome = result.steering
     assert outcome.exact and (outcome.qualified, outcome.unit) == (1, "track")
+
+
+def test_a_broad_word_found_among_the_nearest_is_ranked_as_exactly(
+    index_dir: Path, audioset_vocabulary: Vocabulary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every segment carries Music (above SEARCH_FIRST_SHARE: looked for among the nearest
+    first); ranking all of them gives the same answer, the unsteered one."""
+    music = LabelSteering.from_words(audioset_vocabulary, ["music"], [])
+    searched_first = ask(index_dir, music, 5).items
+    assert searched_first == ask(index_dir, None, 5).items
+    monkeypatch.setattr(ranking, "SEARCH_FIRST_SHARE", 1.0)
+    assert [item.item_id for item in ask(index_dir, music, 5).items] == [
+        item.item_id for item in searched_first
+    ]

@@ -109,8 +109,8 @@ class RecommendationSet:
         query_peaks: int64 [p, 2], the query clip's spectral peaks (frame, bin) when the
             index holds landmarks, else None; :meth:`Recommender.recommend_vector` takes
             them back, so a cached query is identified like a fresh one.
-        steering: for a steered query, the words as resolved and how many of the groups
-            searched qualified (:mod:`musicrec_core.steering.filter`); None unsteered.
+        steering: for a steered query, the words as resolved and how many items qualified
+            (:class:`~musicrec_core.steering.filter.SteeredOutcome`); None unsteered.
     """
 
     query: Provenance | None

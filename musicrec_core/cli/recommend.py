@@ -60,7 +60,7 @@ from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.recommender import RecommendationSet, Recommender
-from musicrec_core.steering.filter import LabelSteering
+from musicrec_core.steering.filter import LabelSteering, SteeredOutcome
 from musicrec_core.timecode import format_clock
 from musicrec_core.titles import TitleLookup, TitleSettings, candidate_count
 
@@ -171,6 +171,15 @@ def _steering(recommender: Recommender, args: argparse.Namespace) -> LabelSteeri
     return LabelSteering.from_words(vocabulary, args.more, args.less)
 
 
+def _none_steered(outcome: SteeredOutcome) -> str:
+    """Why a steered query found nothing."""
+    if not outcome.exact:
+        return "no result searched carries those words."
+    if outcome.qualified:
+        return "only the query's own video or track carries those words."
+    return "nothing in the catalog carries those words."
+
+
 def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
     """The query clips, in order; several are decoded (or fetched) side by side, each in
     its own ffmpeg process."""
@@ -201,8 +210,7 @@ def format_table(result: RecommendationSet, k: int) -> str:
         if result.steering is None:
             lines.append("No recommendations: the index holds nothing but the query itself.")
         else:
-            where = "the catalog" if result.steering.exact else "the results searched"
-            lines.append(f"No recommendations: nothing in {where} carries those words.")
+            lines.append(f"No recommendations: {_none_steered(result.steering)}")
         return "\n".join(lines)
     with_channel = any(item.channel for item in result.items)
     rows = [

@@ -13,9 +13,11 @@ import pytest
 
 from musicrec_core.catalog import ranking
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.cli.recommend import format_table
+from musicrec_core.recommendation import RecommendationSet
 from musicrec_core.recommender import Recommender
 from musicrec_core.steering import STEER_WIDTH_FACTOR, Vocabulary, catalog_vocabulary
-from musicrec_core.steering.filter import LabelSteering
+from musicrec_core.steering.filter import LabelSteering, SteeredOutcome
 from tests.core.steering.test_filter import _StubEmbedder
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.steering_indexes import build_tagged_library, strip_label_index
@@ -129,3 +131,19 @@ def test_a_broad_word_found_among_the_nearest_is_ranked_as_exactly(
     assert [item.item_id for item in ask(index_dir, music, 5).items] == [
         item.item_id for item in searched_first
     ]
+
+
+def test_the_table_says_why_nothing_was_found(
+    index_dir: Path, audioset_vocabulary: Vocabulary
+) -> None:
+    """No segment carries Theremin; a qualifying segment left out (the query's own)."""
+    theremin = LabelSteering.from_words(audioset_vocabulary, ["theremin"], [])
+    table = format_table(ask(index_dir, theremin, 3), 3).splitlines()
+    assert "0 segments of the catalog qualify" in table[0]
+    assert table[1] == "No recommendations: nothing in the catalog carries those words."
+    jazz = LabelSteering.from_words(audioset_vocabulary, ["jazz"], [])
+    outcome = SteeredOutcome(jazz, 1, 1, 1, exact=True, unit="segment")
+    only_own = RecommendationSet(None, QUERY, (), (), "cafe0123", steering=outcome)
+    assert format_table(only_own, 3).splitlines()[-1] == (
+        "No recommendations: only the query's own video or track carries those words."
+    )

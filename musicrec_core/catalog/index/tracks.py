@@ -1,4 +1,5 @@
-"""A library index's tracks, read once per loaded index: each item's group, each track's tags.
+"""A library index's tracks, read once per loaded index: each item's group, each track's
+first item and tags.
 
 Ranking (track profiles), steering and discovery on a library need, per query, which
 items make up which track and which tags each track carries. An index is immutable once
@@ -28,6 +29,7 @@ _META_CHUNK = 5_000
 _T = TypeVar("_T")
 _lock = threading.RLock()  # tags_by_track reads item_groups while holding it
 _groups: weakref.WeakKeyDictionary[CatalogIndex, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_first: weakref.WeakKeyDictionary[CatalogIndex, dict[str, int]] = weakref.WeakKeyDictionary()
 _tags: weakref.WeakKeyDictionary[CatalogIndex, dict[str, tuple[TrackTag, ...]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -39,11 +41,9 @@ def item_groups(index: CatalogIndex) -> tuple[str, ...]:
 
 
 def first_items(index: CatalogIndex) -> dict[str, int]:
-    """Each group's first (lowest) item id, groups in the order of those ids."""
-    first: dict[str, int] = {}
-    for item_id, group in enumerate(item_groups(index)):
-        first.setdefault(group, item_id)
-    return first
+    """Each group's first (lowest) item id, groups in the order of those ids (the caller
+    must not change the dict: it is kept for the next)."""
+    return _cached(_first, index, _first_of_groups)
 
 
 def items_of_groups(index: CatalogIndex, groups: set[str]) -> np.ndarray:
@@ -69,6 +69,13 @@ def _cached(
         if index not in cache:
             cache[index] = read(index)
         return cache[index]
+
+
+def _first_of_groups(index: CatalogIndex) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for item_id, group in enumerate(item_groups(index)):
+        first.setdefault(group, item_id)
+    return first
 
 
 def _read_groups(index: CatalogIndex) -> tuple[str, ...]:

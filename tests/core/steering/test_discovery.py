@@ -139,6 +139,28 @@ def test_a_library_track_qualifies_by_its_tag_score(tmp_path: Path) -> None:
     assert [item.meta.group for item in both.items] == ["track-a"]
 
 
+def test_a_library_is_read_whole_once_not_per_discover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first discover reads every item's group; later ones only their page's items."""
+    asked: list[int] = []
+    metas = CatalogIndex.metas
+
+    def counted(self: CatalogIndex, item_ids):
+        wanted = list(item_ids)
+        asked.append(len(wanted))
+        return metas(self, wanted)
+
+    monkeypatch.setattr(CatalogIndex, "metas", counted)
+    with CatalogIndex.load(build_tagged_library(tmp_path / "library")) as index:
+        vocabulary = Vocabulary.for_tags("mtt")
+        discover(index, vocabulary, ["piano"], 5, seed=0)
+        first = list(asked)
+        asked.clear()
+        discover(index, vocabulary, ["drums"], 5, seed=1)
+    assert len(index) in first and max(asked) < len(index)
+
+
 def test_a_large_candidate_set_is_sampled_and_falls_back_to_a_full_shuffle() -> None:
     many = np.arange(FULL_SHUFFLE_MAX * 2, dtype=np.int32)
 

@@ -39,6 +39,7 @@ from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
 from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.steering import SteeredOutcome
 from musicrec_core.timecode import format_clock
 
 EMBED_COLOUR = discord.Colour(0x5865F2)
@@ -53,6 +54,8 @@ MAX_CHANNEL_CHARS = 150
 """Characters (escapes included) of a channel name."""
 MAX_SOURCE_CHARS = 200
 """Characters (escapes included) of a library item's file name."""
+MAX_STEERING_CHARS = 1500
+"""Characters (escapes included) of the steering words as resolved."""
 
 
 class MoreLikeService(Protocol):
@@ -135,13 +138,36 @@ def _ranked_title(item: Recommendation, surface: Surface) -> str:
     return prefix + title
 
 
-def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -> discord.Embed:
-    """The reply embed: what was heard, then one field per recommendation.
+def steering_lines(outcome: SteeredOutcome, count: int) -> list[str]:
+    """What a steered reply says of its steering: the words as resolved (outside text:
+    the member's own words) and, when fewer than ``count`` results qualified, how many of
+    those searched did, so a short or empty reply always says why."""
+    words = inert(outcome.steering.describe(), Surface.EMBED_DESCRIPTION, limit=MAX_STEERING_CHARS)
+    lines = [f"Steering: {words}"]
+    if outcome.qualified == 0:
+        lines.append(
+            f"None of the {outcome.searched} nearest results carry these words, so there is "
+            "nothing to show: try fewer or more common words."
+        )
+    elif outcome.qualified < count:
+        lines.append(
+            f"Only {outcome.qualified} of the {outcome.searched} nearest results carry these "
+            f"words, fewer than the {count} asked: only those are shown."
+        )
+    return lines
+
+
+def result_embed(
+    result: RecommendationSet, *, heading: str, fingerprint: str, count: int | None = None
+) -> discord.Embed:
+    """The reply embed: what was heard, how it was steered, one field per recommendation.
 
     Args:
         result: the recommendations.
         heading: the embed title (e.g. "Sounds like your clip").
         fingerprint: the catalog fingerprint, shown in the footer.
+        count: the recommendations asked for (a steered reply says when fewer qualified);
+            None: as many as ``result`` holds.
     """
     lines = [describe_query(result.query)]
     if result.query_tags:
@@ -151,7 +177,9 @@ def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -
             for tag in result.query_tags[:MAX_TAGS_SHOWN]
         )
         lines.append(f"Tags: {tags}")
-    if not result.items:
+    if result.steering is not None:
+        lines += steering_lines(result.steering, len(result.items) if count is None else count)
+    elif not result.items:
         lines.append("The catalog holds nothing else to compare with.")
     embed = discord.Embed(title=heading, description="\n".join(lines), colour=EMBED_COLOUR)
     for item in result.items:
@@ -238,6 +266,6 @@ def build_reply(
 ) -> tuple[discord.Embed, discord.ui.View]:
     """The embed and buttons for ``result``; ``count`` is what "More like" clicks ask for."""
     return (
-        result_embed(result, heading=heading, fingerprint=fingerprint),
+        result_embed(result, heading=heading, fingerprint=fingerprint, count=count),
         result_view(result, fingerprint=fingerprint, count=count),
     )

@@ -35,8 +35,11 @@ def check_commands(bot: MusicrecBot) -> None:
     assert set(payload) == {("recommend", 1), ("musicrec", 1), ("Find similar music", 3)}
     recommend = payload[("recommend", 1)]
     options = {option["name"]: option for option in recommend["options"]}
-    assert list(options) == ["file", "link", "start", "count"]
+    assert list(options) == ["file", "link", "start", "count", "more", "less"]
     assert options["file"]["type"] == 11 and not options["file"]["required"]
+    for words in ("more", "less"):  # words separated by commas, autocompleted
+        assert options[words]["type"] == 3 and options[words]["autocomplete"] is True
+        assert options[words]["max_length"] == 100 and not options[words]["required"]
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 10)
     admin = payload[("musicrec", 1)]
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]

@@ -1,0 +1,85 @@
+"""End to end: /recommend's more:/less: words, their autocomplete, and a steered "More like"
+button, through the real bot process and the fake Discord.
+
+The catalog's seven "videos" carry AudioSet labels ("Music" and one more each, see
+:mod:`tests.fake_discord.world`); the bot reads AudioSet's label names from its cache,
+where the real files are installed before the first word is typed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.fake_discord.markdown import render, visible
+from tests.fake_discord.world import CATALOG_VIDEOS
+from tests.helpers.shared_data import AUDIOSET_METADATA, needs_audioset_metadata
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.usefixtures("no_broken_rules"),
+    needs_audioset_metadata,
+]
+
+TITLES = {video.title: video for video in CATALOG_VIDEOS}
+
+
+@pytest.fixture(scope="module")
+def live(start_live_bot: LiveBotFactory) -> LiveBot:
+    started = start_live_bot()
+    labels = started.work_dir / "cache" / "data" / "audioset"
+    labels.mkdir(parents=True, exist_ok=True)
+    for name in ("class_labels_indices.csv", "ontology.json"):
+        shutil.copyfile(AUDIOSET_METADATA / name, labels / name)
+    return started
+
+
+def recommend(live: LiveBot, song: bytes, **options: Any) -> str:
+    attachment = live.fake.add_attachment(song, "concert-a.mp3", "audio/mpeg")
+    values = [{"name": "file", "type": 11, "value": attachment["id"]}]
+    values += [
+        {"name": key, "type": 4 if isinstance(value, int) else 3, "value": value}
+        for key, value in options.items()
+    ]
+    return live.fake.slash_command("recommend", values, attachments=[attachment])
+
+
+def test_typing_a_word_offers_the_catalogs_words(live: LiveBot) -> None:
+    typed = [
+        {"name": "count", "type": 4, "value": "3"},
+        {"name": "more", "type": 3, "value": "Drone,  gui", "focused": True},
+    ]
+    reply = live.fake.wait_reply(live.fake.autocomplete("recommend", typed))
+    assert reply["kind"] == "autocomplete"
+    values = [choice["value"] for choice in reply["choices"]]
+    assert values[0] == "Drone, Guitar" and len(values) <= 25
+    assert all(value.startswith("Drone, ") for value in values)
+
+
+def test_a_steered_reply_keeps_only_carrying_results_and_counts_them(
+    live: LiveBot, song: bytes
+) -> None:
+    reply = live.fake.wait_reply(recommend(live, song, count=3, more="guitar"))
+    assert reply["kind"] == "followup" and reply["ephemeral"] is False
+    (embed,) = reply["payload"]["embeds"]
+    lines = visible(embed["description"]).split("\n")
+    assert lines[1] == "Steering: more guitar (= Guitar)"
+    assert lines[2] == (
+        "Only 1 of the 7 nearest results carry these words, fewer than the 3 asked: "
+        "only those are shown."
+    )
+    assert [field["name"] for field in embed["fields"]] == ["#1 Open string"]
+
+
+def test_an_unknown_word_is_refused_privately_with_the_nearest(live: LiveBot, song: bytes) -> None:
+    interaction = recommend(live, song, more="**guitar**, <@123456789012345678>")
+    reply = live.fake.wait_reply(interaction)
+    assert reply["kind"] == "message" and reply["ephemeral"] is True
+    rendering = render(reply["payload"]["content"])
+    assert not rendering.active, rendering
+    assert rendering.visible.startswith('"**guitar**" is not a word this catalog')
+    assert "the nearest it knows: Guitar" in rendering.visible
+    assert not [r for r in live.fake.records if r.kind == "cdn" and interaction in r.path]

@@ -1,0 +1,64 @@
+"""A steered reply says how each word was resolved and, when fewer than asked qualified, how
+many of those searched did: never a short or empty list without a reason."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.views import build_reply
+from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.steering import LabelSteering, SteeredOutcome, Vocabulary
+from tests.fake_discord.markdown import render
+
+
+def item(rank: int) -> Recommendation:
+    return Recommendation(
+        rank=rank,
+        group=f"{rank:064x}",
+        title=f"Track {rank}",
+        start_s=0.0,
+        end_s=10.0,
+        score=0.9 - rank / 10,
+        window_cosine=0.9,
+        labels=("piano",),
+        url=None,
+        source=f"/music/track{rank}.flac",
+        item_id=rank,
+    )
+
+
+def description(items: int, qualified: int, *, count: int = 3) -> str:
+    """The visible description of a reply steered by more "Piano, techno", less "vocals",
+    holding ``items`` results of which ``qualified`` of 60 searched qualified."""
+    vocabulary = Vocabulary.for_tags("mtt")
+    steering = LabelSteering.from_words(vocabulary, ["Piano", "techno"], ["vocals"])
+    outcome = SteeredOutcome(steering, qualified, 60, 60)
+    result = RecommendationSet(
+        None,
+        np.zeros(4, np.float32),
+        (),
+        tuple(item(rank) for rank in range(1, items + 1)),
+        "0123abcd",
+        steering=outcome,
+    )
+    embed, _ = build_reply(result, heading="Sounds like this", fingerprint="0123abcd", count=count)
+    rendering = render(embed.description or "")
+    assert not rendering.active, rendering
+    return rendering.visible
+
+
+def test_the_words_are_shown_as_resolved() -> None:
+    text = description(3, 12)
+    assert "Steering: more Piano (= piano), techno (= techno); less vocals (= " in text
+    assert "carry these words" not in text  # enough qualified: nothing to explain
+
+
+def test_fewer_than_asked_are_counted() -> None:
+    text = description(2, 2)
+    assert "Only 2 of the 60 nearest results carry these words, fewer than the 3 asked" in text
+
+
+def test_none_qualifying_is_explained_not_an_empty_reply() -> None:
+    text = description(0, 0)
+    assert "None of the 60 nearest results carry these words" in text
+    assert "nothing else to compare with" not in text

@@ -16,6 +16,7 @@ import asyncio
 
 from discord import app_commands
 
+from bot.button_words import codec_for
 from bot.logging_setup import get_logger
 from bot.steering_options import SteeringWords, word_choices
 from musicrec_core.catalog.index import CatalogIndex
@@ -87,6 +88,17 @@ class CatalogWords:
         return await asyncio.to_thread(
             LabelSteering.from_words, vocabulary, list(words.more), list(words.less)
         )
+
+    async def from_button(self, code: str) -> LabelSteering:
+        """The steering a "More like" button's words code carries (:mod:`bot.button_words`),
+        in the served catalog's vocabulary.
+
+        Raises:
+            NoVocabularyError: the catalog cannot be steered (any more).
+            ButtonWordsError: a stale or forged code.
+        """
+        codec = codec_for(await self.vocabulary())
+        return await asyncio.to_thread(codec.decode, code)
 
     async def choices(self, typed: str) -> list[app_commands.Choice[str]]:
         """Autocomplete choices for a ``more:`` / ``less:`` text (none while the vocabulary

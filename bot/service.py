@@ -220,15 +220,22 @@ class RequestService:
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
     async def answer_more_like(
-        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+        self,
+        interaction: discord.Interaction[Any],
+        catalog: str,
+        item_id: int,
+        count: int,
+        words: str = "",
     ) -> None:
-        """Answer a "More like" click: ``count`` items like catalog item ``item_id``.
+        """Answer a "More like" click: ``count`` items like catalog item ``item_id``, steered
+        by the reply's ``words`` (a :mod:`bot.button_words` code; "" = unsteered).
 
         ``catalog`` is the fingerprint the button was made with; item ids of another
         catalog may mean other music, so such a click is refused.
 
         Raises:
             CatalogError: the catalog was rebuilt since the button was made.
+            SteeringError: ``words`` cannot be read back (stale or forged), before admission.
             BusyError / MemberRefusedError: before acknowledging.
         """
         if catalog != self.fingerprint:
@@ -236,9 +243,11 @@ class RequestService:
                 "The catalog has been rebuilt since this reply, so these buttons no longer "
                 "point at the same music: run /recommend again."
             )
+        steering = await self.words.from_button(words) if words else None
         sent_at = interaction.created_at.timestamp()
         async with self._admitted(interaction.user.id, sent_at, thinking(interaction)):
-            result = await self._queue.recommend_from_item(item_id, self._candidates(count))
+            k = self._candidates(count)
+            result = await self._queue.recommend_from_item(item_id, k, steering)
             result = await self._titled(result, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
 

@@ -5,8 +5,10 @@ replies always fit Discord's limits whatever titles and labels the catalog holds
 
 "More like #n" buttons are persistent: their ``custom_id`` carries everything needed to
 answer a click, even after a restart: ``musicrec:more:<catalog>:<item id>:<count>``,
-where ``<catalog>`` is the fingerprint of the catalog the reply came from. A client can
-send any custom_id, so a click's count is clamped to 1..MAX_COUNT.
+where ``<catalog>`` is the fingerprint of the catalog the reply came from, and on a steered
+reply ``:<words>``, the reply's steering words as term indices (:mod:`bot.button_words`).
+A client can send any custom_id, so a click's count is clamped to 1..MAX_COUNT and its
+words are checked when they are read back.
 
 Replies are public, so they show titles and file names, never a server path
 (:func:`source_name`). Every text that comes from outside (tags, file names, titles,
@@ -27,6 +29,7 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.button_words import CODE_PATTERN, button_words
 from bot.errors import report_error
 from bot.limits import (
     MAX_FIELD_VALUE_CHARS,
@@ -62,7 +65,12 @@ class MoreLikeService(Protocol):
     """What a "More like" button needs from the bot (:class:`bot.service.RequestService`)."""
 
     async def answer_more_like(
-        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+        self,
+        interaction: discord.Interaction[Any],
+        catalog: str,
+        item_id: int,
+        count: int,
+        words: str = "",
     ) -> None: ...
 
 
@@ -197,22 +205,28 @@ class MoreLikeButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(
         MORE_LIKE_PREFIX + r":(?P<catalog>[0-9a-f]{8}):(?P<item>[0-9]{1,12}):(?P<count>[0-9]{1,2})"
+        rf"(?::(?P<words>{CODE_PATTERN}))?"
     ),
 ):
-    """A persistent "More like #n" button that re-queries from a stored item."""
+    """A persistent "More like #n" button that re-queries from a stored item, steered by
+    ``words`` (a :mod:`bot.button_words` code; "" = unsteered)."""
 
-    def __init__(self, *, catalog: str, item_id: int, count: int, rank: int = 0) -> None:
+    def __init__(
+        self, *, catalog: str, item_id: int, count: int, rank: int = 0, words: str = ""
+    ) -> None:
         label = fit_label(f"More like #{rank}") if rank else "More like this"
+        custom_id = f"{MORE_LIKE_PREFIX}:{catalog}:{item_id}:{count}"
         super().__init__(
             discord.ui.Button(
                 label=label,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"{MORE_LIKE_PREFIX}:{catalog}:{item_id}:{count}",
+                custom_id=f"{custom_id}:{words}" if words else custom_id,
             )
         )
         self.catalog = catalog
         self.item_id = item_id
         self.count = count
+        self.words = words
 
     @classmethod
     async def from_custom_id(
@@ -224,7 +238,12 @@ class MoreLikeButton(
     ) -> MoreLikeButton:
         # The custom_id comes back from the client, so it may be forged: clamp the count.
         count = min(max(int(match["count"]), 1), MAX_COUNT)
-        button = cls(catalog=match["catalog"], item_id=int(match["item"]), count=count)
+        button = cls(
+            catalog=match["catalog"],
+            item_id=int(match["item"]),
+            count=count,
+            words=match["words"] or "",
+        )
         button.item.label = item.label
         return button
 
@@ -232,13 +251,17 @@ class MoreLikeButton(
         """Hand the click to the bot's request service (errors become ephemeral messages)."""
         try:
             service: MoreLikeService = interaction.client.service
-            await service.answer_more_like(interaction, self.catalog, self.item_id, self.count)
+            await service.answer_more_like(
+                interaction, self.catalog, self.item_id, self.count, self.words
+            )
         except Exception as exc:
             await report_error(interaction, exc)
 
 
 def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
-    """Link buttons (one per playable result), then a "More like #n" button per result."""
+    """Link buttons (one per playable result), then a "More like #n" button per result,
+    carrying the result's steering words."""
+    words = button_words(result.steering)
     links = [(item, url) for item in result.items if (url := link_target(item.url))]
     link_count, more_count = fit_button_groups([len(links), len(result.items)])
     view = discord.ui.View(timeout=None)
@@ -254,7 +277,7 @@ def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> d
     row += -(-link_count // 5)
     for position, item in enumerate(result.items[:more_count]):
         button = MoreLikeButton(
-            catalog=fingerprint, item_id=item.item_id, count=count, rank=item.rank
+            catalog=fingerprint, item_id=item.item_id, count=count, rank=item.rank, words=words
         )
         button.row = row + position // 5
         view.add_item(button)

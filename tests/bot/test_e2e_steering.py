@@ -8,11 +8,15 @@ where the real files are installed before the first word is typed.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from typing import Any
 
 import pytest
 
+from musicrec_core.catalog.labels import LABELS_FILE as LABELS
+from musicrec_core.catalog.labels import read_labels
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.fake_discord.markdown import render, visible
 from tests.fake_discord.world import CATALOG_VIDEOS
@@ -32,9 +36,17 @@ def live(start_live_bot: LiveBotFactory) -> LiveBot:
     started = start_live_bot()
     labels = started.work_dir / "cache" / "data" / "audioset"
     labels.mkdir(parents=True, exist_ok=True)
-    for name in ("class_labels_indices.csv", "ontology.json"):
+    for name in (LABELS, "ontology.json"):
         shutil.copyfile(AUDIOSET_METADATA / name, labels / name)
     return started
+
+
+def base36(number: int) -> str:
+    return (
+        "0123456789abcdefghijklmnopqrstuvwxyz"[number]
+        if number < 36
+        else (base36(number // 36) + base36(number % 36))
+    )
 
 
 def recommend(live: LiveBot, song: bytes, **options: Any) -> str:
@@ -72,6 +84,32 @@ def test_a_steered_reply_keeps_only_carrying_results_and_counts_them(
         "only those are shown."
     )
     assert [field["name"] for field in embed["fields"]] == ["#1 Open string"]
+    (more_like,) = reply["payload"]["components"][1]["components"]
+    guitar = next(c.index for c in read_labels(AUDIOSET_METADATA / LABELS) if c.name == "Guitar")
+    custom_id = more_like["custom_id"]
+    assert re.fullmatch(
+        rf"musicrec:more:[0-9a-f]{{8}}:1:3:[0-9a-f]{{4}}\+{base36(guitar)}", custom_id
+    )
+
+    click = live.fake.click(reply["message"], custom_id)
+    again = live.fake.wait_reply(click)
+    assert again["kind"] == "followup" and again["ephemeral"] is False
+    (embed,) = again["payload"]["embeds"]
+    assert embed["title"] == "More like this" and embed.get("fields", []) == []
+    lines = visible(embed["description"]).split("\n")
+    assert lines[1:] == [
+        "Steering: more Guitar (= Guitar)",
+        "None of the 6 nearest results carry these words, so there is nothing to show: try "
+        "fewer or more common words.",
+    ]
+
+    # A stale reply (words of an older vocabulary) or a forged one: discord.py answers
+    # only custom_ids the message holds, so the message carries it.
+    stale_id = custom_id.rsplit(":", 1)[0] + ":0000+1"
+    stale = json.loads(json.dumps(reply["message"]).replace(custom_id, stale_id))
+    refusal = live.fake.wait_reply(live.fake.click(stale, stale_id))
+    assert refusal["ephemeral"] is True
+    assert visible(refusal["payload"]["content"]).startswith("This button's words no longer")
 
 
 def test_an_unknown_word_is_refused_privately_with_the_nearest(live: LiveBot, song: bytes) -> None:

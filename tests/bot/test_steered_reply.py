@@ -6,25 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from bot.views import build_reply
-from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.recommender import RecommendationSet
 from musicrec_core.steering import LabelSteering, SteeredOutcome, Vocabulary
+from tests.bot.test_reply_scores import library_item
 from tests.fake_discord.markdown import render
-
-
-def item(rank: int) -> Recommendation:
-    return Recommendation(
-        rank=rank,
-        group=f"{rank:064x}",
-        title=f"Track {rank}",
-        start_s=0.0,
-        end_s=10.0,
-        score=0.9 - rank / 10,
-        window_cosine=0.9,
-        labels=("piano",),
-        url=None,
-        source=f"/music/track{rank}.flac",
-        item_id=rank,
-    )
 
 
 def description(items: int, qualified: int, *, count: int = 3) -> str:
@@ -37,7 +22,7 @@ def description(items: int, qualified: int, *, count: int = 3) -> str:
         None,
         np.zeros(4, np.float32),
         (),
-        tuple(item(rank) for rank in range(1, items + 1)),
+        tuple(library_item(rank, 0.9 - rank / 10, 0.9) for rank in range(1, items + 1)),
         "0123abcd",
         steering=outcome,
     )

@@ -278,6 +278,13 @@ class RequestService:
         embed, view = self._reply(result, heading=SOUNDS_LIKE_HEADING, count=DEFAULT_COUNT)
         await message.reply(embed=embed, view=view, mention_author=False)
 
+    def admitted(self, interaction: discord.Interaction[Any]) -> Acknowledgement:
+        """For other interaction commands (/discover): a ticket and one of the member's
+        slots (their cooldown started), "thinking…" shown and the deadline kept for the
+        body of the ``async with`` block, as for a "More like" click."""
+        sent_at = interaction.created_at.timestamp()
+        return self._admitted(interaction.user.id, sent_at, thinking(interaction))
+
     # The sequence -----------------------------------------------------------------------
 
     @contextlib.asynccontextmanager

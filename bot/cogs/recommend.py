@@ -16,7 +16,7 @@ from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
 
 
-async def _complete_words(
+async def complete_words(
     interaction: discord.Interaction[MusicrecBot], current: str
 ) -> list[app_commands.Choice[str]]:
     """Choices for the ``more:`` / ``less:`` text typed so far (:mod:`bot.steering_options`)."""
@@ -40,7 +40,7 @@ class RecommendCog(commands.Cog):
         more="Words the results must carry, separated by commas, e.g. jazz, piano",
         less="Words the results must not carry, separated by commas, e.g. vocals",
     )
-    @app_commands.autocomplete(more=_complete_words, less=_complete_words)
+    @app_commands.autocomplete(more=complete_words, less=complete_words)
     async def recommend(
         self,
         interaction: discord.Interaction[MusicrecBot],

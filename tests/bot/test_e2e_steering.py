@@ -121,3 +121,33 @@ def test_an_unknown_word_is_refused_privately_with_the_nearest(live: LiveBot, so
     assert rendering.visible.startswith('"**guitar**" is not a word this catalog')
     assert "the nearest it knows: Guitar" in rendering.visible
     assert not [r for r in live.fake.records if r.kind == "cdn" and interaction in r.path]
+
+
+def discover(live: LiveBot, words: str, **options: int) -> str:
+    values = [{"name": "words", "type": 3, "value": words}]
+    values += [{"name": key, "type": 4, "value": value} for key, value in options.items()]
+    return live.fake.slash_command("discover", values)
+
+
+def test_discover_pages_items_carrying_the_words(live: LiveBot) -> None:
+    first = live.fake.wait_reply(discover(live, "music", count=3, page=7))
+    assert first["kind"] == "followup" and first["ephemeral"] is False
+    (embed,) = first["payload"]["embeds"]
+    lines = visible(embed["description"]).split("\n")
+    assert lines[0] == "Words: music (= Music)"
+    assert lines[1].startswith("6 segments carry all the words; showing 3 in a shuffled order")
+    names = [field["name"] for field in embed["fields"]]
+    assert len(names) == 3 and all(name.split(" ", 1)[1] in TITLES for name in names)
+    assert all("Music" in visible(field["value"]) for field in embed["fields"])
+    again = live.fake.wait_reply(discover(live, "music", count=3, page=7))
+    assert [field["name"] for field in again["payload"]["embeds"][0]["fields"]] == names
+    buttons = [b for row in first["payload"]["components"] for b in row["components"]]
+    assert [b["label"] for b in buttons] == ["More like #1", "More like #2", "More like #3"]
+    assert all(re.search(r":3:[0-9a-f]{4}\+[0-9a-z]+$", b["custom_id"]) for b in buttons)
+
+
+def test_discover_words_no_item_carries_get_a_private_answer(live: LiveBot) -> None:
+    reply = live.fake.wait_reply(discover(live, "Noise, Guitar"))
+    assert reply["ephemeral"] is True
+    text = visible(reply["payload"]["content"])
+    assert text.startswith("0 segments of this catalog carry all of"), text

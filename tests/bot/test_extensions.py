@@ -32,7 +32,12 @@ def check_commands(bot: MusicrecBot) -> None:
         (command["name"], command.get("type", 1)): command
         for command in (c.to_dict(bot.tree) for c in bot.tree.get_commands(type=None))
     }
-    assert set(payload) == {("recommend", 1), ("musicrec", 1), ("Find similar music", 3)}
+    assert set(payload) == {
+        ("recommend", 1),
+        ("discover", 1),
+        ("musicrec", 1),
+        ("Find similar music", 3),
+    }
     recommend = payload[("recommend", 1)]
     options = {option["name"]: option for option in recommend["options"]}
     assert list(options) == ["file", "link", "start", "count", "more", "less"]
@@ -41,6 +46,10 @@ def check_commands(bot: MusicrecBot) -> None:
         assert options[words]["type"] == 3 and options[words]["autocomplete"] is True
         assert options[words]["max_length"] == 100 and not options[words]["required"]
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 10)
+    discover = {option["name"]: option for option in payload[("discover", 1)]["options"]}
+    assert list(discover) == ["words", "count", "page"]
+    assert discover["words"]["required"] and discover["words"]["autocomplete"] is True
+    assert (discover["page"]["min_value"], discover["page"]["max_value"]) == (1, 1000)
     admin = payload[("musicrec", 1)]
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]
     assert admin["default_member_permissions"] == discord.Permissions(manage_guild=True).value

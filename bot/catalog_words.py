@@ -113,7 +113,9 @@ class CatalogWords:
 def _failed_to_load(loading: asyncio.Future[Vocabulary]) -> bool:
     """Whether a finished load failed for a reason other than the catalog itself (label
     files missing: worth trying again once the operator installs them)."""
-    if not loading.done() or loading.cancelled():
-        return loading.cancelled()
+    if not loading.done():
+        return False
+    if loading.cancelled():
+        return True
     error = loading.exception()
     return isinstance(error, NoVocabularyError) and str(error) == WORDS_MISSING_MESSAGE

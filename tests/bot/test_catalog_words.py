@@ -111,3 +111,20 @@ async def test_a_catalog_without_words_is_told_plainly(
             await library.close()
     finally:
         await maker.close()
+
+
+@needs_audioset_metadata
+async def test_a_reloaded_catalog_gets_its_own_words(
+    tmp_path: Path, served: dict[str, CatalogIndex]
+) -> None:
+    install_audioset_metadata()
+    maker = ServiceMaker(tmp_path, serving(served["audioset"]))
+    service = maker()
+    try:
+        assert [c.value for c in await service.words.choices("jaz")] == ["Jazz"]
+        service.recommender.index = served["vggish"]  # what a reload swaps in
+        assert await service.words.choices("jaz") == []
+        with pytest.raises(NoVocabularyError, match="VGGish library"):
+            await service.words.steering(SteeringWords(("jazz",)))
+    finally:
+        await maker.close()

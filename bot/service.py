@@ -2,8 +2,9 @@
 
 Mental model: /recommend, the "Find similar music" context menu, "More like #n" buttons
 and links pasted in chat each validate their input (:mod:`bot.request`) and then make ONE
-call to :class:`RequestService`. Every call goes through the same sequence
-(:meth:`RequestService._admitted`):
+call to :class:`RequestService`. Steering words (``more:``/``less:``, a steered button's
+code) are resolved first (:mod:`bot.catalog_words`), so refusing them costs nothing. Every
+call then goes through the same sequence (:meth:`RequestService._admitted`):
 
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown

@@ -412,7 +412,8 @@ class FakeDiscord:
         "payload": <the bot's JSON>, "message": <the message object>, "at": <monotonic
         time it arrived>}``: the callback's
         message (type 4 / 7), or the first follow-up or original-response edit after a
-        deferral.
+        deferral; for an autocomplete interaction ``{"kind": "autocomplete", "choices":
+        [...], "payload": <the bot's data>, "at": ...}``.
         """
         deadline = time.monotonic() + timeout
         with self._changed:

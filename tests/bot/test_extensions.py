@@ -9,7 +9,8 @@ from pathlib import Path
 import discord
 
 from bot.app import EXTENSIONS, MusicrecBot, build_intents
-from tests.bot.helpers import make_settings
+from bot.cogs.recommend import complete_words
+from tests.bot.helpers import make_interaction, make_settings
 
 
 @contextlib.asynccontextmanager
@@ -61,3 +62,8 @@ def test_intents_ask_for_message_content_only_with_link_replies(tmp_path: Path) 
     chatty = build_intents(make_settings(tmp_path, link_replies=True))
     assert quiet.guilds and not quiet.message_content and not quiet.guild_messages
     assert chatty.message_content and chatty.guild_messages
+
+
+async def test_word_autocomplete_offers_nothing_while_starting(tmp_path: Path) -> None:
+    async with loaded_bot(tmp_path) as bot:  # no engine: the catalog is not loaded
+        assert await complete_words(make_interaction(bot), "ja") == []

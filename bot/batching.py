@@ -9,7 +9,9 @@ One worker task gathers clips: after the first arrives it waits ``batch_window_s
 (or until ``max_batch``), then embeds them all with ONE ``Recommender.recommend_many`` call
 on a dedicated model thread. While that call runs, new clips pile up and form the next
 batch, so under load batches grow by themselves. Each member has at most a few requests
-in flight (:mod:`bot.admission`), so no member can fill a batch alone.
+in flight (:mod:`bot.admission`), so no member can fill a batch alone. A steered request
+(``more:``/``less:`` words) is embedded with the clips that share its steering: a batch is
+served in one call per distinct steering (one call when none is steered).
 
 Nothing here blocks the event loop: the model and index look-ups run in threads.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Iterator
@@ -29,6 +32,7 @@ from bot.logging_setup import get_logger
 from musicrec_core.clip import Clip
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.steering import Steering
 
 log = get_logger(__name__)
 
@@ -49,6 +53,7 @@ class _Pending:
     clip: Clip
     k: int
     future: asyncio.Future[RecommendationSet]
+    steering: Steering | None = None
 
 
 @dataclass(frozen=True)
@@ -163,15 +168,22 @@ class RecommendQueue:
 
     # Work -------------------------------------------------------------------------------
 
-    async def recommend(self, clip: Clip, k: int) -> RecommendationSet:
-        """Recommendations for ``clip``, embedded together with clips arriving alongside."""
+    async def recommend(
+        self, clip: Clip, k: int, steering: Steering | None = None
+    ) -> RecommendationSet:
+        """Recommendations for ``clip`` (steered by ``steering``, if any), embedded together
+        with clips arriving alongside."""
         future: asyncio.Future[RecommendationSet] = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait(_Pending(clip, k, future))
+        self._pending.put_nowait(_Pending(clip, k, future, steering))
         return await future
 
-    async def recommend_from_item(self, item_id: int, k: int) -> RecommendationSet:
+    async def recommend_from_item(
+        self, item_id: int, k: int, steering: Steering | None = None
+    ) -> RecommendationSet:
         """Re-query from a stored catalog vector (no model call, so no batching needed)."""
-        return await asyncio.to_thread(self.recommender.recommend_from_item, item_id, k)
+        return await asyncio.to_thread(
+            self.recommender.recommend_from_item, item_id, k, steering=steering
+        )
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -190,19 +202,22 @@ class RecommendQueue:
                 except TimeoutError:
                     break
             live = [pending for pending in batch if not pending.future.done()]
-            if live:
-                await self._serve(live)
+            by_steering: dict[Steering | None, list[_Pending]] = {}
+            for pending in live:
+                by_steering.setdefault(pending.steering, []).append(pending)
+            for same_steering in by_steering.values():
+                await self._serve(same_steering)
 
     async def _serve(self, batch: list[_Pending]) -> None:
-        """Embed ``batch`` in one model call; on a per-clip error, serve clips one by one."""
+        """Embed ``batch`` (one steering) in one model call; on a per-clip error, serve
+        clips one by one."""
         loop = asyncio.get_running_loop()
         k = max(pending.k for pending in batch)
         clips = [pending.clip for pending in batch]
+        steer = functools.partial(self.recommender.recommend_many, steering=batch[0].steering)
         began = time.perf_counter()
         try:
-            results = await loop.run_in_executor(
-                self._model_pool, self.recommender.recommend_many, clips, k
-            )
+            results = await loop.run_in_executor(self._model_pool, steer, clips, k)
         except MusicrecError:
             # One bad clip must not fail its neighbours: retry each alone.
             for pending in batch:
@@ -221,9 +236,8 @@ class RecommendQueue:
         loop = asyncio.get_running_loop()
         began = time.perf_counter()
         try:
-            result = await loop.run_in_executor(
-                self._model_pool, self.recommender.recommend, pending.clip, pending.k
-            )
+            steer = functools.partial(self.recommender.recommend, steering=pending.steering)
+            result = await loop.run_in_executor(self._model_pool, steer, pending.clip, pending.k)
         except Exception as exc:
             _settle(pending.future, error=exc)
         else:

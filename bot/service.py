@@ -2,8 +2,9 @@
 
 Mental model: /recommend, the "Find similar music" context menu, "More like #n" buttons
 and links pasted in chat each validate their input (:mod:`bot.request`) and then make ONE
-call to :class:`RequestService`. Every call goes through the same sequence
-(:meth:`RequestService._admitted`):
+call to :class:`RequestService`. Steering words (``more:``/``less:``, a steered button's
+code) are resolved first (:mod:`bot.catalog_words`), so refusing them costs nothing. Every
+call then goes through the same sequence (:meth:`RequestService._admitted`):
 
 1. **admit**: take a ticket from the :class:`~bot.batching.RecommendQueue` and one of the
    member's in-flight slots, which also starts the member's cooldown
@@ -60,6 +61,7 @@ import discord
 from bot.acknowledge import thinking, typing_indicator
 from bot.admission import MemberAdmission, MemberRefusedError
 from bot.batching import QueueStats, RecommendQueue
+from bot.catalog_words import CatalogWords
 from bot.errors import user_message
 from bot.limits import fit_content
 from bot.logging_setup import get_logger
@@ -67,6 +69,7 @@ from bot.off_loop import SharedStateBusyError
 from bot.request import DEFAULT_COUNT, AudioRequest, RequestError
 from bot.scheduler import FairPool
 from bot.settings import Settings
+from bot.steering_options import NO_WORDS, SteeringWords
 from bot.views import build_reply
 from bot.youtube_links import LinkPlan, YouTubeLinks
 from musicrec_core.clip import Clip
@@ -78,6 +81,7 @@ from musicrec_core.sources.budget import (
     MemberShareSpentError,
     YouTubeBusyError,
 )
+from musicrec_core.steering import LabelSteering
 from musicrec_core.titles import TitleLookup, candidate_count
 
 log = get_logger(__name__)
@@ -139,6 +143,8 @@ class RequestService:
         self._decodes = FairPool("decode", settings.decode_workers)
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
+        self.words = CatalogWords(queue.recommender)
+        """The served catalog's vocabulary (steering words and their autocomplete)."""
         self._busy_told: dict[int, float] = {}
         titles = settings.titles
         self._titles = TitleLookup.from_settings(titles) if titles.enabled else None
@@ -188,34 +194,49 @@ class RequestService:
     # Entry points -----------------------------------------------------------------------
 
     async def answer(
-        self, interaction: discord.Interaction[Any], request: AudioRequest, *, count: int
+        self,
+        interaction: discord.Interaction[Any],
+        request: AudioRequest,
+        *,
+        count: int,
+        words: SteeringWords = NO_WORDS,
     ) -> None:
-        """Answer /recommend or the context menu with ``count`` recommendations.
+        """Answer /recommend or the context menu with ``count`` recommendations, steered by
+        ``words`` (/recommend's ``more:`` and ``less:``) when there are any.
 
         Raises:
+            SteeringError: words that cannot steer this catalog, before admission (free).
             BusyError / MemberRefusedError: before acknowledging (the tree's refusal is
                 then ephemeral).
             MusicrecError: fetching, decoding or recommending failed, or the deadline
                 passed (after acknowledging).
         """
+        steering = await self.words.steering(words) if words else None
         member = interaction.user.id
         server = interaction.guild_id or 0
         sent_at = interaction.created_at.timestamp()
         acknowledgement = thinking(interaction)
         async with self._admitted(member, sent_at, acknowledgement, request, server) as plan:
-            result = await self._recommend(member, request, count, plan)
+            result = await self._recommend(member, request, count, plan, steering)
         await self._follow_up(interaction, result, heading=SOUNDS_LIKE_HEADING, count=count)
 
     async def answer_more_like(
-        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+        self,
+        interaction: discord.Interaction[Any],
+        catalog: str,
+        item_id: int,
+        count: int,
+        words: str = "",
     ) -> None:
-        """Answer a "More like" click: ``count`` items like catalog item ``item_id``.
+        """Answer a "More like" click: ``count`` items like catalog item ``item_id``, steered
+        by the reply's ``words`` (a :mod:`bot.button_words` code; "" = unsteered).
 
         ``catalog`` is the fingerprint the button was made with; item ids of another
         catalog may mean other music, so such a click is refused.
 
         Raises:
             CatalogError: the catalog was rebuilt since the button was made.
+            SteeringError: ``words`` cannot be read back (stale or forged), before admission.
             BusyError / MemberRefusedError: before acknowledging.
         """
         if catalog != self.fingerprint:
@@ -223,9 +244,11 @@ class RequestService:
                 "The catalog has been rebuilt since this reply, so these buttons no longer "
                 "point at the same music: run /recommend again."
             )
+        steering = await self.words.from_button(words) if words else None
         sent_at = interaction.created_at.timestamp()
         async with self._admitted(interaction.user.id, sent_at, thinking(interaction)):
-            result = await self._queue.recommend_from_item(item_id, self._candidates(count))
+            k = self._candidates(count)
+            result = await self._queue.recommend_from_item(item_id, k, steering)
             result = await self._titled(result, count)
         await self._follow_up(interaction, result, heading=MORE_LIKE_HEADING, count=count)
 
@@ -255,6 +278,13 @@ class RequestService:
             return
         embed, view = self._reply(result, heading=SOUNDS_LIKE_HEADING, count=DEFAULT_COUNT)
         await message.reply(embed=embed, view=view, mention_author=False)
+
+    def admitted(self, interaction: discord.Interaction[Any]) -> Acknowledgement:
+        """For other interaction commands (/discover): a ticket and one of the member's
+        slots (their cooldown started), "thinking…" shown and the deadline kept for the
+        body of the ``async with`` block, as for a "More like" click."""
+        sent_at = interaction.created_at.timestamp()
+        return self._admitted(interaction.user.id, sent_at, thinking(interaction))
 
     # The sequence -----------------------------------------------------------------------
 
@@ -298,10 +328,16 @@ class RequestService:
                 raise
 
     async def _recommend(
-        self, member: int, request: AudioRequest, count: int, plan: LinkPlan | None
+        self,
+        member: int,
+        request: AudioRequest,
+        count: int,
+        plan: LinkPlan | None,
+        steering: LabelSteering | None = None,
     ) -> RecommendationSet:
-        """``count`` titled recommendations: from the cached query of a link seen before,
-        else from the request's audio, fetched, decoded and embedded with a batch."""
+        """``count`` titled recommendations (steered by ``steering``): from the cached query
+        of a link seen before, else from the request's audio, fetched, decoded and embedded
+        with a batch."""
         k = self._candidates(count)
         if plan is not None and plan.cached is not None:
             cached = plan.cached
@@ -314,10 +350,11 @@ class RequestService:
                     query=cached.provenance,
                     query_tags=cached.tags,
                     query_peaks=cached.peaks,
+                    steering=steering,
                 )
                 return await self._titled(result, count)
         clip = await self._fetch_clip(member, request, plan)
-        result = await self._queue.recommend(clip, k)
+        result = await self._queue.recommend(clip, k, steering)
         if plan is not None:
             await self._links.remember(plan, result, self.recommender.index)
         return await self._titled(result, count)

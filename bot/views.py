@@ -5,8 +5,10 @@ replies always fit Discord's limits whatever titles and labels the catalog holds
 
 "More like #n" buttons are persistent: their ``custom_id`` carries everything needed to
 answer a click, even after a restart: ``musicrec:more:<catalog>:<item id>:<count>``,
-where ``<catalog>`` is the fingerprint of the catalog the reply came from. A client can
-send any custom_id, so a click's count is clamped to 1..MAX_COUNT.
+where ``<catalog>`` is the fingerprint of the catalog the reply came from, and on a steered
+reply ``:<words>``, the reply's steering words as term indices (:mod:`bot.button_words`).
+A client can send any custom_id, so a click's count is clamped to 1..MAX_COUNT and its
+words are checked when they are read back.
 
 Replies are public, so they show titles and file names, never a server path
 (:func:`source_name`). Every text that comes from outside (tags, file names, titles,
@@ -27,6 +29,7 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.button_words import CODE_PATTERN, button_words
 from bot.errors import report_error
 from bot.limits import (
     MAX_FIELD_VALUE_CHARS,
@@ -39,6 +42,7 @@ from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
 from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.steering import SteeredOutcome
 from musicrec_core.timecode import format_clock
 
 EMBED_COLOUR = discord.Colour(0x5865F2)
@@ -53,13 +57,20 @@ MAX_CHANNEL_CHARS = 150
 """Characters (escapes included) of a channel name."""
 MAX_SOURCE_CHARS = 200
 """Characters (escapes included) of a library item's file name."""
+MAX_STEERING_CHARS = 1500
+"""Characters (escapes included) of the steering words as resolved."""
 
 
 class MoreLikeService(Protocol):
     """What a "More like" button needs from the bot (:class:`bot.service.RequestService`)."""
 
     async def answer_more_like(
-        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, count: int
+        self,
+        interaction: discord.Interaction[Any],
+        catalog: str,
+        item_id: int,
+        count: int,
+        words: str = "",
     ) -> None: ...
 
 
@@ -135,13 +146,47 @@ def _ranked_title(item: Recommendation, surface: Surface) -> str:
     return prefix + title
 
 
-def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -> discord.Embed:
-    """The reply embed: what was heard, then one field per recommendation.
+def steering_lines(outcome: SteeredOutcome, count: int, shown: int) -> list[str]:
+    """What a steered reply says of its steering: the words as resolved (outside text:
+    the member's own words) and, when fewer than ``count`` results are ``shown``, how many
+    items qualified (of the whole catalog when they were ranked exactly, else of the
+    nearest results searched), so a short or empty reply always says why."""
+    words = inert(outcome.steering.describe(), Surface.EMBED_DESCRIPTION, limit=MAX_STEERING_CHARS)
+    lines = [f"Steering: {words}"]
+    if outcome.qualified == 0:
+        where = (
+            "in the catalog" if outcome.exact else f"among the {outcome.searched} nearest results"
+        )
+        lines.append(
+            f"Nothing {where} carries these words, so there is nothing to show: try fewer "
+            "or more common words."
+        )
+    elif shown < count and outcome.exact:
+        one = outcome.qualified == 1
+        lines.append(
+            f"{outcome.qualified:,} {outcome.unit}{'' if one else 's'} of the catalog "
+            f"{'carries' if one else 'carry'} these words, one result per video or track and "
+            f"never the query's own: {shown} shown of the {count} asked."
+        )
+    elif shown < count:
+        lines.append(
+            f"Only {outcome.qualified} of the {outcome.searched} nearest results carry these "
+            f"words: {shown} shown of the {count} asked."
+        )
+    return lines
+
+
+def result_embed(
+    result: RecommendationSet, *, heading: str, fingerprint: str, count: int | None = None
+) -> discord.Embed:
+    """The reply embed: what was heard, how it was steered, one field per recommendation.
 
     Args:
         result: the recommendations.
         heading: the embed title (e.g. "Sounds like your clip").
         fingerprint: the catalog fingerprint, shown in the footer.
+        count: the recommendations asked for (a steered reply says when fewer qualified);
+            None: as many as ``result`` holds.
     """
     lines = [describe_query(result.query)]
     if result.query_tags:
@@ -151,7 +196,10 @@ def result_embed(result: RecommendationSet, *, heading: str, fingerprint: str) -
             for tag in result.query_tags[:MAX_TAGS_SHOWN]
         )
         lines.append(f"Tags: {tags}")
-    if not result.items:
+    if result.steering is not None:
+        shown = len(result.items)
+        lines += steering_lines(result.steering, shown if count is None else count, shown)
+    elif not result.items:
         lines.append("The catalog holds nothing else to compare with.")
     embed = discord.Embed(title=heading, description="\n".join(lines), colour=EMBED_COLOUR)
     for item in result.items:
@@ -169,22 +217,28 @@ class MoreLikeButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(
         MORE_LIKE_PREFIX + r":(?P<catalog>[0-9a-f]{8}):(?P<item>[0-9]{1,12}):(?P<count>[0-9]{1,2})"
+        rf"(?::(?P<words>{CODE_PATTERN}))?"
     ),
 ):
-    """A persistent "More like #n" button that re-queries from a stored item."""
+    """A persistent "More like #n" button that re-queries from a stored item, steered by
+    ``words`` (a :mod:`bot.button_words` code; "" = unsteered)."""
 
-    def __init__(self, *, catalog: str, item_id: int, count: int, rank: int = 0) -> None:
+    def __init__(
+        self, *, catalog: str, item_id: int, count: int, rank: int = 0, words: str = ""
+    ) -> None:
         label = fit_label(f"More like #{rank}") if rank else "More like this"
+        custom_id = f"{MORE_LIKE_PREFIX}:{catalog}:{item_id}:{count}"
         super().__init__(
             discord.ui.Button(
                 label=label,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"{MORE_LIKE_PREFIX}:{catalog}:{item_id}:{count}",
+                custom_id=f"{custom_id}:{words}" if words else custom_id,
             )
         )
         self.catalog = catalog
         self.item_id = item_id
         self.count = count
+        self.words = words
 
     @classmethod
     async def from_custom_id(
@@ -196,7 +250,12 @@ class MoreLikeButton(
     ) -> MoreLikeButton:
         # The custom_id comes back from the client, so it may be forged: clamp the count.
         count = min(max(int(match["count"]), 1), MAX_COUNT)
-        button = cls(catalog=match["catalog"], item_id=int(match["item"]), count=count)
+        button = cls(
+            catalog=match["catalog"],
+            item_id=int(match["item"]),
+            count=count,
+            words=match["words"] or "",
+        )
         button.item.label = item.label
         return button
 
@@ -204,13 +263,17 @@ class MoreLikeButton(
         """Hand the click to the bot's request service (errors become ephemeral messages)."""
         try:
             service: MoreLikeService = interaction.client.service
-            await service.answer_more_like(interaction, self.catalog, self.item_id, self.count)
+            await service.answer_more_like(
+                interaction, self.catalog, self.item_id, self.count, self.words
+            )
         except Exception as exc:
             await report_error(interaction, exc)
 
 
 def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
-    """Link buttons (one per playable result), then a "More like #n" button per result."""
+    """Link buttons (one per playable result), then a "More like #n" button per result,
+    carrying the result's steering words."""
+    words = button_words(result.steering)
     links = [(item, url) for item in result.items if (url := link_target(item.url))]
     link_count, more_count = fit_button_groups([len(links), len(result.items)])
     view = discord.ui.View(timeout=None)
@@ -226,7 +289,7 @@ def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> d
     row += -(-link_count // 5)
     for position, item in enumerate(result.items[:more_count]):
         button = MoreLikeButton(
-            catalog=fingerprint, item_id=item.item_id, count=count, rank=item.rank
+            catalog=fingerprint, item_id=item.item_id, count=count, rank=item.rank, words=words
         )
         button.row = row + position // 5
         view.add_item(button)
@@ -238,6 +301,6 @@ def build_reply(
 ) -> tuple[discord.Embed, discord.ui.View]:
     """The embed and buttons for ``result``; ``count`` is what "More like" clicks ask for."""
     return (
-        result_embed(result, heading=heading, fingerprint=fingerprint),
+        result_embed(result, heading=heading, fingerprint=fingerprint, count=count),
         result_view(result, fingerprint=fingerprint, count=count),
     )

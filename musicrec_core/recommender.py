@@ -283,11 +283,14 @@ class Recommender:
             steering=outcome,
         )
 
-    def recommend_from_item(self, item_id: int, k: int = 5) -> RecommendationSet:
+    def recommend_from_item(
+        self, item_id: int, k: int = 5, *, steering: Steering | None = None
+    ) -> RecommendationSet:
         """Top ``k`` distinct groups like a stored item, excluding that item's own group.
 
         Re-queries with the vector stored in the index (no download, no embedding). The
-        query provenance describes the item (kind "youtube" or "file").
+        query provenance describes the item (kind "youtube" or "file"). ``steering``
+        filters as in :meth:`recommend_many` (a "More like" button of a steered reply).
 
         Raises:
             ValueError: when ``k < 1``.
@@ -302,13 +305,14 @@ class Recommender:
                 )
             meta = index.meta(item_id)
             vector = index.vector(item_id)
-            items, _ = _search_distinct(index, vector, k, {meta.group}, None, None)
+            items, outcome = _search_distinct(index, vector, k, {meta.group}, None, steering)
         return RecommendationSet(
             query=_provenance_of(meta),
             query_vector=vector,
             query_tags=(),
             items=items,
             catalog=index.fingerprint,
+            steering=outcome,
         )
 
 

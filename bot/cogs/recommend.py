@@ -1,4 +1,5 @@
-"""/recommend: music that sounds like an attachment or a YouTube link.
+"""/recommend: music that sounds like an attachment or a YouTube link, steered by ``more:``
+and ``less:`` words (autocompleted from the served catalog's vocabulary).
 
 Its cooldown is the member's one shared by every entry point (:mod:`bot.admission`,
 applied by the request service), not a per-command one.
@@ -12,6 +13,20 @@ from discord.ext import commands
 
 from bot.app import MusicrecBot
 from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
+from bot.steering_options import MAX_OPTION_CHARS, steering_words
+from musicrec_core.errors import MusicrecError
+
+
+async def complete_words(
+    interaction: discord.Interaction[MusicrecBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Choices for the ``more:`` / ``less:`` text typed so far (:mod:`bot.steering_options`);
+    none while musicrec is still starting (an autocomplete has no way to say why)."""
+    try:
+        service = interaction.client.service
+    except MusicrecError:
+        return []
+    return await service.words.choices(current)
 
 
 class RecommendCog(commands.Cog):
@@ -28,7 +43,10 @@ class RecommendCog(commands.Cog):
         link="A YouTube video link to listen to",
         start="Where to start listening, e.g. 1:30 or 90 (default: a lively part)",
         count="How many recommendations (1-10)",
+        more="Words the results must carry, separated by commas, e.g. jazz, piano",
+        less="Words the results must not carry, separated by commas, e.g. vocals",
     )
+    @app_commands.autocomplete(more=complete_words, less=complete_words)
     async def recommend(
         self,
         interaction: discord.Interaction[MusicrecBot],
@@ -36,11 +54,14 @@ class RecommendCog(commands.Cog):
         link: str | None = None,
         start: str | None = None,
         count: app_commands.Range[int, 1, MAX_COUNT] = DEFAULT_COUNT,
+        more: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
+        less: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
     ) -> None:
         request = request_from_options(
             file, link, start, max_bytes=self.bot.settings.max_attachment_bytes
         )
-        await self.bot.service.answer(interaction, request, count=count)
+        words = steering_words(more, less)
+        await self.bot.service.answer(interaction, request, count=count, words=words)
 
 
 async def setup(bot: MusicrecBot) -> None:

@@ -11,11 +11,13 @@ import pytest
 
 from bot.batching import BusyError, RecommendQueue
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
+from musicrec_core.catalog.labels import AudioSetClass
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.embedders.base import Embedding
 from musicrec_core.errors import AudioTooShortError
 from musicrec_core.recommender import Recommender
+from musicrec_core.steering import LabelSteering, Vocabulary
 from tests.helpers.band_embedder import BandEnergyEmbedder
 
 TONES_HZ = (110.0, 220.0, 440.0, 880.0, 1760.0, 3520.0)
@@ -43,7 +45,8 @@ async def queue(tmp_path: Path) -> AsyncIterator[RecommendQueue]:
     with IndexBuilder(tmp_path / "index", embedder=embedder.id, pooling=DEFAULT_POOLING) as b:
         for number, freq in enumerate(TONES_HZ):
             vector = pool(embedder.embed(tone_clip(freq)).vectors, DEFAULT_POOLING)
-            b.add(vector, ItemMeta(f"video{number:06d}", 0.0, 3.0, ("Music",), f"{freq:.0f} Hz"))
+            labels = ("Music", "Low" if freq < 500 else "High")
+            b.add(vector, ItemMeta(f"video{number:06d}", 0.0, 3.0, labels, f"{freq:.0f} Hz"))
         b.commit()
     embedder.calls = embedder.clips = 0
     recommender = Recommender(CatalogIndex.load(tmp_path / "index"), embedder)
@@ -102,3 +105,36 @@ async def test_from_item_needs_no_model(queue: RecommendQueue) -> None:
     assert len(result.items) == 2
     assert result.query is not None and result.query.title == "440 Hz"
     assert all(item.group != "video000002" for item in result.items)
+
+
+async def test_steered_clips_are_served_per_steering(queue: RecommendQueue) -> None:
+    embedder = queue.recommender.embedder
+    assert isinstance(embedder, BandEnergyEmbedder)
+    names = ("Music", "Low", "High")
+    vocabulary = Vocabulary.for_audioset(
+        [AudioSetClass(i, f"/m/{i}", name) for i, name in enumerate(names)]
+    )
+    high = LabelSteering.from_words(vocabulary, ["high"], [])
+
+    async def ask(freq: float, steering: LabelSteering | None, k: int = 2) -> list[str]:
+        result = await queue.recommend(tone_clip(freq), k, steering)
+        return [str(item.title) for item in result.items]
+
+    def high_first(titles: list[str], k: int = 2) -> list[str]:
+        return [title for title in titles if float(title.split()[0]) >= 500][:k]
+
+    everything = {freq: await ask(freq, None, len(TONES_HZ)) for freq in (110.0, 220.0)}
+    embedder.calls = embedder.clips = 0
+    answers = await asyncio.gather(ask(220.0, high), ask(220.0, None), ask(110.0, high))
+    assert answers == [
+        high_first(everything[220.0]),
+        everything[220.0][:2],
+        high_first(everything[110.0]),
+    ]
+    assert (embedder.calls, embedder.clips) == (2, 3)
+    plain = await queue.recommend_from_item(0, len(TONES_HZ) - 1)
+    result = await queue.recommend_from_item(0, 1, high)
+    assert [item.title for item in result.items] == high_first(
+        [str(item.title) for item in plain.items], 1
+    )
+    assert result.steering is not None and result.steering.steering is high

@@ -9,7 +9,8 @@ from pathlib import Path
 import discord
 
 from bot.app import EXTENSIONS, MusicrecBot, build_intents
-from tests.bot.helpers import make_settings
+from bot.cogs.recommend import complete_words
+from tests.bot.helpers import make_interaction, make_settings
 
 
 @contextlib.asynccontextmanager
@@ -32,12 +33,24 @@ def check_commands(bot: MusicrecBot) -> None:
         (command["name"], command.get("type", 1)): command
         for command in (c.to_dict(bot.tree) for c in bot.tree.get_commands(type=None))
     }
-    assert set(payload) == {("recommend", 1), ("musicrec", 1), ("Find similar music", 3)}
+    assert set(payload) == {
+        ("recommend", 1),
+        ("discover", 1),
+        ("musicrec", 1),
+        ("Find similar music", 3),
+    }
     recommend = payload[("recommend", 1)]
     options = {option["name"]: option for option in recommend["options"]}
-    assert list(options) == ["file", "link", "start", "count"]
+    assert list(options) == ["file", "link", "start", "count", "more", "less"]
     assert options["file"]["type"] == 11 and not options["file"]["required"]
+    for words in ("more", "less"):  # words separated by commas, autocompleted
+        assert options[words]["type"] == 3 and options[words]["autocomplete"] is True
+        assert options[words]["max_length"] == 100 and not options[words]["required"]
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 10)
+    discover = {option["name"]: option for option in payload[("discover", 1)]["options"]}
+    assert list(discover) == ["words", "count", "page"]
+    assert discover["words"]["required"] and discover["words"]["autocomplete"] is True
+    assert (discover["page"]["min_value"], discover["page"]["max_value"]) == (1, 1000)
     admin = payload[("musicrec", 1)]
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]
     assert admin["default_member_permissions"] == discord.Permissions(manage_guild=True).value
@@ -49,3 +62,8 @@ def test_intents_ask_for_message_content_only_with_link_replies(tmp_path: Path) 
     chatty = build_intents(make_settings(tmp_path, link_replies=True))
     assert quiet.guilds and not quiet.message_content and not quiet.guild_messages
     assert chatty.message_content and chatty.guild_messages
+
+
+async def test_word_autocomplete_offers_nothing_while_starting(tmp_path: Path) -> None:
+    async with loaded_bot(tmp_path) as bot:  # no engine: the catalog is not loaded
+        assert await complete_words(make_interaction(bot), "ja") == []

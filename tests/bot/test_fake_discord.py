@@ -99,3 +99,54 @@ def test_messages_over_the_limits_are_refused(fake: FakeDiscord) -> None:
     for expected in ("2001 > 2000", "26 > 25 fields", "1025 > 1024", "6 > 5 action rows", "url"):
         assert expected in text
     assert fake.acknowledgement(interaction_id) is None
+
+
+def autocomplete_interaction(fake: FakeDiscord) -> tuple[str, str]:
+    """Register an autocomplete interaction (type 4) as :meth:`FakeDiscord.autocomplete`
+    does when it dispatches one (no bot needed)."""
+    from tests.fake_discord.server import INTERACTION_AUTOCOMPLETE
+
+    interaction_id, token = pending_interaction(fake)
+    with fake._changed:
+        fake._interactions[interaction_id].kind = INTERACTION_AUTOCOMPLETE
+    return interaction_id, token
+
+
+def test_autocomplete_is_answered_with_at_most_25_choices_in_limits(fake: FakeDiscord) -> None:
+    interaction_id, token = autocomplete_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    too_many = [{"name": f"word {n}", "value": f"word {n}"} for n in range(26)]
+    bad = [{"name": "", "value": "x"}, {"name": "n" * 101, "value": "v" * 101}, {"name": "ok"}]
+    for choices in (too_many, bad):
+        status, body = call(url, "POST", {"type": 8, "data": {"choices": choices}})
+        assert (status, body["code"]) == (400, 50035)
+    text = "\n".join(fake.violations)
+    for expected in ("26 > 25 choices", "name has 0", "name has 101", "value has 101", "value"):
+        assert expected in text
+    assert fake.acknowledgement(interaction_id) is None
+    good = [{"name": "jazz", "value": "jazz"}, {"name": "jazz, piano", "value": "jazz, piano"}]
+    status, body = call(url, "POST", {"type": 8, "data": {"choices": good}})
+    assert status == 200 and body["resource"] == {"type": 8}
+    reply = fake.wait_reply(interaction_id)
+    assert reply["kind"] == "autocomplete" and reply["choices"] == good
+
+
+def test_autocomplete_cannot_be_deferred_nor_answered_with_a_message(fake: FakeDiscord) -> None:
+    for kind in (4, 5):
+        interaction_id, token = autocomplete_interaction(fake)
+        url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+        status, _ = call(url, "POST", {"type": kind, "data": {"content": "hi"}})
+        assert status == 400
+        assert f"answered with type {kind}" in fake.violations[-1]
+
+
+def test_choices_answer_only_an_autocomplete_interaction(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    status, _ = call(url, "POST", {"type": 8, "data": {"choices": []}})
+    assert status == 400 and "not an autocomplete" in fake.violations[-1]
+
+
+def test_autocomplete_dispatch_needs_one_focused_option(fake: FakeDiscord) -> None:
+    with pytest.raises(ValueError, match="exactly one focused"):
+        fake.autocomplete("recommend", [{"name": "more", "type": 3, "value": "ja"}])

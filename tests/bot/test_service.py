@@ -75,7 +75,9 @@ async def test_more_like_acknowledges_then_replies_with_the_served_fingerprint(
     await service.answer_more_like(interaction, FINGERPRINT, 7, 3)
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     # over-fetched: room to replace videos the title lookups find gone
-    service.recommender.recommend_from_item.assert_called_once_with(7, candidate_count(3))
+    service.recommender.recommend_from_item.assert_called_once_with(
+        7, candidate_count(3), steering=None
+    )
     embed = interaction.followup.send.await_args.kwargs["embed"]
     assert embed.title == "More like this"
     assert embed.footer.text == f"musicrec · catalog {FINGERPRINT}"

@@ -24,6 +24,9 @@ ROW_BUTTONS = 5
 BUTTON_LABEL = 80
 CUSTOM_ID = 100
 LINK_URL = 512
+AUTOCOMPLETE_CHOICES = 25
+CHOICE_NAME = 100
+CHOICE_VALUE = 100
 
 ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
 LINK_STYLE = 5
@@ -118,4 +121,30 @@ def message_violations(payload: dict[str, Any]) -> list[str]:
     if total > EMBEDS_TOTAL:
         problems.append(f"embeds hold {total} > {EMBEDS_TOTAL} characters in all")
     problems += _component_violations(payload.get("components") or [])
+    return problems
+
+
+def autocomplete_violations(data: dict[str, Any]) -> list[str]:
+    """Every rule an autocomplete result (callback type 8's ``data``) breaks: at most 25
+    choices, each with a name of 1-100 characters and a value that is a string of at most
+    100 characters or a number (Discord's application command option choice)."""
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        return ["an autocomplete result needs a list of choices"]
+    problems: list[str] = []
+    if len(choices) > AUTOCOMPLETE_CHOICES:
+        problems.append(f"{len(choices)} > {AUTOCOMPLETE_CHOICES} choices")
+    for position, choice in enumerate(choices):
+        name = choice.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= CHOICE_NAME:
+            size = len(name) if isinstance(name, str) else "no"
+            problems.append(f"choice {position}: name has {size} characters (1-{CHOICE_NAME})")
+        value = choice.get("value")
+        if isinstance(value, str):
+            if len(value) > CHOICE_VALUE:
+                problems.append(
+                    f"choice {position}: value has {len(value)} > {CHOICE_VALUE} characters"
+                )
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"choice {position}: value must be a string or a number")
     return problems

@@ -12,6 +12,11 @@ benchmarks drive it with plain blocking calls:
 * :meth:`slash_command`, :meth:`click`, :meth:`message_command` and :meth:`post_message`
   dispatch INTERACTION_CREATE / MESSAGE_CREATE over the gateway and return the ids
   (in the first server; ``slash_command(..., elsewhere=True)`` runs one in the second);
+* :meth:`autocomplete` dispatches what Discord sends while a member types an option
+  declared ``autocomplete: true`` (interaction type 4, the options typed so far, one
+  ``focused``); the bot must answer with type 8 and at most 25 choices, each with a name of
+  1-100 characters and a value of at most 100 (:func:`~tests.fake_discord.limits.
+  autocomplete_violations`), never with a deferral or a message;
 * :meth:`wait_reply` waits for the answer to an interaction, :meth:`wait_records` for
   any recorded request;
 * :attr:`records` holds every request the bot made (method, path, JSON body, status) and
@@ -52,7 +57,7 @@ from typing import Any, TypeVar
 from aiohttp import WSMsgType, web
 
 from tests.fake_discord import payloads
-from tests.fake_discord.limits import message_violations
+from tests.fake_discord.limits import autocomplete_violations, message_violations
 from tests.fake_discord.payloads import JSON
 
 T = TypeVar("T")
@@ -60,10 +65,14 @@ T = TypeVar("T")
 API_PREFIX = "/api/v10"
 INTERACTION_APPLICATION_COMMAND = 2
 INTERACTION_COMPONENT = 3
+INTERACTION_AUTOCOMPLETE = 4
 CALLBACK_MESSAGE = 4
 CALLBACK_DEFERRED_MESSAGE = 5
 CALLBACK_DEFERRED_UPDATE = 6
 CALLBACK_UPDATE_MESSAGE = 7
+CALLBACK_AUTOCOMPLETE_RESULT = 8
+AUTOCOMPLETE_OPTION_TYPES = (3, 4, 10)
+"""Option types Discord lets autocomplete: string, integer, number."""
 HEARTBEAT_INTERVAL_MS = 41_250
 MESSAGE_CONTENT_INTENT = 1 << 15
 INVALID_SHARD = 4010
@@ -107,6 +116,7 @@ class _Interaction:
     original: JSON | None = None
     awaiting_followup: bool = False
     replies: list[JSON] = field(default_factory=list)
+    kind: int = INTERACTION_APPLICATION_COMMAND
 
 
 class FakeDiscord:
@@ -402,7 +412,8 @@ class FakeDiscord:
         "payload": <the bot's JSON>, "message": <the message object>, "at": <monotonic
         time it arrived>}``: the callback's
         message (type 4 / 7), or the first follow-up or original-response edit after a
-        deferral.
+        deferral; for an autocomplete interaction ``{"kind": "autocomplete", "choices":
+        [...], "payload": <the bot's data>, "at": ...}``.
         """
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -481,6 +492,20 @@ class FakeDiscord:
             INTERACTION_APPLICATION_COMMAND, data, who=who, elsewhere=elsewhere, guild=guild
         )
 
+    def autocomplete(self, name: str, options: list[JSON], *, who: str = "member") -> str:
+        """Dispatch an autocomplete interaction (type 4) for chat-input command ``name``, as
+        Discord sends one while a member types: ``options`` are those typed so far (values
+        as typed, possibly incomplete), exactly one of them marked ``"focused": True``.
+        Returns its id; :meth:`wait_reply` gives ``{"kind": "autocomplete", "choices": [...]}``.
+
+        Raises:
+            ValueError: not exactly one option is focused (Discord always marks one).
+        """
+        if sum(bool(option.get("focused")) for option in options) != 1:
+            raise ValueError("an autocomplete interaction has exactly one focused option")
+        data: JSON = {"id": self._ids.next(), "name": name, "type": 1, "options": options}
+        return self._dispatch_interaction(INTERACTION_AUTOCOMPLETE, data, who=who)
+
     def message_command(self, name: str, target: JSON, *, who: str = "member") -> str:
         """Dispatch a message context-menu command on ``target``. Returns its id."""
         data: JSON = {
@@ -545,7 +570,7 @@ class FakeDiscord:
         )
         with self._changed:
             self._interactions[interaction_id] = _Interaction(
-                interaction_id, token, time.monotonic(), channel["id"], guild_id
+                interaction_id, token, time.monotonic(), channel["id"], guild_id, kind=kind
             )
         shard = self._call(self._dispatch("INTERACTION_CREATE", payload, guild_id))
         with self._changed:
@@ -650,6 +675,14 @@ class FakeDiscord:
     def _sync(self, commands: list[JSON], guild_id: str | None) -> list[JSON]:
         synced = []
         for command in commands:
+            for option in command.get("options") or []:
+                if option.get("autocomplete") and (
+                    option.get("choices") or option.get("type") not in AUTOCOMPLETE_OPTION_TYPES
+                ):
+                    self._violation(
+                        f"/{command['name']} {option['name']}: autocomplete needs a string or "
+                        "number option without fixed choices"
+                    )
             entry = {
                 "id": self._ids.next(),
                 "application_id": self.application_id,
@@ -723,6 +756,9 @@ class FakeDiscord:
                 return self._error(400, 40060, "Interaction has already been acknowledged.")
             kind = int(body.get("type", 0))
             data = body.get("data") or {}
+            refused = self._autocomplete_refusal(state, kind, data)
+            if refused is not None:
+                return refused
             ephemeral = bool(int(data.get("flags") or 0) & payloads.EPHEMERAL_FLAG)
             if kind in (CALLBACK_MESSAGE, CALLBACK_UPDATE_MESSAGE):
                 refused = self._check_limits(f"interaction {interaction_id} callback", data)
@@ -745,6 +781,11 @@ class FakeDiscord:
                 state.original = message
                 state.awaiting_followup = True
                 resource["message"] = message
+            elif kind == CALLBACK_AUTOCOMPLETE_RESULT:
+                state.replies.append(
+                    {"kind": "autocomplete", "choices": data["choices"], "payload": data}
+                    | {"at": time.monotonic()}
+                )
             elif kind == CALLBACK_UPDATE_MESSAGE:
                 state.replies.append(
                     {"kind": "update", "ephemeral": ephemeral, "payload": data, "message": None}
@@ -762,6 +803,30 @@ class FakeDiscord:
             "resource": resource,
         }
         return self._json(answer)
+
+    def _autocomplete_refusal(
+        self, state: _Interaction, kind: int, data: JSON
+    ) -> web.Response | None:
+        """Discord's rules for autocomplete: an autocomplete interaction is answered only
+        with choices (type 8: it cannot be deferred nor get a message), choices answer only
+        an autocomplete interaction, and they keep :func:`autocomplete_violations`' limits."""
+        asked = state.kind == INTERACTION_AUTOCOMPLETE
+        if asked != (kind == CALLBACK_AUTOCOMPLETE_RESULT):
+            if asked:
+                self._violation(f"autocomplete interaction {state.id} answered with type {kind}")
+            else:
+                self._violation(f"choices (type 8) for {state.id}, not an autocomplete interaction")
+            return self._error(400, 50035, "Invalid Form Body")
+        if not asked:
+            return None
+        problems = autocomplete_violations(data)
+        for problem in problems:
+            self._violation(f"autocomplete {state.id}: {problem}")
+        if problems:
+            return self._json(
+                {"code": 50035, "message": "Invalid Form Body", "errors": problems}, 400
+            )
+        return None
 
     def _webhook(
         self, method: str, parts: list[str], body: Any

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,13 @@ class Recommender:
     def index(self) -> CatalogIndex:
         """The index new queries search."""
         return self._slot.index
+
+    def held_index(self) -> AbstractContextManager[CatalogIndex]:
+        """``with recommender.held_index() as index:`` the index new queries search, held
+        for the block as a query holds it: a reload meanwhile serves its new index to later
+        queries but does not close this one before the block ends (for callers that read
+        the index themselves, such as discovery)."""
+        return self._slot.using()
 
     def reload(self, index_dir: Path, *, wait_s: float = SWAP_WAIT_S) -> CatalogIndex:
         """Prove the index at ``index_dir``, swap it in and retire the old one (blocking:

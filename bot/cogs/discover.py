@@ -5,7 +5,8 @@ are private and free: no cooldown), then the core's discovery
 (:func:`musicrec_core.steering.discovery.discover`) lists items carrying all of them, one
 per video or track, in an order shuffled by the page number: the same page again gives the
 same items, another page others. Without ``page`` a page is picked at random. It holds a
-ticket and the member's slot like every request (:meth:`bot.service.RequestService.admitted`).
+ticket and the member's slot like every request (:meth:`bot.service.RequestService.admitted`),
+and reads the served index held as a query holds it, so a reload cannot close it meanwhile.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.cogs.recommend import complete_words
 from bot.discover_reply import discover_reply
 from bot.request import DEFAULT_COUNT, MAX_COUNT, RequestError
 from bot.steering_options import MAX_OPTION_CHARS, SteeringWords, parse_words
-from musicrec_core.steering.discovery import discover
+from musicrec_core.steering.discovery import Discovery, discover
 
 MAX_PAGE_NUMBER = 1000
 """Highest page number (the shuffle's seed) a member may ask for."""
@@ -56,13 +57,17 @@ class DiscoverCog(commands.Cog):
         service = self.bot.service
         steering = await service.words.steering(SteeringWords(more=asked))
         page = page or interaction.id % MAX_PAGE_NUMBER + 1
-        index = service.recommender.index
+
+        def discover_held() -> tuple[Discovery, str]:
+            with service.recommender.held_index() as index:
+                return discover(index, steering.vocabulary, list(asked), count, page), (
+                    index.fingerprint
+                )
+
         async with service.admitted(interaction):
-            found = await asyncio.to_thread(
-                discover, index, steering.vocabulary, list(asked), count, page
-            )
+            found, fingerprint = await asyncio.to_thread(discover_held)
         code = codec_for(steering.vocabulary).encode(steering)
-        embed, view = discover_reply(found, fingerprint=index.fingerprint, page=page, words=code)
+        embed, view = discover_reply(found, fingerprint=fingerprint, page=page, words=code)
         await interaction.followup.send(embed=embed, view=view)
 
 

@@ -551,6 +551,24 @@ def test_swap_waits_a_bounded_time_then_the_last_query_closes_the_old_index(
     new_index.close()
 
 
+def test_a_held_index_stays_open_through_a_swap_until_the_block_ends(
+    video_index_dir: Path, tmp_path: Path
+) -> None:
+    """Discovery reads the index itself: held_index keeps it open as a query would."""
+    other_dir = build_index(tmp_path / "other", BandEnergyEmbedder(), video_entries("other"))
+    old = CatalogIndex.load(video_index_dir)
+    recommender = Recommender(old, BandEnergyEmbedder())
+    new_index = CatalogIndex.load(other_dir)
+    with recommender.held_index() as held:
+        assert held is old
+        recommender.swap_index(new_index, close_old=True, wait_s=0.01)
+        assert recommender.index is new_index
+        assert held.search(np.ones(held.dim, np.float32), 1)  # still open while held
+    with pytest.raises(CatalogError, match="closed"):
+        old.search(np.ones(old.dim, np.float32), 1)
+    new_index.close()
+
+
 def test_an_index_installed_again_while_retiring_is_not_closed(
     video_index_dir: Path, tmp_path: Path
 ) -> None:

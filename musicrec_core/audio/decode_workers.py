@@ -319,18 +319,22 @@ class Session:
                 self._ask({"op": "close"})
 
     def _ask(self, message: dict[str, Any], fd: int | None = None) -> dict[str, Any]:
+        if self.spoiled:  # a later window of a file whose worker is gone
+            raise self._stopped()
         try:
             return self._worker.ask(message, self._budget, fd)
         except _WorkerGone as exc:
             self.spoiled = True
             log.warning("decode worker died on %s: %s", self._budget.display, exc)
-            raise UnreadableAudioError(
-                f"The decoder stopped while reading {self._budget.display}; "
-                "the file may be corrupt."
-            ) from exc
+            raise self._stopped() from exc
         except BaseException:
             self.spoiled = True
             raise
+
+    def _stopped(self) -> UnreadableAudioError:
+        return UnreadableAudioError(
+            f"The decoder stopped while reading {self._budget.display}; the file may be corrupt."
+        )
 
     def _refuse(self, reply: dict[str, Any], stage: str) -> None:
         display = self._budget.display

@@ -92,9 +92,11 @@ def hostile_loop(folder: Path, rounds: int) -> None:
     print(f"\nHostile loop: {total} files ({len(files)} kinds x {rounds}) in "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     print(f"  wrong outcomes: {len(wrong)}" + "".join(f"\n    {w}" for w in wrong[:5]))
-    print(f"  descriptors: {fds_before} before, {len(os.listdir('/proc/self/fd'))} after")
+    waiting = len(default_workers().idle_pids())
+    print(f"  descriptors: {fds_before} before, {len(os.listdir('/proc/self/fd'))} after "
+          f"(one socket per waiting worker: {waiting})")  # fmt: skip
     print(f"  live child processes: {len(tree_before)} before, {len(tree_after)} after "
-          f"(decode workers waiting: {len(default_workers().idle_pids())})")  # fmt: skip
+          f"(decode workers waiting: {waiting})")  # fmt: skip
     print(f"  temp entries left: {len(left)}")
     growth = 100 * (end_pss - tenth_pss) / tenth_pss if tenth_pss else float("nan")
     print(f"  workers' PSS: {tenth_pss / 2**20:.1f} MiB after {max(total // 10, 1)} files, "

@@ -119,6 +119,18 @@ def _info(container: av.container.InputContainer, fd: int) -> dict:
     }
 
 
+def _float_frames(frame: av.AudioFrame, to_float: av.AudioResampler) -> np.ndarray:
+    """float32 [samples, channels] of ``frame``: a float decoder's planes as they are (a
+    copy, no arithmetic), any other sample format through libswresample, as ffmpeg's
+    ``aresample`` converts it before resampling."""
+    if frame.format.name == "fltp":
+        return frame.to_ndarray().T
+    if frame.format.name == "flt":
+        return frame.to_ndarray().reshape(-1, frame.layout.nb_channels)
+    converted = [f.to_ndarray() for f in to_float.resample(frame)]
+    return np.concatenate(converted, axis=1).reshape(-1, frame.layout.nb_channels)
+
+
 def _decode(container: av.container.InputContainer, request: dict) -> tuple[dict, bytes]:
     """Decode ``read_s`` seconds from ``seek_s``; resample to 16 kHz float32 interleaved."""
     stream = container.streams.audio[0]
@@ -144,8 +156,7 @@ def _decode(container: av.container.InputContainer, request: dict) -> tuple[dict
                 rate = frame.sample_rate
                 need = round(request["read_s"] * rate)
                 to_float = av.AudioResampler(format="flt", layout=frame.layout, rate=rate)
-            block = np.concatenate([f.to_ndarray() for f in to_float.resample(frame)], axis=1)
-            block = block.reshape(-1, frame.layout.nb_channels)
+            block = _float_frames(frame, to_float)
             if seek_s > 0 and frame.pts is not None:
                 early = round((origin + seek_s - float(frame.pts * frame.time_base)) * rate)
                 block = block[max(early, 0) :]

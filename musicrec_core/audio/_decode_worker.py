@@ -41,6 +41,8 @@ import socket
 import struct
 import sys
 
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]  # this folder's modules (probe, process, ...) are not the worker's
 os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy: one thread, no per-core buffers
 os.environ["OMP_NUM_THREADS"] = "1"
 

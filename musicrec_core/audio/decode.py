@@ -56,7 +56,12 @@ from pathlib import Path
 
 import numpy as np
 
-from musicrec_core.audio.decode_workers import Session, default_workers, set_default_workers
+from musicrec_core.audio.decode_workers import (
+    Session,
+    WorkersUnavailableError,
+    default_workers,
+    set_default_workers,
+)
 from musicrec_core.audio.ffmpeg_window import decode_window
 from musicrec_core.audio.probe import MAX_CHANNELS, AudioInfo, probe, too_many_channels
 from musicrec_core.audio.process import (
@@ -155,7 +160,7 @@ def load_clip(
                 return _from_worker(session, info or session.info, request).clip(
                     kind, title, channel
                 )
-        except OSError as exc:
+        except WorkersUnavailableError as exc:
             log.warning("decode workers unavailable (%s); using the ffmpeg programs", exc)
             set_default_workers(False)
     return _from_ffmpeg(file, budget, info, request, max_decoders, background).clip(

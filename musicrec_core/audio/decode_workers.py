@@ -61,7 +61,14 @@ from musicrec_core.audio.process import ALLOWED_FORMATS, Budget
 from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES, ChildPriority, spawn
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
 
-__all__ = ["DecodeWorkers", "Window", "default_workers", "set_default_workers"]
+__all__ = [
+    "DecodeWorkers",
+    "Session",
+    "Window",
+    "WorkersUnavailableError",
+    "default_workers",
+    "set_default_workers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,10 @@ _MAX_REPLY_BYTES = 1 << 27
 
 class _WorkerGone(Exception):
     """The worker died or broke the protocol before answering."""
+
+
+class WorkersUnavailableError(OSError):
+    """No worker could be started (PyAV broken, no interpreter): callers use ffmpeg."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +230,7 @@ class DecodeWorkers:
             NotAudioError: empty, not a media file, a format off the whitelist, no audio.
             UnreadableAudioError: out of memory, or the worker died (it is replaced).
             DecodeTimeoutError: the budget ran out (the worker is killed).
-            OSError: no worker could be started (callers fall back to ffmpeg).
+            WorkersUnavailableError: no worker could be started (callers use ffmpeg).
         """
         found = os.stat(file)
         if stat.S_ISREG(found.st_mode) and found.st_size == 0:
@@ -237,14 +248,17 @@ class DecodeWorkers:
         with self._lock:
             if self._idle[background]:
                 return self._idle[background].pop()
-        worker = _Worker(self.memory_limit_bytes, background)
+        try:
+            worker = _Worker(self.memory_limit_bytes, background)
+        except OSError as exc:
+            raise WorkersUnavailableError(f"the decode worker could not start: {exc}") from exc
         try:
             reply, _ = worker.ask({"op": "ready"}, budget)
         except _WorkerGone as exc:
-            raise OSError(f"the decode worker did not start: {exc}") from exc
+            raise WorkersUnavailableError(f"the decode worker did not start: {exc}") from exc
         if not reply.get("ok"):
             worker.kill()
-            raise OSError(f"the decode worker answered {reply!r}")
+            raise WorkersUnavailableError(f"the decode worker answered {reply!r}")
         return worker
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
@@ -277,7 +291,10 @@ class Session:
             NotAudioError, UnreadableAudioError, DecodeTimeoutError: as
             :meth:`DecodeWorkers.session`.
         """
-        fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise UnreadableAudioError(f"{self._budget.display} cannot be read.") from exc
         try:
             reply, _ = self._ask({"op": "open", "formats": ",".join(ALLOWED_FORMATS)}, fd)
         finally:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.audio import load_clip
-from musicrec_core.audio.decode_workers import DecodeWorkers, default_workers
+from musicrec_core.audio import decode_workers, load_clip
+from musicrec_core.audio.decode_workers import DecodeWorkers, default_workers, set_default_workers
 from musicrec_core.audio.process import Budget
 from musicrec_core.audio.window import candidate_starts
 from musicrec_core.audio.window_samples import WindowRead
@@ -247,3 +247,20 @@ def test_a_window_does_not_depend_on_the_windows_read_before_it(
     in_turn = windows(starts)
     for start, after_others in zip(starts, in_turn, strict=True):
         np.testing.assert_array_equal(after_others, windows([start])[0])
+
+
+def test_workers_that_cannot_start_leave_the_ffmpeg_programs_to_decode(
+    make_media: MakeMedia, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that exits at once (a broken PyAV install): the call is decoded by ffprobe
+    and ffmpeg instead, and later calls go straight to them."""
+    broken = tmp_path / "broken_worker.py"
+    broken.write_text("raise SystemExit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(decode_workers, "_SCRIPT", broken)
+    tone = make_media("tone.wav", seconds=3, tone_hz=700)
+    set_default_workers(True)  # a fresh pool, whose workers start from the broken program
+    try:
+        assert peak_hz(assert_valid_clip(load_clip(tone))) == pytest.approx(700, abs=5)
+        assert default_workers() is None
+    finally:
+        set_default_workers(True)

@@ -193,7 +193,7 @@ def test_hostile_set_is_complete(hostile: dict[str, tuple[Path, object]]) -> Non
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_file_gives_its_typed_error_or_a_correct_clip(
-    name: str, hostile: dict[str, tuple[Path, type[Exception] | None]]
+    name: str, hostile: dict[str, tuple[Path, type[Exception] | None]], decode_path: str
 ) -> None:
     path, expected = hostile[name]
     folder_before = sorted(os.listdir(path.parent))
@@ -227,7 +227,7 @@ def test_three_hour_silent_file_gives_silence_quickly(
 
 
 def test_float_wav_nan_and_inf_become_single_silent_samples(
-    hostile: dict[str, tuple[Path, object]],
+    hostile: dict[str, tuple[Path, object]], decode_path: str
 ) -> None:
     """NaN/inf are zeroed before resampling, so they leave no smeared gap in the tone."""
     path, _ = hostile["float_wav_nan_inf"]

@@ -25,7 +25,7 @@ from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES
 from musicrec_core.child_process import PASSED_VARIABLES as PASSED
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
 from tests.helpers.clips import assert_valid_clip, peak_hz
-from tests.helpers.hostile_media import hostile_files
+from tests.helpers.hostile_media import hostile_files, write_float_wav
 from tests.helpers.media import MakeMedia, generate_media, run_ffmpeg
 
 pytestmark = pytest.mark.skipif(default_workers() is None, reason="PyAV or soxr not installed")
@@ -199,6 +199,14 @@ def test_the_hostile_corpus_leaks_no_process_or_descriptor(tmp_path: Path) -> No
     assert sorted(os.listdir("/proc/self/fd")) == before_fds
     assert _children() <= before_children
     assert all(_alive(pid) for pid in pool.idle_pids())
+
+
+def test_more_than_eight_channels_are_refused_by_the_workers_too(tmp_path: Path) -> None:
+    tone = np.zeros((44_100 * 3, 10), dtype=np.float32)
+    path = write_float_wav(tmp_path / "10ch.wav", tone, 44_100)
+    message = r"10ch\.wav has 10 audio channels; musicrec reads up to 8 .*stereo"
+    with pytest.raises(UnreadableAudioError, match=message):
+        load_clip(path)
 
 
 def test_a_playlist_never_reaches_the_file_it_names(pool: DecodeWorkers, tmp_path: Path) -> None:

@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     """Longest a request may take from admission to its result; then the member is told
     and the slot is freed. Keep it above twice ``ytdlp_timeout_s`` so links can finish."""
     worker_nice: int = Field(default=10, ge=0, le=19)
-    """Lower CPU priority (Linux nice increment) of the ffmpeg / yt-dlp processes that
-    fetch and decode, so replies and acknowledgements go first."""
+    """Lower CPU priority (Linux nice increment) of the decode workers and the ffmpeg /
+    yt-dlp processes that fetch and decode, so replies and acknowledgements go first."""
+    decode_in_workers: bool = True
+    """Read uploads in long-lived decode workers (PyAV) where PyAV is installed; False
+    starts ffprobe and ffmpeg processes for every upload instead (the fallback path)."""
 
     # YouTube (yt-dlp). The cookies path and the proxy URL may hold credentials: never logged.
     ytdlp_cookies: Path | None = None

@@ -20,7 +20,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.media", "tests.helpers.http_server", "tests.helpers.vggish_files"]
+pytest_plugins = [
+    "tests.helpers.media",
+    "tests.helpers.http_server",
+    "tests.helpers.vggish_files",
+    "tests.helpers.decode_paths",
+]
 
 TEMP_PREFIX = "musicrec-"
 

@@ -1,44 +1,46 @@
 """Decode the chosen window of a file into the 10-second mono 16 kHz clip the embedders take.
 
-:func:`load_clip` is the whole path from a file to a :class:`~musicrec_core.clip.Clip`:
+:func:`load_clip` is the whole path from a file to a :class:`~musicrec_core.clip.Clip`,
+through one of two decoders that give the same clip (``tests/core/audio/test_paths.py``):
 
-1. **Probe** (:mod:`musicrec_core.audio.probe`) and, at the same time, decode the most
-   likely window (from the start, or from the requested start): AU output carries the
-   channel count in its 24-byte header, so decoding does not have to wait for the probe, and
-   a short file costs one process start-up, not two.
+- **A decode worker** (:mod:`musicrec_core.audio.decode_workers`), wherever PyAV and soxr
+  are installed: one long-lived process opens the file once, and that open serves the
+  probe, the first window and, by seeking, every candidate window.
+- **The ffmpeg programs** otherwise (or after ``set_default_workers(False)``): ffprobe and,
+  at the same time, ffmpeg decoding the most likely window (:mod:`.ffmpeg_window`); a
+  short file costs one process start-up, not two.
+
+The steps, the same on both paths:
+
+1. **Probe** (:mod:`musicrec_core.audio.probe`): refuse non-audio, playlists, lists of
+   files, images and more than :data:`MAX_CHANNELS` channels (every channel costs a
+   decoder, so the cap bounds what one upload can cost).
 2. **Choose the window** by :mod:`musicrec_core.audio.window`'s rule. For a long source
-   without a start, the candidate windows are decoded (side by side, ``max_decoders`` at
-   a time, :data:`CANDIDATE_NICENESS` levels below the first look at any file, so that
-   short requests never wait behind a long file's extra windows; a ``background`` call
-   runs all its processes in the idle CPU class instead) and the loudest one's
-   samples *are* the clip: no fifth decode. A source of at most twice the window (20 s)
-   has a candidate at 0, and the speculative decode of step 1 is that candidate's decode.
+   without a start, the candidate windows are decoded and the loudest one's samples *are*
+   the clip: no fifth decode. On the ffmpeg path they run side by side, ``max_decoders``
+   at a time, :data:`CANDIDATE_NICENESS` levels below the first look at any file, so that
+   short requests never wait behind a long file's extra windows; in a worker they are read
+   one after another from one demuxer. A ``background`` call runs in the idle CPU class.
    When every candidate comes back empty (a truncated file whose header promises more than
    it holds), the window falls back to the start of the file.
-3. **Decode only the window** with ffmpeg: ``-ss START -t SECONDS`` *before* ``-i`` (input
-   seeking, so a 3-hour file costs what 10 s cost), first audio stream only (``-map 0:a:0``,
-   video/subtitles/data never decoded), resampled to 16 kHz by ffmpeg, written as 32-bit
-   float Sun AU to a pipe, capped at the window's size plus 0.5 s. After a seek, decoding
-   starts 0.2 s early and that lead-in is dropped, so decoder warm-up (MP3 bit reservoir,
-   AAC overlap) and the resampler's start-up transient never reach the clip.
+3. **Decode only the window** (:mod:`.window_samples`): from 0.2 s before it (the lead-in,
+   dropped), seeking on the input so a 3-hour file costs what 10 s cost, first audio
+   stream only, resampled to 16 kHz.
 4. **Downmix**: the plain mean over channels, exactly the VGGish recipe (ffmpeg's own
    ``-ac 1`` weights the centre and drops LFE, and sums stereo at 0.707 each without
-   normalising float data, which can leave [-1, 1]): ffmpeg sends every channel and numpy
-   takes the mean (at most 5.5 MB of output per window). A file with more than
-   :data:`MAX_CHANNELS` is refused as soon as the probe, or the speculative decode's
-   output header, shows the count: every channel costs a decoder, so the cap bounds what
-   one upload can cost (a 64-channel Opus window costs about a CPU-second).
+   normalising float data, which can leave [-1, 1]).
 5. **Sanitise**: the samples returned are always finite and in [-1, 1]. Policy for NaN/inf
    (float WAV): a window with *no* finite sample is
    :class:`~musicrec_core.errors.UnreadableAudioError`; otherwise the window is decoded
-   again with ffmpeg's ``aeval`` filter setting every non-finite input sample to 0 *before*
-   resampling (a resampler would smear each bad sample over its filter length, about 75 ms
-   with soxr), so only the bad samples themselves become silence. Finite values beyond
-   +-1 are clipped. Only such files pay for the second decode.
+   again with every non-finite input sample set to 0 *before* resampling (a resampler
+   would smear each bad sample over its filter length, about 75 ms with soxr), so only the
+   bad samples themselves become silence. Finite values beyond +-1 are clipped. Only such
+   files pay for the second decode.
 
-Every process runs under :mod:`musicrec_core.audio.process`'s limits; this module creates
-no file at all, temporary or otherwise. Thread safety: :func:`load_clip` may be called from
-several threads at once (callers run decoding in an executor).
+Every process runs under :mod:`musicrec_core.audio.process`'s limits (the workers keep
+the same ones); this module creates no file at all, temporary or otherwise. Thread
+safety: :func:`load_clip` may be called from several threads at once (callers run
+decoding in an executor).
 """
 
 from __future__ import annotations
@@ -54,15 +56,20 @@ from pathlib import Path
 
 import numpy as np
 
-from musicrec_core.audio.probe import AudioInfo, probe
+from musicrec_core.audio.decode_workers import (
+    Session,
+    WorkersUnavailableError,
+    default_workers,
+    set_default_workers,
+)
+from musicrec_core.audio.ffmpeg_window import decode_window
+from musicrec_core.audio.probe import MAX_CHANNELS, AudioInfo, probe, too_many_channels
 from musicrec_core.audio.process import (
     DEFAULT_TIMEOUT_S,
     Budget,
     checked_path,
     find_binaries,
-    input_args,
     resampler_for,
-    run_process,
 )
 from musicrec_core.audio.window import (
     CANDIDATE_FRACTIONS,
@@ -73,7 +80,8 @@ from musicrec_core.audio.window import (
     read_from_start,
     window_rms,
 )
-from musicrec_core.child_process import NORMAL_PRIORITY, ChildPriority
+from musicrec_core.audio.window_samples import PREROLL_S, Decoded, WindowRead, downmix
+from musicrec_core.child_process import ChildPriority
 from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.errors import AudioTooShortError, DecodeTimeoutError, UnreadableAudioError
 from musicrec_core.timecode import format_clock
@@ -82,22 +90,9 @@ __all__ = ["CANDIDATE_NICENESS", "MAX_CHANNELS", "PREROLL_S", "load_clip"]
 
 log = logging.getLogger(__name__)
 
-MAX_CHANNELS = 8
-"""More channels than this (7.1 surround) is refused: music people share has at most 8,
-and each channel is one more decoder to run."""
-
 CANDIDATE_NICENESS = 5
-"""Nice levels by which a long file's candidate-window decodes run below other decodes."""
-
-PREROLL_S = 0.2
-"""A window after a seek is decoded from this much earlier; the lead-in is dropped."""
-
-_OUTPUT_MARGIN_S = 0.5
-"""Extra decoded seconds tolerated on stdout before ffmpeg is stopped."""
-
-_AU_HEADER_CAP_BYTES = 1 << 16
-_AU_MAGIC = b".snd"
-_AU_FLOAT32 = 6
+"""Nice levels by which a long file's candidate-window decodes run below other decodes
+(ffmpeg path)."""
 
 
 def load_clip(
@@ -125,15 +120,15 @@ def load_clip(
         clip_seconds: window length in seconds (10 for every embedder).
         timeout_s: wall-clock limit in seconds for the whole call (probe and decodes).
         info: the result of :func:`~musicrec_core.audio.probe_audio` on this file, when the
-            caller has it already (saves one ffprobe run).
-        max_decoders: ffmpeg processes run at once (ffprobe aside). The default decodes a
-            long file's candidate windows side by side, fastest on an idle machine; 1
-            keeps a call to about one core, for a server that runs calls side by side
-            (the bot's decode workers), so one member's long many-channel file cannot
-            take the CPU another member's short clip needs.
-        background: run every process of this call (ffprobe, each decode) in the idle
-            scheduling class (:class:`~musicrec_core.child_process.ChildPriority`), for
-            costly calls on a shared machine (the bot's large uploads). Otherwise the
+            caller has it already (saves one ffprobe run; a worker probes in the same open
+            anyway, and then uses this one's duration and channels).
+        max_decoders: ffmpeg processes run at once (ffprobe aside), on the ffmpeg path. The
+            default decodes a long file's candidate windows side by side, fastest on an idle
+            machine; 1 keeps a call to about one core, for a server that runs calls side by
+            side. A decode worker reads the windows one after another, by seeking.
+        background: run this call's decoding in the idle scheduling class
+            (:class:`~musicrec_core.child_process.ChildPriority`), for costly calls on a
+            shared machine (the bot's large uploads). Otherwise, on the ffmpeg path, the
             candidate windows run :data:`CANDIDATE_NICENESS` levels below the first look.
         kind, ref, title, channel: provenance. ``ref`` defaults to the file's base name and
             is the name used in error messages; ``title`` defaults to the title tag.
@@ -152,102 +147,190 @@ def load_clip(
         raise ValueError(f"start_s must be a finite number of seconds >= 0, got {start_s!r}")
     if not (math.isfinite(clip_seconds) and clip_seconds >= MIN_CLIP_SECONDS):
         raise ValueError(f"clip_seconds must be >= {MIN_CLIP_SECONDS}, got {clip_seconds!r}")
+    if max_decoders < 1:
+        raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")
     file = checked_path(path, ref)
     display = ref or file.name
     budget = Budget(timeout_s, display)
-    ffmpeg, ffprobe = find_binaries()
+    request = _Request(start_s, clip_seconds, display)
+    workers = default_workers()
+    if workers is not None:
+        try:
+            with workers.session(file, budget, background=background) as session:
+                return _from_worker(session, info or session.info, request).clip(
+                    kind, title, channel
+                )
+        except WorkersUnavailableError as exc:
+            log.warning("decode workers unavailable (%s); using the ffmpeg programs", exc)
+            set_default_workers(False)
+    return _from_ffmpeg(file, budget, info, request, max_decoders, background).clip(
+        kind, title, channel
+    )
 
+
+@dataclass(frozen=True)
+class _Request:
+    """What a caller asked for: the start (None: by the window rule), the window length
+    (seconds) and the file's name in messages."""
+
+    start_s: float | None
+    clip_seconds: float
+    display: str
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The window chosen and its samples, ready to become a Clip."""
+
+    info: AudioInfo
+    start: float
+    samples: np.ndarray
+    request: _Request
+
+    def clip(self, kind: str, title: str | None, channel: str | None) -> Clip:
+        return Clip(
+            samples=self.samples,
+            provenance=Provenance(
+                kind=kind,
+                ref=self.request.display,
+                title=title if title is not None else self.info.title,
+                channel=channel,
+                start_s=self.start,
+                duration_s=self.samples.shape[0] / SAMPLE_RATE_HZ,
+                source_duration_s=self.info.duration_s,
+            ),
+        )
+
+
+def _from_worker(session: Session, info: AudioInfo, request: _Request) -> _Chosen:
+    """Choose and decode the window in a worker: one demuxer, windows one after another."""
+
+    def decode(start: float, sanitize: bool = False) -> Decoded:
+        read = WindowRead.of(start, request.clip_seconds)
+        window = session.decode(
+            read.seek_s, read.read_s, sanitize=sanitize, cap_frames=read.cap,
+            max_channels=MAX_CHANNELS,
+        )  # fmt: skip
+        return Decoded(downmix(window.samples, read), window.failed, window.log_tail)
+
+    start, result = _choose(info, request, decode, decode, _run_now, None, threading.Event())
+    return _finished(info, start, result, decode, request)
+
+
+def _from_ffmpeg(
+    file: Path,
+    budget: Budget,
+    info: AudioInfo | None,
+    request: _Request,
+    max_decoders: int,
+    background: bool,
+) -> _Chosen:
+    """Choose and decode the window with ffprobe and one ffmpeg per window."""
+    ffmpeg, ffprobe = find_binaries()
     first_look = ChildPriority(background=background)
     later = ChildPriority(later_by=CANDIDATE_NICENESS, background=background)
 
     def decode(
         start: float,
-        cancel: threading.Event | None = None,
         sanitize: bool = False,
+        cancel: threading.Event | None = None,
         priority: ChildPriority = first_look,
-    ) -> _Decoded:
+    ) -> Decoded:
         # Asked here, not before the probe: the first call in a process runs
         # `ffmpeg -buildconf` (a process start-up), which then overlaps ffprobe.
         resampler = resampler_for(ffmpeg, budget)
-        return _decode(
-            ffmpeg, resampler, file, start, clip_seconds, budget, cancel, sanitize, priority
-        )
+        read = WindowRead.of(start, request.clip_seconds)
+        return decode_window(
+            ffmpeg, resampler, file, read, budget, max_channels=MAX_CHANNELS,
+            cancel=cancel, sanitize=sanitize, priority=priority,
+        )  # fmt: skip
 
-    def candidate(start: float) -> _Decoded:
+    def candidate(start: float) -> Decoded:
         return decode(start, priority=later)
 
-    if max_decoders < 1:
-        raise ValueError(f"max_decoders must be >= 1, got {max_decoders!r}")
     with ThreadPoolExecutor(max_workers=max_decoders) as pool:
-        speculative: Future[_Decoded] | None = None
+        speculative: Future[Decoded] | None = None
         cancel_speculative = threading.Event()
         try:
             if info is None:
                 # Decode the most likely window while ffprobe runs: for a short file (the common
                 # case for attachments) it is the answer, and the two process start-ups overlap.
-                speculative = pool.submit(decode, start_s or 0.0, cancel_speculative)
+                first = request.start_s or 0.0
+                speculative = pool.submit(decode, first, False, cancel_speculative)
                 info = probe(file, budget, ffprobe, first_look)
-            if info.channels is not None and info.channels > MAX_CHANNELS:
-                raise _too_many_channels(display, info.channels)
-            duration = info.duration_s
-
-            if start_s is not None:
-                start = fit_start(start_s, duration, clip_seconds, source=display)
-                result = _reuse_or_decode(speculative, start_s, start, decode, cancel_speculative)
-                if start > 0 and result.samples.size == 0 and not result.failed:
-                    at = format_clock(start, tenths=True)
-                    raise AudioTooShortError(
-                        f"Nothing could be decoded after {at} in {display}: "
-                        "the audio ends before that."
-                    )
-            elif read_from_start(duration, clip_seconds):
-                start = 0.0
-                result = _reuse_or_decode(speculative, 0.0, 0.0, decode, cancel_speculative)
-            else:
-                assert duration is not None  # read_from_start says so
-                starts = candidate_starts(duration, clip_seconds)
-                if starts[0] != 0.0:
-                    cancel_speculative.set()
-                start, result = _loudest_window(pool, candidate, starts, clip_seconds, speculative)
+            start, result = _choose(
+                info, request, decode, candidate, pool.submit, speculative, cancel_speculative
+            )
         finally:
             cancel_speculative.set()  # stop it on every path that did not use it
+    return _finished(info, start, result, decode, request)
 
+
+def _choose(
+    info: AudioInfo,
+    request: _Request,
+    decode: Callable[[float], Decoded],
+    candidate: Callable[[float], Decoded],
+    submit: Callable[..., Future[Decoded]],
+    speculative: Future[Decoded] | None,
+    cancel_speculative: threading.Event,
+) -> tuple[float, Decoded]:
+    """The window rule applied: (start used, its raw decode)."""
+    display, clip_seconds = request.display, request.clip_seconds
+    if info.channels is not None and info.channels > MAX_CHANNELS:
+        raise too_many_channels(display, info.channels)
+    duration = info.duration_s
+    if request.start_s is not None:
+        start = fit_start(request.start_s, duration, clip_seconds, source=display)
+        result = _reuse_or_decode(speculative, request.start_s, start, decode, cancel_speculative)
+        if start > 0 and result.samples.size == 0 and not result.failed:
+            at = format_clock(start, tenths=True)
+            raise AudioTooShortError(
+                f"Nothing could be decoded after {at} in {display}: the audio ends before that."
+            )
+        return start, result
+    if read_from_start(duration, clip_seconds):
+        return 0.0, _reuse_or_decode(speculative, 0.0, 0.0, decode, cancel_speculative)
+    assert duration is not None  # read_from_start says so
+    starts = candidate_starts(duration, clip_seconds)
+    if starts[0] != 0.0:
+        cancel_speculative.set()
+    return _loudest_window(submit, candidate, starts, clip_seconds, speculative)
+
+
+def _finished(
+    info: AudioInfo,
+    start: float,
+    result: Decoded,
+    decode: Callable[..., Decoded],
+    request: _Request,
+) -> _Chosen:
+    """Sanitise the chosen window (decoding it again without its NaN/inf when it has any)."""
     if result.samples.size and not np.isfinite(result.samples).all():
         if not np.isfinite(result.samples).any():
-            raise _all_non_finite(display)
+            raise _all_non_finite(request.display)
         result = decode(start, sanitize=True)
-    samples = _finish(result, display)
-    return Clip(
-        samples=samples,
-        provenance=Provenance(
-            kind=kind,
-            ref=display,
-            title=title if title is not None else info.title,
-            channel=channel,
-            start_s=start,
-            duration_s=samples.shape[0] / SAMPLE_RATE_HZ,
-            source_duration_s=duration,
-        ),
-    )
+    return _Chosen(info, start, _finish(result, request.display), request)
 
 
-@dataclass(frozen=True)
-class _Decoded:
-    """Raw result of one ffmpeg window decode (mono, not yet sanitised)."""
-
-    samples: np.ndarray
-    failed: bool
-    """ffmpeg exited non-zero, or printed errors and produced nothing."""
-    log_tail: str
+def _run_now(function: Callable[..., Decoded], *args: object) -> Future[Decoded]:
+    """``function(*args)`` run here and now, as a finished Future (the worker path's windows
+    are read one after another from one demuxer)."""
+    future: Future[Decoded] = Future()
+    try:
+        future.set_result(function(*args))
+    except Exception as exc:  # handed to the Future's reader, as an executor would
+        future.set_exception(exc)
+    return future
 
 
 def _reuse_or_decode(
-    speculative: Future[_Decoded] | None,
+    speculative: Future[Decoded] | None,
     speculative_start: float,
     start: float,
-    decode: Callable[[float], _Decoded],
+    decode: Callable[[float], Decoded],
     cancel_speculative: threading.Event,
-) -> _Decoded:
+) -> Decoded:
     if speculative is not None and speculative_start == start:
         return speculative.result()
     cancel_speculative.set()
@@ -255,12 +338,12 @@ def _reuse_or_decode(
 
 
 def _loudest_window(
-    pool: ThreadPoolExecutor,
-    decode: Callable[[float], _Decoded],
+    submit: Callable[..., Future[Decoded]],
+    decode: Callable[[float], Decoded],
     starts: list[float],
     clip_seconds: float,
-    from_start: Future[_Decoded] | None,
-) -> tuple[float, _Decoded]:
+    from_start: Future[Decoded] | None,
+) -> tuple[float, Decoded]:
     """Decode every candidate in parallel and keep the one with the highest RMS.
 
     ``from_start`` is the speculative decode from 0, when one runs: a source a little
@@ -268,10 +351,10 @@ def _loudest_window(
     (same arguments, so the same samples), and no process is started for that one.
     """
     futures = [
-        from_start if start == 0.0 and from_start is not None else pool.submit(decode, start)
+        from_start if start == 0.0 and from_start is not None else submit(decode, start)
         for start in starts
     ]
-    best: tuple[float, float, _Decoded] | None = None
+    best: tuple[float, float, Decoded] | None = None
     first_error: BaseException | None = None
     for start, future in zip(starts, futures, strict=True):
         try:
@@ -295,7 +378,7 @@ def _loudest_window(
     return 0.0, decode(0.0)
 
 
-def _finish(result: _Decoded, display: str) -> np.ndarray:
+def _finish(result: Decoded, display: str) -> np.ndarray:
     """Turn a window decode into clip samples, or the right error."""
     samples = result.samples
     if samples.size < MIN_CLIP_SAMPLES:
@@ -330,100 +413,4 @@ def _unreadable(display: str, log_tail: str) -> UnreadableAudioError:
         log.info("ffmpeg could not decode %s: %s", display, log_tail.strip()[-500:])
     return UnreadableAudioError(
         f"ffmpeg could not decode the audio in {display}; the file may be corrupt or truncated."
-    )
-
-
-def _decode(
-    ffmpeg: str,
-    resampler: str,
-    file: Path,
-    start_s: float,
-    duration_s: float,
-    budget: Budget,
-    cancel: threading.Event | None,
-    sanitize: bool = False,
-    priority: ChildPriority = NORMAL_PRIORITY,
-) -> _Decoded:
-    """Decode one window to mono float32 16 kHz (not yet sanitised).
-
-    ``sanitize`` zeroes non-finite input samples inside ffmpeg before resampling (slow:
-    an expression per sample, so used only when a first decode met NaN/inf).
-
-    Raises:
-        UnreadableAudioError: the output header shows more than :data:`MAX_CHANNELS`
-            channels (ffmpeg is stopped there), or output musicrec does not understand.
-    """
-    wanted = round(duration_s * SAMPLE_RATE_HZ)
-    # Start up to PREROLL_S early and drop that lead-in: decoder warm-up after a seek
-    # (MP3 bit reservoir, AAC overlap) and the resampler's start-up transient fall in it.
-    preroll = min(start_s, PREROLL_S)
-    skip = round(preroll * SAMPLE_RATE_HZ)
-    total = skip + wanted
-    seek_at = start_s - preroll
-    seek = ["-ss", f"{seek_at:.6f}"] if seek_at > 0 else []
-    zero_bad = "aeval=exprs='if(isnan(val(ch))+isinf(val(ch)),0,val(ch))':c=same,"
-    cleanup = zero_bad if sanitize else ""
-    if resampler == "soxr":
-        resample = f"aresample={SAMPLE_RATE_HZ}:resampler=soxr:precision=28"
-    else:
-        resample = f"aresample={SAMPLE_RATE_HZ}:resampler=swr"
-    args = [
-        ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error",
-        *seek, "-t", f"{duration_s + preroll:.6f}", *input_args(file),
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-map_metadata", "-1", "-fflags", "+bitexact",
-        "-af", f"{cleanup}{resample},aformat=sample_fmts=flt",
-        "-c:a", "pcm_f32be", "-f", "au", "pipe:1",
-    ]  # fmt: skip
-
-    def stdout_cap(head: bytes) -> int | None:
-        """Bytes to accept once the AU header is in: the window plus a margin."""
-        header = _parse_au_header(head)
-        if header is None:
-            return None
-        offset, channels = header
-        if channels > MAX_CHANNELS:
-            raise _too_many_channels(budget.display, channels)
-        frames = total + round(_OUTPUT_MARGIN_S * SAMPLE_RATE_HZ)
-        return offset + frames * channels * 4
-
-    run = run_process(args, budget, _AU_HEADER_CAP_BYTES, stdout_cap, cancel, priority)
-    samples = np.zeros(0, dtype=np.float32)
-    header = _parse_au_header(run.stdout)
-    if header is not None:
-        offset, channels = header
-        body = run.stdout[offset:]
-        frames = min(len(body) // (4 * channels), total)
-        if frames > skip:
-            interleaved = np.frombuffer(body, dtype=">f4", count=frames * channels)
-            # Mean over channels (float64 accumulation), as the VGGish recipe does.
-            mono = interleaved.reshape(frames, channels)[skip:].mean(axis=1, dtype=np.float64)
-            samples = mono.astype(np.float32)
-    elif len(run.stdout) >= 24 and not run.truncated:
-        log.warning("ffmpeg wrote an unexpected header: %r", run.stdout[:24])
-    failed = (run.returncode != 0 and not run.truncated) or (
-        samples.size == 0 and bool(run.log_tail.strip())
-    )
-    return _Decoded(samples=samples, failed=failed, log_tail=run.log_tail)
-
-
-def _parse_au_header(data: bytes) -> tuple[int, int] | None:
-    """(data offset, channels) of a Sun AU float32 header, or None if not complete yet."""
-    if len(data) < 24:
-        return None
-    if data[:4] != _AU_MAGIC:
-        raise UnreadableAudioError("ffmpeg produced output musicrec does not understand.")
-    offset, _size, encoding, _rate, channels = (
-        int.from_bytes(data[i : i + 4], "big") for i in range(4, 24, 4)
-    )
-    bad_header = encoding != _AU_FLOAT32 or not 24 <= offset <= _AU_HEADER_CAP_BYTES
-    if bad_header or channels < 1:
-        raise UnreadableAudioError("ffmpeg produced output musicrec does not understand.")
-    return offset, channels
-
-
-def _too_many_channels(display: str, channels: int) -> UnreadableAudioError:
-    return UnreadableAudioError(
-        f"{display} has {channels} audio channels; musicrec reads up to {MAX_CHANNELS} "
-        "(7.1 surround). Mix it down to stereo and try again."
     )

@@ -31,11 +31,22 @@ from musicrec_core.audio.process import (
 from musicrec_core.child_process import NORMAL_PRIORITY, ChildPriority
 from musicrec_core.errors import NotAudioError, UnreadableAudioError
 
-__all__ = ["AudioInfo", "probe", "probe_audio"]
+__all__ = [
+    "MAX_CHANNELS",
+    "AudioInfo",
+    "info_from_fields",
+    "probe",
+    "probe_audio",
+    "too_many_channels",
+]
 
 log = logging.getLogger(__name__)
 
 _PROBE_OUTPUT_CAP_BYTES = 1 << 20
+
+MAX_CHANNELS = 8
+"""More channels than this (7.1 surround) is refused: music people share has at most 8,
+and each channel is one more decoder to run."""
 
 _NOT_ALLOWED = "not on whitelist"
 """What ffmpeg's log says when the container is outside the format whitelist."""
@@ -164,6 +175,33 @@ def probe(
         title=_tag(tags, "title"),
         artist=_tag(tags, "artist"),
         size_bytes=size,
+    )
+
+
+def info_from_fields(file: Path, fields: dict[str, object]) -> AudioInfo:
+    """An :class:`AudioInfo` for ``file`` from a decode worker's probe report: the fields
+    of AudioInfo (bar ``path``, ``title`` and ``artist``) and ``tags``, the container's
+    tags; values are checked as ffprobe's are."""
+    return AudioInfo(
+        path=file,
+        format_name=str(fields.get("format_name") or ""),
+        duration_s=_positive_float(fields.get("duration_s")),
+        codec_name=str(fields.get("codec_name") or "unknown"),
+        sample_rate_hz=_positive_int(fields.get("sample_rate_hz")),
+        channels=_positive_int(fields.get("channels")),
+        stream_index=_positive_int(fields.get("stream_index")) or 0,
+        has_video=bool(fields.get("has_video")),
+        title=_tag(fields.get("tags"), "title"),
+        artist=_tag(fields.get("tags"), "artist"),
+        size_bytes=_positive_int(fields.get("size_bytes")) or 0,
+    )
+
+
+def too_many_channels(display: str, channels: int) -> UnreadableAudioError:
+    """The refusal of a file with more than :data:`MAX_CHANNELS` channels."""
+    return UnreadableAudioError(
+        f"{display} has {channels} audio channels; musicrec reads up to {MAX_CHANNELS} "
+        "(7.1 surround). Mix it down to stereo and try again."
     )
 
 

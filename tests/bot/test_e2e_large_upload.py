@@ -1,9 +1,11 @@
 """End to end: the real bot reads a large upload in the idle CPU class, a small one normally.
 
 A member's 10-minute 8-channel Opus upload (20 MiB, over ``LARGE_UPLOAD_BYTES``) must be
-probed and decoded by ffprobe/ffmpeg processes in ``SCHED_IDLE``, so that it never slows
-another member's short clip; a 12-s MP3 is read by processes of the ordinary class. The
-bot's child processes are watched through /proc while each request runs.
+probed and decoded by processes in ``SCHED_IDLE`` (a decode worker of the idle class, or
+ffprobe/ffmpeg where the workers are off), so that it never slows another member's short
+clip; a 12-s MP3 is read by processes of the ordinary class. The bot's child processes are
+watched through /proc while each request runs; a decode worker counts once it has used
+CPU time while watched (an idle worker of the other class waits beside the busy one).
 """
 
 from __future__ import annotations
@@ -45,25 +47,35 @@ def decoder_classes_while_answering(
     option = {"name": "file", "type": 11, "value": attachment["id"]}
     interaction = live.fake.slash_command("recommend", [option], attachments=[attachment], who=who)
     tasks = Path(f"/proc/{live.process.process.pid}/task")
-    first_seen: dict[int, float] = {}
+    first_seen: dict[int, tuple[float, int]] = {}
     settled: dict[int, int] = {}
     deadline = time.monotonic() + 120
     while not live.fake.replies(interaction) and time.monotonic() < deadline:
         for pid in _children(tasks):
             try:
-                if Path(f"/proc/{pid}/comm").read_text().strip() not in ("ffmpeg", "ffprobe"):
+                worker = b"_decode_worker.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                program = Path(f"/proc/{pid}/comm").read_text().strip()
+                if not worker and program not in ("ffmpeg", "ffprobe"):
                     continue
                 policy = os.sched_getscheduler(pid)
+                used = _cpu_ticks(pid)
             except (FileNotFoundError, ProcessLookupError):  # it has just exited
                 continue
             now = time.monotonic()
-            if now - first_seen.setdefault(pid, now) >= SETTLED_S:
+            since, used_then = first_seen.setdefault(pid, (now, used))
+            if now - since >= SETTLED_S and (not worker or used > used_then):
                 settled[pid] = policy
         time.sleep(0.001)
     (reply,) = live.fake.replies(interaction)
     assert reply["payload"]["embeds"], reply["payload"]
-    assert settled, "no ffmpeg or ffprobe child was seen while the upload was read"
+    assert settled, "no decoding child was seen while the upload was read"
     return set(settled.values())
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User plus system CPU time of ``pid`` so far, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _children(tasks: Path) -> list[int]:

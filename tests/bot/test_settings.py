@@ -114,3 +114,12 @@ def test_env_example_documents_every_setting() -> None:
     for field in Settings.model_fields:
         name = _env_name(field)
         assert f"\n{name}=" in example or f"\n# {name}=" in example, name
+
+
+def test_uploads_are_read_in_decode_workers_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "x" * 59)
+    assert load_settings(None).decode_in_workers is True
+    monkeypatch.setenv("MUSICREC_DECODE_IN_WORKERS", "false")
+    assert load_settings(None).decode_in_workers is False

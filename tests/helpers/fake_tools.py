@@ -24,10 +24,14 @@ def fake_tool(folder: Path, name: str, body: str) -> Path:
 
 @pytest.fixture
 def use_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> UseFfmpeg:
-    """Point pydub's converter (and so musicrec's ffmpeg/ffprobe) somewhere else."""
+    """Point pydub's converter (and so musicrec's ffmpeg/ffprobe) somewhere else; decode
+    with those programs, not the decode workers, until the test ends."""
     from pydub import AudioSegment
+
+    from musicrec_core.audio import decode_workers
 
     def use(converter: str | Path) -> None:
         monkeypatch.setattr(AudioSegment, "converter", str(converter))
+        monkeypatch.setattr(decode_workers, "_disabled", True)
 
     return use

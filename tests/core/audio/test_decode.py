@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from musicrec_core import audio
-from musicrec_core.audio import MIN_CLIP_SECONDS, decode, load_clip, probe_audio
+from musicrec_core.audio import MIN_CLIP_SECONDS, ffmpeg_window, load_clip, probe_audio
 from musicrec_core.clip import SAMPLE_RATE_HZ
 from musicrec_core.errors import AudioError, NotAudioError, UnreadableAudioError
 from tests.helpers.clips import SINE_RMS, WINDOW, assert_valid_clip, peak_hz, rms
@@ -112,17 +112,17 @@ def _tone_in_first_channel(tmp_path: Path, channels: int) -> Path:
 
 
 @pytest.fixture
-def outputs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The stdout size of every ffmpeg/ffprobe run that returned, in bytes, in order."""
+def outputs(monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None) -> list[int]:
+    """The stdout size of every ffmpeg window decode that returned, in bytes, in order."""
     sizes: list[int] = []
-    real_run = decode.run_process
+    real_run = ffmpeg_window.run_process
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real_run(*args, **kwargs)
         sizes.append(len(result.stdout))
         return result
 
-    monkeypatch.setattr(decode, "run_process", spy)
+    monkeypatch.setattr(ffmpeg_window, "run_process", spy)
     return sizes
 
 
@@ -193,7 +193,7 @@ def test_hostile_set_is_complete(hostile: dict[str, tuple[Path, object]]) -> Non
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_file_gives_its_typed_error_or_a_correct_clip(
-    name: str, hostile: dict[str, tuple[Path, type[Exception] | None]]
+    name: str, hostile: dict[str, tuple[Path, type[Exception] | None]], decode_path: str
 ) -> None:
     path, expected = hostile[name]
     folder_before = sorted(os.listdir(path.parent))
@@ -227,7 +227,7 @@ def test_three_hour_silent_file_gives_silence_quickly(
 
 
 def test_float_wav_nan_and_inf_become_single_silent_samples(
-    hostile: dict[str, tuple[Path, object]],
+    hostile: dict[str, tuple[Path, object]], decode_path: str
 ) -> None:
     """NaN/inf are zeroed before resampling, so they leave no smeared gap in the tone."""
     path, _ = hostile["float_wav_nan_inf"]
@@ -262,17 +262,17 @@ def test_an_exact_span_is_sanitised_too(hostile: dict[str, tuple[Path, object]])
 
 
 def test_only_the_window_is_decoded(
-    hostile: dict[str, tuple[Path, object]], monkeypatch: pytest.MonkeyPatch
+    hostile: dict[str, tuple[Path, object]], monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None
 ) -> None:
-    """Every decode seeks on the input (-ss before -i) and reads a bounded span (-t)."""
+    """Every ffmpeg decode seeks on the input (-ss before -i) and reads a bounded span (-t)."""
     calls: list[list[str]] = []
-    real_run = decode.run_process
+    real_run = ffmpeg_window.run_process
 
     def spy(args: list[str], *rest: object, **kwargs: object) -> object:
         calls.append(list(args))
         return real_run(args, *rest, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(decode, "run_process", spy)
+    monkeypatch.setattr(ffmpeg_window, "run_process", spy)
     path, _ = hostile["silent_3h"]
     load_clip(path)
     decodes = [args for args in calls if "-i" in args and "-ss" in args]

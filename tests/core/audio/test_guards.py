@@ -116,9 +116,10 @@ def test_the_whitelist_leaves_out_every_reader_of_other_inputs() -> None:
 
 
 def test_a_child_over_its_memory_limit_fails_with_a_friendly_error(
-    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
+    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None
 ) -> None:
-    """Under a limit too small for ffmpeg, the call fails cleanly, saying why."""
+    """Under a limit too small for ffmpeg, the call fails cleanly, saying why (the decode
+    workers' limit: test_decode_workers.py)."""
     path = make_media("tone.flac", seconds=4, channels=8, sample_rate=96_000)
     assert_valid_clip(load_clip(path))
     monkeypatch.setattr(child_process, "DECODER_MEMORY_LIMIT_BYTES", 24 * 2**20)

@@ -16,6 +16,7 @@ from musicrec_core.audio import (
     MIN_CLIP_SAMPLES,
     MIN_CLIP_SECONDS,
     decode,
+    ffmpeg_window,
     load_clip,
     probe_audio,
 )
@@ -117,7 +118,7 @@ def test_default_window_skips_a_quiet_intro(make_media: MakeMedia) -> None:
 
 
 def test_one_decoder_at_a_time_chooses_the_same_window(
-    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
+    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None
 ) -> None:
     """max_decoders=1 (the bot's decode workers) runs the candidate windows one after
     another, never two ffmpeg decodes at once, and gives the clip the default gives; the
@@ -127,7 +128,7 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
     running = peak = 0
     lowered: list[int] = []
     lock = threading.Lock()
-    real_run = decode.run_process
+    real_run = ffmpeg_window.run_process
 
     def counting(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal running, peak
@@ -145,7 +146,7 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
             with lock:
                 running -= is_ffmpeg
 
-    monkeypatch.setattr(decode, "run_process", counting)
+    monkeypatch.setattr(ffmpeg_window, "run_process", counting)
     one_at_a_time = load_clip(path, max_decoders=1)
     assert peak == 1
     assert sorted(lowered)[-4:] == [decode.CANDIDATE_NICENESS] * 4
@@ -157,7 +158,7 @@ def test_one_decoder_at_a_time_chooses_the_same_window(
 
 
 def test_the_first_look_is_the_candidate_at_the_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None
 ) -> None:
     """A 15-s source (longer than 10.5 s, at most 20 s) has a candidate window at 0: the
     speculative decode of the start is used for it, so four ffmpeg decodes run, not five,
@@ -168,14 +169,14 @@ def test_the_first_look_is_the_candidate_at_the_start(
     assert candidate_starts(probe_audio(path).duration_s or 0, 10)[0] == 0.0
     every_candidate = load_clip(path, info=probe_audio(path))
     decodes = 0
-    real_run = decode.run_process
+    real_run = ffmpeg_window.run_process
 
     def counting(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal decodes
         decodes += "ffprobe" not in Path(args[0]).name
         return real_run(args, *rest, **kwargs)
 
-    monkeypatch.setattr(decode, "run_process", counting)
+    monkeypatch.setattr(ffmpeg_window, "run_process", counting)
     clip = load_clip(path)
     assert decodes == 4
     assert clip.provenance.start_s == every_candidate.provenance.start_s == 0.0

@@ -187,7 +187,7 @@ async def test_download_failures_are_fetch_errors_without_leftovers(
 
 
 def test_a_large_upload_is_read_in_the_background(
-    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
+    make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch, ffmpeg_path: None
 ) -> None:
     """Every process reading an upload over LARGE_UPLOAD_BYTES (ffprobe, the first look,
     the candidate windows) starts in the background class, so a short clip is not slowed

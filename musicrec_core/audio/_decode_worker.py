@@ -125,8 +125,10 @@ def _float_frames(frame: av.AudioFrame, to_float: av.AudioResampler) -> np.ndarr
     """float32 [samples, channels] of ``frame``: a float decoder's planes as they are (a
     copy, no arithmetic), any other sample format through libswresample, as ffmpeg's
     ``aresample`` converts it before resampling."""
-    if frame.format.name == "fltp":
-        return frame.to_ndarray().T
+    if frame.format.name == "fltp":  # one plane per channel, read by count: PyAV 18 lists
+        # 9 planes for an 8-channel frame and its to_ndarray reads past the 8th (a crash)
+        planes = frame.planes[: frame.layout.nb_channels]
+        return np.stack([np.frombuffer(p, "<f4", count=frame.samples) for p in planes], axis=1)
     if frame.format.name == "flt":
         return frame.to_ndarray().reshape(-1, frame.layout.nb_channels)
     converted = [f.to_ndarray() for f in to_float.resample(frame)]

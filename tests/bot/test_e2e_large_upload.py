@@ -67,7 +67,7 @@ def decoder_classes_while_answering(
                 settled[pid] = policy
         time.sleep(0.001)
     (reply,) = live.fake.replies(interaction)
-    assert reply["payload"]["embeds"], reply["payload"]
+    assert reply["payload"].get("embeds"), reply["payload"]
     assert settled, "no decoding child was seen while the upload was read"
     return set(settled.values())
 

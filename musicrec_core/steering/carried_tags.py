@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from musicrec_core.catalog.index import TrackTag
 
-__all__ = ["TAG_THRESHOLD", "carried_tags"]
+__all__ = ["TAG_THRESHOLD", "carried_tags", "check_tag_threshold"]
 
 TAG_THRESHOLD = 0.25
 """Provisional, chosen by reasoning, not yet measured. A mean over windows dilutes a tag
@@ -24,6 +24,16 @@ tag's probability sits near 0 and a quarter is well above it. The benchmark to c
 still to do."""
 
 
-def carried_tags(tags: Iterable[TrackTag]) -> frozenset[str]:
-    """The names of the tags a track carries, from its stored ``tags``."""
-    return frozenset(tag.name for tag in tags if tag.score is None or tag.score >= TAG_THRESHOLD)
+def check_tag_threshold(threshold: float) -> float:
+    """``threshold`` itself when it is a probability in (0, 1]; else ValueError."""
+    if not (isinstance(threshold, int | float) and 0.0 < threshold <= 1.0):
+        raise ValueError(f"A tag threshold is a probability in (0, 1], got {threshold!r}.")
+    return float(threshold)
+
+
+def carried_tags(tags: Iterable[TrackTag], threshold: float = TAG_THRESHOLD) -> frozenset[str]:
+    """The names of the tags a track carries, from its stored ``tags``: those scoring at
+    least ``threshold`` (a probability in (0, 1]; ValueError otherwise), and every tag
+    stored without a score."""
+    check_tag_threshold(threshold)
+    return frozenset(tag.name for tag in tags if tag.score is None or tag.score >= threshold)

@@ -220,6 +220,6 @@ def _qualifying_tracks(index: CatalogIndex, steering: LabelSteering) -> np.ndarr
     chosen = [
         item_id
         for group, item_id in first_item.items()
-        if steering.carries(carried_tags(tags.get(group, ())))
+        if steering.carries(carried_tags(tags.get(group, ()), steering.tag_threshold))
     ]
     return np.array(sorted(chosen), dtype=np.int32)

@@ -10,7 +10,7 @@ import pytest
 from musicrec_core.catalog.index import TrackTag
 from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags
 
-STEERING_DOC = Path(__file__).resolve().parents[3] / "docs" / "steering.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 def test_a_tag_at_the_threshold_is_carried_and_one_just_below_is_not() -> None:
@@ -40,8 +40,9 @@ def test_a_threshold_outside_the_unit_interval_is_refused(threshold: float) -> N
         carried_tags([TrackTag("piano", 0.3)], threshold=threshold)
 
 
-def test_the_threshold_is_a_probability_and_the_one_the_docs_state() -> None:
+@pytest.mark.parametrize("doc", ["steering.md", "discovery.md"])
+def test_the_threshold_is_a_probability_and_the_one_the_docs_state(doc: str) -> None:
     assert 0.0 < TAG_THRESHOLD < 1.0
-    stated = re.findall(r"`TAG_THRESHOLD` = ([0-9.]+)", STEERING_DOC.read_text())
-    assert stated, "docs/steering.md no longer states TAG_THRESHOLD"
+    stated = re.findall(r"`TAG_THRESHOLD` = ([0-9]+(?:\.[0-9]+)?)", (DOCS / doc).read_text())
+    assert stated, f"docs/{doc} no longer states TAG_THRESHOLD"
     assert {float(value) for value in stated} == {TAG_THRESHOLD}

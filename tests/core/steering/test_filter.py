@@ -164,7 +164,7 @@ def test_a_library_filters_by_tag_score_against_the_threshold(tmp_path: Path) ->
             result = recommender.recommend_vector(query, 2, pooling="mean", steering=steering)
             return [item.group for item in result.items]
 
-        # track-a: piano 0.8125, drums 0.0625; track-b: drums 0.625, piano 0.125
+        # track-a: piano 0.8125, drums 0.0625; track-b: drums 0.625, piano 0.03125
         assert (
             TRACK_TAGS["track-b"][2].probability
             < TAG_THRESHOLD
@@ -188,8 +188,8 @@ def test_a_library_steering_can_be_given_its_own_threshold(tmp_path: Path) -> No
             )
             return sorted(item.group for item in result.items), steering.to_json()["tag_threshold"]
 
-        # track-a: piano 0.8125; track-b: piano 0.125
-        assert piano(0.125) == (["track-a", "track-b"], 0.125)
+        # track-a: piano 0.8125; track-b: piano 0.03125
+        assert piano(0.03125) == (["track-a", "track-b"], 0.03125)
         assert piano(0.9) == ([], 0.9)
         with pytest.raises(ValueError, match="tag threshold"):
             LabelSteering.from_words(vocabulary, ["piano"], [], tag_threshold=0.0)

@@ -128,7 +128,7 @@ def discover(
     else:
         unit = "track"
         first = first_items(index)
-        tracks = tracks_qualifying(index, steering.carries)
+        tracks = tracks_qualifying(index, steering.carries, steering.tag_threshold)
         candidates = np.array(sorted(first[group] for group in tracks), dtype=np.int32)
     if not len(candidates):
         said = ", ".join(

@@ -31,7 +31,7 @@ from typing import Protocol
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.ranking import Found
 from musicrec_core.errors import ContradictoryWordsError
-from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags
+from musicrec_core.steering.carried_tags import TAG_THRESHOLD, carried_tags, check_tag_threshold
 from musicrec_core.steering.qualifying import Qualifying, qualifying_segments, qualifying_tracks
 from musicrec_core.steering.resolution import Resolution
 from musicrec_core.steering.vocabulary import Vocabulary
@@ -130,6 +130,8 @@ class LabelSteering:
         required: for each requirement, the labels (AudioSet class indices) or tags of
             which a result must carry one.
         excluded: the labels or tags a result must carry none of.
+        tag_threshold: a library track carries a tag whose score is at least this
+            (:func:`~musicrec_core.steering.carried_tags.carried_tags`); unused on AudioSet.
     """
 
     vocabulary: Vocabulary
@@ -137,19 +139,29 @@ class LabelSteering:
     less: tuple[Resolution, ...]
     required: tuple[frozenset[int | str], ...]
     excluded: frozenset[int | str]
+    tag_threshold: float = TAG_THRESHOLD
 
     @classmethod
     def from_words(
-        cls, vocabulary: Vocabulary, more: Sequence[str], less: Sequence[str]
+        cls,
+        vocabulary: Vocabulary,
+        more: Sequence[str],
+        less: Sequence[str],
+        *,
+        tag_threshold: float = TAG_THRESHOLD,
     ) -> LabelSteering:
-        """Resolve the words and check they can be satisfied together.
+        """Resolve the words and check they can be satisfied together. ``tag_threshold``:
+        the tag score a library track must reach to carry a tag (a benchmark sweeps it;
+        everything else keeps the default).
 
         Raises:
+            ValueError: ``tag_threshold`` outside (0, 1].
             BadWordsError: more than MAX_WORDS words (more and less together), or a word
                 empty, too long or with control characters.
             UnknownWordError: a word the vocabulary lacks (naming the nearest).
             ContradictoryWordsError: a requirement every one of whose labels is ruled out.
         """
+        check_tag_threshold(tag_threshold)
         resolved = vocabulary.resolve_all([*more, *less])
         resolved_more, resolved_less = tuple(resolved[: len(more)]), tuple(resolved[len(more) :])
         required: list[tuple[Resolution, frozenset[int | str]]] = []
@@ -175,6 +187,7 @@ class LabelSteering:
             resolved_less,
             tuple(marks for _, marks in required),
             frozenset(excluded),
+            tag_threshold,
         )
 
     def qualifying(self, index: CatalogIndex) -> Qualifying | None:
@@ -185,7 +198,7 @@ class LabelSteering:
             return None
         if self.vocabulary.catalog == "audioset":
             return qualifying_segments(index, self.vocabulary, self.required, self.excluded)
-        return qualifying_tracks(index, self.carries)
+        return qualifying_tracks(index, self.carries, self.tag_threshold)
 
     def admits(self, index: CatalogIndex, candidates: Sequence[Found]) -> list[bool]:
         """For each candidate, whether it carries every requirement and no exclusion."""
@@ -193,7 +206,10 @@ class LabelSteering:
             carried = [self._labels_of(found) for found in candidates]
         else:
             tags = index.track_tags(found.meta.group for found in candidates)
-            carried = [carried_tags(tags.get(found.meta.group, ())) for found in candidates]
+            carried = [
+                carried_tags(tags.get(found.meta.group, ()), self.tag_threshold)
+                for found in candidates
+            ]
         return [self.carries(marks) for marks in carried]
 
     def carries(self, marks: frozenset[int | str]) -> bool:
@@ -216,7 +232,7 @@ class LabelSteering:
             "catalog": self.vocabulary.catalog,
             "more": [resolution.to_json() for resolution in self.more],
             "less": [resolution.to_json() for resolution in self.less],
-            "tag_threshold": None if self.vocabulary.catalog == "audioset" else TAG_THRESHOLD,
+            "tag_threshold": None if self.vocabulary.catalog == "audioset" else self.tag_threshold,
         }
 
     def _labels_of(self, found: Found) -> frozenset[int | str]:

@@ -62,19 +62,23 @@ def qualifying_segments(
 
 
 def tracks_qualifying(
-    index: CatalogIndex, carries: Callable[[frozenset[int | str]], bool]
+    index: CatalogIndex, carries: Callable[[frozenset[int | str]], bool], threshold: float
 ) -> list[str]:
-    """The library tracks whose carried tags (:func:`carried_tags`) satisfy ``carries``, in
-    the order of their first items."""
+    """The library tracks whose carried tags (:func:`carried_tags` at ``threshold``) satisfy
+    ``carries``, in the order of their first items."""
     tags = tags_by_track(index)
-    return [group for group in first_items(index) if carries(carried_tags(tags.get(group, ())))]
+    return [
+        group
+        for group in first_items(index)
+        if carries(carried_tags(tags.get(group, ()), threshold))
+    ]
 
 
 def qualifying_tracks(
-    index: CatalogIndex, carries: Callable[[frozenset[int | str]], bool]
+    index: CatalogIndex, carries: Callable[[frozenset[int | str]], bool], threshold: float
 ) -> Qualifying:
     """Every item of the library tracks :func:`tracks_qualifying` names."""
-    groups = tracks_qualifying(index, carries)
+    groups = tracks_qualifying(index, carries, threshold)
     return Qualifying(items_of_groups(index, set(groups)), len(groups), "track")
 
 

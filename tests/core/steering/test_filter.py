@@ -179,7 +179,7 @@ def test_a_library_filters_by_tag_score_against_the_threshold(tmp_path: Path) ->
             result = recommender.recommend_vector(query, 2, pooling="mean", steering=steering)
             return [item.group for item in result.items]
 
-        # track-a: piano 0.8125, drums 0.0625; track-b: drums 0.625, piano 0.125
+        # track-a: piano 0.8125, drums 0.0625; track-b: drums 0.625, piano 0.03125
         assert (
             TRACK_TAGS["track-b"][2].probability
             < TAG_THRESHOLD
@@ -189,6 +189,27 @@ def test_a_library_filters_by_tag_score_against_the_threshold(tmp_path: Path) ->
         assert groups(more=["drums"]) == ["track-b"]
         assert groups(less=["piano"]) == ["track-b"]
         assert groups(more=["techno"], less=["drums"]) == []
+
+
+def test_a_library_steering_can_be_given_its_own_threshold(tmp_path: Path) -> None:
+    with CatalogIndex.load(build_tagged_library(tmp_path / "index")) as index:
+        recommender = Recommender(index, _StubEmbedder(index))
+        vocabulary = catalog_vocabulary(index)
+
+        def piano(threshold: float) -> tuple[list[str], object]:
+            steering = LabelSteering.from_words(vocabulary, ["piano"], [], tag_threshold=threshold)
+            result = recommender.recommend_vector(
+                index.vector(0), 2, pooling="mean", steering=steering
+            )
+            return sorted(item.group for item in result.items), steering.to_json()["tag_threshold"]
+
+        # track-a: piano 0.8125; track-b: piano 0.03125
+        assert piano(0.03125) == (["track-a", "track-b"], 0.03125)
+        assert piano(0.9) == ([], 0.9)
+        with pytest.raises(ValueError, match="tag threshold"):
+            LabelSteering.from_words(vocabulary, ["piano"], [], tag_threshold=0.0)
+    default = LabelSteering.from_words(vocabulary, ["piano"], [])
+    assert default.to_json()["tag_threshold"] == TAG_THRESHOLD
 
 
 def test_a_vggish_library_cannot_be_steered(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     ├── ModelError                  embedder weights
     │   ├── WeightsMissingError     files not present; says how to get them
     │   ├── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
-    │   └── Int8NotCheckedError     int8 asked for, but no agreement check passed for the weights
+    │   └── PrecisionNotCheckedError  bfloat16/int8 asked for, no check passed for the weights
     ├── DownloadError               a verified download failed (unreachable, md5, cut short)
     ├── CatalogError                index directories
     │   ├── IndexNotFoundError      no index at that path
@@ -106,8 +106,8 @@ class CheckpointError(ModelError):
     """A checkpoint is present but unusable; the message names the offending variables."""
 
 
-class Int8NotCheckedError(ModelError):
-    """int8 inference was asked for, but no agreement check passed for these weight files."""
+class PrecisionNotCheckedError(ModelError):
+    """bfloat16 or int8 was asked for, but no agreement check passed for these weight files."""
 
 
 class DownloadError(MusicrecError):

@@ -7,7 +7,8 @@ when asked for, so importing this package does not import TensorFlow.
 
 What an embedder is comes from its name and variant; :class:`WeightFiles` only says where
 weight files lie when they are not in the model cache (VGGish's checkpoint and PCA file),
-and which of VGGish's models to run: float32, or the int8 model checked for those files
+and which of VGGish's models to run: float32, or the bfloat16 or int8 model checked for
+those files
 (``MUSICREC_PRECISION``, :mod:`musicrec_core.embedders.precision`). musicnn always runs in
 float32.
 """
@@ -61,8 +62,9 @@ def load_embedder(
     Raises:
         ValueError: an unknown name or variant, or a variant for VGGish.
         WeightsMissingError / CheckpointError: when the weights are absent or unusable.
-        Int8NotCheckedError: int8 asked for, but no agreement check passed for the weights.
-        MusicrecError: ``MUSICREC_PRECISION`` holds something other than float32 or int8.
+        PrecisionNotCheckedError: bfloat16 or int8 asked for, but no check passed for the
+            weights.
+        MusicrecError: ``MUSICREC_PRECISION`` names no precision.
     """
     files = weights or WeightFiles()
     if name == "vggish":

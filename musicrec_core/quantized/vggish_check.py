@@ -1,24 +1,26 @@
-"""The agreement check that must pass before int8 VGGish runs: make, compare, record.
+"""The agreement check that must pass before bfloat16 or int8 VGGish runs: make, compare,
+record.
 
-:func:`check_vggish` loads the operator's weight files, makes the int8 model
-(:func:`~musicrec_core.embedders.vggish.int8.quantize_int8`, calibrated on songs the check
+:func:`check_vggish` loads the operator's weight files, makes the reduced-precision model
+(bfloat16: the network with bfloat16 weights and activations; int8:
+:func:`~musicrec_core.embedders.vggish.int8.quantize_int8`, calibrated on songs the check
 never searches), embeds the project's generated clips (:mod:`.check_clips`) with the float32
-network and with the int8 model, and compares them (:mod:`.agreement`):
+network and with that model, and compares them (:mod:`.agreement`):
 
 - library: excerpt 0 of songs 0 .. library-1; queries: excerpt 1 of songs 0 .. queries-1,
   so each query's song is in the library by another excerpt, as in a real one;
 - calibration: excerpt 0 of :data:`CALIBRATION_SONGS` songs numbered from
   :data:`CALIBRATION_FIRST_SONG`.
 
-A pass is recorded for the files' sha256s
-(:func:`~musicrec_core.embedders.vggish.int8.record_pass`); a failure removes any earlier
-record for that checkpoint and changes nothing else. At the defaults (400 library clips,
-200 queries) the check embeds 600 ten-second clips twice: a few minutes on two cores.
+A pass is recorded for the precision and the files' sha256s
+(:func:`~musicrec_core.embedders.vggish.checked.record_pass`); a failure removes any
+earlier record of that precision for that checkpoint and changes nothing else. At the
+defaults (400 library clips, 200 queries) the check embeds 600 ten-second clips twice: a
+few minutes on two cores.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,18 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core import paths
+from musicrec_core.embedders.precision import Precision
+from musicrec_core.embedders.vggish.checked import CheckedModel, forget, record_pass
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
-from musicrec_core.embedders.vggish.int8 import (
-    CheckedModel,
-    OnnxVGGishModel,
-    Quantizer,
-    quantize_int8,
-    record_dir,
-    record_pass,
-)
+from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel, Quantizer, quantize_int8
 from musicrec_core.embedders.vggish.postprocess import PCAParams, dequantize, quantize
 from musicrec_core.errors import MusicrecError
-from musicrec_core.hashing import file_sha256
 from musicrec_core.quantized.agreement import (
     NEIGHBOURS,
     Agreement,
@@ -68,7 +64,7 @@ class CheckResult:
 
     Attributes:
         agreement: the figures.
-        checked: the recorded model when the check passed, else None (int8 stays refused).
+        checked: the record when the check passed, else None (the precision stays refused).
     """
 
     agreement: Agreement
@@ -79,26 +75,31 @@ def check_vggish(
     checkpoint: Path | None = None,
     pca: Path | None = None,
     *,
+    precision: Precision = Precision.BFLOAT16,
     library: int = DEFAULT_LIBRARY,
     queries: int = DEFAULT_QUERIES,
     quantizer: Quantizer = quantize_int8,
     calibration_songs: int = CALIBRATION_SONGS,
     progress: Callable[[str], None] = lambda _: None,
 ) -> CheckResult:
-    """Make the int8 model for these weight files, compare it with float32, record a pass.
+    """Make the ``precision`` model of these weight files, compare it with float32, and
+    record a pass.
 
     Args:
         checkpoint, pca: the weight files (None: the configured or cached ones).
+        precision: bfloat16 or int8.
         library: library clips (at least NEIGHBOURS).
         queries: query clips (1 .. library).
-        quantizer: makes the model to check (tests pass others).
+        quantizer: makes the int8 model to check (tests pass others).
         calibration_songs: songs whose excerpts calibrate the quantizer.
         progress: called with a short line before each long step.
 
     Raises:
-        MusicrecError: sizes out of range.
+        MusicrecError: sizes out of range, or float32 asked for (nothing to check).
         WeightsMissingError / CheckpointError: the weight files are absent or unusable.
     """
+    if precision is Precision.FLOAT32:
+        raise MusicrecError("float32 is the reference; check bfloat16 or int8.")
     if library < NEIGHBOURS or not 1 <= queries <= library:
         raise MusicrecError(
             f"The check needs at least {NEIGHBOURS} library clips and between 1 and that "
@@ -112,33 +113,45 @@ def check_vggish(
     checkpoint_path, pca_path = resolve_paths(checkpoint=checkpoint, pca=pca)
     pca_params = load_pca_params(pca_path)
     weights = load_weights(checkpoint_path)
-    progress(f"making {library + queries + calibration_songs} ten-second clips")
+    progress(f"making {library + queries} ten-second clips")
     library_examples = [waveform_to_examples(excerpt(song, 0)) for song in range(library)]
     query_examples = [waveform_to_examples(excerpt(song, 1)) for song in range(queries)]
-    calibration = np.concatenate(
-        [
-            waveform_to_examples(excerpt(CALIBRATION_FIRST_SONG + song, 0))
-            for song in range(calibration_songs)
-        ]
-    )
+
+    def calibration() -> np.ndarray:
+        return np.concatenate(
+            [
+                waveform_to_examples(excerpt(CALIBRATION_FIRST_SONG + song, 0))
+                for song in range(calibration_songs)
+            ]
+        )
+
+    reference = VGGishModel(weights)
+    if precision is Precision.BFLOAT16:
+        progress("embedding the clips in float32 and bfloat16")
+        candidate = VGGishModel(weights, compute_dtype=precision.value)
+        agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
+        return _recorded(precision, checkpoint_path, pca_path, None, agreement)
     scratch_parent = paths.models_dir("vggish")
     scratch_parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="musicrec-", dir=scratch_parent) as scratch:
-        candidate_path = Path(scratch) / "candidate.onnx"
+        model_path = Path(scratch) / "candidate.onnx"
         progress("quantizing (calibration)")
-        quantizer(weights, calibration, candidate_path)
+        quantizer(weights, calibration(), model_path)
         progress("embedding the clips in float32 and int8")
-        agreement = compare(
-            VGGishModel(weights),
-            OnnxVGGishModel(candidate_path),
-            pca_params,
-            library_examples,
-            query_examples,
+        candidate = OnnxVGGishModel(model_path)
+        agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
+        return _recorded(precision, checkpoint_path, pca_path, model_path, agreement)
+
+
+def _recorded(
+    precision: Precision, checkpoint: Path, pca: Path, model: Path | None, agreement: Agreement
+) -> CheckResult:
+    """Record a pass (or forget an old one after a failure) and say what was found."""
+    if agreement.passed:
+        return CheckResult(
+            agreement, record_pass(precision, checkpoint, pca, model, agreement.to_json())
         )
-        if agreement.passed:
-            checked = record_pass(checkpoint_path, pca_path, candidate_path, agreement.to_json())
-            return CheckResult(agreement, checked)
-    shutil.rmtree(record_dir(file_sha256(checkpoint_path)), ignore_errors=True)
+    forget(precision, checkpoint)
     return CheckResult(agreement, None)
 
 

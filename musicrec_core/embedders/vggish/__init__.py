@@ -13,8 +13,8 @@ checkpoint) records that same string. Any other pair of files gets
 "vggish-custom-<checkpoint md5[:12]>-<pca md5[:12]>", so an index built with one synthetic or
 fine-tuned model refuses queries from another.
 
-Precision: float32 (TensorFlow) unless int8 is asked for; then the network is the int8
-model that ``musicrec quantize check`` checked for these exact files (:mod:`.int8`), and
+Precision: float32 (TensorFlow) unless bfloat16 or int8 is asked for; then the network is
+the one ``musicrec quantize check`` checked for these exact files (:mod:`.checked`), and
 the frontend, PCA and version stay as they are (the check proved the embeddings agree).
 
 Importing this package does not import TensorFlow; :meth:`VGGishEmbedder.from_files` does
@@ -98,12 +98,13 @@ class VGGishEmbedder(Embedder):
 
         ``None`` falls back to ``MUSICREC_VGGISH_CHECKPOINT`` / ``MUSICREC_VGGISH_PCA`` and
         then to the model cache (see ``musicrec models download vggish``). ``precision``
-        int8 runs the model checked for these files instead of the float32 network.
+        bfloat16 or int8 runs the model checked for these files instead of float32.
 
         Raises:
             WeightsMissingError: a file is absent (the message says how to get it).
             CheckpointError: a file is present but unusable (the message names the problem).
-            Int8NotCheckedError: int8 asked for, but no check passed for these files.
+            PrecisionNotCheckedError: bfloat16 or int8 asked for, but no check passed for
+                these files.
         """
         from musicrec_core.embedders.vggish.checkpoint import file_md5, load_weights
         from musicrec_core.embedders.vggish.postprocess import load_pca_params
@@ -112,10 +113,10 @@ class VGGishEmbedder(Embedder):
         checkpoint_path, pca_path = resolve_paths(checkpoint=checkpoint, pca=pca)
         pca_params = load_pca_params(pca_path)
         version = embedder_version(file_md5(checkpoint_path), file_md5(pca_path))
-        if precision is Precision.INT8:
-            from musicrec_core.embedders.vggish.int8 import load_checked_model
+        if precision is not Precision.FLOAT32:
+            from musicrec_core.embedders.vggish.checked import load_checked_model
 
-            model = load_checked_model(checkpoint_path, pca_path)
+            model = load_checked_model(precision, checkpoint_path, pca_path)
             return cls(model, pca_params, version, precision)
         from musicrec_core.embedders.vggish.model import VGGishModel
 

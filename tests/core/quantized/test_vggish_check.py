@@ -1,9 +1,10 @@
-"""int8 VGGish is opt-in and self-checking, on the synthetic checkpoint.
+"""bfloat16 and int8 VGGish are opt-in and self-checking, on the synthetic checkpoint.
 
-The synthetic weights say nothing about how well real ones quantize, so these tests check
-the machinery with models whose agreement is known: the float32 ONNX graph of the same
-weights (agrees), and of perturbed weights (disagrees). Quantizing for real takes half a
-minute; the benchmark and ``musicrec quantize check`` do that.
+The synthetic weights say little about how well real ones quantize, so the int8 tests
+check the machinery with models whose agreement is known: the float32 ONNX graph of the
+same weights (agrees), and of perturbed weights (disagrees). Quantizing for real takes half
+a minute; the benchmark and ``musicrec quantize check`` do that. bfloat16 is checked for
+real: it agrees on these weights too.
 """
 
 from __future__ import annotations
@@ -16,24 +17,22 @@ import numpy as np
 import onnx
 import pytest
 
+from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles, load_embedder
 from musicrec_core.embedders.precision import Precision, precision_from_env
+from musicrec_core.embedders.vggish.checked import find_checked, record_dir, record_pass
 from musicrec_core.embedders.vggish.checkpoint import VGGishWeights, load_weights
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
-from musicrec_core.embedders.vggish.int8 import (
-    OnnxVGGishModel,
-    find_checked,
-    record_dir,
-    record_pass,
-)
+from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel
 from musicrec_core.embedders.vggish.model import VGGishModel
 from musicrec_core.embedders.vggish.onnx_graph import vggish_graph
-from musicrec_core.errors import Int8NotCheckedError, MusicrecError
+from musicrec_core.errors import MusicrecError, PrecisionNotCheckedError
 from musicrec_core.hashing import file_sha256
 from musicrec_core.quantized.check_clips import excerpt
 from musicrec_core.quantized.vggish_check import check_vggish
 
 SIZES = {"library": 10, "queries": 3, "calibration_songs": 1}
+INT8 = Precision.INT8
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +84,18 @@ def test_int8_runs_only_for_the_weights_a_check_passed_on(
     tmp_path: Path,
 ) -> None:
     checkpoint, pca = (Path(shutil.copy(path, tmp_path)) for path in synthetic_vggish)
-    int8 = WeightFiles(checkpoint, pca, Precision.INT8)
-    with pytest.raises(Int8NotCheckedError, match="musicrec quantize check"):
+    int8 = WeightFiles(checkpoint, pca, INT8)
+    with pytest.raises(PrecisionNotCheckedError, match="musicrec quantize check"):
         load_embedder("vggish", weights=int8)
 
     def agreeing(_weights: VGGishWeights, _calibration: np.ndarray, target: Path) -> None:
         shutil.copy(float_model, target)  # float32 of the same weights: agrees exactly
 
-    result = check_vggish(checkpoint, pca, quantizer=agreeing, **SIZES)
+    result = check_vggish(checkpoint, pca, precision=INT8, quantizer=agreeing, **SIZES)
     assert result.agreement.passed and result.checked is not None
     assert result.agreement.values_within_one == 1.0
     assert result.agreement.neighbour_overlap == 1.0
-    assert find_checked(checkpoint, pca) == result.checked
+    assert find_checked(INT8, checkpoint, pca) == result.checked
     embedder = load_embedder("vggish", weights=int8)
     assert embedder.precision is Precision.INT8
     assert embedder.id == load_embedder("vggish", weights=WeightFiles(checkpoint, pca)).id
@@ -104,16 +103,17 @@ def test_int8_runs_only_for_the_weights_a_check_passed_on(
     size = checkpoint.stat().st_size
     with checkpoint.open("ab") as handle:  # the weights file changes: the pass is void
         handle.write(b"\0")
-    assert find_checked(checkpoint, pca) is None
-    with pytest.raises(Int8NotCheckedError):
+    assert find_checked(INT8, checkpoint, pca) is None
+    with pytest.raises(PrecisionNotCheckedError):
         load_embedder("vggish", weights=int8)
     with checkpoint.open("r+b") as handle:  # and the same bytes again find it
         handle.truncate(size)
-    assert find_checked(checkpoint, pca) == result.checked
+    assert find_checked(INT8, checkpoint, pca) == result.checked
 
+    assert result.checked.path is not None
     with result.checked.path.open("ab") as handle:  # so does a changed model file
         handle.write(b"\0")
-    assert find_checked(checkpoint, pca) is None
+    assert find_checked(INT8, checkpoint, pca) is None
 
 
 def test_a_disagreeing_model_is_refused_with_its_figures_and_forgets_an_old_pass(
@@ -121,16 +121,37 @@ def test_a_disagreeing_model_is_refused_with_its_figures_and_forgets_an_old_pass
 ) -> None:
     checkpoint, pca = synthetic_vggish
     (tmp_path / "model.onnx").write_bytes(b"a model that passed before")
-    record_pass(checkpoint, pca, tmp_path / "model.onnx", {"passed": True})
-    assert find_checked(checkpoint, pca) is not None
-    result = check_vggish(checkpoint, pca, quantizer=perturbed_graph, **SIZES)
+    record_pass(INT8, checkpoint, pca, tmp_path / "model.onnx", {"passed": True})
+    assert find_checked(INT8, checkpoint, pca) is not None
+    result = check_vggish(checkpoint, pca, precision=INT8, quantizer=perturbed_graph, **SIZES)
     assert not result.agreement.passed and result.checked is None
     assert result.agreement.values_within_one < 0.995
     assert result.agreement.values == 13 * 10 * 128
-    assert find_checked(checkpoint, pca) is None
-    assert not record_dir(file_sha256(checkpoint)).exists()
-    with pytest.raises(Int8NotCheckedError):
-        load_embedder("vggish", weights=WeightFiles(checkpoint, pca, Precision.INT8))
+    assert find_checked(INT8, checkpoint, pca) is None
+    assert not record_dir(INT8, file_sha256(checkpoint)).exists()
+    with pytest.raises(PrecisionNotCheckedError):
+        load_embedder("vggish", weights=WeightFiles(checkpoint, pca, INT8))
+
+
+def test_bfloat16_passes_the_check_for_real_and_then_runs(
+    synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path, tmp_path: Path
+) -> None:
+    checkpoint, pca = (Path(shutil.copy(path, tmp_path)) for path in synthetic_vggish)
+    bfloat16 = WeightFiles(checkpoint, pca, Precision.BFLOAT16)
+    with pytest.raises(PrecisionNotCheckedError, match="--precision bfloat16"):
+        load_embedder("vggish", weights=bfloat16)
+    result = check_vggish(checkpoint, pca, library=10, queries=3)
+    assert result.checked is not None and result.checked.path is None
+    assert 0.995 <= result.agreement.values_within_one < 1.0, "bfloat16 is close, not equal"
+    embedder = load_embedder("vggish", weights=bfloat16)
+    assert embedder.precision is Precision.BFLOAT16
+    clip = Clip(excerpt(4, 0, 3.0))
+    ours = embedder.embed(clip).quantized.astype(int)
+    theirs = load_embedder("vggish", weights=WeightFiles(checkpoint, pca)).embed(clip).quantized
+    assert np.mean(np.abs(ours - theirs.astype(int)) <= 1) >= 0.99
+    # A pass for bfloat16 is not one for int8.
+    with pytest.raises(PrecisionNotCheckedError):
+        load_embedder("vggish", weights=WeightFiles(checkpoint, pca, INT8))
 
 
 def test_the_precision_setting(
@@ -138,8 +159,9 @@ def test_the_precision_setting(
 ) -> None:
     assert precision_from_env({}) is Precision.FLOAT32
     assert precision_from_env({"MUSICREC_PRECISION": " INT8 "}) is Precision.INT8
-    with pytest.raises(MusicrecError, match="MUSICREC_PRECISION must be float32 or int8"):
+    assert precision_from_env({"MUSICREC_PRECISION": "bfloat16"}) is Precision.BFLOAT16
+    with pytest.raises(MusicrecError, match="must be float32, bfloat16 or int8, not 'int4'"):
         precision_from_env({"MUSICREC_PRECISION": "int4"})
     monkeypatch.setenv("MUSICREC_PRECISION", "int8")
-    with pytest.raises(Int8NotCheckedError):  # the environment is read when unset in code
+    with pytest.raises(PrecisionNotCheckedError):  # the environment is read when unset in code
         load_embedder("vggish", weights=WeightFiles(*synthetic_vggish))

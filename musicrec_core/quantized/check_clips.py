@@ -1,4 +1,4 @@
-"""Music-like clips made from numbers, the same on every machine, for the int8 agreement check.
+"""Music-like clips made from numbers, the same on every machine, for the precision check.
 
 The agreement check needs audio with music's structure (pitched notes with harmonics, a
 bass line, drums, a tempo) and needs every operator to measure on the same audio, without

@@ -10,7 +10,7 @@ model runs in the product only after a passing check (:mod:`.checked`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,32 @@ def quantize_int8(weights: VGGishWeights, calibration: np.ndarray, target: Path)
         target: the ONNX file to write.
     """
     import onnx
+
+    from musicrec_core.embedders.vggish.onnx_graph import INPUT_NAME, vggish_graph
+
+    with tempfile.TemporaryDirectory(prefix="musicrec-", dir=target.parent) as scratch:
+        float_model = Path(scratch) / "float32.onnx"
+        onnx.save(vggish_graph(weights), float_model)
+        quantize_onnx(float_model, target, {INPUT_NAME: calibration}, FLOAT_LAYERS)
+
+
+def quantize_onnx(
+    float_model: Path,
+    target: Path,
+    calibration: Mapping[str, np.ndarray],
+    keep_float: Sequence[str] = (),
+    op_types: Sequence[str] | None = None,
+    batch: int = 16,
+) -> None:
+    """Static int8 quantization of an ONNX model: QDQ format, weights int8 per output
+    channel, activations uint8 per tensor with min/max ranges from ``calibration``.
+
+    Args:
+        float_model, target: the float32 ONNX file read and the int8 one written.
+        calibration: input name -> float32 [n, ...] examples, fed ``batch`` at a time.
+        keep_float: names of nodes left in float32.
+        op_types: the operator types to quantize (None: all onnxruntime can).
+    """
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -44,29 +70,27 @@ def quantize_int8(weights: VGGishWeights, calibration: np.ndarray, target: Path)
         quantize_static,
     )
 
-    from musicrec_core.embedders.vggish.onnx_graph import INPUT_NAME, vggish_graph
+    ((name, examples),) = calibration.items()
 
     class Batches(CalibrationDataReader):
         def __init__(self) -> None:
-            self._batches = iter(np.array_split(calibration, max(1, len(calibration) // 16)))
+            self._batches = iter(np.array_split(examples, max(1, len(examples) // batch)))
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {INPUT_NAME: batch}
+            part = next(self._batches, None)
+            return None if part is None else {name: part}
 
-    with tempfile.TemporaryDirectory(prefix="musicrec-", dir=target.parent) as scratch:
-        float_model = Path(scratch) / "float32.onnx"
-        onnx.save(vggish_graph(weights), float_model)
-        quantize_static(
-            float_model,
-            target,
-            Batches(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(FLOAT_LAYERS),
-        )
+    quantize_static(
+        float_model,
+        target,
+        Batches(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=list(keep_float),
+        op_types_to_quantize=None if op_types is None else list(op_types),
+    )
 
 
 class OnnxVGGishModel:

@@ -9,6 +9,7 @@ model runs in the product only after a passing check (:mod:`.checked`).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -80,17 +81,29 @@ def quantize_onnx(
             part = next(self._batches, None)
             return None if part is None else {name: part}
 
-    quantize_static(
-        float_model,
-        target,
-        Batches(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        nodes_to_exclude=list(keep_float),
-        op_types_to_quantize=None if op_types is None else list(op_types),
-    )
+    advice = _DropAdvice()  # onnxruntime logs advice on the root logger; not the user's concern
+    logging.getLogger().addFilter(advice)
+    try:
+        quantize_static(
+            float_model,
+            target,
+            Batches(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=list(keep_float),
+            op_types_to_quantize=None if op_types is None else list(op_types),
+        )
+    finally:
+        logging.getLogger().removeFilter(advice)
+
+
+class _DropAdvice(logging.Filter):
+    """Drops onnxruntime's 'Please consider (to run) pre-processing' warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Please consider")
 
 
 class OnnxVGGishModel:

@@ -77,6 +77,7 @@ def test_the_onnx_graph_is_the_float32_network(
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
+@pytest.mark.slow
 def test_int8_runs_only_for_the_weights_a_check_passed_on(
     synthetic_vggish: tuple[Path, Path],
     shared_vggish_cache: Path,
@@ -116,6 +117,7 @@ def test_int8_runs_only_for_the_weights_a_check_passed_on(
     assert find_checked(INT8, checkpoint, pca) is None
 
 
+@pytest.mark.slow
 def test_a_disagreeing_model_is_refused_with_its_figures_and_forgets_an_old_pass(
     synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path, tmp_path: Path
 ) -> None:
@@ -133,6 +135,7 @@ def test_a_disagreeing_model_is_refused_with_its_figures_and_forgets_an_old_pass
         load_embedder("vggish", weights=WeightFiles(checkpoint, pca, INT8))
 
 
+@pytest.mark.slow
 def test_bfloat16_passes_the_check_for_real_and_then_runs(
     synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path, tmp_path: Path
 ) -> None:

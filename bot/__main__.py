@@ -80,14 +80,13 @@ def start_doctor(settings: Settings) -> threading.Thread:
     while the bot loads its catalog; a FIX is logged as a warning and never stops the bot.
     """
     from musicrec_core.doctor import DoctorInputs, Status, check_private_url, run_doctor
-    from musicrec_core.embedders import WeightFiles
 
     inputs = DoctorInputs(
         index_dir=settings.index_dir,
         cookies=settings.ytdlp_cookies,
         proxy=settings.ytdlp_proxy.get_secret_value() if settings.ytdlp_proxy else None,
         js_runtime=settings.ytdlp_js_runtime,
-        weights=WeightFiles(settings.vggish_checkpoint, settings.vggish_pca),
+        weights=settings.weight_files,
     )
     discord_urls = [
         check_private_url(
@@ -120,9 +119,8 @@ def with_catalog(settings: Settings) -> Settings:
     if settings.index_dir is not None:
         return settings
     from musicrec_core.catalog.default import prepare_default_catalog
-    from musicrec_core.embedders import WeightFiles
 
-    weights = WeightFiles(settings.vggish_checkpoint, settings.vggish_pca)
+    weights = settings.weight_files
     return settings.model_copy(update={"index_dir": prepare_default_catalog(weights)})
 
 

@@ -37,7 +37,6 @@ from bot.service import RequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
 
@@ -165,7 +164,7 @@ class MusicrecBot(commands.AutoShardedBot):
         if self._health is not None:
             self._health.start()
         if self._load_engine:
-            weights = WeightFiles(self.settings.vggish_checkpoint, self.settings.vggish_pca)
+            weights = self.settings.weight_files
             recommender = await asyncio.to_thread(
                 Recommender.open, self.settings.index_dir, weights=weights, serving=True
             )

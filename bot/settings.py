@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging_setup import url_credentials
 from musicrec_core.clip_cache import DEFAULT_MAX_MB as DEFAULT_CLIP_CACHE_MB
+from musicrec_core.embedders import WeightFiles
+from musicrec_core.embedders.precision import Precision
 from musicrec_core.errors import MusicrecError
 from musicrec_core.private_url import check_private_url
 from musicrec_core.sources.budget import (
@@ -69,6 +71,9 @@ class Settings(BaseSettings):
     """VGGish checkpoint file; None = the model cache (``musicrec models download vggish``)."""
     vggish_pca: Path | None = None
     """VGGish PCA parameters file; None = the model cache."""
+    precision: Precision = Precision.FLOAT32
+    """VGGish's arithmetic; int8 only loads after ``musicrec quantize check`` passed for the
+    weight files (else the bot refuses to start)."""
 
     # Requests.
     max_attachment_mb: float = Field(default=25.0, gt=0)
@@ -296,9 +301,10 @@ class Settings(BaseSettings):
             return value or None
         return value
 
-    @field_validator("ytdlp_js_runtime", mode="before")
+    @field_validator("ytdlp_js_runtime", "precision", mode="before")
     @classmethod
-    def _runtime_name(cls, value: object) -> object:
+    def _lower_case_name(cls, value: object) -> object:
+        """Names are read in any case (``MUSICREC_PRECISION=INT8``)."""
         return value.lower() if isinstance(value, str) else value
 
     @field_validator("ytdlp_cookies")
@@ -348,6 +354,11 @@ class Settings(BaseSettings):
             download_timeout_s=self.ytdlp_timeout_s,
             max_duration_s=self.max_video_minutes * 60.0,
         )
+
+    @property
+    def weight_files(self) -> WeightFiles:
+        """Where the VGGish files are and which of its models to run."""
+        return WeightFiles(self.vggish_checkpoint, self.vggish_pca, self.precision)
 
     @cached_property
     def titles(self) -> TitleSettings:

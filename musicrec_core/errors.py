@@ -18,7 +18,8 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │       └── YouTubeNotReachedError  failed before any request reached YouTube (DNS, refused)
     ├── ModelError                  embedder weights
     │   ├── WeightsMissingError     files not present; says how to get them
-    │   └── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
+    │   ├── CheckpointError         present but wrong: missing/mis-shaped variables, garbage
+    │   └── PrecisionNotCheckedError  bfloat16/int8 asked for, no check passed for the weights
     ├── DownloadError               a verified download failed (unreachable, md5, cut short)
     ├── CatalogError                index directories
     │   ├── IndexNotFoundError      no index at that path
@@ -103,6 +104,10 @@ class WeightsMissingError(ModelError):
 
 class CheckpointError(ModelError):
     """A checkpoint is present but unusable; the message names the offending variables."""
+
+
+class PrecisionNotCheckedError(ModelError):
+    """bfloat16 or int8 was asked for, but no agreement check passed for these weight files."""
 
 
 class DownloadError(MusicrecError):

@@ -22,12 +22,23 @@ import sys
 from collections.abc import Sequence
 
 from musicrec_core import __version__
-from musicrec_core.cli import clip, discover, doctor, embed, index, models, recommend, tag, vocab
+from musicrec_core.cli import (
+    clip,
+    discover,
+    doctor,
+    embed,
+    index,
+    models,
+    quantize,
+    recommend,
+    tag,
+    vocab,
+)
 from musicrec_core.cli.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from musicrec_core.errors import MusicrecError
 from musicrec_core.tf_banner import silence_tensorflow_banner
 
-COMMANDS = (clip, embed, index, models, recommend, discover, tag, vocab, doctor)
+COMMANDS = (clip, embed, index, models, quantize, recommend, discover, tag, vocab, doctor)
 """The sub-command modules, in the order ``musicrec --help`` lists them."""
 
 

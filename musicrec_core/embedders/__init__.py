@@ -6,7 +6,11 @@
 when asked for, so importing this package does not import TensorFlow.
 
 What an embedder is comes from its name and variant; :class:`WeightFiles` only says where
-weight files lie when they are not in the model cache (VGGish's checkpoint and PCA file).
+weight files lie when they are not in the model cache (VGGish's checkpoint and PCA file),
+and which of VGGish's models to run: float32, or the bfloat16 or int8 model checked for
+those files
+(``MUSICREC_PRECISION``, :mod:`musicrec_core.embedders.precision`). musicnn always runs in
+float32.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core.embedders.base import Embedder, EmbedderId, Embedding, Tag
+from musicrec_core.embedders.precision import Precision, precision_from_env
 
 EMBEDDER_NAMES = ("vggish", "musicnn")
 
@@ -36,10 +41,12 @@ class WeightFiles:
     Attributes:
         vggish_checkpoint: VGGish's TF1 checkpoint file.
         vggish_pca: VGGish's PCA parameters (.npz).
+        precision: VGGish's arithmetic (None: ``MUSICREC_PRECISION``, else float32).
     """
 
     vggish_checkpoint: Path | None = None
     vggish_pca: Path | None = None
+    precision: Precision | None = None
 
 
 def load_embedder(
@@ -55,6 +62,9 @@ def load_embedder(
     Raises:
         ValueError: an unknown name or variant, or a variant for VGGish.
         WeightsMissingError / CheckpointError: when the weights are absent or unusable.
+        PrecisionNotCheckedError: bfloat16 or int8 asked for, but no check passed for the
+            weights.
+        MusicrecError: ``MUSICREC_PRECISION`` names no precision.
     """
     files = weights or WeightFiles()
     if name == "vggish":
@@ -62,7 +72,11 @@ def load_embedder(
             raise ValueError(f"vggish has no variants, got {variant!r}")
         from musicrec_core.embedders.vggish import VGGishEmbedder
 
-        return VGGishEmbedder.from_files(checkpoint=files.vggish_checkpoint, pca=files.vggish_pca)
+        return VGGishEmbedder.from_files(
+            checkpoint=files.vggish_checkpoint,
+            pca=files.vggish_pca,
+            precision=files.precision or precision_from_env(),
+        )
     if name == "musicnn":
         from musicrec_core.embedders.musicnn import MusicnnEmbedder
 

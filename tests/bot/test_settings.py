@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import ConfigurationError, load_settings
+from musicrec_core.embedders import WeightFiles
+from musicrec_core.embedders.precision import Precision
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +125,19 @@ def test_uploads_are_read_in_decode_workers_unless_turned_off(
     assert load_settings(None).decode_in_workers is True
     monkeypatch.setenv("MUSICREC_DECODE_IN_WORKERS", "false")
     assert load_settings(None).decode_in_workers is False
+
+
+def test_precision_is_float32_unless_int8_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a.b.c")
+    monkeypatch.setenv("MUSICREC_INDEX_DIR", str(tmp_path))
+    monkeypatch.delenv("MUSICREC_PRECISION", raising=False)
+    assert load_settings(None).weight_files.precision is Precision.FLOAT32
+    monkeypatch.setenv("MUSICREC_PRECISION", "INT8")
+    weights = load_settings(None).weight_files
+    assert weights == WeightFiles(None, None, Precision.INT8)
+    monkeypatch.setenv("MUSICREC_PRECISION", "int4")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None)
+    assert str(caught.value).startswith("MUSICREC_PRECISION is invalid")

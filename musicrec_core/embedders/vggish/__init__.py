@@ -13,7 +13,12 @@ checkpoint) records that same string. Any other pair of files gets
 "vggish-custom-<checkpoint md5[:12]>-<pca md5[:12]>", so an index built with one synthetic or
 fine-tuned model refuses queries from another.
 
-Importing this package does not import TensorFlow; :meth:`VGGishEmbedder.from_files` does.
+Precision: float32 (TensorFlow) unless bfloat16 or int8 is asked for; then the network is
+the one ``musicrec quantize check`` checked for these exact files (:mod:`.checked`), and
+the frontend, PCA and version stay as they are (the check proved the embeddings agree).
+
+Importing this package does not import TensorFlow; :meth:`VGGishEmbedder.from_files` does
+(for float32).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import numpy as np
 
 from musicrec_core.clip import Clip
 from musicrec_core.embedders.base import Embedder, Embedding
+from musicrec_core.embedders.precision import Precision
 from musicrec_core.embedders.vggish import params
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
 from musicrec_core.embedders.vggish.postprocess import PCAParams, dequantize, quantize
 from musicrec_core.errors import AudioTooShortError
 
 if TYPE_CHECKING:
+    from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel
     from musicrec_core.embedders.vggish.model import VGGishModel
 
 __all__ = ["VGGishEmbedder", "embedder_version"]
@@ -57,14 +64,21 @@ class VGGishEmbedder(Embedder):
     frame_seconds = params.EXAMPLE_SECONDS
     dim = params.EMBEDDING_SIZE
 
-    def __init__(self, model: VGGishModel, pca: PCAParams, version: str) -> None:
+    def __init__(
+        self,
+        model: VGGishModel | OnnxVGGishModel,
+        pca: PCAParams,
+        version: str,
+        precision: Precision = Precision.FLOAT32,
+    ) -> None:
         """Wrap a built network and PCA; most callers want :meth:`from_files`."""
         self._model = model
         self._pca = pca
         self.version = version
+        self.precision = precision
 
     @property
-    def model(self) -> VGGishModel:
+    def model(self) -> VGGishModel | OnnxVGGishModel:
         """The network: float32 [n, 96, 64] log-mel examples -> float32 [n, 128] raw."""
         return self._model
 
@@ -74,26 +88,39 @@ class VGGishEmbedder(Embedder):
         return self._pca
 
     @classmethod
-    def from_files(cls, checkpoint: Path | None = None, pca: Path | None = None) -> VGGishEmbedder:
+    def from_files(
+        cls,
+        checkpoint: Path | None = None,
+        pca: Path | None = None,
+        precision: Precision = Precision.FLOAT32,
+    ) -> VGGishEmbedder:
         """Load the network and PCA from the given files, or the configured / cached ones.
 
         ``None`` falls back to ``MUSICREC_VGGISH_CHECKPOINT`` / ``MUSICREC_VGGISH_PCA`` and
-        then to the model cache (see ``musicrec models download vggish``).
+        then to the model cache (see ``musicrec models download vggish``). ``precision``
+        bfloat16 or int8 runs the model checked for these files instead of float32.
 
         Raises:
             WeightsMissingError: a file is absent (the message says how to get it).
             CheckpointError: a file is present but unusable (the message names the problem).
+            PrecisionNotCheckedError: bfloat16 or int8 asked for, but no check passed for
+                these files.
         """
         from musicrec_core.embedders.vggish.checkpoint import file_md5, load_weights
-        from musicrec_core.embedders.vggish.model import VGGishModel
         from musicrec_core.embedders.vggish.postprocess import load_pca_params
         from musicrec_core.embedders.vggish.weights import resolve_paths
 
         checkpoint_path, pca_path = resolve_paths(checkpoint=checkpoint, pca=pca)
         pca_params = load_pca_params(pca_path)
-        weights = load_weights(checkpoint_path)
-        version = embedder_version(weights.md5, file_md5(pca_path))
-        return cls(VGGishModel(weights), pca_params, version)
+        version = embedder_version(file_md5(checkpoint_path), file_md5(pca_path))
+        if precision is not Precision.FLOAT32:
+            from musicrec_core.embedders.vggish.checked import load_checked_model
+
+            model = load_checked_model(precision, checkpoint_path, pca_path)
+            return cls(model, pca_params, version, precision)
+        from musicrec_core.embedders.vggish.model import VGGishModel
+
+        return cls(VGGishModel(load_weights(checkpoint_path)), pca_params, version)
 
     def embed_many(self, clips: Sequence[Clip]) -> list[Embedding]:
         """Embed clips with one batched network call; one Embedding per clip, in order.

@@ -10,6 +10,10 @@ batch sizes) over weights captured as constants; TensorFlow's oneDNN kernels fus
 conv + bias + ReLU and run within a few percent of numpy's float32 GEMM rate on the 2-core
 development machine. XLA (``jit_compile=True``) measured no faster there, so it is off.
 One instance may be called from several threads at once.
+
+``compute_dtype="bfloat16"`` keeps the weights and activations in bfloat16 (oneDNN's
+AVX-512 BF16 kernels accumulate in float32); input and output stay float32. It runs only
+after a passing check (:mod:`.checked`).
 """
 
 from __future__ import annotations
@@ -30,11 +34,15 @@ class VGGishModel:
     [num_examples, 128] raw (pre-PCA) embeddings.
     """
 
-    def __init__(self, weights: VGGishWeights) -> None:
+    def __init__(self, weights: VGGishWeights, compute_dtype: str = "float32") -> None:
+        """Build the network; ``compute_dtype`` is "float32" or "bfloat16"."""
+        self._dtype = tf.dtypes.as_dtype(compute_dtype)
+
         def constant(scope: str, kind: str) -> tf.Tensor:
             # tf.identity copies the (memory-mapped) array into one TF-owned buffer;
             # tf.constant kept two copies of each large array alive (TF 2.21, measured).
-            return tf.identity(weights.arrays[f"{params.VARIABLE_SCOPE}/{scope}/{kind}"])
+            value = tf.identity(weights.arrays[f"{params.VARIABLE_SCOPE}/{scope}/{kind}"])
+            return value if self._dtype == tf.float32 else tf.cast(value, self._dtype)
 
         self._convs = [
             (constant(scope, "weights"), constant(scope, "biases"), pooled)
@@ -54,7 +62,7 @@ class VGGishModel:
 
     def _graph(self, examples: tf.Tensor) -> tf.Tensor:
         # [n, 96, 64] -> [n, 96, 64, 1]: one input channel.
-        net = tf.expand_dims(examples, axis=-1)
+        net = tf.cast(tf.expand_dims(examples, axis=-1), self._dtype)
         for kernel, bias, pooled in self._convs:
             net = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(net, kernel, 1, "SAME"), bias))
             if pooled:
@@ -65,7 +73,7 @@ class VGGishModel:
             net = tf.nn.bias_add(tf.matmul(net, kernel), bias)
             if relu:
                 net = tf.nn.relu(net)
-        return net
+        return tf.cast(net, tf.float32)
 
     def __call__(self, examples: np.ndarray) -> np.ndarray:
         """Raw embeddings of log-mel examples.

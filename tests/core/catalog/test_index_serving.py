@@ -46,14 +46,18 @@ def test_a_sound_index_is_served(tmp_path: Path) -> None:
         assert index.search(vectors()[MIDDLE], 1)[0][0] == MIDDLE
 
 
-def test_zero_vectors_and_duplicates_pass_the_probe(tmp_path: Path) -> None:
+@pytest.mark.parametrize("settings", [{"n_trees": 4}, {"backend": "usearch"}])
+def test_zero_vectors_and_duplicates_pass_the_probe(
+    tmp_path: Path, settings: dict[str, object]
+) -> None:
     """A zero vector has no direction to find; a duplicated one may find its twin first."""
     data = vectors()
     data[0] = 0.0
     data[1 : MIDDLE + 1] = data[ITEMS - 1]  # the middle and last items have 150 twins
-    index_dir = build(tmp_path / "index", data, n_trees=4)
+    index_dir = build(tmp_path / "index", data, **settings)
     with CatalogIndex.load_for_serving(index_dir) as index:
         assert len(index) == ITEMS
+        assert index.search(data[ITEMS - 1], 1)[0][1] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_same_size_flipped_bytes_in_the_vectors_are_refused(tmp_path: Path) -> None:

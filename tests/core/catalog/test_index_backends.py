@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +223,15 @@ def test_the_disk_estimate_fits_a_usearch_build(tmp_path: Path) -> None:
     size = (current_version(index_dir) / USEARCH_FILE).stat().st_size
     estimate = estimate_index_bytes(2_000, 128, backend="usearch") - 2_000 * 64
     assert estimate == pytest.approx(size, rel=0.1)
+
+
+def test_a_usearch_index_without_the_usearch_package_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = build(tmp_path / "index", vectors(), backend="usearch")
+    monkeypatch.setitem(sys.modules, "usearch.index", None)  # import raises ImportError
+    with pytest.raises(CatalogError, match=r"pip install usearch==2\.26\.6"):
+        CatalogIndex.load(index_dir)
+    with pytest.raises(CatalogError, match="usearch package"):
+        build(tmp_path / "other", vectors(), backend="usearch")
+    assert not (tmp_path / "other").exists()

@@ -8,7 +8,9 @@ backends existed). Two implement the seam:
 
 - ``annoy`` (:mod:`.annoy_vectors`, the default): a forest of random-projection trees.
 - ``usearch`` (:mod:`.usearch_vectors`): an HNSW graph over the same float32 vectors, in
-  about 0.37 of Annoy's bytes at the default settings (``benchmarks/bench_index.py``).
+  0.39 of Annoy's bytes at the default settings, with higher recall and a tenth of the
+  latency on the hard 1M set, but a build about five times as long
+  (``benchmarks/bench_index_backends.py``).
 
 Both answer with exact float32 cosines of the stored vectors and return the stored vectors
 unchanged, so ranking (:mod:`musicrec_core.catalog.ranking`) reads the same numbers from

@@ -25,6 +25,12 @@ from musicrec_core.catalog.index import (
     IndexBuilder,
     estimate_index_bytes,
 )
+from musicrec_core.catalog.index.usearch_vectors import (
+    SEARCH_EF_MAX,
+    SEARCH_EF_MIN,
+    SEARCH_EF_PER_MILLION,
+    default_search_ef,
+)
 from musicrec_core.catalog.index.usearch_vectors import VECTORS_FILE as USEARCH_FILE
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip
 from musicrec_core.embedders.base import EmbedderId
@@ -235,3 +241,10 @@ def test_a_usearch_index_without_the_usearch_package_says_what_to_install(
     with pytest.raises(CatalogError, match="usearch package"):
         build(tmp_path / "other", vectors(), backend="usearch")
     assert not (tmp_path / "other").exists()
+
+
+def test_the_default_usearch_effort_grows_with_the_index_within_bounds() -> None:
+    assert default_search_ef(1_000) == SEARCH_EF_MIN
+    assert default_search_ef(1_000_000) == SEARCH_EF_PER_MILLION
+    assert default_search_ef(2_000_000) == 2 * SEARCH_EF_PER_MILLION
+    assert default_search_ef(10**9) == SEARCH_EF_MAX

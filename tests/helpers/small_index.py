@@ -16,6 +16,11 @@ MUSICNN_MTT = EmbedderId("musicnn", musicnn_weights.embedder_version("mtt"), 200
 """The id of musicnn's MTT embedder as the installed weights make it."""
 
 
+def random_vectors(n: int, dim: int, seed: int = 7) -> np.ndarray:
+    """float32 [n, dim] of N(0, 1), seeded."""
+    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+
+
 def build_vectors_index(
     target: Path, vectors: np.ndarray, embedder: EmbedderId, **options: Any
 ) -> Path:

@@ -39,14 +39,14 @@ from musicrec_core.hashing import file_sha256
 from musicrec_core.recommender import Recommender
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.index_damage import flip_middle_bytes
-from tests.helpers.small_index import build_vectors_index, current_version
+from tests.helpers.small_index import build_vectors_index, current_version, random_vectors
 
 EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
 ITEMS = 300
 
 
 def vectors(n: int = ITEMS, dim: int = EMBEDDER.dim, seed: int = 7) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return random_vectors(n, dim, seed)
 
 
 def build(

@@ -24,7 +24,7 @@ from musicrec_core.catalog.index import (
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import IndexCorruptError, IndexNotFoundError
 from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
-from tests.helpers.small_index import build_vectors_index, current_version
+from tests.helpers.small_index import build_vectors_index, current_version, random_vectors
 
 EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
 ITEMS = 300
@@ -36,7 +36,7 @@ def build(target: Path, vectors: np.ndarray, **options: object) -> Path:
 
 
 def vectors(n: int = ITEMS) -> np.ndarray:
-    return np.random.default_rng(7).normal(size=(n, EMBEDDER.dim)).astype(np.float32)
+    return random_vectors(n, EMBEDDER.dim)
 
 
 def test_a_sound_index_is_served(tmp_path: Path) -> None:

@@ -151,10 +151,15 @@ def bench_exact(units: np.ndarray, queries: np.ndarray) -> float:
     return seconds
 
 
-def build_ours(data: np.ndarray, folder: Path, n_trees: int) -> tuple[float, float]:
+def build_ours(
+    data: np.ndarray, folder: Path, n_trees: int | None, backend: str = "annoy"
+) -> tuple[float, float]:
+    """Publish ``data`` as an index at ``folder``; returns (build seconds, peak RSS MB)."""
     reset_peak()
     started = time.perf_counter()
-    with IndexBuilder(folder, embedder=EMBEDDER, pooling="mean", n_trees=n_trees) as builder:
+    with IndexBuilder(
+        folder, embedder=EMBEDDER, pooling="mean", backend=backend, n_trees=n_trees
+    ) as builder:
         meta = ItemMeta(group="g", start_s=0.0, end_s=10.0, labels=("Music",))
         for start in range(0, len(data), 50_000):
             chunk = data[start : start + 50_000]

@@ -26,7 +26,7 @@ from typing import IO
 from tqdm import tqdm
 
 from musicrec_core.catalog import audioset
-from musicrec_core.catalog.index import DEFAULT_N_TREES, CatalogIndex
+from musicrec_core.catalog.index import BACKENDS, DEFAULT_BACKEND, DEFAULT_N_TREES, CatalogIndex
 from musicrec_core.catalog.library import DEFAULT_WINDOWS, build_library
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, POOLING_RULES
 from musicrec_core.cli.arguments import add_vggish_file_options
@@ -82,8 +82,12 @@ def _register_build_audioset(actions: argparse._SubParsersAction[argparse.Argume
         help="keep only segments with a label in the Music subtree (/m/04rlf)",
     )
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="INDEX_DIR")
+    _add_backend_option(parser)
     parser.add_argument(
-        "--n-trees", type=int, default=None, help=f"Annoy trees (default {DEFAULT_N_TREES})"
+        "--n-trees",
+        type=int,
+        default=None,
+        help=f"Annoy trees (default {DEFAULT_N_TREES}; annoy backend only)",
     )
     parser.add_argument(
         "--pooling",
@@ -130,8 +134,19 @@ def _register_build_library(actions: argparse._SubParsersAction[argparse.Argumen
         help=f"10-second windows per track, spread across it (default {DEFAULT_WINDOWS})",
     )
     add_vggish_file_options(parser)
+    _add_backend_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=_build_library)
+
+
+def _add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=sorted(BACKENDS),
+        default=DEFAULT_BACKEND,
+        help=f"how the vectors are stored and searched (default {DEFAULT_BACKEND}): annoy "
+        "trees, or a usearch HNSW graph in about 0.4 of the memory (see the README)",
+    )
 
 
 def _register_enrich(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -169,9 +184,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _build_audioset(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     embedder = dataclasses.replace(audioset.AUDIOSET_EMBEDDER, version=args.embedder_version)
+    if args.n_trees is not None and args.backend != "annoy":
+        raise CatalogError(f"--n-trees sets Annoy's trees; the {args.backend} backend has none.")
     with ExitStack() as stack:
         if args.download:
-            _check_space_for_download(args.output, args.music_only, args.n_trees, args.pooling)
+            _check_space_for_download(args)
             from musicrec_core.download import open_stream
 
             features: Path | IO[bytes] = stack.enter_context(
@@ -192,6 +209,7 @@ def _build_audioset(args: argparse.Namespace) -> int:
             embedder=embedder,
             pooling=args.pooling,
             n_trees=args.n_trees,
+            backend=args.backend,
             on_bytes=on_bytes,
             expected_segments=expected_segments,
         )
@@ -213,7 +231,12 @@ def _build_library(args: argparse.Namespace) -> int:
         weights=WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca),
     )
     report = build_library(
-        args.inputs, args.output, embedder, windows=args.windows, progress=not args.no_progress
+        args.inputs,
+        args.output,
+        embedder,
+        windows=args.windows,
+        progress=not args.no_progress,
+        backend=args.backend,
     )
     print(report.summary())
     return EXIT_OK
@@ -252,12 +275,11 @@ def _byte_bar(features: Path, progress: bool) -> tqdm:
     )
 
 
-def _check_space_for_download(
-    output: Path, music_only: bool, n_trees: int | None, pooling: str
-) -> None:
+def _check_space_for_download(args: argparse.Namespace) -> None:
     """Say how much disk the index will take; refuse when the target cannot hold it."""
+    output = args.output
     items, needed = audioset.release_index_estimate(
-        music_only=music_only, pooling=pooling, n_trees=n_trees
+        music_only=args.music_only, pooling=args.pooling, n_trees=args.n_trees, backend=args.backend
     )
     free = audioset.free_disk_bytes(output)
     print(

@@ -31,7 +31,7 @@ from musicrec_core.catalog.audioset.archive import DamagedArchive
 from musicrec_core.catalog.audioset.reader import AudioSetReader
 from musicrec_core.catalog.audioset.segments import IngestStats, SegmentBatch
 from musicrec_core.catalog.index import (
-    DEFAULT_N_TREES,
+    DEFAULT_BACKEND,
     IndexBuilder,
     ItemMeta,
     estimate_index_bytes,
@@ -93,6 +93,7 @@ def build_index(
     pooling: str = DEFAULT_POOLING,
     n_trees: int | None = None,
     search_k: int | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> int:
     """Index pooled segments (from :class:`AudioSetReader`) and publish; returns the count.
 
@@ -107,12 +108,14 @@ def build_index(
         embedder: the id of the features' embedder (default: AUDIOSET_EMBEDDER).
         pooling: must be the reader's pooling rule.
         n_trees, search_k: Annoy settings (None: the index defaults).
+        backend: the vector backend (:mod:`musicrec_core.catalog.index.vector_backend`).
     """
     names = list(class_names)
     with IndexBuilder(
         target_dir,
         embedder=embedder,
         pooling=pooling,
+        backend=backend,
         n_trees=n_trees,
         search_k=search_k,
     ) as builder:
@@ -138,7 +141,11 @@ def build_index(
 
 
 def release_index_estimate(
-    *, music_only: bool, pooling: str = DEFAULT_POOLING, n_trees: int | None = None
+    *,
+    music_only: bool,
+    pooling: str = DEFAULT_POOLING,
+    n_trees: int | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> tuple[int, int]:
     """(segments, bytes): about how many segments an index of the whole release keeps, and
     the disk one version of it takes (see :func:`estimate_index_bytes`)."""
@@ -146,7 +153,7 @@ def release_index_estimate(
     if music_only:
         items = int(items * RELEASE_MUSIC_FRACTION)
     dim = pooled_dim(AUDIOSET_EMBEDDER.dim, pooling)
-    return items, estimate_index_bytes(items, dim, n_trees or DEFAULT_N_TREES)
+    return items, estimate_index_bytes(items, dim, n_trees, backend)
 
 
 def free_disk_bytes(path: Path) -> int:
@@ -168,6 +175,7 @@ def build_release_index(
     embedder: EmbedderId = AUDIOSET_EMBEDDER,
     pooling: str = DEFAULT_POOLING,
     n_trees: int | None = None,
+    backend: str = DEFAULT_BACKEND,
     on_bytes: Callable[[int], None] | None = None,
     expected_segments: int | None = None,
 ) -> tuple[int, IngestStats]:
@@ -183,6 +191,7 @@ def build_release_index(
             checked against their pinned sha256 first).
         embedder: the id of the VGGish that made the features.
         pooling, n_trees: the pooling rule and Annoy's tree count (None: the default).
+        backend: the vector backend ("annoy", the default, or "usearch").
         on_bytes: called with the number of input bytes read, as they are read.
         expected_segments: the segments the input must hold (the official archive:
             :func:`official_release_segments`); fewer than RELEASE_MIN_SHARE_PERCENT of
@@ -218,6 +227,7 @@ def build_release_index(
             embedder=embedder,
             pooling=pooling,
             n_trees=n_trees,
+            backend=backend,
         )
     except DamagedArchive as exc:
         raise DamagedArchive(f"{exc} Nothing was published.") from exc

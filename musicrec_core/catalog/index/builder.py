@@ -34,24 +34,25 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-from annoy import AnnoyIndex
 
 from musicrec_core.atomic_file import atomic_write, temporary_name_pattern
+from musicrec_core.catalog.index.backends import (
+    BACKEND_KEY,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    backend_named,
+)
 from musicrec_core.catalog.index.label_items import LabelItems
 from musicrec_core.catalog.index.manifest import (
     BUILD_PREFIX,
     CURRENT_FILE,
-    DEFAULT_N_TREES,
     FORMAT_NAME,
-    FORMAT_VERSION,
     MANIFEST_FILE,
     META_FILE,
     METRIC,
     STALE_POINTER_TEMP_S,
-    VECTORS_FILE,
     VERSION_PREFIX,
     ItemMeta,
-    default_search_k,
 )
 from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
 from musicrec_core.embedders.base import EmbedderId, Tag
@@ -66,18 +67,19 @@ META_BYTES_PER_ITEM = 64
 _META_FLUSH_ROWS = 10_000
 
 
-def estimate_index_bytes(items: int, dim: int, n_trees: int = DEFAULT_N_TREES) -> int:
+def estimate_index_bytes(
+    items: int, dim: int, n_trees: int | None = None, backend: str = DEFAULT_BACKEND
+) -> int:
     """Disk space one index version of ``items`` pooled ``dim``-d vectors takes, in bytes.
 
-    Annoy stores one node of (12 + 4 * dim) bytes per item plus, per tree, about
-    2.75 / (dim + 2) nodes per item (measured: 0.021 for 128-d, i.e. 2.1% per tree); the
-    SQLite metadata of an AudioSet item takes about META_BYTES_PER_ITEM. Replacing an
-    index needs this much free space on top of the old version until the new one is
-    published.
+    The vector file takes what its backend says per item (``n_trees``: Annoy's, None for
+    the default); the SQLite metadata of an AudioSet item takes about META_BYTES_PER_ITEM.
+    Replacing an index needs this much free space on top of the old version until the new
+    one is published.
     """
-    node_bytes = 12 + 4 * dim
-    annoy_bytes = items * node_bytes * (1.0 + n_trees * 2.75 / (dim + 2))
-    return int(annoy_bytes + items * META_BYTES_PER_ITEM)
+    settings = {} if n_trees is None else {"n_trees": n_trees}
+    per_item = backend_named(backend).bytes_per_item(dim, settings) + META_BYTES_PER_ITEM
+    return int(items * per_item)
 
 
 def _fsync_path(path: Path) -> None:
@@ -105,10 +107,16 @@ class IndexBuilder:
             musicrec index or empty (a folder holding anything else is refused).
         embedder: the id of the embedder that made the frames (its dim is the frame width).
         pooling: the pooling rule the vectors were made with (musicrec_core.catalog.pooling).
-        n_trees: Annoy trees (None: DEFAULT_N_TREES).
-        search_k: default nodes inspected per query, stored in the manifest (None:
-            default_search_k of the item count).
+        backend: which library stores and searches the vectors (:mod:`.vector_backend`):
+            "annoy" (the default) or "usearch".
+        n_trees: Annoy trees (None: DEFAULT_N_TREES); only for the annoy backend.
+        search_k: the default search effort stored in the manifest (Annoy: nodes inspected
+            per query; usearch: candidates kept); None: the backend's default for the
+            item count.
         seed: Annoy's random seed, for reproducible builds.
+
+    Raises:
+        ValueError: an unknown backend, a setting it does not have, a setting below 1.
     """
 
     def __init__(
@@ -117,6 +125,7 @@ class IndexBuilder:
         *,
         embedder: EmbedderId,
         pooling: str,
+        backend: str = DEFAULT_BACKEND,
         n_trees: int | None = None,
         search_k: int | None = None,
         seed: int = 0,
@@ -126,18 +135,25 @@ class IndexBuilder:
             raise ValueError(f"unknown pooling rule {pooling!r}; known: {POOLING_RULES}")
         self.pooling = pooling
         self.dim = pooled_dim(embedder.dim, pooling)
-        self.n_trees = DEFAULT_N_TREES if n_trees is None else n_trees
+        self.backend = backend_named(backend)
         self.search_k = search_k
-        if self.n_trees < 1 or (search_k is not None and search_k < 1):
-            raise ValueError("n_trees and search_k must be positive")
+        if search_k is not None and search_k < 1:
+            raise ValueError("search_k must be positive")
+        settings = {} if n_trees is None else {"n_trees": n_trees}
         self.target_dir = Path(target_dir)
         self._created_target = self._prepare_target()
         self._build_dir = self.target_dir / f"{BUILD_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         self._build_dir.mkdir()
         self._started = time.monotonic()
-        self._annoy = AnnoyIndex(self.dim, METRIC)
-        self._annoy.set_seed(seed)
-        self._annoy.on_disk_build(str(self._build_dir / VECTORS_FILE))
+        try:
+            self._vectors = self.backend.writer(
+                self._build_dir / self.backend.vectors_file, self.dim, seed, settings
+            )
+        except BaseException:  # e.g. a setting the backend does not have
+            shutil.rmtree(self._build_dir, ignore_errors=True)
+            if self._created_target:
+                self.target_dir.rmdir()
+            raise
         self._db = sqlite3.connect(self._build_dir / META_FILE)
         self._db.executescript(
             """
@@ -239,9 +255,8 @@ class IndexBuilder:
         if not np.isfinite(vectors).all():
             raise ValueError("vectors contain NaN or infinity")
         first = self._count
-        for offset, (row, meta) in enumerate(zip(vectors, metas, strict=True)):
-            item_id = first + offset
-            self._annoy.add_item(item_id, row)
+        self._vectors.add(first, vectors)
+        for item_id, meta in enumerate(metas, start=first):
             self._pending.append(
                 (
                     item_id,
@@ -291,7 +306,7 @@ class IndexBuilder:
         the unpublished build folder. :meth:`commit` lists it in the manifest (size and
         sha256, so loads check it like the others) and publishes it with the rest."""
         self._check_open()
-        reserved = (VECTORS_FILE, META_FILE, MANIFEST_FILE)
+        reserved = (*(b.vectors_file for b in BACKENDS.values()), META_FILE, MANIFEST_FILE)
         if "/" in name or name.startswith(".") or name in reserved or name in self._extra_files:
             raise ValueError(f"{name!r} cannot be an extra index file")
         self._extra_files.append(name)
@@ -334,12 +349,11 @@ class IndexBuilder:
             self._db.commit()
             self._extra_files += LabelItems.from_meta(self._db).save(self._build_dir)
             self._db.close()
-            self._annoy.build(self.n_trees, n_jobs=-1)
-            self._annoy.unload()
-            manifest = self._manifest(extra_manifest or {})
+            settings = self._vectors.write()
+            manifest = self._manifest(settings, extra_manifest or {})
             manifest_path = self._build_dir / MANIFEST_FILE
             manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            for name in (VECTORS_FILE, META_FILE, MANIFEST_FILE, *self._extra_files):
+            for name in (self.backend.vectors_file, META_FILE, MANIFEST_FILE, *self._extra_files):
                 _fsync_path(self._build_dir / name)
             _fsync_path(self._build_dir)
             self._publish()
@@ -349,25 +363,28 @@ class IndexBuilder:
         self._finished = True
         return self.target_dir
 
-    def _manifest(self, extra: dict[str, Any]) -> dict[str, Any]:
+    def _manifest(self, settings: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
         files = {
             name: {
                 "size": (self._build_dir / name).stat().st_size,
                 "sha256": file_sha256(self._build_dir / name),
             }
-            for name in (VECTORS_FILE, META_FILE, *self._extra_files)
+            for name in (self.backend.vectors_file, META_FILE, *self._extra_files)
         }
         return {
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": self.backend.format_version,
             "embedder": self.embedder.to_json(),
             "dim": self.dim,
             "metric": METRIC,
             "pooling": self.pooling,
             "item_count": self._count,
             "label_count": len(self._label_ids),
-            "n_trees": self.n_trees,
-            "search_k": default_search_k(self._count) if self.search_k is None else self.search_k,
+            BACKEND_KEY: self.backend.name,
+            **settings,
+            "search_k": (
+                self.backend.default_effort(self._count) if self.search_k is None else self.search_k
+            ),
             "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "build_seconds": round(time.monotonic() - self._started, 3),
             "files": files,
@@ -398,7 +415,7 @@ class IndexBuilder:
         self._finished = True
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        self._annoy.unload()
+        self._vectors.discard()
         shutil.rmtree(self._build_dir, ignore_errors=True)
         if self._created_target:
             with contextlib.suppress(OSError):

@@ -2,11 +2,13 @@
 
 :meth:`CatalogIndex.load` opens whatever version an index folder's ``CURRENT`` names (format
 and integrity checks in :mod:`.manifest`) and refuses one built with another embedder than
-the caller expects. The vectors are memory-mapped, not read, so a load takes about a
-millisecond whatever the size. A server opens with :meth:`CatalogIndex.load_for_serving`
-instead, which proves the index first: an index folder (no bare version folder), every
-file's sha256, and a probe query (:meth:`CatalogIndex.probe`), so bit rot is refused with
-IndexCorruptError before any query can make Annoy read wild offsets.
+the caller expects. The vectors are memory-mapped, not read, so an Annoy load takes about a
+millisecond whatever the size (usearch reads its graph's node headers: 146 ms at 1M; which
+backend holds the vectors is the manifest's, :mod:`.vector_backend`). A server opens with
+:meth:`CatalogIndex.load_for_serving` instead, which proves the index first: an index
+folder (no bare version folder), every file's sha256, and a probe query
+(:meth:`CatalogIndex.probe`), so bit rot is refused with IndexCorruptError before any query
+can make the vector backend read wild offsets.
 
 A :class:`CatalogIndex` may be used from many threads at once; :meth:`CatalogIndex.close`
 waits for searches in flight before unmapping the files.
@@ -22,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from annoy import AnnoyIndex
 
+from musicrec_core.catalog.index.backends import backend_of
 from musicrec_core.catalog.index.label_items import LABEL_ITEMS_FILE, LabelItems
 from musicrec_core.catalog.index.manifest import (
     META_FILE,
-    METRIC,
     TRACK_TAGS_FROM_FORMAT,
-    VECTORS_FILE,
     ItemMeta,
     TrackTag,
     check_embedder,
@@ -38,6 +38,7 @@ from musicrec_core.catalog.index.manifest import (
     read_manifest,
     resolve_version_dir,
 )
+from musicrec_core.catalog.index.vector_backend import VectorSearch
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import CatalogError, IndexCorruptError, IndexMismatchError
 from musicrec_core.fingerprint.store import HASHES_FILE, LandmarkStore
@@ -53,9 +54,9 @@ identical copy): float32 rounding leaves an item's cosine to itself within 1e-6 
 
 
 class CatalogIndex:
-    """A loaded, read-only index: Annoy forest (memory-mapped) plus SQLite metadata.
+    """A loaded, read-only index: memory-mapped vectors (its backend's) plus SQLite metadata.
 
-    Thread-safe: searches run concurrently (Annoy reads are thread-safe); metadata lookups
+    Thread-safe: searches may come from many threads (Annoy runs them concurrently); metadata
     share one read-only SQLite connection behind a lock. Obtain one with :meth:`load`.
 
     Attributes:
@@ -66,7 +67,9 @@ class CatalogIndex:
             start of the sha256 of its manifest).
         pooling: the pooling rule queries must use.
         dim: width of the indexed (pooled) vectors.
-        default_search_k: nodes inspected per query when :meth:`search` is not told.
+        backend: the name of the vector backend ("annoy" or "usearch").
+        default_search_k: the search effort when :meth:`search` is not told (Annoy: nodes
+            inspected; usearch: candidates kept).
         landmarks: the landmark store of a library index built with one (its files are
             listed in the manifest, so the sha256 proof covers them); None otherwise.
     """
@@ -76,7 +79,7 @@ class CatalogIndex:
         version_dir: Path,
         manifest: dict[str, Any],
         embedder: EmbedderId,
-        annoy: AnnoyIndex,
+        vectors: VectorSearch,
         db: sqlite3.Connection,
         label_names: dict[int, str],
         landmarks: LandmarkStore | None = None,
@@ -90,8 +93,9 @@ class CatalogIndex:
         self.fingerprint = fingerprint(manifest)
         self.pooling: str = manifest["pooling"]
         self.dim: int = manifest["dim"]
+        self.backend = backend_of(manifest).name
         self.default_search_k: int = manifest["search_k"]
-        self._annoy = annoy
+        self._vectors = vectors
         self._db = db
         self._db_lock = threading.Lock()
         self._state = threading.Condition()
@@ -172,35 +176,26 @@ class CatalogIndex:
         if expect_embedder is not None:
             check_embedder(embedder, expect_embedder, version_dir)
         check_files(version_dir, manifest, verify_checksums)
-        annoy = AnnoyIndex(manifest["dim"], METRIC)
-        try:
-            annoy.load(str(version_dir / VECTORS_FILE), prefault=False)
-        except OSError as exc:
-            raise IndexCorruptError(f"Annoy cannot load {version_dir / VECTORS_FILE}.") from exc
-        if annoy.get_n_items() != manifest["item_count"]:
-            annoy.unload()
-            raise IndexCorruptError(
-                f"{VECTORS_FILE} holds {annoy.get_n_items()} items but the manifest says "
-                f"{manifest['item_count']}; rebuild the index."
-            )
+        backend = backend_of(manifest)
+        vectors = backend.load(version_dir / backend.vectors_file, manifest)
         try:
             db, label_names, scored_tags = _open_meta(version_dir / META_FILE, manifest)
         except BaseException:
-            annoy.unload()
+            vectors.close()
             raise
         landmarks = None
         if HASHES_FILE in manifest["files"]:
             try:
                 landmarks = LandmarkStore.load(version_dir, manifest["item_count"])
             except BaseException:
-                annoy.unload()
+                vectors.close()
                 db.close()
                 raise
         return cls(
             version_dir,
             manifest,
             embedder,
-            annoy,
+            vectors,
             db,
             label_names,
             landmarks,
@@ -245,8 +240,7 @@ class CatalogIndex:
         """The ``n`` nearest items to a pooled query vector [dim], best first.
 
         Returns:
-            (item id, cosine similarity in [-1, 1]) pairs; cosine = 1 - d^2 / 2 for Annoy's
-            angular distance d.
+            (item id, cosine similarity in [-1, 1]) pairs, from the stored float32 vectors.
 
         Raises:
             IndexMismatchError: the vector's shape is not [dim].
@@ -266,10 +260,10 @@ class CatalogIndex:
             return []
         k = self.default_search_k if search_k is None else search_k
         with self._reading():
-            ids, distances = self._annoy.get_nns_by_vector(query, n, k, True)
+            ids, cosines = self._vectors.nearest(query, n, k)
         return [
-            (item_id, float(min(1.0, max(-1.0, 1.0 - d * d / 2.0))))
-            for item_id, d in zip(ids, distances, strict=True)
+            (int(item_id), float(min(1.0, max(-1.0, cosine))))
+            for item_id, cosine in zip(ids, cosines, strict=True)
         ]
 
     def meta(self, item_id: int) -> ItemMeta:
@@ -369,13 +363,13 @@ class CatalogIndex:
         if not 0 <= item_id < len(self):
             raise IndexError(f"item {item_id} is not in this index of {len(self)} items")
         with self._reading():
-            return np.asarray(self._annoy.get_item_vector(item_id), dtype=np.float32)
+            return self._vectors.vector(item_id)
 
     def probe(self) -> None:
         """Prove the forest answers: the stored vectors of the first, middle and last items
         must each find a neighbour with cosine >= PROBE_MIN_COSINE (themselves, or an
         identical copy). Catches damage that happened before the manifest's checksums were
-        computed; it cannot stop Annoy from crashing on an arbitrary forest, which is why
+        computed; it cannot stop a backend from crashing on an arbitrary file, which is why
         :meth:`load_for_serving` verifies the checksums first. Zero vectors (no direction
         to find) are skipped.
 
@@ -407,7 +401,7 @@ class CatalogIndex:
             self._closed = True
             while self._active:
                 self._state.wait()
-        self._annoy.unload()
+        self._vectors.close()
         with self._db_lock:
             self._db.close()
 

@@ -5,15 +5,18 @@ Layout of ``INDEX_DIR``::
     INDEX_DIR/
       CURRENT                  one line: the name of the current version folder
       v-20250101T120000Z-1a2b/ one complete version (never modified once published)
-        vectors.ann            Annoy forest, angular metric, item id = row id
+        vectors.ann            the vectors, item id = row id: an Annoy forest (the default),
+         or vectors.usearch    or a usearch HNSW graph (format 3; see vector_backend.py)
         meta.sqlite            items (id, grp, start_s, end_s, label_ids, title, source, kind),
                                labels (id, name) and, from format 2, track_tags (grp,
                                rank, label_id, score): every music tag of a library track
                                with its score, best first (rank 0)
         label_offsets.npy,     the label index, label id -> item ids (label_items.py);
         label_items.npy        absent from versions built before it (derived on use)
-        manifest.json          format, embedder, dimension, metric, pooling, counts,
-                               n_trees, search_k, build time, size + sha256 of each file
+        manifest.json          format, embedder, dimension, metric, pooling, counts, the
+                               backend (absent: annoy) and its settings (n_trees; or
+                               connectivity, expansion_add), search_k (the backend's
+                               default search effort), build time, size + sha256 of each file
 
 The manifest's "embedder" entry is an :class:`~musicrec_core.embedders.base.EmbedderId` in
 its JSON form. The *fingerprint* of a version is the first eight hex digits of the sha256 of
@@ -21,7 +24,7 @@ its manifest (keys sorted); every build writes a new manifest (build time, check
 tells two builds apart.
 
 Integrity on load: the manifest is parsed and checked, every file's size must equal the
-manifest's, Annoy's item count and the last metadata id must equal the manifest's count,
+manifest's, the vector file's item count and the last metadata id must equal the manifest's count,
 and the embedder must match the one the caller expects. These checks catch truncation and
 keep a 1M-item load at about a millisecond (the files are mapped, not read;
 ``benchmarks/bench_index.py`` measures it). They do not catch bit rot: a same-size vector
@@ -49,19 +52,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from musicrec_core.catalog.index.backends import backend_of
 from musicrec_core.catalog.pooling import POOLING_RULES, pooled_dim
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from musicrec_core.hashing import file_sha256
 
 FORMAT_NAME = "musicrec-index"
-FORMAT_VERSION = 2
-"""The layout a build writes. 2: meta.sqlite holds the track_tags table. Loads accept 1 (no
-table: a track's tags read as its items' label names, without scores) and 2."""
+FORMAT_VERSION = 3
+"""The newest layout this musicrec reads and writes. 2: meta.sqlite holds the track_tags
+table. 3: the manifest may name a vector backend other than Annoy. A build writes the
+oldest format that describes it (an Annoy build: 2, which earlier musicrec reads); loads
+accept 1 (no table: a track's tags read as its items' label names, without scores) to 3."""
 TRACK_TAGS_FROM_FORMAT = 2
 """The first format whose meta.sqlite must hold the track_tags table."""
 METRIC = "angular"
-VECTORS_FILE = "vectors.ann"
+"""Items rank by the cosine of their vectors (Annoy's angular metric, usearch's cos)."""
 META_FILE = "meta.sqlite"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
@@ -69,27 +75,6 @@ BUILD_PREFIX = ".musicrec-build-"
 VERSION_PREFIX = "v-"
 STALE_POINTER_TEMP_S = 60.0
 """Age in seconds after which a temporary ``CURRENT`` file is taken as left by a killed build."""
-
-DEFAULT_N_TREES = 100
-"""Trees per forest. Measured by benchmarks/bench_index.py --sweep on the hard 1M set:
-at search_k 40,000 recall@10 is 0.922 with 50 trees and 0.960 with 100 (12.6x faster
-than exact search), for 1.5x the file size; at 100k items both reach 0.998+ at 10,000."""
-
-SEARCH_K_PER_ITEM = 0.04
-"""Default search_k as a share of the items: recall at a fixed search_k falls as an index
-grows, recall at a fixed share much less (hard set, 100 trees: 0.998 at 100k, 0.960 at 1M)."""
-
-SEARCH_K_MIN = 10_000
-"""Small indexes still inspect this many nodes (exact for up to about that many items)."""
-
-SEARCH_K_MAX = 100_000
-"""Large indexes inspect at most this many nodes (about 15 ms per query at 2M items)."""
-
-
-def default_search_k(items: int) -> int:
-    """search_k stored in a new index's manifest unless the builder is told otherwise."""
-    return int(min(SEARCH_K_MAX, max(SEARCH_K_MIN, items * SEARCH_K_PER_ITEM)))
-
 
 FINGERPRINT_CHARS = 8
 """Hex digits of a manifest's sha256 that make its fingerprint."""
@@ -103,7 +88,6 @@ _REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
     "metric": str,
     "pooling": str,
     "item_count": int,
-    "n_trees": int,
     "search_k": int,
     "built_at": str,
     "files": dict,
@@ -197,7 +181,8 @@ def read_manifest(version_dir: Path) -> tuple[dict[str, Any], EmbedderId]:
 
     Raises:
         IndexCorruptError: unreadable or incomplete manifest, unknown pooling dimension.
-        IndexMismatchError: a newer format, another metric or an unknown pooling rule.
+        IndexMismatchError: a newer format, another metric, an unknown pooling rule or
+            vector backend.
     """
     path = version_dir / MANIFEST_FILE
     try:
@@ -221,7 +206,11 @@ def read_manifest(version_dir: Path) -> tuple[dict[str, Any], EmbedderId]:
         embedder = EmbedderId.from_json(manifest["embedder"])
     except ValueError as exc:
         raise IndexCorruptError(f"The manifest {path} has an invalid embedder entry.") from exc
-    for name in (VECTORS_FILE, META_FILE):
+    backend = backend_of(manifest)
+    for key in backend.settings:
+        if not isinstance(manifest.get(key), int) or isinstance(manifest.get(key), bool):
+            raise IndexCorruptError(f"The manifest {path} lacks a valid {key!r} entry.")
+    for name in (backend.vectors_file, META_FILE):
         entry = manifest["files"].get(name)
         if not (
             isinstance(entry, dict)

@@ -32,7 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from musicrec_core import paths
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.index import DEFAULT_BACKEND, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library.cache import EmbeddingCache
 from musicrec_core.catalog.library.decode import (
     DECODE_WORKERS,
@@ -83,6 +83,7 @@ def build_library(
     fetch_clip: LinkFetcher | None = None,
     progress: bool = False,
     landmarks: bool = True,
+    backend: str = DEFAULT_BACKEND,
 ) -> LibraryBuildReport:
     """Index the tracks in ``inputs`` into ``target_dir`` (see the package docstring).
 
@@ -98,6 +99,7 @@ def build_library(
         landmarks: also store the windows' spectral landmarks, so a clip of a track is
             identified even when noise hides it from the embedding
             (:mod:`musicrec_core.catalog.identification`).
+        backend: the index's vector backend ("annoy", the default, or "usearch").
 
     Raises:
         ValueError: when ``windows < 1``.
@@ -113,7 +115,9 @@ def build_library(
     # The builder comes first so an unusable target fails before any decoding; leaving
     # the block by an exception removes the unpublished build.
     with (
-        IndexBuilder(target_dir, embedder=embedder.id, pooling=DEFAULT_POOLING) as builder,
+        IndexBuilder(
+            target_dir, embedder=embedder.id, pooling=DEFAULT_POOLING, backend=backend
+        ) as builder,
         ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder,
     ):
         for entry in tqdm(collected.inputs, disable=not progress, unit="track", desc="library"):

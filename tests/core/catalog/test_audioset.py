@@ -358,3 +358,20 @@ def test_cli_errors_are_one_line(
     assert main(argv) == 1  # no labels downloaded into the (empty) cache
     assert "musicrec models download audioset-labels" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_builds_a_usearch_index_and_refuses_annoy_settings_for_it(
+    features: dict[str, Any], label_files: tuple[Path, Path], tmp_path: Path, capsys: Any
+) -> None:
+    out = tmp_path / "index"
+    argv = ["index", "build-audioset", "--features", str(features["root"]), "--no-progress"]
+    argv += ["--labels", str(label_files[0]), "-o", str(out), "--backend", "usearch"]
+    assert main([*argv, "--n-trees", "4"]) == 1
+    assert "--n-trees sets Annoy's trees; the usearch backend has none" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(argv) == 0
+    with CatalogIndex.load_for_serving(out, expect_embedder=AUDIOSET_EMBEDDER) as index:
+        assert index.backend == "usearch"
+        assert f"Index of {len(index)} segments" in capsys.readouterr().out
+        first = index.vector(0)
+        assert index.search(first, 1)[0][0] == 0

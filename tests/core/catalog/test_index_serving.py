@@ -19,13 +19,12 @@ from musicrec_core.catalog.index import (
     CURRENT_FILE,
     VECTORS_FILE,
     CatalogIndex,
-    IndexBuilder,
-    ItemMeta,
     manifest,
 )
 from musicrec_core.embedders.base import EmbedderId
 from musicrec_core.errors import IndexCorruptError, IndexNotFoundError
 from tests.helpers.index_damage import flip_middle_bytes, rewrite_stored_vector
+from tests.helpers.small_index import build_vectors_index, current_version, random_vectors
 
 EMBEDDER = EmbedderId(name="vggish", version="test-1", dim=16)
 ITEMS = 300
@@ -33,20 +32,11 @@ MIDDLE = ITEMS // 2
 
 
 def build(target: Path, vectors: np.ndarray, **options: object) -> Path:
-    metas = [
-        ItemMeta(group=f"g{i}", start_s=0.0, end_s=10.0, labels=()) for i in range(len(vectors))
-    ]
-    with IndexBuilder(target, embedder=EMBEDDER, pooling="mean", **options) as builder:
-        builder.add_many(vectors, metas)
-        return builder.commit()
-
-
-def version_of(index_dir: Path) -> Path:
-    return index_dir / (index_dir / CURRENT_FILE).read_text().strip()
+    return build_vectors_index(target, vectors, EMBEDDER, **options)
 
 
 def vectors(n: int = ITEMS) -> np.ndarray:
-    return np.random.default_rng(7).normal(size=(n, EMBEDDER.dim)).astype(np.float32)
+    return random_vectors(n, EMBEDDER.dim)
 
 
 def test_a_sound_index_is_served(tmp_path: Path) -> None:
@@ -56,19 +46,23 @@ def test_a_sound_index_is_served(tmp_path: Path) -> None:
         assert index.search(vectors()[MIDDLE], 1)[0][0] == MIDDLE
 
 
-def test_zero_vectors_and_duplicates_pass_the_probe(tmp_path: Path) -> None:
+@pytest.mark.parametrize("settings", [{"n_trees": 4}, {"backend": "usearch"}])
+def test_zero_vectors_and_duplicates_pass_the_probe(
+    tmp_path: Path, settings: dict[str, object]
+) -> None:
     """A zero vector has no direction to find; a duplicated one may find its twin first."""
     data = vectors()
     data[0] = 0.0
     data[1 : MIDDLE + 1] = data[ITEMS - 1]  # the middle and last items have 150 twins
-    index_dir = build(tmp_path / "index", data, n_trees=4)
+    index_dir = build(tmp_path / "index", data, **settings)
     with CatalogIndex.load_for_serving(index_dir) as index:
         assert len(index) == ITEMS
+        assert index.search(data[ITEMS - 1], 1)[0][1] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_same_size_flipped_bytes_in_the_vectors_are_refused(tmp_path: Path) -> None:
     index_dir = build(tmp_path / "index", vectors())
-    path = version_of(index_dir) / VECTORS_FILE
+    path = current_version(index_dir) / VECTORS_FILE
     size = path.stat().st_size
     flip_middle_bytes(path)
     assert path.stat().st_size == size
@@ -94,7 +88,7 @@ def test_damage_from_before_the_checksums_fails_the_probe(
 ) -> None:
     data = vectors()
     index_dir = build(tmp_path / "index", data, n_trees=4, search_k=20)
-    rewrite_stored_vector(version_of(index_dir), MIDDLE, damage(data[MIDDLE]))
+    rewrite_stored_vector(current_version(index_dir), MIDDLE, damage(data[MIDDLE]))
     with CatalogIndex.load(index_dir, verify_checksums=True) as index:  # checksums agree
         assert len(index) == ITEMS
     with pytest.raises(IndexCorruptError, match=message):
@@ -103,7 +97,7 @@ def test_damage_from_before_the_checksums_fails_the_probe(
 
 def test_a_bare_version_folder_is_refused_for_serving_only(tmp_path: Path) -> None:
     index_dir = build(tmp_path / "index", vectors())
-    version = version_of(index_dir)
+    version = current_version(index_dir)
     with CatalogIndex.load(version) as index:  # one-off queries may name a version
         assert len(index) == ITEMS
     with pytest.raises(IndexNotFoundError) as refused:

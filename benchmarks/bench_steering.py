@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 from musicrec_core import recommender as recommender_module  # noqa: E402
 from musicrec_core.catalog.audioset.build import AUDIOSET_EMBEDDER  # noqa: E402
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta  # noqa: E402
-from musicrec_core.catalog.index.stored_vectors import stored_vectors  # noqa: E402
 from musicrec_core.catalog.labels import read_labels, read_ontology_nodes  # noqa: E402
 from musicrec_core.recommender import Recommender  # noqa: E402
 from musicrec_core.steering import STEER_WIDTH_FACTOR, LabelSteering, Vocabulary  # noqa: E402
@@ -154,7 +153,7 @@ def main() -> None:
         index = recommender.index
         started = time.perf_counter()
         index.label_items()
-        stored_vectors(index, np.arange(min(len(index), 1000)))
+        index.vectors(np.arange(min(len(index), 1000)))
         print(f"first use of the label index and stored vectors: {_ms(started):.0f} ms")
         runs = {
             (origin, name): _Run() for origin in ORIGINS for name in ("unsteered", "width", "exact")

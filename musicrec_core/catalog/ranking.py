@@ -62,7 +62,6 @@ from typing import NamedTuple
 import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
-from musicrec_core.catalog.index.stored_vectors import stored_vectors
 from musicrec_core.catalog.index.tracks import item_groups
 
 __all__ = [
@@ -235,7 +234,7 @@ def nearest_among(
         found = _among_nearest(index, vector, k, excluded, among)
         if found is not None:
             return found
-    stored = stored_vectors(index, among)
+    stored = index.vectors(among)
     query = np.asarray(vector, dtype=np.float32)
     lengths = np.sqrt(np.einsum("ij,ij->i", stored, stored)) * float(np.linalg.norm(query))
     cosines = (stored @ query) / np.maximum(lengths, 1e-12)

@@ -365,6 +365,14 @@ class CatalogIndex:
         with self._reading():
             return self._vectors.vector(item_id)
 
+    def vectors(self, item_ids: np.ndarray) -> np.ndarray:
+        """Stored pooled vectors float32 [n, dim] of ``item_ids`` (int [n]), read in bulk."""
+        ids = np.asarray(item_ids, dtype=np.int64)
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(self)):
+            raise IndexError(f"item ids outside this index of {len(self)} items")
+        with self._reading():
+            return self._vectors.vectors(ids)
+
     def probe(self) -> None:
         """Prove the forest answers: the stored vectors of the first, middle and last items
         must each find a neighbour with cosine >= PROBE_MIN_COSINE (themselves, or an

@@ -157,6 +157,12 @@ class UsearchVectors:
         with self._lock:
             return np.array(self._index.get(item_id), dtype=np.float32)
 
+    def vectors(self, item_ids: np.ndarray) -> np.ndarray:
+        if len(item_ids) == 0:
+            return np.empty((0, self._index.ndim), dtype=np.float32)
+        with self._lock:
+            return np.array(self._index.get(np.asarray(item_ids, np.int64)), dtype=np.float32)
+
     def close(self) -> None:
         self._index.reset()
 

@@ -42,6 +42,11 @@ class VectorSearch(Protocol):
         """The stored float32 [dim] vector of one item (0 <= item_id < len)."""
         ...
 
+    def vectors(self, item_ids: np.ndarray) -> np.ndarray:
+        """The stored float32 [n, dim] vectors of ``item_ids`` (int [n], each in [0, len)),
+        in that order, read in bulk (ranking every item of a label exactly needs thousands)."""
+        ...
+
     def close(self) -> None:
         """Unmap the file; the caller guarantees no call is in flight or follows."""
         ...

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.catalog.index import FORMAT_VERSION, CatalogIndex, IndexBuilder, ItemMeta, loaded
+from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta, loaded
 from musicrec_core.catalog.index.manifest import TrackTag
 from musicrec_core.embedders.base import Tag
 from musicrec_core.errors import CatalogError, IndexCorruptError
@@ -23,7 +23,7 @@ def _version(index_dir: Path) -> Path:
 
 def test_every_tag_reads_back_with_its_score_best_first(tmp_path: Path) -> None:
     with CatalogIndex.load(build_tagged_library(tmp_path / "index")) as index:
-        assert index.manifest["format_version"] == FORMAT_VERSION == 2
+        assert index.manifest["format_version"] == 2  # tag scores came with format 2
         found = index.track_tags(["track-b", "track-a", "nowhere"])
     assert found == {
         group: tuple(TrackTag(tag.name, tag.probability) for tag in tags)

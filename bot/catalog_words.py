@@ -3,7 +3,8 @@ once per catalog, and the :class:`LabelSteering` a member's words make.
 
 The vocabulary (:func:`musicrec_core.steering.catalog_vocabulary`: AudioSet's labels and
 ontology from the cache, or a musicnn variant's tags; about 50 ms for AudioSet) is loaded
-in a thread on first use and kept until the catalog's fingerprint changes (a reload).
+in a thread on first use and kept until the catalog's fingerprint changes (a reload);
+an AudioSet index published before its label index derives that then too.
 Autocomplete waits for it at most :data:`AUTOCOMPLETE_WAIT_S` and otherwise offers nothing,
 so an answer is always within Discord's 3 seconds. A catalog words cannot steer (a VGGish
 library; AudioSet label files the operator has not downloaded) is told to the member in
@@ -13,6 +14,7 @@ the bot's words, not the command line's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from discord import app_commands
 
@@ -45,12 +47,18 @@ def _load(index: CatalogIndex) -> Vocabulary:
         NoVocabularyError: the catalog has no words, or its label files are missing.
     """
     try:
-        return catalog_vocabulary(index)
+        vocabulary = catalog_vocabulary(index)
     except NoVocabularyError:
         raise NoVocabularyError(NO_WORDS_MESSAGE) from None
     except CatalogError as exc:
         log.warning("no vocabulary for catalog %s: %s", index.fingerprint, exc)
         raise NoVocabularyError(WORDS_MISSING_MESSAGE) from None
+    if vocabulary.catalog == "audioset":
+        # An index published before its label index derives it once (seconds on the default
+        # catalog): now, while the member is still typing, rather than in their request.
+        with contextlib.suppress(CatalogError):  # closed by a reload: the next one derives
+            index.label_items()
+    return vocabulary
 
 
 class CatalogWords:

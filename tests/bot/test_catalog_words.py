@@ -28,6 +28,7 @@ from tests.helpers.steering_indexes import (
     build_audioset_index,
     build_vggish_library,
     install_audioset_metadata,
+    strip_label_index,
 )
 
 LINK = parse_youtube_link("https://youtu.be/abcdefghijk")
@@ -128,3 +129,22 @@ async def test_a_reloaded_catalog_gets_its_own_words(
             await service.words.steering(SteeringWords(("jazz",)))
     finally:
         await maker.close()
+
+
+@needs_audioset_metadata
+async def test_an_old_indexs_label_index_is_derived_while_the_member_types(
+    tmp_path: Path,
+) -> None:
+    """The first autocomplete derives it, so the first steered request does not wait."""
+    install_audioset_metadata()
+    index_dir = build_audioset_index(tmp_path / "index")
+    strip_label_index(index_dir)
+    with CatalogIndex.load(index_dir) as index:
+        maker = ServiceMaker(tmp_path, serving(index))
+        service = maker()
+        try:
+            assert index._label_items is None
+            assert [c.value for c in await service.words.choices("jaz")] == ["Jazz"]
+            assert index._label_items is not None
+        finally:
+            await maker.close()

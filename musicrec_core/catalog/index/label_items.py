@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musicrec_core.catalog.index.manifest import META_FILE
+
 LABEL_OFFSETS_FILE = "label_offsets.npy"
 """Per index label id, where its items start in :data:`LABEL_ITEMS_FILE` (int64)."""
 LABEL_ITEMS_FILE = "label_items.npy"
@@ -110,6 +112,20 @@ class LabelItems:
         rows = db.execute("SELECT id, label_ids FROM items ORDER BY id").fetchall()
         item_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return cls.from_label_texts(item_ids, [row[1] for row in rows], label_count)
+
+    @classmethod
+    def of_version(cls, directory: Path, *, stored: bool) -> LabelItems:
+        """A published version folder's label index: its files, memory-mapped, or when not
+        ``stored`` (an index built before them) derived from its metadata database through
+        a read-only connection of its own, so the loaded index's connection stays free."""
+        if stored:
+            return cls.load(directory)
+        meta = (directory / META_FILE).resolve().as_uri()
+        db = sqlite3.connect(f"{meta}?mode=ro&immutable=1", uri=True)
+        try:
+            return cls.from_meta(db)
+        finally:
+            db.close()
 
     def save(self, directory: Path) -> tuple[str, str]:
         """Write both files into ``directory``; returns their names."""

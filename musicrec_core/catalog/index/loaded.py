@@ -347,15 +347,14 @@ class CatalogIndex:
         return rows
 
     def label_items(self) -> LabelItems:
-        """Which items carry each label (:mod:`.label_items`): the stored files, mapped on
-        first use, or, for an index built before they were stored, derived from the
-        metadata on first use (about a second per million items) and kept in memory."""
-        with self._reading(), self._db_lock:
+        """Which items carry each label (:mod:`.label_items`): the stored files, or for an
+        index built before them, derived on first use by a connection of its own to the
+        metadata (1 s per million items; queries go on meanwhile), then kept in memory."""
+        with self._reading():
             if self._label_items is None:
-                if LABEL_ITEMS_FILE in self.manifest["files"]:
-                    self._label_items = LabelItems.load(self.directory)
-                else:
-                    self._label_items = LabelItems.from_meta(self._db)
+                stored = LABEL_ITEMS_FILE in self.manifest["files"]
+                found = LabelItems.of_version(self.directory, stored=stored)
+                self._label_items = self._label_items or found  # two at once: one is kept
             return self._label_items
 
     def vector(self, item_id: int) -> np.ndarray:

@@ -4,6 +4,7 @@ under its manifest, derived for an index published before it existed."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,17 @@ def test_an_index_published_before_derives_it_without_writing(tmp_path: Path) ->
     assert sorted(path.name for path in version.iterdir()) == before
     assert (version / MANIFEST_FILE).read_bytes() == manifest
     assert LABEL_ITEMS_FILE not in json.loads(manifest)["files"]
+
+
+def test_deriving_the_label_index_leaves_the_metadata_connection_free(tmp_path: Path) -> None:
+    """On the default catalog the derivation takes seconds: queries reading metadata meanwhile
+    must not wait for it, so it reads through a connection of its own."""
+    index_dir = build_audioset_index(tmp_path / "index")
+    strip_label_index(index_dir)
+    with CatalogIndex.load(index_dir) as index:
+        derived: list[object] = []
+        with index._db_lock:  # as a query reading metadata holds it
+            worker = threading.Thread(target=lambda: derived.append(index.label_items()))
+            worker.start()
+            worker.join(60)
+            assert derived, "the derivation waited for the metadata connection"

@@ -36,6 +36,7 @@ from bot.logging_setup import get_logger
 from bot.service import RequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
+from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
@@ -169,6 +170,9 @@ class MusicrecBot(commands.AutoShardedBot):
                 Recommender.open, self.settings.index_dir, weights=weights, serving=True
             )
             self._service = RequestService.start(recommender, self.settings)
+            workers = default_workers()
+            if workers is not None:  # so the first uploads do not wait for one to start
+                await asyncio.to_thread(workers.prestart)
             self.lag.start()
             self._install_sighup()
             log.info(

@@ -184,6 +184,10 @@ class _Worker:
         self.sock.close()
 
 
+PRESTART_TIMEOUT_S = 30.0
+"""How long :meth:`DecodeWorkers.prestart` waits for a worker to say it is ready."""
+
+
 class DecodeWorkers:
     """The pool. Thread-safe: every request holds one worker for the whole file.
 
@@ -212,6 +216,18 @@ class DecodeWorkers:
         """Process ids of the workers waiting for a request."""
         with self._lock:
             return [w.proc.pid for workers in self._idle.values() for w in workers]
+
+    def prestart(self) -> None:
+        """Start a worker of each priority class now, so the first requests after start-up do
+        not pay for one (about 0.15 CPU-s each). One that cannot start is only logged: the
+        first request tries again, and falls back to the ffmpeg programs."""
+        for background in (False, True):
+            try:
+                worker = self._take(background, Budget(PRESTART_TIMEOUT_S, "a decode worker"))
+            except (WorkersUnavailableError, DecodeTimeoutError) as exc:
+                log.warning("decode workers not started ahead: %s", exc)
+                return
+            self._give_back(worker, True)
 
     def close(self) -> None:
         """Stop every idle worker; workers busy now stop when their request ends."""

@@ -272,3 +272,28 @@ def test_workers_that_cannot_start_leave_the_ffmpeg_programs_to_decode(
         assert default_workers() is None
     finally:
         set_default_workers(True)
+
+
+def test_prestarted_workers_serve_the_first_requests(
+    pool: DecodeWorkers, make_media: MakeMedia
+) -> None:
+    pool.prestart()
+    started = sorted(pool.idle_pids())
+    assert len(started) == 2  # one of each priority class
+    assert _decode_start(pool, make_media("tone.mp3", seconds=2)) == 16_000
+    assert sorted(pool.idle_pids()) == started  # no new worker was started for it
+
+
+def test_workers_that_cannot_start_ahead_are_only_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "broken_worker.py"
+    broken.write_text("raise SystemExit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(decode_workers, "_SCRIPT", broken)
+    workers = DecodeWorkers()
+    try:
+        workers.prestart()
+        assert workers.idle_pids() == []
+        assert "decode workers not started ahead" in caplog.text
+    finally:
+        workers.close()

@@ -8,7 +8,8 @@ played when it is a *good neighbour*: at least as near the point as the nearer e
 (else playing A or B again would sound closer to that point than it does). A point whose
 nearest items are all played or ruled out (variety, steering) searches four times wider,
 up to the whole index; a point whose nearest playable item is no good neighbour is merged
-into its neighbours (dropped, and the session says how many were). The variety rules are those of a mix (:mod:`musicrec_core.sessions.variety`).
+into its neighbours (dropped, and the session says how many were). The variety rules are
+those of a mix (:mod:`musicrec_core.sessions.variety`).
 """
 
 from __future__ import annotations

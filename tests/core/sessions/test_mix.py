@@ -4,8 +4,6 @@ the owner rules held, and a short catalog said so."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 

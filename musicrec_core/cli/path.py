@@ -13,7 +13,7 @@ from pathlib import Path
 
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.cli.mix import add_session_options
-from musicrec_core.cli.session_output import print_session, write_m3u
+from musicrec_core.cli.session_output import show
 from musicrec_core.cli.session_seeds import embed_seeds, seed_groups
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import SessionError
@@ -53,7 +53,5 @@ def run(args: argparse.Namespace) -> int:
             variety=not args.no_variety,
             exclude_groups=seed_groups(ends),
         )
-        print_session(recommender, session, ends, failed, as_json=args.json)
-        if args.m3u is not None:
-            write_m3u(session, args.m3u)
+        show(recommender, session, ends, failed, args)
     return EXIT_OK

@@ -4,6 +4,7 @@ playlist ``--m3u`` writes."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -59,6 +60,19 @@ def print_session(
         print("  ".join(cells).rstrip())
     if session.shortfall:
         print(session.shortfall, file=sys.stderr)
+
+
+def show(
+    recommender: Recommender,
+    session: Session[MixItem] | Session[PathItem],
+    seeds: Sequence[Seed],
+    failed: Sequence[FailedSeed],
+    args: argparse.Namespace,
+) -> None:
+    """Print the session as ``args.json`` asks and write ``args.m3u`` when given."""
+    print_session(recommender, session, seeds, failed, as_json=args.json)
+    if args.m3u is not None:
+        write_m3u(session, args.m3u)
 
 
 def write_m3u(session: Session[MixItem] | Session[PathItem], target: Path) -> None:

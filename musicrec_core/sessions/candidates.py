@@ -75,11 +75,12 @@ class CandidateSearch:
         lengths = np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
         return Candidates(ids, metas, (stored / lengths).astype(np.float32))
 
-    def widening(self) -> Iterator[int]:
+    def widening(self, limit: int | None = None) -> Iterator[int]:
         """The widths a step tries in turn: CANDIDATE_WIDTH, then OVERFETCH_FACTOR times
-        wider each time, the last one the whole index."""
+        wider each time, the last one the whole index (or ``limit`` items, if fewer)."""
+        last = len(self.index) if limit is None else min(limit, len(self.index))
         width = CANDIDATE_WIDTH
-        while width < len(self.index):
+        while width < last:
             yield width
             width *= OVERFETCH_FACTOR
-        yield len(self.index)
+        yield last

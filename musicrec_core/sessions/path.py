@@ -4,11 +4,11 @@ The path's points lie evenly along the great circle from A to B (spherical inter
 the unit vectors: the index compares directions, so points on the straight chord would
 shrink towards the origin and bend nothing); step i of ``steps`` is at fraction
 i / (steps + 1), so neither end is played. At each point the nearest playable item is
-played when it is a *good neighbour*: at least as near the point as the nearer end is
-(else playing A or B again would sound closer to that point than it does). A point whose
-nearest items are all played or ruled out (variety, steering) searches four times wider,
-up to the whole index; a point whose nearest playable item is no good neighbour is merged
-into its neighbours (dropped, and the session says how many were). The variety rules are
+played when it is a *good neighbour*: nearer B than the step before it (A, for the first
+step), so the path never turns back. A point whose nearest items are all played, ruled out
+(variety, steering) or no good neighbours searches four times wider, up to
+:data:`PATH_MAX_WIDTH` items; a point with no good neighbour among them is merged into its
+neighbours (dropped, and the session says how many were). The variety rules are
 those of a mix (:mod:`musicrec_core.sessions.variety`).
 """
 
@@ -25,6 +25,10 @@ from musicrec_core.sessions.mix import MAX_SESSION
 from musicrec_core.sessions.source import IndexSource, held
 from musicrec_core.sessions.variety import Owner, Variety, group_owner
 from musicrec_core.steering.filter import Steering
+
+PATH_MAX_WIDTH = 4096
+"""Most items searched around one point (a point near B can have no item nearer B than the
+step before it anywhere: searching a million items for it would cost seconds)."""
 
 SAME_TRACK_COSINE = 0.9999
 """A and B this close (or this close to opposite) are refused: no direction lies between."""
@@ -65,17 +69,18 @@ def path(
         search = CandidateSearch(index, steering)
         rules = Variety(steps, rules=variety, owner=owner, excluded=exclude_groups)
         items: list[PathItem] = []
+        to_b = float(a @ b)
         for point in sphere_points(a, b, steps):
-            good = max(float(point @ a), float(point @ b))
-            chosen = _nearest(search, rules, point, a, b, good)
+            chosen = _nearest(search, rules, point, a, b, to_b)
             if chosen is not None:
                 rules.take(chosen.meta)
                 items.append(chosen)
+                to_b = chosen.to_b
     shortfall = None
     if len(items) < steps:
         shortfall = (
             f"{steps - len(items)} of the {steps} steps were merged into their neighbours: "
-            "no playable item lies nearer their points than A or B does."
+            "no playable item near their points lies nearer B than the step before."
         )
     return Session(tuple(items), steps, shortfall)
 
@@ -96,20 +101,20 @@ def _nearest(
     point: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
-    good: float,
+    floor: float,
 ) -> PathItem | None:
-    """The nearest playable item to ``point`` when its cosine to it is at least ``good``;
-    None when it is not (farther ones are no better) or the whole index holds none."""
-    for width in search.widening():
+    """The nearest playable item to ``point`` whose cosine to ``b`` is above ``floor``;
+    None when none lies among the PATH_MAX_WIDTH nearest."""
+    for width in search.widening(PATH_MAX_WIDTH):
         found = search.near([point], width)
-        to_point = found.unit @ point
-        for row in np.argsort(-to_point, kind="stable"):
-            if rules.allows(found.metas[row]):
-                if to_point[row] < good - 1e-6:
-                    return None
-                vector = found.unit[row]
+        to_b = found.unit @ b
+        for row in np.argsort(-(found.unit @ point), kind="stable"):
+            if to_b[row] > floor and rules.allows(found.metas[row]):
                 return PathItem(
-                    int(found.ids[row]), found.metas[row], float(vector @ a), float(vector @ b)
+                    int(found.ids[row]),
+                    found.metas[row],
+                    float(found.unit[row] @ a),
+                    float(to_b[row]),
                 )
     return None
 

@@ -170,3 +170,8 @@ class ContradictoryWordsError(SteeringError):
     """Steering words that no item could satisfy together: a ``more`` word whose every
     label or tag a ``less`` word (or a negated word) rules out, e.g. more "jazz", less
     "jazz"."""
+
+
+class SessionError(MusicrecError):
+    """A listening session (a mix or a path) cannot be made as asked: a length or step
+    count out of range, no usable seed, or a path's two ends the same track."""

@@ -28,7 +28,9 @@ from musicrec_core.cli import (
     doctor,
     embed,
     index,
+    mix,
     models,
+    path,
     quantize,
     recommend,
     tag,
@@ -38,7 +40,20 @@ from musicrec_core.cli.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from musicrec_core.errors import MusicrecError
 from musicrec_core.tf_banner import silence_tensorflow_banner
 
-COMMANDS = (clip, embed, index, models, quantize, recommend, discover, tag, vocab, doctor)
+COMMANDS = (
+    clip,
+    embed,
+    index,
+    models,
+    quantize,
+    recommend,
+    mix,
+    path,
+    discover,
+    tag,
+    vocab,
+    doctor,
+)
 """The sub-command modules, in the order ``musicrec --help`` lists them."""
 
 

@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from musicrec_core.cli.arguments import (
@@ -57,8 +55,10 @@ from musicrec_core.cli.arguments import (
     positive_int,
 )
 from musicrec_core.cli.exit_codes import EXIT_OK
+from musicrec_core.cli.query_clips import load_each
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
+from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.steering.filter import LabelSteering, SteeredOutcome
 from musicrec_core.timecode import format_clock
@@ -68,8 +68,6 @@ TITLE_WIDTH = 40
 CHANNEL_WIDTH = 24
 LABELS_WIDTH = 36
 QUERY_TAGS_SHOWN = 5
-MAX_PARALLEL_DECODES = 4
-"""Most queries decoded at once (each is one ffmpeg process, or one YouTube fetch)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -181,15 +179,14 @@ def _none_steered(outcome: SteeredOutcome) -> str:
 
 
 def _load_clips(sources: Sequence[str], start_s: float | None) -> list[Clip]:
-    """The query clips, in order; several are decoded (or fetched) side by side, each in
-    its own ffmpeg process."""
-    from musicrec_core.sources import clip_from_source
-
-    if len(sources) == 1:
-        return [clip_from_source(sources[0], start_s=start_s)]
-    workers = min(len(sources), os.cpu_count() or 1, MAX_PARALLEL_DECODES)
-    with ThreadPoolExecutor(max_workers=workers) as decoders:
-        return list(decoders.map(lambda source: clip_from_source(source, start_s=start_s), sources))
+    """The query clips, in order (:func:`load_each`); the first source that cannot be read
+    fails the call."""
+    clips = []
+    for loaded in load_each(sources, start_s):
+        if isinstance(loaded, MusicrecError):
+            raise loaded
+        clips.append(loaded)
+    return clips
 
 
 def format_table(result: RecommendationSet, k: int) -> str:

@@ -22,41 +22,11 @@ from musicrec_core.embedders.vggish import VGGishEmbedder
 from musicrec_core.titles.cache import CACHE_FILE, TitleCache
 from musicrec_core.titles.oembed import VideoAnswer
 from tests.helpers.band_embedder import BandEnergyEmbedder
-from tests.helpers.music import generate_music
 from tests.helpers.musicnn import install_weights
 from tests.helpers.oembed import PATH, OEmbedStandIn
 from tests.helpers.oembed import video as oembed_video
 
 TITLED_VIDEOS = 6
-SONGS = {
-    "c-major.wav": {"notes_hz": (262.0, 330.0, 392.0), "pulse_hz": 2.0},
-    "low-drone.flac": {"notes_hz": (55.0, 82.5), "noise": 0.02},
-    "busy-noise.mp3": {"notes_hz": (1760.0,), "pulse_hz": 8.0, "noise": 0.3},
-}
-
-
-@pytest.fixture(scope="module")
-def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("music")
-    for name, recipe in SONGS.items():
-        generate_music(folder / name, seconds=21, **recipe)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def vggish_library(
-    music: Path,
-    synthetic_vggish: tuple[Path, Path],
-    shared_vggish_cache_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Path:
-    """A library index of the three songs, two windows each, built with synthetic VGGish."""
-    work = tmp_path_factory.mktemp("vggish-library")
-    with pytest.MonkeyPatch.context() as patch:  # caches go to temporary folders only
-        patch.setenv("MUSICREC_CACHE_DIR", str(shared_vggish_cache_dir))
-        embedder = VGGishEmbedder.from_files(*synthetic_vggish)
-        build_library([str(music)], work / "index", embedder, windows=2, cache_root=work / "cache")
-    return work / "index"
 
 
 def recommend(

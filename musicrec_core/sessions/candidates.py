@@ -1,0 +1,86 @@
+"""The items a session step chooses among: the index's own nearest items to one or more
+points, steered when asked, with exact cosines from the stored vectors.
+
+A step asks for :data:`CANDIDATE_WIDTH` items per point and, when none of them may be
+played (all used, or ruled out by the variety rules or the steering), asks again four
+times wider, up to the whole index (:func:`widening`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from musicrec_core.catalog.index import CatalogIndex, ItemMeta
+from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, Found
+from musicrec_core.steering.filter import Steering
+
+CANDIDATE_WIDTH = 64
+"""Items asked of the index per point at a step's first try (a 50-track mix uses fewer than
+50 groups, so 64 leaves enough unused ones in all but crowded corners)."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Distinct items near the points asked about.
+
+    Attributes:
+        ids: item ids, int64 [m].
+        metas: their metadata, in the same order.
+        unit: their stored vectors scaled to unit length, float32 [m, dim].
+    """
+
+    ids: np.ndarray
+    metas: list[ItemMeta]
+    unit: np.ndarray
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    """``vector`` (float [dim]) scaled to unit length, float32. Raises ValueError for a
+    zero vector (it has no direction to compare)."""
+    vector = np.asarray(vector, dtype=np.float32)
+    length = float(np.linalg.norm(vector))
+    if length < 1e-12:
+        raise ValueError("a zero vector has no direction")
+    return vector / length
+
+
+class CandidateSearch:
+    """Candidates from one index, within a steering's qualifying items when it names them
+    (else those it admits)."""
+
+    def __init__(self, index: CatalogIndex, steering: Steering | None = None) -> None:
+        self.index = index
+        self._steering = steering
+        qualifying = None if steering is None else steering.qualifying(index)
+        self._allowed = None if qualifying is None else np.asarray(qualifying.items, np.int64)
+
+    def near(self, points: Sequence[np.ndarray], width: int) -> Candidates:
+        """The ``width`` nearest items to each of ``points`` (float32 [dim] each), each once,
+        in first-found order, those the steering rules out dropped."""
+        seen: dict[int, None] = {}
+        for point in points:
+            for item_id, _ in self.index.search(point, min(len(self.index), width)):
+                seen.setdefault(item_id, None)
+        ids = np.fromiter(seen, dtype=np.int64, count=len(seen))
+        if self._allowed is not None:
+            ids = ids[np.isin(ids, self._allowed)]
+        metas = self.index.metas(ids.tolist())
+        if self._steering is not None and self._allowed is None and len(ids):
+            found = [Found(int(i), 0.0, meta, 0.0) for i, meta in zip(ids, metas, strict=True)]
+            keep = np.array(self._steering.admits(self.index, found), dtype=bool)
+            ids, metas = ids[keep], [meta for meta, ok in zip(metas, keep, strict=True) if ok]
+        stored = self.index.vectors(ids) if len(ids) else np.zeros((0, self.index.dim))
+        lengths = np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
+        return Candidates(ids, metas, (stored / lengths).astype(np.float32))
+
+    def widening(self, limit: int | None = None) -> Iterator[int]:
+        """The widths a step tries in turn: CANDIDATE_WIDTH, then OVERFETCH_FACTOR times
+        wider each time, the last one the whole index (or ``limit`` items, if fewer)."""
+        last = len(self.index) if limit is None else min(limit, len(self.index))
+        width = CANDIDATE_WIDTH
+        while width < last:
+            yield width
+            width *= OVERFETCH_FACTOR
+        yield last

@@ -1,0 +1,126 @@
+"""A mix: a walk through the catalog from a few seeds, each track flowing into the next.
+
+At each step the walk plays the unused item with the highest
+
+    PREVIOUS_WEIGHT x cosine(item, previous track) + (1 - PREVIOUS_WEIGHT) x cosine(item, seeds)
+
+where "seeds" is the unit mean of the unit seed vectors and the first step's previous
+track is the last seed. Equal weights: the previous-track term alone is a nearest-neighbour
+chain that drifts away from the seeds (each step may turn a little further); the seeds term
+alone is the plain top-N, whose consecutive tracks need not sound alike. Half of each keeps
+every step near the one before while pulling the walk back to the seeds.
+
+Candidates come from the index's own search around the previous track and the seeds
+(:mod:`musicrec_core.sessions.candidates`); the variety rules
+(:mod:`musicrec_core.sessions.variety`) decide which may be played.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from musicrec_core.errors import IndexMismatchError, SessionError
+from musicrec_core.sessions.candidates import CandidateSearch, unit
+from musicrec_core.sessions.items import MixItem, Session
+from musicrec_core.sessions.source import IndexSource, held
+from musicrec_core.sessions.variety import Owner, Variety, group_owner
+from musicrec_core.steering.filter import Steering
+
+PREVIOUS_WEIGHT = 0.5
+"""Weight of the cosine to the previous track; the seeds' mean gets the rest."""
+
+MAX_SESSION = 50
+"""Most tracks one mix (or steps one path) may ask for."""
+
+
+def mix(
+    source: IndexSource,
+    seed_vectors: Sequence[np.ndarray],
+    n: int,
+    *,
+    steering: Steering | None = None,
+    variety: bool = True,
+    exclude_groups: Collection[str] = (),
+    owner: Owner = group_owner,
+) -> Session[MixItem]:
+    """At most ``n`` tracks walking from ``seed_vectors`` (pooled vectors, float32 [dim]
+    each, as the index stores them).
+
+    Args:
+        source: a Recommender (its current index, held for the call) or a CatalogIndex.
+        steering: only items it qualifies (or admits) are played.
+        variety: the owner rules on (no item, video or track twice holds always).
+        exclude_groups: groups never played: the seeds' own videos or tracks.
+        owner: what counts as one source for the variety rules (default: each group).
+
+    Returns a session that says why when the catalog held fewer usable items than ``n``.
+
+    Raises:
+        SessionError: ``n`` outside 1..MAX_SESSION, no seeds, or a zero seed vector.
+        IndexMismatchError: a seed does not have the index's width.
+    """
+    if not 1 <= n <= MAX_SESSION:
+        raise SessionError(f"A mix holds 1 to {MAX_SESSION} tracks, not {n}.")
+    if not seed_vectors:
+        raise SessionError("A mix needs at least one seed.")
+    with held(source) as index:
+        seeds = _unit_seeds(seed_vectors, index.dim)
+        centre = unit(seeds.mean(axis=0)) if len(seeds) > 1 else seeds[0]
+        previous = seeds[-1]
+        search = CandidateSearch(index, steering)
+        rules = Variety(n, rules=variety, owner=owner, excluded=exclude_groups)
+        items: list[MixItem] = []
+        while len(items) < n:
+            chosen = _next(search, rules, previous, centre)
+            if chosen is None:
+                break
+            rules.take(chosen.meta)
+            items.append(chosen)
+            previous = unit(index.vector(chosen.item_id))
+    shortfall = None
+    if len(items) < n:
+        shortfall = (
+            f"Only {len(items)} of the {n} tracks asked fit: the catalog holds no more items "
+            "that are not seeds, not played already"
+            + (" and within the variety rules." if variety else ".")
+        )
+    return Session(tuple(items), n, shortfall)
+
+
+def _next(
+    search: CandidateSearch, rules: Variety, previous: np.ndarray, centre: np.ndarray
+) -> MixItem | None:
+    """The best playable item near ``previous`` and ``centre``, widening until one is
+    found; None when the whole index holds none."""
+    for width in search.widening():
+        found = search.near([previous, centre], width)
+        to_previous = found.unit @ previous
+        to_seeds = found.unit @ centre
+        value = PREVIOUS_WEIGHT * to_previous + (1 - PREVIOUS_WEIGHT) * to_seeds
+        for row in np.argsort(-value, kind="stable"):
+            if rules.allows(found.metas[row]):
+                return MixItem(
+                    int(found.ids[row]),
+                    found.metas[row],
+                    float(to_previous[row]),
+                    float(to_seeds[row]),
+                )
+    return None
+
+
+def _unit_seeds(seed_vectors: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    """The seeds as unit rows, float32 [seeds, dim]."""
+    rows = []
+    for vector in seed_vectors:
+        vector = np.asarray(vector, dtype=np.float32)
+        if vector.shape != (dim,):
+            raise IndexMismatchError(
+                f"A seed vector has shape {vector.shape} but the index holds {dim}-d vectors."
+            )
+        try:
+            rows.append(unit(vector))
+        except ValueError as exc:
+            raise SessionError("A seed's vector is all zeros: it sounds like nothing.") from exc
+    return np.stack(rows)

@@ -1,0 +1,131 @@
+"""A path: tracks that move from A's sound to B's.
+
+The path's points lie evenly along the great circle from A to B (spherical interpolation of
+the unit vectors: the index compares directions, so points on the straight chord would
+shrink towards the origin and bend nothing); step i of ``steps`` is at fraction
+i / (steps + 1), so neither end is played. At each point the nearest playable item is
+played when it is a *good neighbour*: nearer B than the step before it (A, for the first
+step), so the path never turns back. A point whose nearest items are all played, ruled out
+(variety, steering) or no good neighbours searches four times wider, up to
+:data:`PATH_MAX_WIDTH` items; a point with no good neighbour among them is merged into its
+neighbours (dropped, and the session says how many were). The variety rules are
+those of a mix (:mod:`musicrec_core.sessions.variety`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from musicrec_core.errors import IndexMismatchError, SessionError
+from musicrec_core.sessions.candidates import CandidateSearch, unit
+from musicrec_core.sessions.items import PathItem, Session
+from musicrec_core.sessions.mix import MAX_SESSION
+from musicrec_core.sessions.source import IndexSource, held
+from musicrec_core.sessions.variety import Owner, Variety, group_owner
+from musicrec_core.steering.filter import Steering
+
+PATH_MAX_WIDTH = 4096
+"""Most items searched around one point (a point near B can have no item nearer B than the
+step before it anywhere: searching a million items for it would cost seconds)."""
+
+SAME_TRACK_COSINE = 0.9999
+"""A and B this close (or this close to opposite) are refused: no direction lies between."""
+
+
+def path(
+    source: IndexSource,
+    a_vector: np.ndarray,
+    b_vector: np.ndarray,
+    steps: int,
+    *,
+    steering: Steering | None = None,
+    variety: bool = True,
+    exclude_groups: Collection[str] = (),
+    owner: Owner = group_owner,
+) -> Session[PathItem]:
+    """At most ``steps`` items from A to B (pooled vectors float32 [dim]); arguments as
+    :func:`musicrec_core.sessions.mix.mix` (``exclude_groups``: A's and B's own groups).
+
+    Raises:
+        SessionError: ``steps`` outside 1..MAX_SESSION, A and B the same sound (or
+            opposite ones), a zero vector.
+        IndexMismatchError: A or B does not have the index's width.
+    """
+    if not 1 <= steps <= MAX_SESSION:
+        raise SessionError(f"A path takes 1 to {MAX_SESSION} steps, not {steps}.")
+    with held(source) as index:
+        a, b = (
+            _end(vector, index.dim, name) for vector, name in ((a_vector, "A"), (b_vector, "B"))
+        )
+        if abs(float(a @ b)) >= SAME_TRACK_COSINE:
+            raise SessionError(
+                "A and B are the same track (or sound exactly alike): a path needs two "
+                "different ends."
+                if a @ b > 0
+                else "A and B point in opposite directions: no path lies between them."
+            )
+        search = CandidateSearch(index, steering)
+        rules = Variety(steps, rules=variety, owner=owner, excluded=exclude_groups)
+        items: list[PathItem] = []
+        to_b = float(a @ b)
+        for point in sphere_points(a, b, steps):
+            chosen = _nearest(search, rules, point, a, b, to_b)
+            if chosen is not None:
+                rules.take(chosen.meta)
+                items.append(chosen)
+                to_b = chosen.to_b
+    shortfall = None
+    if len(items) < steps:
+        shortfall = (
+            f"{steps - len(items)} of the {steps} steps were merged into their neighbours: "
+            "no playable item near their points lies nearer B than the step before."
+        )
+    return Session(tuple(items), steps, shortfall)
+
+
+def sphere_points(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` unit points evenly spaced on the great circle from unit ``a`` to unit
+    ``b`` (not parallel), ends excluded: float32 [steps, dim]."""
+    angle = float(np.arccos(np.clip(a @ b, -1.0, 1.0)))
+    fractions = np.arange(1, steps + 1) / (steps + 1)
+    weights_a = np.sin((1 - fractions) * angle) / np.sin(angle)
+    weights_b = np.sin(fractions * angle) / np.sin(angle)
+    return (weights_a[:, None] * a + weights_b[:, None] * b).astype(np.float32)
+
+
+def _nearest(
+    search: CandidateSearch,
+    rules: Variety,
+    point: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    floor: float,
+) -> PathItem | None:
+    """The nearest playable item to ``point`` whose cosine to ``b`` is above ``floor``;
+    None when none lies among the PATH_MAX_WIDTH nearest."""
+    for width in search.widening(PATH_MAX_WIDTH):
+        found = search.near([point], width)
+        to_b = found.unit @ b
+        for row in np.argsort(-(found.unit @ point), kind="stable"):
+            if to_b[row] > floor and rules.allows(found.metas[row]):
+                return PathItem(
+                    int(found.ids[row]),
+                    found.metas[row],
+                    float(found.unit[row] @ a),
+                    float(to_b[row]),
+                )
+    return None
+
+
+def _end(vector: np.ndarray, dim: int, name: str) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.shape != (dim,):
+        raise IndexMismatchError(
+            f"{name}'s vector has shape {vector.shape} but the index holds {dim}-d vectors."
+        )
+    try:
+        return unit(vector)
+    except ValueError as exc:
+        raise SessionError(f"{name}'s vector is all zeros: it sounds like nothing.") from exc

@@ -2,8 +2,10 @@
 
 The graph is :func:`~.onnx_graph.musicnn_graph`, built in memory from the checkpoint's
 variables (no file is written). On real weights its outputs agree with the numpy reference
-(:class:`~.model.MusicnnNetwork`) within 1e-5 (measured largest difference about 2e-6) and
-it costs about three quarters of the reference's CPU time (``benchmarks/bench_musicnn.py``).
+(:class:`~.model.MusicnnNetwork`) within 2e-5 (embeddings; 1e-5 for tag probabilities),
+each being within 8e-6 of a float64 forward pass. ``benchmarks/bench_musicnn.py`` measured
+on a busy 2-core machine: a 3-minute track's 30 windows in 0.40-0.47x the reference's CPU
+time, a single 10-s clip in about the same (0.9-1.2x), with far steadier timings.
 The numpy network stays the reference, and the fallback when onnxruntime cannot be
 imported or cannot build the session.
 
@@ -84,5 +86,5 @@ def build_network(variables: Mapping[str, np.ndarray]) -> OnnxMusicnnNetwork | M
         reason = f"onnxruntime cannot be imported ({error})"
     except Exception as error:  # onnxruntime's own error types, from a native library
         reason = f"onnxruntime could not build the session ({type(error).__name__}: {error})"
-    log.warning("musicnn runs in numpy, about 1.3x the CPU time: %s", reason)
+    log.warning("musicnn runs in numpy (about twice the CPU per track): %s", reason)
     return MusicnnNetwork(variables)

@@ -12,7 +12,7 @@ Run: ``nice python benchmarks/bench_int8.py [--corpus DIR] [--rounds 5] [--queri
   its figures say nothing about the real model (that is what ``musicrec quantize check`` is
   for on the operator's machine) and are printed only to show the check at work.
 - **musicnn** (real weights, ``--model``): float32 is the product's numpy network; int8 is
-  the same network built as ONNX (``int8_musicnn.py``) and quantized the same way
+  the product's ONNX graph of the same network (``onnx_graph.py``) quantized the same way
   (calibrated on the check's generated clips), and the float32 ONNX graph is timed too.
   Agreement on real music: 10-s windows of the corpus tracks (``scripts/fetch_corpus.py``)
   every 10 s; windows alternate between library and queries until ``--queries`` queries;
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from fetch_corpus import default_corpus_dir  # noqa: E402
-from int8_musicnn import musicnn_graph, quantize_musicnn  # noqa: E402
+from int8_musicnn import quantize_musicnn  # noqa: E402
 from quality_data import load_corpus  # noqa: E402
 
 from musicrec_core.audio import load_clip  # noqa: E402
@@ -51,6 +51,11 @@ from musicrec_core.clip import CLIP_SECONDS  # noqa: E402
 from musicrec_core.embedders.musicnn.checkpoint import read_variables  # noqa: E402
 from musicrec_core.embedders.musicnn.frontend import waveform_to_patches  # noqa: E402
 from musicrec_core.embedders.musicnn.model import MusicnnNetwork, variable_shapes  # noqa: E402
+from musicrec_core.embedders.musicnn.onnx_graph import (  # noqa: E402
+    INPUT_NAME,
+    OUTPUTS,
+    musicnn_graph,
+)
 from musicrec_core.embedders.musicnn.tags import get_variant  # noqa: E402
 from musicrec_core.embedders.musicnn.weights import resolve_checkpoint  # noqa: E402
 from musicrec_core.embedders.vggish.checkpoint import load_weights  # noqa: E402
@@ -181,7 +186,7 @@ def musicnn_part(args: argparse.Namespace, scratch: Path) -> None:
     }
 
     def run(name: str) -> Callable[[np.ndarray], np.ndarray]:
-        return lambda patches: sessions[name].run(None, {"patches": patches})
+        return lambda patches: sessions[name].run(list(OUTPUTS[:2]), {INPUT_NAME: patches})
 
     models: dict[str, Model] = {"float32 (numpy)": network}
     models |= {name: run(name) for name in sessions}

@@ -1,4 +1,5 @@
-"""musicnn on a 30-s clip: time, FLOPs, ratio to the float32 matmul floor, peak RSS, cold start.
+"""musicnn on a 30-s clip: time, FLOPs, ratio to the float32 matmul floor, peak RSS, cold
+start; and the numpy network against onnxruntime's, per 10-s clip and per 3-minute track.
 
 Run: ``python benchmarks/bench_musicnn.py [--model mtt|msd] [--repeats 5]``
 
@@ -14,6 +15,12 @@ Run: ``python benchmarks/bench_musicnn.py [--model mtt|msd] [--repeats 5]``
   "x floor" is the measured time divided by FLOPs / that rate (1.0 = as fast as a plain
   matrix product could do the same arithmetic).
 - Peak RSS: ``ru_maxrss`` of this process after the runs.
+- numpy vs onnxruntime: the embedder's ``embed_many`` (frontend, network in batches of
+  ``MAX_BATCH_PATCHES``, tags) with the numpy reference network and with the onnxruntime
+  one (the product's default), on one 10-s clip (3 patches) and on the 30 10-s windows of a
+  3-minute track batched in one call (90 patches). Each round calls every case once,
+  interleaved; the table shows the median over ``--repeats`` rounds (after a warm-up) of
+  wall ms and of this process's CPU seconds (all threads), and onnxruntime/numpy ratios.
 - Cold start: a fresh Python process running ``musicrec tag`` on the clip written as WAV,
   from process start to the tags printed (imports, weight checks and load, decode,
   one forward pass).
@@ -25,6 +32,7 @@ import argparse
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,10 +45,15 @@ import numpy as np
 
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip
 from musicrec_core.embedders.musicnn import MusicnnEmbedder, frontend, model, weights
+from musicrec_core.embedders.musicnn.checkpoint import read_variables
+from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork
+from musicrec_core.embedders.musicnn.tags import get_variant
 from musicrec_core.errors import WeightsMissingError
 
 CLIP_SECONDS = 30.0
 MATMUL_SIZE = 1024
+WINDOW_SECONDS = 10.0
+TRACK_WINDOWS = 30
 
 
 def music_like(seconds: float) -> np.ndarray:
@@ -68,6 +81,50 @@ def best_seconds(functions: dict[str, Callable[[], object]], repeats: int) -> di
             function()
             best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def median_costs(
+    functions: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, float]]:
+    """name -> (median wall s, median CPU s of this process) of one call, over ``repeats``
+    interleaved rounds after one warm-up call each."""
+    for function in functions.values():
+        function()
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            function()
+            samples[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    return {
+        name: (statistics.median(w for w, _ in pairs), statistics.median(c for _, c in pairs))
+        for name, pairs in samples.items()
+    }
+
+
+def runtime_comparison(variant: str, repeats: int) -> None:
+    """Print numpy vs onnxruntime embedding of a 10-s clip and of a 3-minute track."""
+    variables = read_variables(weights.resolve_checkpoint(variant), model.variable_shapes())
+    variant_tags = get_variant(variant)
+    embedders = {
+        "numpy": MusicnnEmbedder(model.MusicnnNetwork(variables), variant_tags),
+        "onnxruntime": MusicnnEmbedder(OnnxMusicnnNetwork(variables), variant_tags),
+    }
+    track = music_like(WINDOW_SECONDS * TRACK_WINDOWS)
+    window = int(WINDOW_SECONDS * SAMPLE_RATE_HZ)
+    windows = [Clip(track[i * window : (i + 1) * window]) for i in range(TRACK_WINDOWS)]
+    cases = {"10-s clip": windows[:1], "3-min track (30 windows)": windows}
+    functions = {
+        (case, runtime): (lambda e=embedder, c=clips: e.embed_many(c))
+        for case, clips in cases.items()
+        for runtime, embedder in embedders.items()
+    }
+    costs = median_costs(functions, repeats)
+    print(f"  numpy vs onnxruntime, embed_many (median of {repeats} interleaved rounds):")
+    print(f"    {'case':<26} {'runtime':<12} {'ms':>8} {'CPU-s':>8} {'x numpy CPU':>12}")
+    for (case, runtime), (wall, cpu) in costs.items():
+        base_cpu = costs[(case, "numpy")][1]
+        print(f"    {case:<26} {runtime:<12} {wall * 1e3:8.1f} {cpu:8.3f} {cpu / base_cpu:12.2f}")
 
 
 def square_matmul() -> Callable[[], object]:
@@ -168,6 +225,7 @@ def main() -> None:
     print(f"  real-time factor: {CLIP_SECONDS / embed_s:.0f}x faster than real time")
     print(f"  peak RSS: {peak_rss_mib:.0f} MiB")
     print(f"  cold start (fresh process: musicrec tag on a WAV): {cold_s:.2f} s")
+    runtime_comparison(args.model, args.repeats)
 
 
 if __name__ == "__main__":

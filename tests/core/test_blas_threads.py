@@ -1,4 +1,5 @@
-"""OpenBLAS's idle spin is shortened before numpy loads, unless the operator set it."""
+"""OpenBLAS's idle spin is shortened before numpy loads, unless the operator set it; the
+thread count other runtimes match is OpenBLAS's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import subprocess
 import sys
 
-from musicrec_core.blas_threads import THREAD_TIMEOUT
+import pytest
+
+from musicrec_core.blas_threads import THREAD_TIMEOUT, compute_threads
 
 REPORT = (
     "import os, sys, musicrec_core; "
@@ -32,3 +35,15 @@ def test_importing_the_package_sets_it_before_numpy_is_loaded() -> None:
 
 def test_the_operators_value_is_kept() -> None:
     assert _report(OPENBLAS_THREAD_TIMEOUT="30") == "30 False"
+
+
+def test_compute_threads_follows_openblas_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert compute_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert compute_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert compute_threads() == 2
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "0")  # not a limit: the next one counts
+    assert compute_threads() == 3

@@ -1,8 +1,9 @@
 """musicnn: a music tagger whose 200-d penultimate layer is the embedding.
 
 Mental model: a clip becomes log-mel patches of 187 frames (2.992 s, :mod:`.frontend`);
-the network (:mod:`.model`, weights read strictly by :mod:`.checkpoint` from the files
-:mod:`.weights` installs) gives each patch a 200-d embedding and 50 tag probabilities;
+the network (:mod:`.model`, the numpy reference; run by onnxruntime through
+:mod:`.onnx_network` where it is installed; weights read strictly by :mod:`.checkpoint` from
+the files :mod:`.weights` installs) gives each patch a 200-d embedding and 50 tag probabilities;
 the clip's tags are the patch probabilities averaged over its patches.
 
     embedder = MusicnnEmbedder.load("mtt")      # or "msd"; None = "mtt"

@@ -18,6 +18,7 @@ from musicrec_core.embedders.musicnn.model import (
     NetworkOutput,
     variable_shapes,
 )
+from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork, build_network
 from musicrec_core.embedders.musicnn.tags import Variant, get_variant
 from musicrec_core.embedders.musicnn.weights import embedder_version, resolve_checkpoint
 
@@ -45,7 +46,7 @@ class MusicnnEmbedder(Embedder):
     frame_seconds = PATCH_SECONDS
     frame_rate_hz = 1.0 / PATCH_SECONDS
 
-    def __init__(self, network: MusicnnNetwork, variant: Variant) -> None:
+    def __init__(self, network: OnnxMusicnnNetwork | MusicnnNetwork, variant: Variant) -> None:
         """Prefer :meth:`load`. ``network`` must hold ``variant``'s weights."""
         self.variant = variant
         self.version = embedder_version(variant.key)
@@ -54,7 +55,8 @@ class MusicnnEmbedder(Embedder):
 
     @classmethod
     def load(cls, model: str | None = None, *, checkpoint: Path | None = None) -> MusicnnEmbedder:
-        """Build the embedder for ``model`` ("mtt" or "msd"; None = "mtt").
+        """Build the embedder for ``model`` ("mtt" or "msd"; None = "mtt"), its network run
+        by onnxruntime, or by numpy where onnxruntime is unavailable (:func:`build_network`).
 
         Args:
             model: the variant.
@@ -68,7 +70,7 @@ class MusicnnEmbedder(Embedder):
         """
         variant = get_variant(model)
         prefix = checkpoint if checkpoint is not None else resolve_checkpoint(variant.key)
-        return cls(MusicnnNetwork(read_variables(prefix, variable_shapes())), variant)
+        return cls(build_network(read_variables(prefix, variable_shapes())), variant)
 
     @property
     def id(self) -> EmbedderId:
@@ -112,7 +114,7 @@ class MusicnnEmbedder(Embedder):
         return embeddings
 
     def _run(self, patches: np.ndarray) -> NetworkOutput:
-        """One network call, serialised: BLAS already runs one call on every core."""
+        """One network call, serialised: one call already runs on every core."""
         with self._lock:
             return self._network(patches)
 

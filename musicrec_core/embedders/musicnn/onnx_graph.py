@@ -1,0 +1,153 @@
+"""musicnn as an ONNX graph, for onnxruntime to run (:mod:`.onnx_network`) or quantize.
+
+The same network as the numpy reference (:mod:`musicrec_core.embedders.musicnn.model`) in
+ONNX's NCHW layout. Tensors are [n, channels, time, frequency]; a 2-D TensorFlow kernel
+[t, f, 1, C] becomes [C, 1, t, f].
+
+- input batch norm, reshape to [n, 1, 187, 96];
+- front end: each block conv -> bias -> ReLU -> batch norm -> max over frequency, in the
+  reference's order (timbral: time padded by 3, VALID; temporal: SAME in time, the odd
+  zero after) -> [n, C, 187, 1]; concatenated -> [n, 561, 187, 1];
+- mid end: a kernel [7, width, 1, 64] spanning every feature is a conv of the 561 (or 64)
+  channels with a [7, 1] kernel: [64, width, 7, 1]; ReLU, batch norm, residual from the 2nd;
+  dense connection -> [n, 753, 187, 1];
+- back end: max and mean over time concatenated on a new axis [n, 753, 2, 1] and flattened,
+  interleaving (max_0, mean_0, ...) as the reference does; batch norm; dense 200 + ReLU;
+  batch norm -> ``embedding``; dense 50, sigmoid -> ``probabilities``. The ReLU output of
+  dense 200 (before its batch norm) is the third output, ``dense``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from musicrec_core.embedders.musicnn.frontend import MEL_BANDS, PATCH_FRAMES
+from musicrec_core.embedders.musicnn.model import (
+    BATCH_NORM_EPSILON,
+    EMBEDDING_DIM,
+    NUM_TAGS,
+    POOLED_FEATURES,
+)
+
+INPUT_NAME = "patches"
+OUTPUTS = ("embedding", "probabilities", "dense")
+"""Output names, in the graph's order; widths EMBEDDING_DIM, NUM_TAGS, EMBEDDING_DIM."""
+TIMBRAL = (("conv2d", "batch_normalization_1"), ("conv2d_1", "batch_normalization_2"))
+TEMPORAL = (
+    ("conv2d_2", "batch_normalization_3"),
+    ("conv2d_3", "batch_normalization_4"),
+    ("conv2d_4", "batch_normalization_5"),
+)
+MIDEND = (
+    ("conv2d_5", "batch_normalization_6"),
+    ("conv2d_6", "batch_normalization_7"),
+    ("conv2d_7", "batch_normalization_8"),
+)
+
+
+def musicnn_graph(variables: Mapping[str, np.ndarray]) -> onnx.ModelProto:
+    """The float32 network: ``patches`` [n, 187, 96] -> ``embedding`` [n, 200],
+    ``probabilities`` [n, 50] and ``dense`` [n, 200].
+
+    Args:
+        variables: name -> array for every name in
+            :func:`~musicrec_core.embedders.musicnn.model.variable_shapes`.
+    """
+    w = {name: np.asarray(value, np.float32) for name, value in variables.items()}
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[TensorProto] = []
+
+    def constant(name: str, value: np.ndarray) -> str:
+        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(op: str, inputs: list[str], output: str, **attributes: object) -> str:
+        nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+    def batch_norm(x: str, name: str, shape: tuple[int, ...]) -> str:
+        scale = w[f"{name}/gamma"] / np.sqrt(w[f"{name}/moving_variance"] + BATCH_NORM_EPSILON)
+        shift = w[f"{name}/beta"] - w[f"{name}/moving_mean"] * scale
+        scaled = node("Mul", [x, constant(f"{name}/scale", scale.reshape(shape))], f"{name}/mul")
+        return node("Add", [scaled, constant(f"{name}/shift", shift.reshape(shape))], name)
+
+    def conv_block(x: str, conv: str, norm: str, kernel: np.ndarray, pads: list[int]) -> str:
+        out = node(
+            "Conv",
+            [x, constant(f"{conv}/kernel", kernel), constant(f"{conv}/bias", w[f"{conv}/bias"])],
+            conv,
+            pads=pads,
+        )
+        return batch_norm(node("Relu", [out], f"{conv}/relu"), norm, (1, -1, 1, 1))
+
+    x = batch_norm(INPUT_NAME, "batch_normalization", (1,))
+    x = node(
+        "Reshape", [x, constant("image_shape", np.array([-1, 1, PATCH_FRAMES, MEL_BANDS]))], "image"
+    )
+    front = []
+    for conv, norm in TIMBRAL + TEMPORAL:
+        kernel = w[f"{conv}/kernel"]  # [t, f, 1, C]
+        time = kernel.shape[0]
+        if (conv, norm) in TIMBRAL:
+            pads = [3, 0, 3, 0]
+        else:
+            before = (time - 1) // 2
+            pads = [before, 0, time - 1 - before, 0]
+        block = conv_block(x, conv, norm, kernel.transpose(3, 2, 0, 1), pads)
+        front.append(node("ReduceMax", [block], f"{conv}/max", axes=[3], keepdims=1))
+    features = [node("Concat", front, "front", axis=1)]
+    for index, (conv, norm) in enumerate(MIDEND):
+        kernel = w[f"{conv}/kernel"].transpose(3, 1, 0, 2)  # [7, width, 1, 64] -> [64, width, 7, 1]
+        out = conv_block(features[-1], conv, norm, kernel, [3, 0, 3, 0])
+        if index > 0:
+            out = node("Add", [out, features[-1]], f"{conv}/residual")
+        features.append(out)
+    dense_features = node("Concat", features, "dense_features", axis=1)
+    pooled = [
+        node("ReduceMax", [dense_features], "time_max", axes=[2], keepdims=1),
+        node("ReduceMean", [dense_features], "time_mean", axes=[2], keepdims=1),
+    ]
+    x = node("Concat", pooled, "pooled", axis=2)
+    x = node("Reshape", [x, constant("pooled_shape", np.array([-1, POOLED_FEATURES]))], "flat")
+    x = batch_norm(x, "batch_normalization_9", (1, -1))
+    x = node(
+        "Gemm",
+        [x, constant("dense/w", w["dense/kernel"]), constant("dense/b", w["dense/bias"])],
+        "dense/gemm",
+    )
+    dense = node("Relu", [x], "dense/relu")
+    nodes.append(helper.make_node("Identity", [dense], [OUTPUTS[2]]))
+    embedding = batch_norm(dense, "batch_normalization_10", (1, -1))
+    nodes.append(helper.make_node("Identity", [embedding], [OUTPUTS[0]]))
+    logits = node(
+        "Gemm",
+        [
+            embedding,
+            constant("dense_1/w", w["dense_1/kernel"]),
+            constant("dense_1/b", w["dense_1/bias"]),
+        ],
+        "logits",
+    )
+    nodes.append(helper.make_node("Sigmoid", [logits], [OUTPUTS[1]]))
+    graph = helper.make_graph(
+        nodes,
+        "musicnn",
+        [
+            helper.make_tensor_value_info(
+                INPUT_NAME, TensorProto.FLOAT, ["n", PATCH_FRAMES, MEL_BANDS]
+            )
+        ],
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", width])
+            for name, width in zip(OUTPUTS, (EMBEDDING_DIM, NUM_TAGS, EMBEDDING_DIM), strict=True)
+        ],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model

@@ -154,9 +154,9 @@ class TrackProfiles:
             rows.setdefault(group, []).append(item_id)
         if len(rows) == len(item_groups):
             return None
-        unit = _unit_rows(np.asarray(vectors, dtype=np.float32))
+        unit = unit_rows(np.asarray(vectors, dtype=np.float32))
         members = tuple(np.array(ids, dtype=np.int64) for ids in rows.values())
-        profiles = _unit_rows(np.stack([unit[ids].mean(axis=0) for ids in members]))
+        profiles = unit_rows(np.stack([unit[ids].mean(axis=0) for ids in members]))
         return cls(tuple(rows), profiles, members)
 
     def order(
@@ -182,7 +182,7 @@ class TrackProfiles:
         row = self.groups.index(anchor)
         floor = min(item_cosines.values(), default=0.0)
         items = np.array([item_cosines.get(group, floor) for group in self.groups])
-        unit_query = _unit_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
+        unit_query = unit_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
         score = (self.vectors @ self.vectors[row] + self.vectors @ unit_query + items) / 3
         key = score.copy()
         key[row] = np.inf  # the anchor first
@@ -334,11 +334,11 @@ def style_order(
         return None
     if anchor not in profiles.groups:  # none given: the nearest item's group
         anchor = next(iter(item_cosines))
-    query = _unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
+    query = unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
     chosen = []
     for group, style in profiles.order(anchor, query, item_cosines, k, excluded):
         ids = profiles.members[profiles.groups.index(group)]
-        cosines = _unit_rows(np.stack([index.vector(int(i)) for i in ids])) @ query
+        cosines = unit_rows(index.vectors(np.asarray(ids))) @ query
         best = int(np.argmax(cosines))
         chosen.append((int(ids[best]), float(cosines[best]), unit_score(style)))
     metas = index.metas(item_id for item_id, _, _ in chosen)
@@ -367,11 +367,11 @@ def _build_profiles(index: CatalogIndex) -> TrackProfiles | None:
     total = len(index)
     if total == 0 or total > PROFILE_MAX_ITEMS:
         return None
-    vectors = np.stack([index.vector(i) for i in range(total)])
+    vectors = index.vectors(np.arange(total))
     return TrackProfiles.build(item_groups(index), vectors)
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length; all-zero rows stay zero. float32 [n, d]."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)

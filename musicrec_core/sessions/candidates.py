@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicrec_core.catalog.index import CatalogIndex, ItemMeta
-from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, Found
+from musicrec_core.catalog.ranking import OVERFETCH_FACTOR, Found, unit_rows
+from musicrec_core.errors import IndexMismatchError, SessionError
 from musicrec_core.steering.filter import Steering
 
 CANDIDATE_WIDTH = 64
@@ -46,6 +47,25 @@ def unit(vector: np.ndarray) -> np.ndarray:
     return vector / length
 
 
+def unit_end(vector: np.ndarray, dim: int, name: str) -> np.ndarray:
+    """A session's given vector (a seed, A or B: float [dim]) as a unit float32 [dim];
+    ``name`` says which in the errors.
+
+    Raises:
+        IndexMismatchError: it does not have the index's width ``dim``.
+        SessionError: it is all zeros.
+    """
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.shape != (dim,):
+        raise IndexMismatchError(
+            f"{name}'s vector has shape {vector.shape} but the index holds {dim}-d vectors."
+        )
+    try:
+        return unit(vector)
+    except ValueError as exc:
+        raise SessionError(f"{name}'s vector is all zeros: it sounds like nothing.") from exc
+
+
 class CandidateSearch:
     """Candidates from one index, within a steering's qualifying items when it names them
     (else those it admits)."""
@@ -71,9 +91,7 @@ class CandidateSearch:
             found = [Found(int(i), 0.0, meta, 0.0) for i, meta in zip(ids, metas, strict=True)]
             keep = np.array(self._steering.admits(self.index, found), dtype=bool)
             ids, metas = ids[keep], [meta for meta, ok in zip(metas, keep, strict=True) if ok]
-        stored = self.index.vectors(ids) if len(ids) else np.zeros((0, self.index.dim))
-        lengths = np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
-        return Candidates(ids, metas, (stored / lengths).astype(np.float32))
+        return Candidates(ids, metas, unit_rows(self.index.vectors(ids)))
 
     def widening(self, limit: int | None = None) -> Iterator[int]:
         """The widths a step tries in turn: CANDIDATE_WIDTH, then OVERFETCH_FACTOR times

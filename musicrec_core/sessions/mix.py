@@ -21,8 +21,8 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from musicrec_core.errors import IndexMismatchError, SessionError
-from musicrec_core.sessions.candidates import CandidateSearch, unit
+from musicrec_core.errors import SessionError
+from musicrec_core.sessions.candidates import CandidateSearch, unit, unit_end
 from musicrec_core.sessions.items import MixItem, Session
 from musicrec_core.sessions.source import IndexSource, held
 from musicrec_core.sessions.variety import Owner, Variety, group_owner
@@ -66,19 +66,19 @@ def mix(
     if not seed_vectors:
         raise SessionError("A mix needs at least one seed.")
     with held(source) as index:
-        seeds = _unit_seeds(seed_vectors, index.dim)
+        seeds = np.stack([unit_end(vector, index.dim, "A seed") for vector in seed_vectors])
         centre = unit(seeds.mean(axis=0)) if len(seeds) > 1 else seeds[0]
         previous = seeds[-1]
         search = CandidateSearch(index, steering)
         rules = Variety(n, rules=variety, owner=owner, excluded=exclude_groups)
         items: list[MixItem] = []
         while len(items) < n:
-            chosen = _next(search, rules, previous, centre)
-            if chosen is None:
+            found = _next(search, rules, previous, centre)
+            if found is None:
                 break
+            chosen, previous = found
             rules.take(chosen.meta)
             items.append(chosen)
-            previous = unit(index.vector(chosen.item_id))
     shortfall = None
     if len(items) < n:
         shortfall = (
@@ -91,9 +91,10 @@ def mix(
 
 def _next(
     search: CandidateSearch, rules: Variety, previous: np.ndarray, centre: np.ndarray
-) -> MixItem | None:
-    """The best playable item near ``previous`` and ``centre``, widening until one is
-    found; None when the whole index holds none."""
+) -> tuple[MixItem, np.ndarray] | None:
+    """The best playable item near ``previous`` and ``centre`` with its unit stored vector
+    (float32 [dim]: the next step's ``previous``), widening until one is found; None when
+    the whole index holds none."""
     for width in search.widening():
         found = search.near([previous, centre], width)
         to_previous = found.unit @ previous
@@ -101,26 +102,11 @@ def _next(
         value = PREVIOUS_WEIGHT * to_previous + (1 - PREVIOUS_WEIGHT) * to_seeds
         for row in np.argsort(-value, kind="stable"):
             if rules.allows(found.metas[row]):
-                return MixItem(
+                item = MixItem(
                     int(found.ids[row]),
                     found.metas[row],
                     float(to_previous[row]),
                     float(to_seeds[row]),
                 )
+                return item, found.unit[row]
     return None
-
-
-def _unit_seeds(seed_vectors: Sequence[np.ndarray], dim: int) -> np.ndarray:
-    """The seeds as unit rows, float32 [seeds, dim]."""
-    rows = []
-    for vector in seed_vectors:
-        vector = np.asarray(vector, dtype=np.float32)
-        if vector.shape != (dim,):
-            raise IndexMismatchError(
-                f"A seed vector has shape {vector.shape} but the index holds {dim}-d vectors."
-            )
-        try:
-            rows.append(unit(vector))
-        except ValueError as exc:
-            raise SessionError("A seed's vector is all zeros: it sounds like nothing.") from exc
-    return np.stack(rows)

@@ -18,8 +18,8 @@ from collections.abc import Collection
 
 import numpy as np
 
-from musicrec_core.errors import IndexMismatchError, SessionError
-from musicrec_core.sessions.candidates import CandidateSearch, unit
+from musicrec_core.errors import SessionError
+from musicrec_core.sessions.candidates import CandidateSearch, unit_end
 from musicrec_core.sessions.items import PathItem, Session
 from musicrec_core.sessions.mix import MAX_SESSION
 from musicrec_core.sessions.source import IndexSource, held
@@ -57,7 +57,7 @@ def path(
         raise SessionError(f"A path takes 1 to {MAX_SESSION} steps, not {steps}.")
     with held(source) as index:
         a, b = (
-            _end(vector, index.dim, name) for vector, name in ((a_vector, "A"), (b_vector, "B"))
+            unit_end(vector, index.dim, name) for vector, name in ((a_vector, "A"), (b_vector, "B"))
         )
         if abs(float(a @ b)) >= SAME_TRACK_COSINE:
             raise SessionError(
@@ -117,15 +117,3 @@ def _nearest(
                     float(to_b[row]),
                 )
     return None
-
-
-def _end(vector: np.ndarray, dim: int, name: str) -> np.ndarray:
-    vector = np.asarray(vector, dtype=np.float32)
-    if vector.shape != (dim,):
-        raise IndexMismatchError(
-            f"{name}'s vector has shape {vector.shape} but the index holds {dim}-d vectors."
-        )
-    try:
-        return unit(vector)
-    except ValueError as exc:
-        raise SessionError(f"{name}'s vector is all zeros: it sounds like nothing.") from exc

@@ -245,8 +245,7 @@ class RequestService:
                 "point at the same music: run /recommend again."
             )
         steering = await self.words.from_button(words) if words else None
-        sent_at = interaction.created_at.timestamp()
-        async with self._admitted(interaction.user.id, sent_at, thinking(interaction)):
+        async with self.admitted(interaction):
             k = self._candidates(count)
             result = await self._queue.recommend_from_item(item_id, k, steering)
             result = await self._titled(result, count)

@@ -10,6 +10,7 @@ import pytest
 
 from bot.button_words import (
     MAX_BUTTON_WORDS,
+    MAX_CODE_CHARS,
     STALE_MESSAGE,
     ButtonWordsError,
     TermCodec,
@@ -62,6 +63,7 @@ def test_the_longest_code_fits_a_custom_id(mtt: TermCodec) -> None:
     worst = MoreLikeButton(catalog="0123abcd", item_id=10**12 - 1, count=10, words=code)
     assert len(worst.item.custom_id or "") <= CUSTOM_ID
     longest_possible = mtt.digest + "+zzzz" * MAX_BUTTON_WORDS
+    assert len(longest_possible) == MAX_CODE_CHARS
     assert len(f"musicrec:more:0123abcd:{10**12 - 1}:10:{longest_possible}") <= CUSTOM_ID
     assert same_filter(mtt.decode(code), steering)
 

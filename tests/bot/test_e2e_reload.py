@@ -64,6 +64,7 @@ def publish_version(live: LiveBot, vggish: Embedder, name: str) -> Path:
 
 def assert_old_index_answers(live: LiveBot, song: bytes, version: str) -> None:
     reply = recommend(live, song)
+    assert reply["payload"].get("embeds"), live.process.output[-3000:]
     fields = reply["payload"]["embeds"][0]["fields"]
     assert len(fields) == 2 and "**100%**" in fields[0]["value"], fields
     assert live.process.process.poll() is None, live.process.output

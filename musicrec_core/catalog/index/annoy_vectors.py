@@ -11,7 +11,6 @@ d, whose cosine is 1 - d^2 / 2.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,17 +88,16 @@ class AnnoyVectors:
 
     Many vectors at once (:meth:`vectors`) are read straight from the file: the forest
     begins with one node per item, in item order (:data:`_NODE_HEADER`, then the float32
-    vector), so the items' vectors are a strided view of it, mapped on first use and checked
-    against Annoy's own first and last vector; a file laid out otherwise (another Annoy
-    version) is read item by item, slower (about 20 us each) but the same vectors.
+    vector), so the items' vectors are a strided view of it, mapped when the file is loaded
+    (a published version folder may be removed while its index still serves from the
+    mapping) and checked against Annoy's own first and last vector; a file laid out
+    otherwise (another Annoy version) is read item by item, slower (about 20 us each) but
+    the same vectors.
     """
 
-    def __init__(self, annoy: AnnoyIndex, path: Path) -> None:
+    def __init__(self, annoy: AnnoyIndex, items_view: np.ndarray | None) -> None:
         self._annoy = annoy
-        self._path = path
-        self._items_view: np.ndarray | None = None
-        self._view_checked = False
-        self._view_lock = threading.Lock()
+        self._items_view = items_view
 
     @classmethod
     def load(cls, path: Path, manifest: Mapping[str, Any]) -> AnnoyVectors:
@@ -115,7 +113,7 @@ class AnnoyVectors:
                 f"{path.name} holds {annoy.get_n_items()} items but the manifest says "
                 f"{manifest['item_count']}; rebuild the index."
             )
-        return cls(annoy, path)
+        return cls(annoy, _items_view(annoy, path))
 
     def __len__(self) -> int:
         return int(self._annoy.get_n_items())
@@ -128,9 +126,8 @@ class AnnoyVectors:
         return np.asarray(self._annoy.get_item_vector(item_id), dtype=np.float32)
 
     def vectors(self, item_ids: np.ndarray) -> np.ndarray:
-        view = self._mapped_items()
-        if view is not None:
-            return np.ascontiguousarray(view[item_ids])
+        if self._items_view is not None:
+            return np.ascontiguousarray(self._items_view[item_ids])
         rows = np.empty((len(item_ids), self._annoy.f), dtype=np.float32)
         for row, item_id in enumerate(item_ids):
             rows[row] = self.vector(int(item_id))
@@ -140,24 +137,19 @@ class AnnoyVectors:
         self._annoy.unload()
         self._items_view = None
 
-    def _mapped_items(self) -> np.ndarray | None:
-        """float32 [items, dim], a read-only view of the file's item nodes; None when the
-        file is not laid out as the class docstring says."""
-        with self._view_lock:
-            if not self._view_checked:
-                self._view_checked = True
-                self._items_view = self._map_items()
-            return self._items_view
 
-    def _map_items(self) -> np.ndarray | None:
-        count, dim = len(self), self._annoy.f
-        node = np.dtype(_NODE_HEADER.descr + [("vector", "<f4", (dim,))])
-        if count == 0 or self._path.stat().st_size < count * node.itemsize:
-            return None
-        vectors = np.memmap(self._path, dtype=node, mode="r", shape=(count,))["vector"]
-        if all(np.array_equal(vectors[i], self.vector(i)) for i in (0, count - 1)):
-            return vectors
+def _items_view(annoy: AnnoyIndex, path: Path) -> np.ndarray | None:
+    """float32 [items, dim], a read-only view of the item nodes of the forest ``annoy`` has
+    loaded from ``path``; None when the file is not laid out as :class:`AnnoyVectors` says."""
+    count, dim = annoy.get_n_items(), annoy.f
+    node = np.dtype(_NODE_HEADER.descr + [("vector", "<f4", (dim,))])
+    if count == 0 or path.stat().st_size < count * node.itemsize:
         return None
+    vectors = np.memmap(path, dtype=node, mode="r", shape=(count,))["vector"]
+    for item_id in (0, count - 1):
+        if not np.array_equal(vectors[item_id], annoy.get_item_vector(item_id)):
+            return None
+    return vectors
 
 
 def _bytes_per_item(dim: int, settings: Mapping[str, int]) -> float:

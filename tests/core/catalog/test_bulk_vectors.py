@@ -35,7 +35,18 @@ def test_bulk_vectors_are_the_stored_ones(
         expected = np.stack([index.vector(int(i)) for i in ids])
         assert np.array_equal(index.vectors(ids), expected)
         if backend == "annoy":
-            assert (index._vectors._mapped_items() is not None) == laid_out
+            assert (index._vectors._items_view is not None) == laid_out
         assert index.vectors(np.array([], dtype=np.int64)).shape == (0, rows.shape[1])
         with pytest.raises(IndexError):
             index.vectors(np.array([ITEMS]))
+
+
+def test_bulk_vectors_outlive_their_version_folder(tmp_path: Path) -> None:
+    """A reload may remove an old version folder while its index still serves from the
+    mapping: bulk reads must not open the file by its path again."""
+    rows = random_vectors(ITEMS, EMBEDDER.dim, 7)
+    with CatalogIndex.load(build_vectors_index(tmp_path / "index", rows, EMBEDDER)) as index:
+        expected = np.stack([index.vector(i) for i in range(ITEMS)])
+        for path in index.directory.iterdir():
+            path.unlink()
+        assert np.array_equal(index.vectors(np.arange(ITEMS)), expected)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from musicrec_core.catalog.index import ItemMeta
 from musicrec_core.errors import MusicrecError
@@ -40,8 +40,14 @@ def file_duration(path: str) -> float | None:
         return None
 
 
-def m3u_text(metas: Iterable[ItemMeta], duration: Duration = file_duration) -> tuple[str, int]:
-    """The playlist of ``metas`` in order, and how many items were left out."""
+def m3u_text(
+    metas: Iterable[ItemMeta], duration: Duration = file_duration, *, names_only: bool = False
+) -> tuple[str, int]:
+    """The playlist of ``metas`` in order, and how many items were left out.
+
+    ``names_only``: each file's name instead of its path (a playlist shared with people who
+    hold the same files elsewhere, e.g. from the bot: no server path leaves the machine);
+    the duration is still probed at the full path."""
     lines, left_out = ["#EXTM3U"], 0
     for meta in metas:
         if meta.kind == "youtube":
@@ -52,7 +58,10 @@ def m3u_text(metas: Iterable[ItemMeta], duration: Duration = file_duration) -> t
             if not where or any(_is_control(ch) for ch in where):
                 left_out += 1
                 continue
-            seconds, name = duration(where), meta.title or Path(where).name
+            file_name = PureWindowsPath(where).name if "\\" in where else Path(where).name
+            seconds, name = duration(where), meta.title or file_name
+            if names_only:
+                where = file_name
         title = plain_line(name)
         lines.append(f"#EXTINF:{-1 if seconds is None else round(seconds)},{title}")
         lines.append(where)

@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from musicrec_core.recommender import Recommendation, RecommendationSet
@@ -139,6 +140,26 @@ class TitleLookup:
             for rank, item in enumerate(kept, start=1)
         )
         return dataclasses.replace(result, items=items)
+
+    def answers(
+        self, groups: Iterable[str], *, budget_s: float | None = None
+    ) -> dict[str, VideoAnswer]:
+        """The clear answers about the YouTube videos among ``groups`` (library track keys
+        are skipped), by video id: the cache's, then the endpoint's that arrive within
+        ``budget_s`` (default :attr:`budget_s`; blocking). Those without a clear answer in
+        time are left out (their lookups go on and fill the cache). For callers that walk
+        their own candidates (a listening session), where :meth:`titled` walks a result's.
+        """
+        deadline = time.monotonic() + (self.budget_s if budget_s is None else budget_s)
+        videos = list(dict.fromkeys(g for g in groups if VIDEO_ID_RE.fullmatch(g)))
+        answers = self.cache.get_many(videos)
+        pending = [f for v in videos if v not in answers and (f := self.lookup(v)) is not None]
+        wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+        for future in pending:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                answer = future.result()
+                answers[answer.video_id] = answer
+        return answers
 
     def lookup(self, video_id: str) -> Future[VideoAnswer] | None:
         """Start asking about ``video_id`` (or join the lookup already running); the future

@@ -36,3 +36,23 @@ def test_a_path_that_cannot_be_one_line_is_left_out() -> None:
 
 def test_plain_line_keeps_ordinary_text() -> None:
     assert plain_line("  Café  del\tMar ") == "Café del Mar"
+
+
+def test_names_only_writes_each_files_name_and_probes_the_full_path() -> None:
+    probed: list[str] = []
+
+    def duration(path: str) -> float:
+        probed.append(path)
+        return 61.6
+
+    metas = [track("/srv/music/Artist/a b.flac", None), track("C:\\Music\\c.mp3", "C")]
+    text, left_out = m3u_text(metas, duration=duration, names_only=True)
+    assert left_out == 0
+    assert text.splitlines() == [
+        "#EXTM3U",
+        "#EXTINF:62,a b.flac",
+        "a b.flac",
+        "#EXTINF:62,C",
+        "c.mp3",
+    ]
+    assert probed == ["/srv/music/Artist/a b.flac", "C:\\Music\\c.mp3"]

@@ -204,3 +204,24 @@ def test_past_max_pending_results_are_shown_untitled(stand_in, tmp_path) -> None
 @pytest.mark.parametrize(("k", "asked"), [(1, 6), (5, 10), (10, 20)])
 def test_candidate_count(k: int, asked: int) -> None:
     assert candidate_count(k) == asked
+
+
+def test_answers_tell_found_and_gone_videos_and_skip_what_is_not_a_video(lookup, stand_in) -> None:
+    stand_in.found(A, "a", channel="Band")
+    stand_in.gone(B)
+    answers = lookup.answers([A, B, A, "track-key-of-a-file"])
+    assert answers == {
+        A: VideoAnswer(A, "found", "a", "Band", thumbnail(A)),
+        B: VideoAnswer(B, "gone"),
+    }
+    assert stand_in.requests(A) == 1
+    assert lookup.answers([A, B], budget_s=0) == answers  # now from the cache alone
+
+
+def test_answers_leave_out_what_did_not_answer_within_the_budget(lookup, stand_in) -> None:
+    release = threading.Event()
+    stand_in.found(A, "late", release=release)
+    try:
+        assert lookup.answers([A], budget_s=0.2) == {}
+    finally:
+        release.set()

@@ -18,13 +18,11 @@ call then goes through the same sequence (:meth:`RequestService._admitted`):
    indicator in the channel of a pasted link), held while the work runs;
 3. **work**, within the request deadline: fetch a link in the fetch pool (a fetch that
    never reached YouTube is given back) or decode an attachment in the decode pool
-   (:class:`~bot.scheduler.FairPool`: separate workers per kind, members served in
-   turn), then embed the clip with those arriving alongside it
-   and remember a link's query in the clip cache (a cached link re-queries its stored
-   vector instead, without any download; "More like" re-queries a catalog item), then
-   look the results' titles up (:class:`~musicrec_core.titles.TitleLookup`: gone videos
-   replaced, within ``title_budget_s``). Past the deadline the member is told
-   (:class:`DeadlineError`) and the slot and ticket are free again;
+   (:class:`~bot.scheduler.FairPool`: workers per kind, members in turn), embed the clip
+   with those arriving alongside and keep a link's query in the clip cache (a cached link
+   re-queries its vector; "More like" a catalog item), then look the titles up
+   (:class:`~musicrec_core.titles.TitleLookup`: gone videos replaced, within
+   ``title_budget_s``). Past the deadline the member is told (:class:`DeadlineError`);
 4. **reply**: the embed and buttons of :mod:`bot.views`, stamped with the fingerprint of
    the catalog the result was computed on (:meth:`RequestService._reply`, the only place
    that pairs a result with a fingerprint).
@@ -35,15 +33,13 @@ off the event loop, with a timeout; title lookups that overrun leave the reply u
 The service owns the queue, the pools, the admission counters and the settings the work
 needs (the attachment size cap, how yt-dlp fetches links), so entry points hand nothing
 along. Errors from an interaction answer propagate (the command tree or the button reports
-them); a link in chat is answered with the failure as a reply (:func:`bot.errors.user_message`:
-no server path, markdown escaped), except a member's own cooldown or in-flight refusal,
-which is only logged (a reply per flooded message would turn one member's flood into the
-bot's), as are the member's spent share of YouTube fetches and a budget file too busy to
-answer; a spent total or server share is told once per channel per hour and otherwise
-only logged. When YouTube blocks the address (a bot check, HTTP 429) the member gets the
-error's sentence and the operator one log warning per hour naming the fix
-(:class:`~musicrec_core.sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and
-``/musicrec status``).
+them); a link in chat is answered with the failure (:func:`bot.errors.user_message`), except
+a member's own cooldown, in-flight or fetch-share refusal and a busy budget file, which are
+only logged (a reply per flooded message would turn one member's flood into the bot's); a
+spent total or server share is told once per channel per hour and otherwise only logged.
+When YouTube blocks the address (a bot check, HTTP 429) the member gets the error's
+sentence and the operator one hourly log warning naming the fix (:class:`~musicrec_core.
+sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and ``/musicrec status``).
 """
 
 from __future__ import annotations
@@ -146,8 +142,8 @@ class RequestService:
         self.words = CatalogWords(queue.recommender)
         """The served catalog's vocabulary (steering words and their autocomplete)."""
         self._busy_told: dict[int, float] = {}
-        titles = settings.titles
-        self._titles = TitleLookup.from_settings(titles) if titles.enabled else None
+        enabled = settings.titles.enabled
+        self.titles = TitleLookup.from_settings(settings.titles) if enabled else None
 
     @classmethod
     def start(cls, recommender: Recommender, settings: Settings) -> RequestService:
@@ -169,8 +165,8 @@ class RequestService:
         self._links.close()
         self._decodes.close()
         await self._queue.close()
-        if self._titles is not None:
-            self._titles.close()
+        if self.titles is not None:
+            self.titles.close()
 
     @property
     def recommender(self) -> Recommender:
@@ -326,6 +322,15 @@ class RequestService:
                 self._links.settle(plan)
                 raise
 
+    async def seed(self, member: int, server: int, request: AudioRequest) -> RecommendationSet:
+        """A /mix or /path seed embedded in :meth:`admitted` (a link: cached or one fetch)."""
+        plan = await self._links.plan(request, self.recommender.index, member, server)
+        try:
+            return await self._recommend(member, request, 1, plan, titled=False)
+        except BaseException:
+            self._links.settle(plan)
+            raise
+
     async def _recommend(
         self,
         member: int,
@@ -333,11 +338,12 @@ class RequestService:
         count: int,
         plan: LinkPlan | None,
         steering: LabelSteering | None = None,
+        *,
+        titled: bool = True,
     ) -> RecommendationSet:
-        """``count`` titled recommendations (steered by ``steering``): from the cached query
-        of a link seen before, else from the request's audio, fetched, decoded and embedded
-        with a batch."""
-        k = self._candidates(count)
+        """``count`` recommendations (``titled``: gone videos replaced): from a link's cached
+        query, else from the request's audio, fetched, decoded and embedded with a batch."""
+        k = self._candidates(count) if titled else count
         if plan is not None and plan.cached is not None:
             cached = plan.cached
             with contextlib.suppress(IndexMismatchError):  # rebuilt with another pooling
@@ -351,23 +357,23 @@ class RequestService:
                     query_peaks=cached.peaks,
                     steering=steering,
                 )
-                return await self._titled(result, count)
+                return await self._titled(result, count) if titled else result
         clip = await self._fetch_clip(member, request, plan)
         result = await self._queue.recommend(clip, k, steering)
         if plan is not None:
             await self._links.remember(plan, result, self.recommender.index)
-        return await self._titled(result, count)
+        return await self._titled(result, count) if titled else result
 
     def _candidates(self, count: int) -> int:
         """Results asked of the recommender: room for gone videos when titles are looked up."""
-        return candidate_count(count) if self._titles is not None else count
+        return candidate_count(count) if self.titles is not None else count
 
     async def _titled(self, result: RecommendationSet, count: int) -> RecommendationSet:
         """``result`` cut to ``count``, gone videos replaced and titles filled in; a worker
         thread waits at most the title budget (lookups never touch the event loop). When
         the thread overruns it by :data:`TITLES_GRACE_S` (its cache file busy elsewhere),
         the first ``count`` results go out untitled."""
-        titles = self._titles
+        titles = self.titles
         if titles is None:
             return result
         try:

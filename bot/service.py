@@ -38,8 +38,8 @@ a member's own cooldown, in-flight or fetch-share refusal and a busy budget file
 only logged (a reply per flooded message would turn one member's flood into the bot's); a
 spent total or server share is told once per channel per hour and otherwise only logged.
 When YouTube blocks the address (a bot check, HTTP 429) the member gets the error's
-sentence and the operator one hourly log warning naming the fix (:class:`~musicrec_core.
-sources.blocks.BlockNotice`, also read by ``musicrec doctor`` and ``/musicrec status``).
+sentence and the operator one hourly log warning naming the fix
+(:class:`~musicrec_core.sources.blocks.BlockNotice`, shown by doctor and /musicrec status).
 """
 
 from __future__ import annotations

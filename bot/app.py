@@ -43,7 +43,13 @@ from musicrec_core.recommender import Recommender
 
 log = get_logger(__name__)
 
-EXTENSIONS = ("bot.cogs.recommend", "bot.cogs.discover", "bot.cogs.links", "bot.cogs.admin")
+EXTENSIONS = (
+    "bot.cogs.recommend",
+    "bot.cogs.discover",
+    "bot.cogs.sessions",
+    "bot.cogs.links",
+    "bot.cogs.admin",
+)
 """Cog modules loaded at start-up, each ending in ``async def setup(bot)``."""
 
 

@@ -37,6 +37,8 @@ def check_commands(bot: MusicrecBot) -> None:
         ("recommend", 1),
         ("discover", 1),
         ("musicrec", 1),
+        ("mix", 1),
+        ("path", 1),
         ("Find similar music", 3),
     }
     recommend = payload[("recommend", 1)]
@@ -51,6 +53,15 @@ def check_commands(bot: MusicrecBot) -> None:
     assert list(discover) == ["words", "count", "page"]
     assert discover["words"]["required"] and discover["words"]["autocomplete"] is True
     assert (discover["page"]["min_value"], discover["page"]["max_value"]) == (1, 1000)
+    mix = {option["name"]: option for option in payload[("mix", 1)]["options"]}
+    assert list(mix) == ["file", "file2", "file3", "link", "link2", "count", "more", "less"]
+    assert not any(option.get("required") for option in mix.values())
+    assert (mix["count"]["min_value"], mix["count"]["max_value"]) == (1, 50)
+    assert mix["more"]["autocomplete"] is True and mix["less"]["autocomplete"] is True
+    path = {option["name"]: option for option in payload[("path", 1)]["options"]}
+    assert list(path) == ["from", "to", "from_file", "to_file", "steps"]
+    assert [path[name]["type"] for name in path] == [3, 3, 11, 11, 4]
+    assert (path["steps"]["min_value"], path["steps"]["max_value"]) == (1, 50)
     admin = payload[("musicrec", 1)]
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]
     assert admin["default_member_permissions"] == discord.Permissions(manage_guild=True).value

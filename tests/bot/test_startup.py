@@ -114,14 +114,16 @@ def test_sync_publishes_the_commands_to_one_guild_and_exits(
     env = environment(fake, e2e_catalog, synthetic_vggish, tmp_path)
     status, lines = run_to_exit(env, "--sync", "--guild", fake.guild_id)
     assert status == 0, lines
-    assert lines[-1] == f"musicrec-bot: synced 4 commands to server {fake.guild_id}."
+    assert lines[-1] == f"musicrec-bot: synced 6 commands to server {fake.guild_id}."
     (sync,) = [r for r in fake.records if r.kind == "command_sync"]
     assert sync.method == "PUT"
     assert sync.path == f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"
     assert sorted((c["name"], c.get("type", 1)) for c in sync.body) == [
         ("Find similar music", 3),
         ("discover", 1),
+        ("mix", 1),
         ("musicrec", 1),
+        ("path", 1),
         ("recommend", 1),
     ]
     assert not fake.identified_intents  # syncing never connects to the gateway

@@ -12,8 +12,8 @@ IDS = [f"video{n:06d}" for n in range(53)]
 def test_ids_are_listed_in_order_and_split_past_the_limit() -> None:
     urls = playlist_urls(IDS)
     assert len(urls) == 2
-    assert urls[0] == "https://www.youtube.com/watch_videos?video_ids=" + ",".join(IDS[:50])
-    assert urls[1].endswith("=video000050,video000051,video000052")
+    assert urls[0] == "https://www.youtube.com/watch_videos?video_ids=" + "%2C".join(IDS[:50])
+    assert urls[1].endswith("=video000050%2Cvideo000051%2Cvideo000052")
 
 
 def test_what_is_not_a_video_id_is_left_out_and_nothing_gives_no_link() -> None:

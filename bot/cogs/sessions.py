@@ -1,0 +1,269 @@
+"""/mix and /path: listening sessions in Discord, on the core's walks
+(:mod:`musicrec_core.sessions`, the functions ``musicrec mix`` and ``musicrec path`` use).
+
+Mental model: the options are checked first (:func:`bot.session_seeds.seed_requests`): a
+bad link or an oversized file is named with its reason, and when none is left the member
+is told privately before anything is admitted (no cooldown). Steering words are resolved
+as /recommend resolves them, also before admission. Then the command is ONE admission
+(:meth:`bot.service.RequestService.admitted`: a ticket, one of the member's slots, the
+cooldown, "thinking…", the deadline), inside which every seed is heard at once (a YouTube
+seed not in the clip cache takes one fetch of the member's share) and the walk runs in a
+thread on the served index, held as a query holds it. Gone videos are left out and the
+walk goes on in their place (:func:`musicrec_core.sessions.playable.playable_session`
+with the title lookup), so a mix of 15 shows 15 that play. The session is kept in a
+bounded store (:mod:`bot.session_store`) and its first page sent; its buttons turn pages
+(only for the member who asked, only while the same catalog is served) and export it
+privately (:mod:`bot.session_reply`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import MusicrecBot
+from bot.cogs.recommend import complete_words
+from bot.errors import public_text
+from bot.request import RequestError
+from bot.session_reply import EXPORT_ACTION, SESSIONS_COG, export_file, session_page
+from bot.session_seeds import FailedSeed, HeardSeed, SeedRequest, read_seeds, seed_requests
+from bot.session_store import SessionStore, StoredSession
+from bot.steering_options import MAX_OPTION_CHARS, steering_words
+from bot.untrusted_text import Surface, inert
+from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.errors import SessionError
+from musicrec_core.sessions import MAX_SESSION, Session, mix, path
+from musicrec_core.sessions.playable import playable_session
+from musicrec_core.sessions.same_sound import same_sound_groups
+from musicrec_core.steering import LabelSteering
+from musicrec_core.titles import VideoAnswer
+
+DEFAULT_MIX_LENGTH = 15
+DEFAULT_PATH_STEPS = 10
+MAX_SEED_NAME_CHARS = 120
+"""Characters (escapes included) of one seed's name in the notes."""
+
+
+class SessionsCog(commands.Cog, name=SESSIONS_COG):
+    """The /mix and /path commands and their session buttons."""
+
+    def __init__(self, bot: MusicrecBot, store: SessionStore | None = None) -> None:
+        self.bot = bot
+        self.store = store or SessionStore()
+
+    @app_commands.command(name="mix", description="A session of tracks that flow from 1-5 songs")
+    @app_commands.describe(
+        file="An audio or video file to start from",
+        file2="Another file",
+        file3="Another file",
+        link="A YouTube video link to start from",
+        link2="Another YouTube link",
+        count=f"How many tracks (1-{MAX_SESSION}, default {DEFAULT_MIX_LENGTH})",
+        more="Words the tracks must carry, separated by commas, e.g. jazz, piano",
+        less="Words the tracks must not carry, separated by commas, e.g. vocals",
+    )
+    @app_commands.autocomplete(more=complete_words, less=complete_words)
+    async def mix_command(
+        self,
+        interaction: discord.Interaction[MusicrecBot],
+        file: discord.Attachment | None = None,
+        file2: discord.Attachment | None = None,
+        file3: discord.Attachment | None = None,
+        link: str | None = None,
+        link2: str | None = None,
+        count: app_commands.Range[int, 1, MAX_SESSION] = DEFAULT_MIX_LENGTH,
+        more: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
+        less: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
+    ) -> None:
+        if not 1 <= count <= MAX_SESSION:  # a client may send any number
+            raise SessionError(f"A mix holds 1 to {MAX_SESSION} tracks, not {count}.")
+        max_bytes = self.bot.settings.max_attachment_bytes
+        requests, failed = seed_requests([file, file2, file3], [link, link2], max_bytes=max_bytes)
+        if not requests:
+            raise RequestError(_nothing_left(failed, "Give 1 to 5 seeds: files or YouTube links."))
+        service = self.bot.service
+        words = steering_words(more, less)
+        steering = await service.words.steering(words) if words else None
+        async with service.admitted(interaction):
+            heard, failed = await self._heard(interaction, requests, failed)
+
+            def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+                own = _own_groups(index, heard) | excluded
+                vectors = [seed.vector for seed in heard]
+                return mix(index, vectors, count, steering=steering, exclude_groups=own)
+
+            stored = await self._walked("mix", interaction, walk, heard, failed, steering)
+        await self._send_first_page(interaction, stored)
+
+    @app_commands.command(
+        name="path", description="Tracks that move from one song's sound to another's"
+    )
+    @app_commands.rename(
+        start_link="from", end_link="to", start_file="from_file", end_file="to_file"
+    )
+    @app_commands.describe(
+        start_link="A YouTube link to start from (or attach from_file)",
+        end_link="A YouTube link to end at (or attach to_file)",
+        start_file="A file to start from",
+        end_file="A file to end at",
+        steps=f"How many tracks between them (1-{MAX_SESSION}, default {DEFAULT_PATH_STEPS})",
+    )
+    async def path_command(
+        self,
+        interaction: discord.Interaction[MusicrecBot],
+        start_link: str | None = None,
+        end_link: str | None = None,
+        start_file: discord.Attachment | None = None,
+        end_file: discord.Attachment | None = None,
+        steps: app_commands.Range[int, 1, MAX_SESSION] = DEFAULT_PATH_STEPS,
+    ) -> None:
+        if not 1 <= steps <= MAX_SESSION:
+            raise SessionError(f"A path takes 1 to {MAX_SESSION} steps, not {steps}.")
+        max_bytes = self.bot.settings.max_attachment_bytes
+        ends: list[SeedRequest] = []
+        for name, file, link in (("from", start_file, start_link), ("to", end_file, end_link)):
+            given = [option for option in (file, link) if option]
+            if len(given) != 1:
+                raise RequestError(
+                    f"Give `{name}` as one YouTube link or one file, not {len(given)}."
+                )
+            requests, failed = seed_requests([file], [link], max_bytes=max_bytes)
+            if failed:
+                raise RequestError(_nothing_left(failed, f"`{name}` cannot be used."))
+            ends += requests
+        service = self.bot.service
+        async with service.admitted(interaction):
+            heard, failed = await self._heard(interaction, ends, [])
+            if failed:
+                raise SessionError(_nothing_left(failed, "A path needs both of its ends."))
+            a, b = heard
+
+            def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+                own = _own_groups(index, heard) | excluded
+                return path(index, a.vector, b.vector, steps, exclude_groups=own)
+
+            stored = await self._walked("path", interaction, walk, heard, [], None)
+        await self._send_first_page(interaction, stored)
+
+    # The work ---------------------------------------------------------------------------
+
+    async def _heard(
+        self,
+        interaction: discord.Interaction[Any],
+        requests: Sequence[SeedRequest],
+        failed: list[FailedSeed],
+    ) -> tuple[list[HeardSeed], list[FailedSeed]]:
+        """The seeds heard and every failed one; none heard: a SessionError naming each."""
+        server = interaction.guild_id or 0
+        heard, late = await read_seeds(self.bot.service.seed, interaction.user.id, server, requests)
+        failed = failed + late
+        if not heard:
+            raise SessionError(_nothing_left(failed, "No seed could be heard."))
+        return heard, failed
+
+    async def _walked(
+        self,
+        kind: str,
+        interaction: discord.Interaction[Any],
+        walk: Callable[[CatalogIndex, frozenset[str]], Session],
+        heard: list[HeardSeed],
+        failed: list[FailedSeed],
+        steering: LabelSteering | None,
+    ) -> tuple[str, StoredSession]:
+        """Walk in a thread on the served index (gone videos replaced) and keep the session."""
+        service = self.bot.service
+        titles = service.titles
+        answers: dict[str, VideoAnswer] = {}
+
+        def gone(groups: Sequence[str]) -> set[str]:
+            if titles is None:
+                return set()
+            found = titles.answers(groups)
+            answers.update(found)
+            return {group for group, answer in found.items() if answer.state == "gone"}
+
+        def walk_held() -> tuple[Session, str]:
+            with service.recommender.held_index() as index:
+                session = playable_session(lambda excluded: walk(index, excluded), gone)
+                return session, index.fingerprint
+
+        session, catalog = await asyncio.to_thread(walk_held)
+        notes = _notes(kind, heard, failed, session, steering)
+        stored = StoredSession(interaction.user.id, catalog, kind, session, notes, answers)
+        return self.store.add(stored), stored
+
+    async def _send_first_page(
+        self, interaction: discord.Interaction[Any], kept: tuple[str, StoredSession]
+    ) -> None:
+        session_id, stored = kept
+        embed, view = session_page(stored, session_id, 1)
+        await interaction.followup.send(embed=embed, view=view)
+
+    async def press(
+        self, interaction: discord.Interaction[Any], session_id: str, action: str
+    ) -> None:
+        """A session button: turn to page ``action`` (the message is edited), or send the
+        export privately. Raises SessionGoneError with a sentence for the member."""
+        stored = self.store.get(
+            session_id, member=interaction.user.id, catalog=self.bot.service.fingerprint
+        )
+        if action == EXPORT_ACTION:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            message, file = await asyncio.to_thread(export_file, stored, session_id)
+            await interaction.followup.send(message, file=file, ephemeral=True)
+            return
+        embed, view = session_page(stored, session_id, int(action))
+        await interaction.response.edit_message(embed=embed, view=view)
+
+
+def _own_groups(index: CatalogIndex, heard: Sequence[HeardSeed]) -> frozenset[str]:
+    """The groups never played: the seeds' own, and the items that sound exactly like one."""
+    same_sound = same_sound_groups(index, [seed.vector for seed in heard])
+    return frozenset(group for seed in heard for group in seed.own_groups) | same_sound
+
+
+def _seed_name(name: str) -> str:
+    return inert(name, Surface.EMBED_DESCRIPTION, limit=MAX_SEED_NAME_CHARS) or "?"
+
+
+def _failed_lines(failed: Sequence[FailedSeed]) -> list[str]:
+    """One line per failed seed for an embed (made inert, no server path)."""
+    return [f"Skipped {_seed_name(seed.name)}: {public_text(seed.reason)}" for seed in failed]
+
+
+def _nothing_left(failed: Sequence[FailedSeed], first: str) -> str:
+    """A refusal's raw text (the error report makes it inert): ``first``, then each failed
+    seed with its reason."""
+    return " ".join([first, *(f"Skipped {seed.name}: {seed.reason}" for seed in failed)])
+
+
+def _notes(
+    kind: str,
+    heard: Sequence[HeardSeed],
+    failed: Sequence[FailedSeed],
+    session: Session,
+    steering: LabelSteering | None,
+) -> tuple[str, ...]:
+    """The lines above a session's items: its seeds or ends, the seeds skipped, the steering
+    and why it is short (all outside text made inert)."""
+    names = [f"**{_seed_name(seed.name)}**" for seed in heard]
+    lines = ["From " + (", " if kind == "mix" else " to ").join(names)]
+    lines += _failed_lines(failed)
+    if steering is not None:
+        words = inert(steering.describe(), Surface.EMBED_DESCRIPTION, limit=500)
+        lines.append(f"Steering: {words}")
+    if session.shortfall:
+        lines.append(inert(session.shortfall, Surface.EMBED_DESCRIPTION))
+    return tuple(lines)
+
+
+async def setup(bot: MusicrecBot) -> None:
+    from bot.session_reply import SessionButton
+
+    await bot.add_cog(SessionsCog(bot))
+    bot.add_dynamic_items(SessionButton)

@@ -1,0 +1,87 @@
+"""End to end: /mix and /path through the real bot process and the fake Discord.
+
+The catalog holds seven "videos" (tones and noise, :mod:`tests.fake_discord.world`), so a
+mix of 15 from one of them is short: the reply says so and shows the six that fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.bot.conftest import LiveBot, LiveBotFactory
+from tests.fake_discord.markdown import visible
+from tests.fake_discord.world import CATALOG_VIDEOS
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
+
+CALLBACK_UPDATE_MESSAGE = 7
+
+
+@pytest.fixture(scope="module")
+def live(start_live_bot: LiveBotFactory) -> LiveBot:
+    return start_live_bot()
+
+
+def command(live: LiveBot, name: str, song: bytes | None = None, **options: Any) -> str:
+    attachments, values = [], []
+    if song is not None:
+        attachment = live.fake.add_attachment(song, "concert-a.mp3", "audio/mpeg")
+        attachments.append(attachment)
+        file_option = "file" if name == "mix" else "from_file"
+        values.append({"name": file_option, "type": 11, "value": attachment["id"]})
+    values += [
+        {"name": key, "type": 4 if isinstance(value, int) else 3, "value": value}
+        for key, value in options.items()
+    ]
+    return live.fake.slash_command(name, values, attachments=attachments)
+
+
+def test_a_mix_too_long_for_the_catalog_pages_and_refuses_other_members(
+    live: LiveBot, song: bytes
+) -> None:
+    fake = live.fake
+    reply = fake.wait_reply(command(live, "mix", song, link="not a link", count=15))
+    assert reply["kind"] == "followup" and reply["ephemeral"] is False
+    (embed,) = reply["payload"]["embeds"]
+    lines = visible(embed["description"]).split("\n")
+    assert lines[0] == "From concert-a.mp3"
+    assert lines[1].startswith("Skipped not a link: ")
+    assert "Only 6 of the 15 tracks asked fit" in lines[2]
+    assert lines[-1] == "6 tracks · page 1 of 1"
+    titles = [visible(field["name"]).split(" ", 1)[1] for field in embed["fields"]]
+    assert "Concert A" not in titles  # the seed itself is never played
+    assert sorted(titles) == sorted(v.title for v in CATALOG_VIDEOS if v.title != "Concert A")
+    buttons = reply["payload"]["components"][0]["components"]
+    assert [b["label"] for b in buttons] == ["◀ Previous", "Next ▶", "Export"]
+    assert buttons[0]["disabled"] is True and buttons[1]["disabled"] is True
+    assert all(len(b["custom_id"]) <= 100 for b in buttons)
+    playlists = reply["payload"]["components"][1]["components"]
+    assert playlists[-1]["url"].startswith("https://www.youtube.com/watch_videos?video_ids=")
+
+    foreign = fake.wait_reply(fake.click(reply["message"], buttons[1]["custom_id"], who="dj"))
+    assert foreign["kind"] == "message" and foreign["ephemeral"] is True
+    assert visible(foreign["payload"]["content"]).startswith("Only the member who asked")
+    page = fake.click(reply["message"], buttons[1]["custom_id"])
+    assert fake.wait_reply(page)["kind"] == "update"
+    assert fake.acknowledgement(page) == CALLBACK_UPDATE_MESSAGE
+
+
+def test_every_seed_failing_is_told_privately(live: LiveBot) -> None:
+    reply = live.fake.wait_reply(command(live, "mix", link="nope", link2="https://example.com/x"))
+    assert reply["kind"] == "message" and reply["ephemeral"] is True
+    text = visible(reply["payload"]["content"])
+    assert text.startswith("Give 1 to 5 seeds")
+    assert "Skipped nope:" in text and "Skipped https://example.com/x:" in text
+
+
+def test_a_path_between_the_same_track_is_refused(live: LiveBot, song: bytes) -> None:
+    attachment = live.fake.add_attachment(song, "concert-a.mp3", "audio/mpeg")
+    values = [
+        {"name": "from_file", "type": 11, "value": attachment["id"]},
+        {"name": "to_file", "type": 11, "value": attachment["id"]},
+    ]
+    reply = live.fake.wait_reply(live.fake.slash_command("path", values, attachments=[attachment]))
+    assert reply["ephemeral"] is True
+    assert visible(reply["payload"]["content"]).startswith("A and B are the same track")

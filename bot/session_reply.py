@@ -177,7 +177,11 @@ def export_file(
             "where the same files lie."
         )
         if left_out:
-            message += f" {left_out} items were left out: their file names cannot be written."
+            one = left_out == 1
+            message += (
+                f" {left_out} item{' was' if one else 's were'} left out: "
+                f"{'its file name' if one else 'their file names'} cannot be written on one line."
+            )
         name = f"{stored.kind}-{session_id}.m3u8"
     else:
         rows = [f"{_watch_url(meta)} {plain_line(_shown_name(stored, meta))}" for meta in metas]

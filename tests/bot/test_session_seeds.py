@@ -1,0 +1,84 @@
+"""/mix's and /path's options: checked before admission, each failure named; out-of-range
+lengths and a missing or doubled end refused before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import numpy as np
+import pytest
+
+from bot.app import MusicrecBot
+from bot.cogs.sessions import SessionsCog
+from bot.request import RequestError
+from bot.session_seeds import SeedRequest, read_seeds, seed_requests
+from musicrec_core.clip import Provenance
+from musicrec_core.errors import FetchError, SessionError
+from musicrec_core.recommender import RecommendationSet
+from tests.bot.helpers import make_attachment, make_interaction, make_settings
+
+LINK = "https://youtu.be/dQw4w9WgXcQ"
+
+
+def test_options_become_requests_in_order_and_bad_ones_are_named() -> None:
+    small, large = make_attachment(filename="a.mp3"), make_attachment(filename="b.mp3", size=9000)
+    requests, failed = seed_requests(
+        [small, None, large], [" ", "not a link", LINK], max_bytes=5000
+    )
+    assert [r.name for r in requests] == ["a.mp3", LINK]
+    assert requests[0].request.attachment is small
+    assert requests[1].request.link.video_id == "dQw4w9WgXcQ"
+    assert [f.name for f in failed] == ["b.mp3", "not a link"]
+    assert "limit" in failed[0].reason
+
+
+async def test_a_seed_that_cannot_be_heard_is_named_and_the_others_go_on() -> None:
+    vector = np.ones(4, np.float32)
+
+    async def seed(member: int, server: int, request) -> RecommendationSet:
+        if request.link is not None:
+            raise FetchError("That video is private.")
+        query = Provenance("attachment", "a.mp3", content_sha256="ab" * 32)
+        return RecommendationSet(query, vector, (), (), "0123abcd")
+
+    requests, _ = seed_requests([make_attachment(filename="a.mp3")], [LINK], max_bytes=10**6)
+    heard, failed = await read_seeds(seed, 42, 1, requests)
+    assert [(s.name, s.own_groups) for s in heard] == [("a.mp3", frozenset({"ab" * 32}))]
+    assert [(f.name, f.reason) for f in failed] == [(LINK, "That video is private.")]
+
+
+async def test_anything_but_a_musicrec_error_propagates() -> None:
+    async def seed(member: int, server: int, request) -> RecommendationSet:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        await read_seeds(seed, 42, 1, [SeedRequest("x", MagicMock())])
+
+
+@pytest.fixture
+async def cog(tmp_path: Path):
+    async with MusicrecBot(make_settings(tmp_path), load_engine=False) as bot:
+        yield SessionsCog(bot)
+
+
+@pytest.mark.parametrize("count", [0, 51])
+async def test_a_mix_length_out_of_range_is_refused_before_any_work(cog, count: int) -> None:
+    interaction = make_interaction(cog.bot)
+    with pytest.raises(SessionError, match="1 to 50 tracks"):
+        await cog.mix_command.callback(cog, interaction, link=LINK, count=count)
+
+
+@pytest.mark.parametrize("steps", [0, 51])
+async def test_path_steps_out_of_range_are_refused_before_any_work(cog, steps: int) -> None:
+    interaction = make_interaction(cog.bot)
+    with pytest.raises(SessionError, match="1 to 50 steps"):
+        await cog.path_command.callback(cog, interaction, LINK, LINK, steps=steps)
+
+
+async def test_a_path_end_given_twice_or_not_at_all_is_refused(cog) -> None:
+    interaction = make_interaction(cog.bot)
+    with pytest.raises(RequestError, match="Give `to` as one YouTube link or one file, not 0"):
+        await cog.path_command.callback(cog, interaction, LINK, None)
+    with pytest.raises(RequestError, match="Give `from` as one YouTube link or one file, not 2"):
+        await cog.path_command.callback(cog, interaction, LINK, LINK, make_attachment())

@@ -29,11 +29,11 @@ import discord
 
 from bot.errors import report_error
 from bot.limits import MAX_FIELD_VALUE_CHARS, fit_embed, truncate
+from bot.mix_from import sessions_cog
 from bot.session_store import StoredSession
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from bot.views import EMBED_COLOUR, MAX_CHANNEL_CHARS, MAX_SOURCE_CHARS, source_name
 from musicrec_core.catalog.index import ItemMeta
-from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import youtube_url
 from musicrec_core.sessions import MixItem
 from musicrec_core.sessions.m3u import file_duration, m3u_text, plain_line
@@ -207,10 +207,6 @@ class SessionHandler(Protocol):
     ) -> None: ...
 
 
-SESSIONS_COG = "SessionsCog"
-"""The name of the cog that answers session buttons (:mod:`bot.cogs.sessions`)."""
-
-
 class SessionButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(
@@ -245,9 +241,7 @@ class SessionButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Hand the press to the sessions cog (errors become private messages)."""
         try:
-            handler: SessionHandler | None = interaction.client.get_cog(SESSIONS_COG)
-            if handler is None:
-                raise MusicrecError("Sessions are not served by this bot right now.")
+            handler: SessionHandler = sessions_cog(interaction)
             await handler.press(interaction, self.session_id, self.action)
         except Exception as exc:
             await report_error(interaction, exc)

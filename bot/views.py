@@ -38,6 +38,7 @@ from bot.limits import (
     fit_label,
     truncate,
 )
+from bot.mix_from import MixFromButton
 from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
@@ -272,10 +273,12 @@ class MoreLikeButton(
 
 def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> discord.ui.View:
     """Link buttons (one per playable result), then a "More like #n" button per result,
+    then a "Mix from #n" button per result while rows are left (:mod:`bot.mix_from`), both
     carrying the result's steering words."""
     words = button_words(result.steering)
     links = [(item, url) for item in result.items if (url := link_target(item.url))]
-    link_count, more_count = fit_button_groups([len(links), len(result.items)])
+    shown = len(result.items)
+    link_count, more_count, mix_count = fit_button_groups([len(links), shown, shown])
     view = discord.ui.View(timeout=None)
     row = 0
     for position, (item, url) in enumerate(links[:link_count]):
@@ -293,6 +296,13 @@ def result_view(result: RecommendationSet, *, fingerprint: str, count: int) -> d
         )
         button.row = row + position // 5
         view.add_item(button)
+    row += -(-more_count // 5)
+    for position, item in enumerate(result.items[:mix_count]):
+        mix_button = MixFromButton(
+            catalog=fingerprint, item_id=item.item_id, rank=item.rank, words=words
+        )
+        mix_button.row = row + position // 5
+        view.add_item(mix_button)
     return view
 
 

@@ -29,14 +29,17 @@ from discord.ext import commands
 from bot.app import MusicrecBot
 from bot.cogs.recommend import complete_words
 from bot.errors import public_text
+from bot.mix_from import SESSIONS_COG, MixFromButton
 from bot.request import RequestError
-from bot.session_reply import EXPORT_ACTION, SESSIONS_COG, export_file, session_page
+from bot.session_reply import EXPORT_ACTION, SessionButton, export_file, session_page
 from bot.session_seeds import FailedSeed, HeardSeed, SeedRequest, read_seeds, seed_requests
 from bot.session_store import SessionStore, StoredSession
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
 from bot.untrusted_text import Surface, inert
+from bot.views import source_name
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.errors import SessionError
+from musicrec_core.errors import CatalogError, SessionError, UnknownItemError
+from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
 from musicrec_core.sessions.playable import playable_session
 from musicrec_core.sessions.same_sound import same_sound_groups
@@ -91,13 +94,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         steering = await service.words.steering(words) if words else None
         async with service.admitted(interaction):
             heard, failed = await self._heard(interaction, requests, failed)
-
-            def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
-                own = _own_groups(index, heard) | excluded
-                vectors = [seed.vector for seed in heard]
-                return mix(index, vectors, count, steering=steering, exclude_groups=own)
-
-            stored = await self._walked("mix", interaction, walk, heard, failed, steering)
+            stored = await self._mixed(interaction, heard, failed, count, steering)
         await self._send_first_page(interaction, stored)
 
     @app_commands.command(
@@ -150,7 +147,47 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
             stored = await self._walked("path", interaction, walk, heard, [], None)
         await self._send_first_page(interaction, stored)
 
+    async def mix_from(
+        self, interaction: discord.Interaction[Any], catalog: str, item_id: int, words: str
+    ) -> None:
+        """A "Mix from #n" click: a mix of DEFAULT_MIX_LENGTH from catalog item ``item_id``
+        (its stored vector), steered by the reply's ``words`` (a :mod:`bot.button_words`
+        code; "" = unsteered).
+
+        Raises:
+            CatalogError: the catalog was rebuilt since the reply.
+            UnknownItemError: the catalog holds no such item (a forged button).
+        """
+        service = self.bot.service
+        if catalog != service.fingerprint:
+            raise CatalogError(
+                "The catalog has been rebuilt since this reply, so its buttons no longer point "
+                "at the same music: run /recommend again."
+            )
+        steering = await service.words.from_button(words) if words else None
+        async with service.admitted(interaction):
+            seed = await asyncio.to_thread(_catalog_seed, service.recommender, item_id)
+            stored = await self._mixed(interaction, [seed], [], DEFAULT_MIX_LENGTH, steering)
+        await self._send_first_page(interaction, stored)
+
     # The work ---------------------------------------------------------------------------
+
+    async def _mixed(
+        self,
+        interaction: discord.Interaction[Any],
+        heard: list[HeardSeed],
+        failed: list[FailedSeed],
+        count: int,
+        steering: LabelSteering | None,
+    ) -> tuple[str, StoredSession]:
+        """The mix of ``count`` from the ``heard`` seeds, kept in the store."""
+
+        def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+            own = _own_groups(index, heard) | excluded
+            vectors = [seed.vector for seed in heard]
+            return mix(index, vectors, count, steering=steering, exclude_groups=own)
+
+        return await self._walked("mix", interaction, walk, heard, failed, steering)
 
     async def _heard(
         self,
@@ -221,6 +258,22 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         await interaction.response.edit_message(embed=embed, view=view)
 
 
+def _catalog_seed(recommender: Recommender, item_id: int) -> HeardSeed:
+    """Catalog item ``item_id`` of the served index as a seed (blocking: it reads the index).
+
+    Raises:
+        UnknownItemError: the index holds no item ``item_id``.
+    """
+    with recommender.held_index() as index:
+        if not 0 <= item_id < len(index):
+            raise UnknownItemError(
+                "That result is not in the catalog musicrec serves: run /recommend again."
+            )
+        meta = index.meta(item_id)
+        name = meta.title or (source_name(meta.source) if meta.source else meta.group)
+        return HeardSeed(name, index.vector(item_id), frozenset({meta.group}))
+
+
 def _own_groups(index: CatalogIndex, heard: Sequence[HeardSeed]) -> frozenset[str]:
     """The groups never played: the seeds' own, and the items that sound exactly like one."""
     same_sound = same_sound_groups(index, [seed.vector for seed in heard])
@@ -263,7 +316,5 @@ def _notes(
 
 
 async def setup(bot: MusicrecBot) -> None:
-    from bot.session_reply import SessionButton
-
     await bot.add_cog(SessionsCog(bot))
-    bot.add_dynamic_items(SessionButton)
+    bot.add_dynamic_items(SessionButton, MixFromButton)

@@ -84,7 +84,7 @@ def assert_result_message(
         ids.append(video.video_id)
     assert len(set(ids)) == count
     assert percentages == sorted(percentages, reverse=True)  # the score the list is ordered by
-    links, more = payload["components"]
+    links, more, mixes = payload["components"]
     assert [button["url"] for button in links["components"]] == [
         f"https://www.youtube.com/watch?v={video_id}&t=1s" for video_id in ids
     ]
@@ -98,6 +98,9 @@ def assert_result_message(
     item_ids = [list(VIDEOS).index(video_id) for video_id in ids]
     assert [button["custom_id"] for button in more["components"]] == [
         f"musicrec:more:{fingerprint}:{item}:{count}" for item in item_ids
+    ]
+    assert [button["custom_id"] for button in mixes["components"]] == [
+        f"musicrec:mixfrom:{fingerprint}:{item}" for item in item_ids
     ]
     return ids
 

@@ -85,3 +85,22 @@ def test_a_path_between_the_same_track_is_refused(live: LiveBot, song: bytes) ->
     reply = live.fake.wait_reply(live.fake.slash_command("path", values, attachments=[attachment]))
     assert reply["ephemeral"] is True
     assert visible(reply["payload"]["content"]).startswith("A and B are the same track")
+
+
+def test_mix_from_a_recommendation_walks_from_that_result(live: LiveBot, song: bytes) -> None:
+    fake = live.fake
+    attachment = fake.add_attachment(song, "concert-a.mp3", "audio/mpeg")
+    values = [
+        {"name": "file", "type": 11, "value": attachment["id"]},
+        {"name": "count", "type": 4, "value": 2},
+    ]
+    first = fake.wait_reply(fake.slash_command("recommend", values, attachments=[attachment]))
+    top = first["payload"]["embeds"][0]["fields"][0]["name"].split(" ", 1)[1]
+    mix_button = first["payload"]["components"][2]["components"][0]
+    assert mix_button["label"] == "Mix from #1"
+    reply = fake.wait_reply(fake.click(first["message"], mix_button["custom_id"]))
+    assert reply["kind"] == "followup" and reply["ephemeral"] is False
+    (embed,) = reply["payload"]["embeds"]
+    assert visible(embed["description"]).split("\n")[0] == f"From {top}"
+    titles = [visible(field["name"]).split(" ", 1)[1] for field in embed["fields"]]
+    assert top not in titles and len(titles) == len(set(titles)) == len(CATALOG_VIDEOS) - 1

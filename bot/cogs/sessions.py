@@ -57,7 +57,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
 
     def __init__(self, bot: MusicrecBot, store: SessionStore | None = None) -> None:
         self.bot = bot
-        self.store = store or SessionStore()
+        self.store = store if store is not None else SessionStore()
 
     @app_commands.command(name="mix", description="A session of tracks that flow from 1-5 songs")
     @app_commands.describe(

@@ -110,7 +110,7 @@ class SessionStore:
         stored = kept[1]
         if stored.member != member:
             raise SessionGoneError(
-                "Only the member who asked for this session can turn its pages: run /mix or "
+                "Only the member who asked for this session can use its buttons: run /mix or "
                 "/path for a session of your own."
             )
         if stored.catalog != catalog:

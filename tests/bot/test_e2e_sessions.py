@@ -6,6 +6,7 @@ mix of 15 from one of them is short: the reply says so and shows the six that fi
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -66,6 +67,15 @@ def test_a_mix_too_long_for_the_catalog_pages_and_refuses_other_members(
     page = fake.click(reply["message"], buttons[1]["custom_id"])
     assert fake.wait_reply(page)["kind"] == "update"
     assert fake.acknowledgement(page) == CALLBACK_UPDATE_MESSAGE
+
+    # A session no longer kept (expired, pushed out, a restart): discord.py only answers a
+    # custom_id the clicked message carries, so forge both.
+    message = copy.deepcopy(reply["message"])
+    forged = message["components"][0]["components"][1]
+    forged["custom_id"] = "musicrec:session:00000000:2"
+    ended = fake.wait_reply(fake.click(message, forged["custom_id"]))
+    assert ended["kind"] == "message" and ended["ephemeral"] is True
+    assert visible(ended["payload"]["content"]).startswith("This session has ended")
 
 
 def test_every_seed_failing_is_told_privately(live: LiveBot) -> None:

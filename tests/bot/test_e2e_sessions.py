@@ -114,3 +114,17 @@ def test_mix_from_a_recommendation_walks_from_that_result(live: LiveBot, song: b
     assert visible(embed["description"]).split("\n")[0] == f"From {top}"
     titles = [visible(field["name"]).split(" ", 1)[1] for field in embed["fields"]]
     assert top not in titles and len(titles) == len(set(titles)) == len(CATALOG_VIDEOS) - 1
+
+
+def test_seeds_that_cannot_be_heard_are_told_privately_after_thinking(live: LiveBot) -> None:
+    fake = live.fake
+    junk = fake.add_attachment(b"plain words, no audio\n" * 50, "notes.mp3", "audio/mpeg")
+    values = [
+        {"name": "file", "type": 11, "value": junk["id"]},
+        {"name": "link2", "type": 3, "value": "nope"},
+    ]
+    reply = fake.wait_reply(fake.slash_command("mix", values, attachments=[junk]))
+    assert reply["ephemeral"] is True
+    text = visible(reply["payload"]["content"])
+    assert text.startswith("No seed could be heard. Skipped nope: ")
+    assert "Skipped notes.mp3: " in text

@@ -4,27 +4,17 @@ and a fetch that never reached YouTube given back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.request import AudioRequest
 from musicrec_core.errors import YouTubeNotReachedError
 from musicrec_core.sources.budget import MemberShareSpentError
-from tests.bot.helpers import ServiceMaker, make_interaction
-from tests.bot.test_service_youtube import LINK, OTHER_LINK, SpyFetch, prepare
+from tests.bot import test_service_youtube as youtube_tests
+from tests.bot.helpers import make_interaction
+from tests.bot.test_service_youtube import LINK, OTHER_LINK
 
-
-@pytest.fixture
-async def spied(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[ServiceMaker, SpyFetch]]:
-    fetch = SpyFetch()
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
-    maker = ServiceMaker(tmp_path, prepare, recommend_cooldown_s=0)
-    yield maker, fetch
-    await maker.close()
+spied = youtube_tests.make_service
+"""Services around a real queue and a spec'd recommender, and the spy fetch."""
 
 
 async def test_seeds_share_one_admission_and_only_uncached_links_take_a_fetch(spied) -> None:

@@ -25,7 +25,7 @@ from musicrec_core.errors import SessionError
 from musicrec_core.sessions.candidates import CandidateSearch, unit, unit_end
 from musicrec_core.sessions.items import MixItem, Session
 from musicrec_core.sessions.source import IndexSource, held
-from musicrec_core.sessions.variety import Owner, Variety, group_owner
+from musicrec_core.sessions.variety import Owner, Variety, catalog_owner
 from musicrec_core.steering.filter import Steering
 
 PREVIOUS_WEIGHT = 0.5
@@ -43,7 +43,7 @@ def mix(
     steering: Steering | None = None,
     variety: bool = True,
     exclude_groups: Collection[str] = (),
-    owner: Owner = group_owner,
+    owner: Owner | None = None,
 ) -> Session[MixItem]:
     """At most ``n`` tracks walking from ``seed_vectors`` (pooled vectors, float32 [dim]
     each, as the index stores them).
@@ -53,7 +53,9 @@ def mix(
         steering: only items it qualifies (or admits) are played.
         variety: the owner rules on (no item, video or track twice holds always).
         exclude_groups: groups never played: the seeds' own videos or tracks.
-        owner: what counts as one source for the variety rules (default: each group).
+        owner: what counts as one source for the variety rules (None: the index's own,
+            :func:`~musicrec_core.sessions.variety.catalog_owner`: a library's album and
+            artist tags, else each group).
 
     Returns a session that says why when the catalog held fewer usable items than ``n``.
 
@@ -70,6 +72,7 @@ def mix(
         centre = unit(seeds.mean(axis=0)) if len(seeds) > 1 else seeds[0]
         previous = seeds[-1]
         search = CandidateSearch(index, steering)
+        owner = catalog_owner(index) if owner is None else owner
         rules = Variety(n, rules=variety, owner=owner, excluded=exclude_groups)
         items: list[MixItem] = []
         while len(items) < n:

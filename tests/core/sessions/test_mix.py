@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from musicrec_core.catalog.index import CatalogIndex
+from musicrec_core.catalog.library.owners import TrackOwner
 from musicrec_core.errors import IndexMismatchError, SessionError
 from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import PREVIOUS_WEIGHT, mix, owner_cap
@@ -114,3 +115,39 @@ def test_owner_rules_hold_and_matter(crowded_owner) -> None:
     assert max(ruled.count(o) for o in set(ruled)) <= owner_cap(15) == 5
     free = [owner_of(i.meta) for i in mix(crowded_owner, [seed], 15, variety=False).items]
     assert free.count("near") == 15
+
+
+@pytest.fixture(scope="module")
+def tagged_library(tmp_path_factory: pytest.TempPathFactory) -> CatalogIndex:
+    """crowded_owner's vectors with file tags: the 30 near tracks are two albums (15 each)
+    of one artist; the 30 far ones are untagged but for o1-*, which name only an album."""
+    rng = np.random.default_rng(5)
+    seed = np.eye(DIM, dtype=np.float32)[0]
+    near = unit_rows(seed + 0.05 * rng.normal(size=(30, DIM)))
+    far = unit_rows(seed + 0.6 * rng.normal(size=(30, DIM)))
+    groups = [f"near-{i}" for i in range(30)] + [f"o{i % 4}-{i}" for i in range(30)]
+    owners = {f"near-{i}": TrackOwner(f"Album {i % 2}", "Band") for i in range(30)}
+    owners |= {group: TrackOwner("Far Album") for group in groups[30:] if group[:2] == "o1"}
+    target = tmp_path_factory.mktemp("tagged") / "index"
+    build_catalog(target, np.vstack([near, far]), groups, owners)
+    with CatalogIndex.load(target) as index:
+        yield index
+
+
+def test_by_default_library_albums_and_artists_are_owners(tagged_library) -> None:
+    seed = np.eye(DIM, dtype=np.float32)[0]
+    played = [item.meta.group for item in mix(tagged_library, [seed], 15).items]
+    assert len(played) == 15
+    band = [group.startswith("near") for group in played]
+    assert sum(band) == owner_cap(15)  # the artist's third; two albums do not make it more
+    assert not any(a and b for a, b in zip(band, band[1:], strict=False))
+    far_album = [group.startswith("o1") for group in played]
+    assert not any(a and b for a, b in zip(far_album, far_album[1:], strict=False))
+    # Untagged tracks are their own owners: more than one of them plays in a row.
+    untagged = [g[:2] in ("o0", "o2", "o3") for g in played]
+    assert any(a and b for a, b in zip(untagged, untagged[1:], strict=False))
+    assert sum(g.startswith("near") for g in played_free(tagged_library, seed)) == 15
+
+
+def played_free(index: CatalogIndex, seed: np.ndarray) -> list[str]:
+    return [item.meta.group for item in mix(index, [seed], 15, variety=False).items]

@@ -1,6 +1,8 @@
-"""A mix walks from the seeds: each step the unused item best by half its cosine to the
-previous track and half its cosine to the seeds' mean, never a seed, never a group twice,
-the owner rules held, and a short catalog said so."""
+"""A mix walks from the seeds: each step the unused item best by PREVIOUS_WEIGHT of its
+cosine to the previous track and the rest of its cosine to the seeds' mean (found among
+all tracks, not only the nearest items searched), never a seed, never a group twice, the
+owner rules held (a library's albums and artists by default), and a short catalog said
+so."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library.owners import TrackOwner
+from musicrec_core.catalog.ranking import nearest_groups
 from musicrec_core.errors import IndexMismatchError, SessionError
 from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import PREVIOUS_WEIGHT, mix, owner_cap
@@ -27,17 +30,25 @@ def single_items(tmp_path_factory: pytest.TempPathFactory) -> CatalogIndex:
         yield index
 
 
-def reference_walk(vectors: np.ndarray, seeds: np.ndarray, n: int, excluded: set[int]) -> list[int]:
-    """The walk computed over every item by brute force."""
+def reference_walk(
+    vectors: np.ndarray,
+    seeds: np.ndarray,
+    n: int,
+    excluded: set[int],
+    groups: list[str] | None = None,
+) -> list[int]:
+    """The walk computed over every item by brute force (one item per group of ``groups``,
+    default: each item its own)."""
+    groups = groups or [str(i) for i in range(len(vectors))]
     centre = seeds.mean(axis=0)
     centre /= np.linalg.norm(centre)
-    previous, used, order = seeds[-1], set(excluded), []
+    previous, used, order = seeds[-1], {groups[i] for i in excluded}, []
     for _ in range(n):
         value = PREVIOUS_WEIGHT * (vectors @ previous) + (1 - PREVIOUS_WEIGHT) * (vectors @ centre)
-        value[list(used)] = -np.inf
+        value[[i for i, group in enumerate(groups) if group in used]] = -np.inf
         best = int(np.argmax(value))
         order.append(best)
-        used.add(best)
+        used.add(groups[best])
         previous = vectors[best]
     return order
 
@@ -57,6 +68,23 @@ def test_the_walk_is_the_brute_force_walk_and_its_cosines_are_exact(single_items
         previous = vectors[item.item_id]
 
 
+def test_tracks_of_many_items_do_not_hide_a_better_next_track(tmp_path) -> None:
+    """A library-like catalog: 20 tracks of 30 windows each around their own direction.
+    The 64 items nearest the seeds or the track before are a few tracks, soon played; the
+    walk must still find the best next track among all of them, not the best of those."""
+    rng = np.random.default_rng(2)
+    directions = random_unit(20, seed=9)
+    vectors = unit_rows(np.repeat(directions, 30, axis=0) + 0.3 * rng.normal(size=(600, DIM)))
+    groups = [f"track{i // 30:02d}" for i in range(600)]
+    build_catalog(tmp_path / "index", vectors, groups)
+    with CatalogIndex.load(tmp_path / "index") as index:
+        stored = unit_rows(index.vectors(np.arange(600)))
+        session = mix(index, [stored[0]], 15, variety=False, exclude_groups={"track00"})
+    assert [item.item_id for item in session.items] == reference_walk(
+        stored, stored[:1], 15, {0}, groups
+    )
+
+
 def test_a_catalog_too_small_returns_what_fits_and_says_so(single_items) -> None:
     seed = single_items.vector(0)
     session = mix(single_items, [seed], 50, variety=False, exclude_groups={"g00"})
@@ -71,6 +99,15 @@ def test_a_recommender_serves_its_current_index(single_items) -> None:
     by_recommender = mix(recommender, [seed], 5, exclude_groups={"g09"})
     by_index = mix(single_items, [seed], 5, exclude_groups={"g09"})
     assert by_recommender == by_index
+
+
+def test_without_the_previous_track_the_mix_is_the_plain_top_n(single_items) -> None:
+    seed = single_items.vector(5)
+    plain = [found.item_id for found in nearest_groups(single_items, seed, 10, {"g05"})]
+    session = mix(single_items, [seed], 10, exclude_groups={"g05"}, previous_weight=0.0)
+    assert [item.item_id for item in session.items] == plain
+    with pytest.raises(ValueError, match="previous_weight"):
+        mix(single_items, [seed], 10, previous_weight=1.5)
 
 
 @pytest.mark.parametrize("n", [0, 51])

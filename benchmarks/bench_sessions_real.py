@@ -15,7 +15,9 @@ In the same run, for each seed, N tracks by:
 - top-N, item by item: ``nearest_groups`` in rank order (the plain top-N);
 - top-N, style order: ``rank_groups`` (what ``musicrec recommend`` ranks by);
 - a mix with the owner rules on, each collection one owner (its album: the corpus files
-  need not carry album tags, so the collection is passed as the owner), and off, for each
+  carry album and artist tags on some tracks only, so the collection is passed as the
+  owner); with the rules on and the owners the index keeps from the files' tags (the
+  default, :func:`~musicrec_core.sessions.variety.catalog_owner`); and off, for each
   of ``--weights`` (the weight of the cosine to the previous track; the shipped
   PREVIOUS_WEIGHT by default).
 
@@ -99,6 +101,11 @@ def main() -> None:
         return collection_of[meta.group]
 
     weights = [float(weight) for weight in args.weights.split(",")]
+    variants = (
+        ("album rule on", True, album),
+        ("tag owners on (the default)", True, None),
+        ("rules off", False, album),
+    )
     rng = np.random.default_rng(args.seed)
     with CatalogIndex.load(args.work / "index", expect_embedder=embedder.id) as index:
         metas = index.metas(range(len(index)))
@@ -123,14 +130,14 @@ def main() -> None:
                     ],
                 }
                 for weight in weights:
-                    for rules, variety in (("album rule on", True), ("rules off", False)):
+                    for rules, variety, owner in variants:
                         session = mix(
                             index,
                             [seed],
                             args.n,
                             variety=variety,
                             exclude_groups=own,
-                            owner=album,
+                            owner=owner,
                             previous_weight=weight,
                         )
                         ways[f"mix w={weight}, {rules}"] = [item.item_id for item in session.items]

@@ -37,7 +37,7 @@ def catalog_owner(index: CatalogIndex) -> Owner:
 
     def tagged(meta: ItemMeta) -> str | tuple[str, ...]:
         owner = owners.get(meta.group)
-        if owner is None:
+        if not owner:
             return meta.group
         keys = (("album", owner.album), ("artist", owner.artist))
         return tuple(f"{kind}:{name.casefold()}" for kind, name in keys if name)

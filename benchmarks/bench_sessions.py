@@ -1,8 +1,8 @@
 """Listening sessions on a synthetic catalog: flow of a mix against the plain top-N, how a
 path moves towards B, and CPU per session (issue 20's figures).
 
-Run: ``nice python benchmarks/bench_sessions.py [--items 100000] [--sessions 40] [-n 50]
-[--steps 10] [--cache /tmp/sessions-100k]``
+Run: ``nice python benchmarks/bench_sessions.py [--items 100000] [--sessions 100] [-n 50]
+[--steps 10] [--pairs 100] [--cache /tmp/sessions-100k]``
 
 The catalog: ``--items`` 128-d items, one per video (as AudioSet), built with
 :class:`IndexBuilder` and its shipped Annoy settings. Each item is the unit sum of one of
@@ -19,10 +19,14 @@ same run, for each seed:
 Flow: the mean cosine between consecutive tracks (the N - 1 steps of the list, seed not
 counted) and the worst step; the threshold is the 10th-percentile *distance* of random
 pairs, i.e. the 90th-percentile cosine of 200,000 random pairs (a step is "close" when
-its cosine is above it). Path: random pairs (A, B) of items, ``--steps`` points; the share
-of steps at which the cosine to B rises (the first step against A's own), and the share of
-paths whose every step (A -> first, between items, last -> B) beats the threshold.
-CPU: ``time.process_time`` per session (after the seeds are embedded: vectors given).
+its cosine is above it). Path: ``--pairs`` random pairs (A, B) of items, ``--steps``
+points, by the shipped rule (each point planned from the track before: the remaining way
+split evenly) and, as the baseline in the same run, the rule before it (every point fixed
+on the A-B circle at the start, :func:`fixed_points_path`); for each, the steps kept (the
+rest merged), the share of steps kept at which the cosine to B rises (the first step
+against A's own), and the share of paths whose every step (A -> first, between items,
+last -> B) beats the threshold. CPU: ``time.process_time`` per session (after the seeds
+are embedded: vectors given).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +47,11 @@ sys.path.insert(0, str(ROOT))
 from musicrec_core.catalog.audioset.build import AUDIOSET_EMBEDDER  # noqa: E402
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta  # noqa: E402
 from musicrec_core.catalog.ranking import nearest_groups  # noqa: E402
-from musicrec_core.sessions import mix, path  # noqa: E402
+from musicrec_core.sessions import Session, mix, path  # noqa: E402
+from musicrec_core.sessions.candidates import CandidateSearch, unit  # noqa: E402
+from musicrec_core.sessions.items import PathItem  # noqa: E402
+from musicrec_core.sessions.path import nearest_ahead, sphere_points  # noqa: E402
+from musicrec_core.sessions.variety import Variety  # noqa: E402
 
 STYLES, SUB_STYLES = 100, 2000
 
@@ -67,6 +76,28 @@ def build(target: Path, items: int, seed: int = 0) -> None:
         builder.commit({"source": "audioset"})
 
 
+def fixed_points_path(
+    index: CatalogIndex,
+    a_vector: np.ndarray,
+    b_vector: np.ndarray,
+    steps: int,
+    *,
+    exclude_groups: set[str],
+) -> Session[PathItem]:
+    """The path rule before the shipped one (the baseline): every point fixed on the A-B
+    circle at i / (steps + 1), the nearest playable item nearer B than the step before."""
+    a, b = unit(a_vector), unit(b_vector)
+    search, rules = CandidateSearch(index), Variety(steps, excluded=exclude_groups)
+    items, to_b = [], float(a @ b)
+    for point in sphere_points(a, b, steps):
+        found = nearest_ahead(search, rules, point, a, b, to_b)
+        if found is not None:
+            rules.take(found[0].meta)
+            items.append(found[0])
+            to_b = found[0].to_b
+    return Session(tuple(items), steps)
+
+
 def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
@@ -79,9 +110,10 @@ def steps_of(vectors: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--sessions", type=int, default=40)
+    parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("-n", type=int, default=50)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--cache", type=Path)
     args = parser.parse_args()
     folder = args.cache or Path(tempfile.mkdtemp(prefix="bench-sessions-"))
@@ -137,28 +169,35 @@ def main() -> None:
                 f"{statistics.median(cpu):.1f} / {cpu[int(0.95 * (len(cpu) - 1))]:.1f} | "
                 f"{min(row['n'])}-{max(row['n'])}"
             )
-        rising, all_close, cpu, lengths = [], [], [], []
-        for _ in range(args.sessions):
+        rules = {"re-planned (shipped)": path, "fixed points (before)": fixed_points_path}
+        paths = {label: {"rising": [], "close": [], "cpu": [], "kept": []} for label in rules}
+        for _ in range(args.pairs):
             a_id, b_id = rng.integers(0, len(index), 2).tolist()
             a, b = index.vector(a_id), index.vector(b_id)
             own = {index.meta(a_id).group, index.meta(b_id).group}
-            started = time.process_time()
-            session = path(index, a, b, args.steps, exclude_groups=own)
-            cpu.append((time.process_time() - started) * 1000)
-            to_b = [float(_unit(a[None])[0] @ _unit(b[None])[0])] + [i.to_b for i in session.items]
-            rising += [later > earlier for earlier, later in zip(to_b, to_b[1:], strict=False)]
-            chain = unit_of([a_id, *(i.item_id for i in session.items), b_id])
-            all_close.append(bool((steps_of(chain) > close).all()))
-            lengths.append(len(session.items))
-        cpu.sort()
+            for label, rule in rules.items():
+                row = paths[label]
+                started = time.process_time()
+                session = rule(index, a, b, args.steps, exclude_groups=own)
+                row["cpu"].append((time.process_time() - started) * 1000)
+                to_b = [float(unit(a) @ unit(b))] + [i.to_b for i in session.items]
+                row["rising"] += [later > earlier for earlier, later in pairwise(to_b)]
+                chain = unit_of([a_id, *(i.item_id for i in session.items), b_id])
+                row["close"].append(bool((steps_of(chain) > close).all()))
+                row["kept"].append(len(session.items))
+        print(f"\npath, {args.pairs} random pairs, {args.steps} steps")
         print(
-            f"\npath, {args.sessions} random pairs, {args.steps} steps: cosine to B rises at "
-            f"{statistics.mean(rising) if rising else 0:.0%} of steps; every step beats p10 "
-            f"distance in "
-            f"{statistics.mean(all_close):.0%} of paths; steps kept {min(lengths)}-"
-            f"{max(lengths)} (mean {statistics.mean(lengths):.1f}); CPU ms p50 / p95 "
-            f"{statistics.median(cpu):.1f} / {cpu[int(0.95 * (len(cpu) - 1))]:.1f}"
+            "rule | steps kept (mean, min-max) | cosine to B rises at (of steps kept) | "
+            "paths whose every step beats p10 distance | CPU ms p50 / p95"
         )
+        for label, row in paths.items():
+            cpu = sorted(row["cpu"])
+            print(
+                f"{label} | {statistics.mean(row['kept']):.1f}, {min(row['kept'])}-"
+                f"{max(row['kept'])} | {statistics.mean(row['rising'] or [0]):.0%} | "
+                f"{statistics.mean(row['close']):.0%} | {statistics.median(cpu):.1f} / "
+                f"{cpu[int(0.95 * (len(cpu) - 1))]:.1f}"
+            )
 
 
 if __name__ == "__main__":

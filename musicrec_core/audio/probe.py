@@ -1,7 +1,8 @@
 """What is in a file, asked of ffprobe without decoding it.
 
-ffprobe reports (as JSON) the container, its first audio stream, the duration and the title
-and artist tags; :func:`probe_audio` turns that into an :class:`AudioInfo`. The content
+ffprobe reports (as JSON) the container, its first audio stream, the duration and the title,
+artist and album tags (the container's, else the audio stream's: Ogg and Opus keep them
+there); :func:`probe_audio` turns that into an :class:`AudioInfo`. The content
 decides, never the name or extension. A file ffprobe cannot open, or one with no audio
 stream (a PNG, a text file, a video without sound), is
 :class:`~musicrec_core.errors.NotAudioError`. So is any container outside
@@ -68,7 +69,8 @@ class AudioInfo:
         stream_index: its index among all the file's streams.
         has_video: True when the file also has a real video stream (cover art does not count).
         title: the container's title tag, if any.
-        artist: the container's artist tag, if any.
+        artist: the artist tag (the container's, else the audio stream's), if any.
+        album: the album tag, likewise.
         size_bytes: file size in bytes.
     """
 
@@ -83,6 +85,7 @@ class AudioInfo:
     title: str | None
     artist: str | None
     size_bytes: int
+    album: str | None = None
 
 
 def probe_audio(
@@ -128,8 +131,9 @@ def probe(
         ffprobe, "-v", "error", "-hide_banner",
         "-print_format", "json",
         "-show_entries",
-        "format=format_name,duration:format_tags=title,artist"
+        "format=format_name,duration:format_tags=title,artist,album"
         ":stream=index,codec_type,codec_name,sample_rate,channels,duration"
+        ":stream_tags=title,artist,album"
         ":stream_disposition=attached_pic",
         *input_args(file),
     ]  # fmt: skip
@@ -159,7 +163,7 @@ def probe(
         s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
         for s in streams
     )
-    tags = fmt.get("tags") or {}
+    tags = {**_lowered(stream.get("tags")), **_lowered(fmt.get("tags"))}
     duration = _positive_float(fmt.get("duration"))
     if duration is None:
         duration = _positive_float(stream.get("duration"))
@@ -175,12 +179,13 @@ def probe(
         title=_tag(tags, "title"),
         artist=_tag(tags, "artist"),
         size_bytes=size,
+        album=_tag(tags, "album"),
     )
 
 
 def info_from_fields(file: Path, fields: dict[str, object]) -> AudioInfo:
     """An :class:`AudioInfo` for ``file`` from a decode worker's probe report: the fields
-    of AudioInfo (bar ``path``, ``title`` and ``artist``) and ``tags``, the container's
+    of AudioInfo (bar ``path``, ``title``, ``artist`` and ``album``) and ``tags``, the container's
     tags; values are checked as ffprobe's are."""
     return AudioInfo(
         path=file,
@@ -194,6 +199,7 @@ def info_from_fields(file: Path, fields: dict[str, object]) -> AudioInfo:
         title=_tag(fields.get("tags"), "title"),
         artist=_tag(fields.get("tags"), "artist"),
         size_bytes=_positive_int(fields.get("size_bytes")) or 0,
+        album=_tag(fields.get("tags"), "album"),
     )
 
 
@@ -219,6 +225,13 @@ def _positive_int(value: object) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
+
+
+def _lowered(tags: object) -> dict[str, object]:
+    """A tag table with its names in lower case ({} for anything but a table)."""
+    return (
+        {str(name).lower(): value for name, value in tags.items()} if isinstance(tags, dict) else {}
+    )
 
 
 def _tag(tags: object, key: str) -> str | None:

@@ -11,7 +11,10 @@ others (none left: an error). The walk and its rules: :mod:`musicrec_core.sessio
 docs/sessions.md. The table gives each track's cosine to the one before and to the seeds;
 ``--json`` the same per item (``to_previous``, ``to_seeds``) with the seeds, the failed
 seeds and, when the catalog held too few, ``shortfall``. ``--m3u FILE`` writes the
-session as a playlist (:mod:`musicrec_core.sessions.m3u`).
+session as a playlist (:mod:`musicrec_core.sessions.m3u`). ``--more WORD``/``--less WORD``
+steer as for ``musicrec recommend`` (:mod:`musicrec_core.cli.steering_words`): only tracks
+carrying the words are played; the table's first line and ``--json``'s ``steering`` say
+how the words resolved.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from musicrec_core.cli.arguments import add_start_option, add_vggish_file_option
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.cli.session_output import show
 from musicrec_core.cli.session_seeds import embed_seeds, seed_groups
+from musicrec_core.cli.steering_words import add_steering_options, steering_from_args
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import SessionError
 from musicrec_core.recommender import Recommender
@@ -48,7 +52,7 @@ def add_session_options(
     parser: argparse.ArgumentParser, flag: str, default: int, meaning: str
 ) -> None:
     """The options ``mix`` and ``path`` share: the length, --index, --json, --no-variety,
-    --start and VGGish's weight files."""
+    --more/--less, --start and VGGish's weight files."""
     parser.add_argument(
         flag, dest="n", type=positive_int, default=default, help=f"{meaning} (default {default})"
     )
@@ -61,6 +65,7 @@ def add_session_options(
         action="store_true",
         help="drop the owner rules (no repeats still holds)",
     )
+    add_steering_options(parser, "tracks")
     add_start_option(parser)
     add_vggish_file_options(parser)
 
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
+        steering = steering_from_args(recommender.index, args)
         seeds, failed = embed_seeds(recommender, args.sources, args.start)
         if not seeds:
             raise SessionError("No seed could be used, so there is nothing to mix from.")
@@ -78,8 +84,9 @@ def run(args: argparse.Namespace) -> int:
             recommender,
             [seed.vector for seed in seeds],
             args.n,
+            steering=steering,
             variety=not args.no_variety,
             exclude_groups=seed_groups(seeds),
         )
-        show(recommender, session, seeds, failed, args)
+        show(recommender, session, seeds, failed, args, steering)
     return EXIT_OK

@@ -3,7 +3,8 @@
 A and B are files or links as ``musicrec recommend`` takes them; neither is played. The
 path's points and rules: :mod:`musicrec_core.sessions.path`, docs/sessions.md. The table
 and ``--json`` give each step's cosine to A and to B (``to_a``, ``to_b``), and say how many
-steps were merged when the catalog held no good neighbour for them.
+steps were merged when the catalog held no good neighbour for them. ``--more``/``--less``
+steer as for ``musicrec mix``: every step carries the words.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.cli.mix import add_session_options
 from musicrec_core.cli.session_output import show
 from musicrec_core.cli.session_seeds import embed_seeds, seed_groups
+from musicrec_core.cli.steering_words import steering_from_args
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import SessionError
 from musicrec_core.recommender import Recommender
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
+        steering = steering_from_args(recommender.index, args)
         ends, failed = embed_seeds(recommender, [args.a, args.b], args.start)
         if failed:
             raise SessionError(f"A path needs both ends: {failed[0].source} cannot be used.")
@@ -50,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
             ends[0].vector,
             ends[1].vector,
             args.n,
+            steering=steering,
             variety=not args.no_variety,
             exclude_groups=seed_groups(ends),
         )
-        show(recommender, session, ends, failed, args)
+        show(recommender, session, ends, failed, args, steering)
     return EXIT_OK

@@ -24,15 +24,13 @@ manifest names).
 The query's own YouTube video is never recommended, and neither is a query file's own
 track when the index holds it (same bytes), unless ``--include-self`` is given.
 
-``--more WORD`` and ``--less WORD`` steer (:mod:`musicrec_core.steering.filter`): each is
-repeatable, one word or phrase per option (not comma-separated: AudioSet's label names hold
-commas, "Violin, fiddle"), at most MAX_WORDS in all. Results then carry every ``--more``
+``--more WORD`` and ``--less WORD`` steer (:mod:`musicrec_core.cli.steering_words`).
+Results then carry every ``--more``
 word's labels or tags and none of the ``--less`` ones: every qualifying item ranked where
 the index names them (``--more`` words), else among the STEER_WIDTH_FACTOR x k nearest
 (``--less`` only). The table's second line says the steering and how many qualified,
 ``--json`` adds ``steering`` (each word's resolution, ``qualified``, ``searched``,
-``width``, ``exact``, ``unit``; docs/steering.md). An AudioSet catalog's words come from the
-cached label files or ``--labels``/``--ontology``. A VGGish library cannot be steered (no
+``width``, ``exact``, ``unit``; docs/steering.md). A VGGish library cannot be steered (no
 labels, no tags) and says so.
 
 YouTube results are looked up through YouTube's oEmbed endpoint (:mod:`musicrec_core.titles`,
@@ -48,19 +46,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from musicrec_core.cli.arguments import (
-    add_start_option,
-    add_vggish_file_options,
-    add_vocabulary_file_options,
-    positive_int,
-)
+from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options, positive_int
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.cli.query_clips import load_each
+from musicrec_core.cli.steering_words import add_steering_options, steering_from_args
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
-from musicrec_core.steering.filter import LabelSteering, SteeredOutcome
+from musicrec_core.steering.filter import SteeredOutcome
 from musicrec_core.timecode import format_clock
 from musicrec_core.titles import TitleLookup, TitleSettings, candidate_count
 
@@ -102,16 +96,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="keep a query file's own track in the results when the index holds it",
     )
-    for option, meaning in (("--more", "carry"), ("--less", "not carry")):
-        parser.add_argument(
-            option,
-            action="append",
-            default=[],
-            metavar="WORD",
-            help=f"results must {meaning} this word's labels or tags (repeatable; "
-            "`musicrec vocab` lists the words)",
-        )
-    add_vocabulary_file_options(parser)
+    add_steering_options(parser, "results")
     parser.add_argument(
         "--no-titles",
         action="store_true",
@@ -125,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
     with Recommender.open(args.index, weights=weights) as recommender:
-        steering = _steering(recommender, args)
+        steering = steering_from_args(recommender.index, args)
         clips = _load_clips(args.sources, args.start)
         if args.no_titles or not titles.enabled:
             results = recommender.recommend_many(
@@ -152,21 +137,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("\n\n".join(format_table(result, args.k) for result in results))
     return EXIT_OK
-
-
-def _steering(recommender: Recommender, args: argparse.Namespace) -> LabelSteering | None:
-    """The steering ``--more``/``--less`` ask for, resolved in the index's vocabulary (its
-    AudioSet files from ``--labels``/``--ontology`` when given); None without words. Raises
-    SteeringError subclasses (unknown, contradictory or too many words, a catalog without a
-    vocabulary)."""
-    if not args.more and not args.less:
-        return None
-    from musicrec_core.steering import catalog_vocabulary
-
-    vocabulary = catalog_vocabulary(
-        recommender.index, labels_path=args.labels, ontology_path=args.ontology
-    )
-    return LabelSteering.from_words(vocabulary, args.more, args.less)
 
 
 def _none_steered(outcome: SteeredOutcome) -> str:

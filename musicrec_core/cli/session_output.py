@@ -16,6 +16,7 @@ from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender, youtube_url
 from musicrec_core.sessions import MixItem, PathItem, Session
 from musicrec_core.sessions.m3u import m3u_text, plain_line
+from musicrec_core.steering.filter import Steering
 
 TITLE_WIDTH = 40
 
@@ -27,8 +28,10 @@ def print_session(
     failed: Sequence[FailedSeed],
     *,
     as_json: bool,
+    steering: Steering | None = None,
 ) -> None:
-    """The session on stdout (its shortfall, when any, also on stderr for a table)."""
+    """The session on stdout (its shortfall, when any, also on stderr for a table), led by
+    the ``steering`` it was played under, when any."""
     if as_json:
         index = recommender.index
         document = {
@@ -36,12 +39,15 @@ def print_session(
             "embedder": index.embedder.to_json(),
             "seeds": [seed.provenance.to_json() for seed in seeds],
             "failed_seeds": [seed.to_json() for seed in failed],
+            "steering": None if steering is None else steering.to_json(),
             **session.to_json(),
         }
         for item, shown in zip(session.items, document["items"], strict=True):
             shown["url"] = _link(item)
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return
+    if steering is not None:
+        print(f"Steering: {steering.describe()}.")
     is_mix = bool(session.items) and isinstance(session.items[0], MixItem)
     header = ("#", "to prev", "to seeds") if is_mix else ("#", "to A", "to B")
     rows = [(*header, "title", "link")]
@@ -68,9 +74,10 @@ def show(
     seeds: Sequence[Seed],
     failed: Sequence[FailedSeed],
     args: argparse.Namespace,
+    steering: Steering | None = None,
 ) -> None:
     """Print the session as ``args.json`` asks and write ``args.m3u`` when given."""
-    print_session(recommender, session, seeds, failed, as_json=args.json)
+    print_session(recommender, session, seeds, failed, as_json=args.json, steering=steering)
     if args.m3u is not None:
         write_m3u(session, args.m3u)
 

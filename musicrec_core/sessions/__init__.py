@@ -4,7 +4,7 @@ track to another (:func:`path`), with the variety rules both share (docs/session
 from musicrec_core.sessions.items import MixItem, PathItem, Session
 from musicrec_core.sessions.mix import MAX_SESSION, PREVIOUS_WEIGHT, mix
 from musicrec_core.sessions.path import path
-from musicrec_core.sessions.variety import group_owner, owner_cap
+from musicrec_core.sessions.variety import catalog_owner, group_owner, owner_cap
 
 __all__ = [
     "MAX_SESSION",
@@ -12,6 +12,7 @@ __all__ = [
     "MixItem",
     "PathItem",
     "Session",
+    "catalog_owner",
     "group_owner",
     "mix",
     "owner_cap",

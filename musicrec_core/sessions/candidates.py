@@ -3,7 +3,12 @@ points, steered when asked, with exact cosines from the stored vectors.
 
 A step asks for :data:`CANDIDATE_WIDTH` items per point and, when none of them may be
 played (all used, or ruled out by the variety rules or the steering), asks again four
-times wider, up to the whole index (:func:`widening`)."""
+times wider, up to the whole index (:func:`widening`).
+
+Speed (a 50-track mix makes 100 searches, a path up to four per step): each search asks
+the index for at most :data:`EFFORT_PER_CANDIDATE` units of effort per item wanted (never
+more than its default), and a session asks about the same point (a mix's seeds) once per
+width, keeping the answer."""
 
 from __future__ import annotations
 
@@ -22,6 +27,13 @@ CANDIDATE_WIDTH = 64
 50 groups, so 64 leaves enough unused ones in all but crowded corners)."""
 
 
+EFFORT_PER_CANDIDATE = 100
+"""Search effort per item asked (Annoy: nodes inspected; Annoy's own default is the number
+of trees, 100 in a shipped index, per item): a step needs good candidates, whose cosines
+are then exact, not the exact nearest ones; the index's default effort (40,000 nodes at
+1M items) made a 50-track mix cost seconds there."""
+
+
 @dataclass(frozen=True)
 class Candidates:
     """Distinct items near the points asked about.
@@ -30,11 +42,16 @@ class Candidates:
         ids: item ids, int64 [m].
         metas: their metadata, in the same order.
         unit: their stored vectors scaled to unit length, float32 [m, dim].
+        reach: float32 [points]: for each point, the lowest cosine to it among the items
+            its search returned (ruled-out ones included), -1 when it returned the whole
+            index: any item not returned is no nearer that point (as far as the index's
+            search is exact).
     """
 
     ids: np.ndarray
     metas: list[ItemMeta]
     unit: np.ndarray
+    reach: np.ndarray
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
@@ -75,14 +92,16 @@ class CandidateSearch:
         self._steering = steering
         qualifying = None if steering is None else steering.qualifying(index)
         self._allowed = None if qualifying is None else np.asarray(qualifying.items, np.int64)
+        self._asked: dict[tuple[bytes, int], tuple[list[int], float]] = {}
 
     def near(self, points: Sequence[np.ndarray], width: int) -> Candidates:
         """The ``width`` nearest items to each of ``points`` (float32 [dim] each), each once,
         in first-found order, those the steering rules out dropped."""
         seen: dict[int, None] = {}
-        for point in points:
-            for item_id, _ in self.index.search(point, min(len(self.index), width)):
-                seen.setdefault(item_id, None)
+        reach = np.full(len(points), -1.0, np.float32)
+        for number, point in enumerate(points):
+            nearest, reach[number] = self._nearest(point, width)
+            seen.update(dict.fromkeys(nearest))
         ids = np.fromiter(seen, dtype=np.int64, count=len(seen))
         if self._allowed is not None:
             ids = ids[np.isin(ids, self._allowed)]
@@ -91,7 +110,18 @@ class CandidateSearch:
             found = [Found(int(i), 0.0, meta, 0.0) for i, meta in zip(ids, metas, strict=True)]
             keep = np.array(self._steering.admits(self.index, found), dtype=bool)
             ids, metas = ids[keep], [meta for meta, ok in zip(metas, keep, strict=True) if ok]
-        return Candidates(ids, metas, unit_rows(self.index.vectors(ids)))
+        return Candidates(ids, metas, unit_rows(self.index.vectors(ids)), reach)
+
+    def _nearest(self, point: np.ndarray, width: int) -> tuple[list[int], float]:
+        """The ids of the ``width`` nearest items to ``point`` and the reach of the search
+        (see :class:`Candidates`), asked once per session."""
+        key = (np.asarray(point, np.float32).tobytes(), width)
+        if key not in self._asked:
+            effort = min(self.index.default_search_k, width * EFFORT_PER_CANDIDATE)
+            found = self.index.search(point, min(len(self.index), width), search_k=effort)
+            whole = width >= len(self.index) or not found
+            self._asked[key] = ([i for i, _ in found], -1.0 if whole else found[-1][1])
+        return self._asked[key]
 
     def widening(self, limit: int | None = None) -> Iterator[int]:
         """The widths a step tries in turn: CANDIDATE_WIDTH, then OVERFETCH_FACTOR times

@@ -90,6 +90,7 @@ def _meta_json(item_id: int, meta: ItemMeta) -> dict[str, object]:
         "group": meta.group,
         "kind": meta.kind,
         "title": meta.title,
+        "labels": list(meta.labels),
         "source": meta.source,
         "start_s": meta.start_s,
         "end_s": meta.end_s,

@@ -17,11 +17,17 @@ from musicrec_core.catalog.audioset.build import AUDIOSET_EMBEDDER
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
 from musicrec_core.catalog.index.label_items import LABEL_ITEMS_FILE, LABEL_OFFSETS_FILE
 from musicrec_core.catalog.index.manifest import CURRENT_FILE, MANIFEST_FILE
+from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.embedders.base import Tag
+from musicrec_core.embedders.vggish import VGGishEmbedder
 from tests.helpers.shared_data import AUDIOSET_METADATA
 from tests.helpers.small_index import MUSICNN_MTT
 
 AUDIOSET_ITEMS = (("Music", "Jazz"), ("Music", "Piano"), ("Speech",))
+CLI_LABELS = (("Music", "Jazz"), ("Music", "Jazz", "Singing"), ("Music", "Piano"), ("Speech",))
+"""Segment i of :func:`build_cli_catalog` carries CLI_LABELS[i % 4]: 3 of its 12 are jazz
+without singing."""
+CLI_SEGMENTS = 12
 TRACK_TAGS = {
     "track-a": (Tag("piano", 0.8125), Tag("classical", 0.5), Tag("drums", 0.0625)),
     "track-b": (Tag("techno", 0.75), Tag("drums", 0.625), Tag("piano", 0.03125)),
@@ -76,6 +82,22 @@ def build_vggish_library(target: Path) -> Path:
         builder.add_many(_vectors(len(metas), AUDIOSET_EMBEDDER.dim), metas)
         builder.commit({"library": {"tracks": 2}})
     return target
+
+
+def build_cli_catalog(target: Path, vggish_files: tuple[Path, Path]) -> Path:
+    """An AudioSet-style catalog of CLI_SEGMENTS labelled segments (random vectors) for the
+    VGGish weights ``vggish_files`` (checkpoint, PCA), as the CLI's steering tests need."""
+    install_audioset_metadata()
+    identity = VGGishEmbedder.from_files(*vggish_files).id
+    dim = pooled_dim(identity.dim, DEFAULT_POOLING)
+    vectors = np.random.default_rng(3).standard_normal((CLI_SEGMENTS, dim)).astype(np.float32)
+    metas = [
+        ItemMeta(f"video{n:06d}", 30.0, 40.0, CLI_LABELS[n % len(CLI_LABELS)])
+        for n in range(CLI_SEGMENTS)
+    ]
+    with IndexBuilder(target, embedder=identity, pooling=DEFAULT_POOLING) as builder:
+        builder.add_many(vectors, metas)
+        return builder.commit({"source": "audioset"})
 
 
 def install_audioset_metadata() -> None:

@@ -13,6 +13,8 @@ Layout of ``INDEX_DIR``::
                                with its score, best first (rank 0)
         label_offsets.npy,     the label index, label id -> item ids (label_items.py);
         label_items.npy        absent from versions built before it (derived on use)
+        track_owners.json      a library build's album and artist tags per track
+                               (catalog/library/owners.py); absent: no owner known
         manifest.json          format, embedder, dimension, metric, pooling, counts, the
                                backend (absent: annoy) and its settings (n_trees; or
                                connectivity, expansion_add), search_k (the backend's

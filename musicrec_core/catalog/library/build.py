@@ -10,6 +10,8 @@ Mental model::
       --IndexBuilder--> INDEX_DIR (published atomically)
     the same windows' spectral landmarks (landmarks.py, cached alike)
       --LandmarkStore--> landmark files in the same version, listed in its manifest
+    each file's album and artist tags (owners.py, cached with the embedding)
+      --write_owners--> the owners file in the same version
 
 Decoded tracks wait in a batch until :data:`EMBED_BATCH_WINDOWS` windows have gathered
 (across tracks), then go to the embedder in one call; when it refuses a batch, the tracks
@@ -25,13 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from musicrec_core import paths
+from musicrec_core.audio import probe_audio
 from musicrec_core.catalog.index import DEFAULT_BACKEND, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library.cache import EmbeddingCache
 from musicrec_core.catalog.library.decode import (
@@ -41,9 +44,11 @@ from musicrec_core.catalog.library.decode import (
     decode_file,
     fetch_link,
     fetch_with_ytdlp,
+    owner_of,
 )
 from musicrec_core.catalog.library.inputs import FileInput, LinkInput, collect_inputs
 from musicrec_core.catalog.library.landmarks import LandmarkCache, track_landmarks
+from musicrec_core.catalog.library.owners import OWNERS_FILE, TrackOwner, write_owners
 from musicrec_core.catalog.library.report import LibraryBuildReport, SkippedInput
 from musicrec_core.catalog.library.tracks import (
     DEFAULT_WINDOWS,
@@ -132,6 +137,10 @@ def build_library(
                 f"{collected.ignored} ignored{detail}."
             )
         items = _add_tracks(builder, tracks)
+        write_owners(
+            builder.extra_file(OWNERS_FILE),
+            {track.key: track.embedding.owner or TrackOwner() for track in tracks},
+        )
         library: dict[str, object] = {
             "inputs": list(inputs),
             "tracks": len(tracks),
@@ -227,7 +236,13 @@ class _LibraryRun:
             self.flush()
 
     def _reuse(self, key: str, kind: str, source: str, embedding: TrackEmbedding) -> None:
-        """Index track ``key`` from its cached embedding."""
+        """Index track ``key`` from its cached embedding; an entry written before owners
+        were kept gets them from the file's tags (ffprobe, no decoding) and is rewritten."""
+        if embedding.owner is None:
+            embedding = replace(
+                embedding, owner=_file_owner(source) if kind == "file" else TrackOwner()
+            )
+            self.cache.put(key, embedding)
         self.tracks[key] = _Track(key, kind, source, embedding)
         self.reused += 1
 
@@ -270,6 +285,15 @@ class _LibraryRun:
             self.embedded += 1
 
 
+def _file_owner(path: str) -> TrackOwner:
+    """The album and artist tags of the file at ``path`` (none when it cannot be probed:
+    its cached embedding still indexes it)."""
+    try:
+        return owner_of(probe_audio(path))
+    except AudioError:
+        return TrackOwner()
+
+
 def _with_views(track: DecodedTrack) -> list[Clip]:
     """The track's windows, then their phone views (same order)."""
     views = [
@@ -303,6 +327,7 @@ def _track_embedding(
         phone_frames=np.concatenate([e.vectors for e in phone]).astype(np.float32),
         phone_lengths=np.array([e.vectors.shape[0] for e in phone], dtype=np.int64),
         tags=tags,
+        owner=track.owner,
     )
 
 

@@ -11,7 +11,8 @@ length and :data:`CACHE_FORMAT`, and ``<key>`` is the track key (sha256 or video
 
 An entry stores the windows' per-frame embeddings and those of their phone views (pooling
 happens at build time, so a change of pooling rule needs no re-embedding), their offsets,
-the title and the track tags.
+the title, the track tags and the owner tags (album, artist; an entry written before
+them has none, and the build reads them from the file).
 Entries are written atomically (temporary file + rename); an unreadable or inconsistent
 one is a miss. Failed inputs are never cached.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from musicrec_core.atomic_file import atomic_write
+from musicrec_core.catalog.library.owners import TrackOwner
 from musicrec_core.catalog.library.tracks import TrackEmbedding
 from musicrec_core.clip import CLIP_SECONDS
 from musicrec_core.embedders.base import EmbedderId, Tag
@@ -86,6 +88,7 @@ class EmbeddingCache:
                         Tag(str(name), float(p))
                         for name, p in zip(data["tag_names"], data["tag_probs"], strict=True)
                     ),
+                    owner=_owner(info.get("owner")),
                 )
         except FileNotFoundError:
             return None
@@ -113,7 +116,7 @@ class EmbeddingCache:
             with atomic_write(self._path(key)) as handle:
                 np.savez(
                     handle,
-                    info=np.array(json.dumps({"title": track.title})),
+                    info=np.array(json.dumps(_info(track))),
                     starts=track.starts,
                     ends=track.ends,
                     frames=track.frames,
@@ -125,3 +128,18 @@ class EmbeddingCache:
                 )
         except OSError as exc:
             logger.warning("cannot write the embedding cache entry for %s: %s", key, exc)
+
+
+def _info(track: TrackEmbedding) -> dict[str, object]:
+    """An entry's JSON fields: the title and, once read, the owner [album, artist]."""
+    info: dict[str, object] = {"title": track.title}
+    if track.owner is not None:
+        info["owner"] = [track.owner.album, track.owner.artist]
+    return info
+
+
+def _owner(stored: object) -> TrackOwner | None:
+    """The owner an entry stores, None when it has none (or not as a pair)."""
+    if not isinstance(stored, list) or len(stored) != 2:
+        return None
+    return TrackOwner(*(tag if isinstance(tag, str) else None for tag in stored))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core.audio import AudioInfo, load_clip, probe_audio
+from musicrec_core.catalog.library.owners import TrackOwner
 from musicrec_core.catalog.library.tracks import plan_windows
 from musicrec_core.clip import Clip
 from musicrec_core.errors import AudioError
@@ -50,6 +51,7 @@ class DecodedTrack:
     source: str
     title: str | None
     clips: tuple[Clip, ...]
+    owner: TrackOwner = TrackOwner()
 
 
 def decode_file(
@@ -74,7 +76,13 @@ def decode_file(
         raise errors[0]
     if errors:
         logger.warning("%s: %d of %d windows could not be decoded", path, len(errors), len(starts))
-    return DecodedTrack(key, "file", source, _title_from_tags(info) or path.stem, tuple(clips))
+    title = _title_from_tags(info) or path.stem
+    return DecodedTrack(key, "file", source, title, tuple(clips), owner_of(info))
+
+
+def owner_of(info: AudioInfo) -> TrackOwner:
+    """A file's album and artist tags."""
+    return TrackOwner(info.album, info.artist)
 
 
 def _title_from_tags(info: AudioInfo) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musicrec_core.catalog.library.owners import TrackOwner
 from musicrec_core.clip import CLIP_SECONDS
 from musicrec_core.embedders.base import Tag
 from musicrec_core.hashing import file_sha256
@@ -90,6 +91,8 @@ class TrackEmbedding:
         phone_lengths: int64 [w], frames per phone view (each >= 1).
         tags: track tags (window probabilities averaged, phone views left out), best
             first; () without tags.
+        owner: the file's album and artist tags; None when not read (a cache entry
+            written before owners were kept).
     """
 
     title: str | None
@@ -100,6 +103,7 @@ class TrackEmbedding:
     phone_frames: np.ndarray
     phone_lengths: np.ndarray
     tags: tuple[Tag, ...]
+    owner: TrackOwner | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:

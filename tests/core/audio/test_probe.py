@@ -30,6 +30,18 @@ def test_probe_describes_video_with_audio(make_media: MakeMedia) -> None:
     assert load_clip(path, info=info).provenance.title == "Test Movie"
 
 
+@pytest.mark.parametrize("name", ["tagged.flac", "tagged.ogg"])
+def test_probe_reads_album_and_artist_from_the_container_or_the_stream(
+    make_media: MakeMedia, name: str
+) -> None:
+    """FLAC keeps its tags on the container, Ogg Vorbis on the audio stream: both are read."""
+    tags = ("-metadata", "title=Song", "-metadata", "artist=Band", "-metadata", "album=Record")
+    info = probe_audio(make_media(name, seconds=1, codec_args=tags))
+    assert (info.title, info.artist, info.album) == ("Song", "Band", "Record")
+    untagged = probe_audio(make_media("plain.flac", seconds=1))
+    assert (untagged.title, untagged.artist, untagged.album) == (None, None, None)
+
+
 def test_cover_art_is_not_video(make_media: MakeMedia, tmp_path: Path) -> None:
     song = make_media("song.mp3", seconds=2)
     cover = tmp_path / "cover.png"

@@ -6,21 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta
-from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.cli import main
-from musicrec_core.embedders.vggish import VGGishEmbedder
 from musicrec_core.steering.filter import STEER_WIDTH_FACTOR
 from tests.helpers.music import generate_music
 from tests.helpers.shared_data import AUDIOSET_METADATA, needs_audioset_metadata
-from tests.helpers.steering_indexes import install_audioset_metadata
-
-LABELS = (("Music", "Jazz"), ("Music", "Jazz", "Singing"), ("Music", "Piano"), ("Speech",))
-"""Segment i of the catalog carries LABELS[i % 4]: 3 of its 12 are jazz without singing."""
-SEGMENTS = 12
+from tests.helpers.steering_indexes import CLI_SEGMENTS, build_cli_catalog
 
 pytestmark = [needs_audioset_metadata, pytest.mark.usefixtures("shared_vggish_cache")]
 
@@ -35,17 +27,7 @@ def query(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def catalog(synthetic_vggish: tuple[Path, Path], tmp_path: Path) -> Path:
     """An AudioSet-style catalog of 12 labelled segments for the synthetic VGGish weights."""
-    install_audioset_metadata()
-    identity = VGGishEmbedder.from_files(*synthetic_vggish).id
-    dim = pooled_dim(identity.dim, DEFAULT_POOLING)
-    vectors = np.random.default_rng(3).standard_normal((SEGMENTS, dim)).astype(np.float32)
-    metas = [
-        ItemMeta(f"video{n:06d}", 30.0, 40.0, LABELS[n % len(LABELS)]) for n in range(SEGMENTS)
-    ]
-    with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
-        builder.add_many(vectors, metas)
-        builder.commit({"source": "audioset"})
-    return tmp_path / "index"
+    return build_cli_catalog(tmp_path / "index", synthetic_vggish)
 
 
 def recommend(capsys, weights, *args: str) -> tuple[int, str, str]:
@@ -87,7 +69,7 @@ def test_less_words_alone_search_the_fixed_width(
     status, out, _ = recommend(capsys, synthetic_vggish, *args)
     steering = json.loads(out)["steering"]
     assert status == 0 and not steering["exact"]
-    assert (steering["searched"], steering["width"]) == (SEGMENTS, 2 * STEER_WIDTH_FACTOR)
+    assert (steering["searched"], steering["width"]) == (CLI_SEGMENTS, 2 * STEER_WIDTH_FACTOR)
     assert steering["qualified"] == 9  # all but the 3 speech segments
 
 

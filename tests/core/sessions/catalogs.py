@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta
+from musicrec_core.catalog.library.owners import OWNERS_FILE, TrackOwner, write_owners
 from tests.helpers.band_embedder import BandEnergyEmbedder
 
 DIM = BandEnergyEmbedder().id.dim
 
 
-def build_catalog(target: Path, vectors: np.ndarray, groups: Sequence[str]) -> Path:
+def build_catalog(
+    target: Path,
+    vectors: np.ndarray,
+    groups: Sequence[str],
+    owners: Mapping[str, TrackOwner] | None = None,
+) -> Path:
     """``vectors`` (float32 [n, DIM]) as items of ``groups``, each group's items 10 s apart;
-    Annoy inspects every node, so searches are exact."""
+    Annoy inspects every node, so searches are exact. ``owners``: the groups' album and
+    artist tags, stored as a library build stores them."""
     starts: dict[str, float] = {}
     metas = []
     for group in groups:
@@ -25,6 +32,8 @@ def build_catalog(target: Path, vectors: np.ndarray, groups: Sequence[str]) -> P
         target, embedder=BandEnergyEmbedder().id, pooling="mean", search_k=len(groups) * 1000
     ) as builder:
         builder.add_many(np.asarray(vectors, dtype=np.float32), metas)
+        if owners is not None:
+            write_owners(builder.extra_file(OWNERS_FILE), owners)
         return builder.commit()
 
 

@@ -1,6 +1,7 @@
-"""A path plays, at points spread evenly on the great circle from A to B, the nearest
-playable item: along an arc of items it moves steadily from A to B; a point with nothing
-left is merged; A equal to B and steps out of range are refused."""
+"""A path plays, at points spread evenly on the great circle from the track before to B,
+the nearest playable item: along an arc of items it moves steadily from A to B; a step that
+lands ahead of its point has the rest of the way split evenly after it; a point with
+nothing left is merged; A equal to B and steps out of range are refused."""
 
 from __future__ import annotations
 
@@ -52,6 +53,20 @@ def test_a_taken_neighbour_gives_the_next_nearest(arc) -> None:
     session = path(arc, A, B, 29, exclude_groups={"t00", "t30"})
     groups = [item.meta.group for item in session.items]
     assert groups == [f"t{i:02d}" for i in range(1, 30)]
+
+
+def test_after_a_step_lands_ahead_the_rest_of_the_way_is_split_evenly(tmp_path) -> None:
+    """Items at 10, 45, 50 and 80 degrees from A towards B, two steps. The first point
+    (30 degrees) plays 45; the second is planned from 45: half-way to B (67.5 degrees),
+    so 80 plays. Points fixed at 30 and 60 degrees would have played 50, a step of 5
+    degrees and then one of 40 to B."""
+    angles = np.radians([10.0, 45.0, 50.0, 80.0])
+    vectors = np.zeros((4, DIM), np.float32)
+    vectors[:, 0], vectors[:, 1] = np.cos(angles), np.sin(angles)
+    build_catalog(tmp_path / "index", vectors, ["d10", "d45", "d50", "d80"])
+    with CatalogIndex.load(tmp_path / "index") as index:
+        session = path(index, A, B, 2)
+    assert [item.meta.group for item in session.items] == ["d45", "d80"]
 
 
 def test_points_without_a_good_neighbour_are_merged(arc) -> None:

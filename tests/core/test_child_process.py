@@ -103,7 +103,7 @@ def test_the_ytdlp_worker_never_sees_the_secrets(secrets: dict[str, str], tmp_pa
         _serve_test_video("envTest_01", "http://127.0.0.1:9/none.mp3"),
         YtDlpProcess("envTest_01", workdir, YouTubeSettings(socket_timeout_s=1.0)) as process,
     ):
-        pid = process._process.pid
+        pid = process.pid
         raw = Path(f"/proc/{pid}/environ").read_bytes()
         limits = Path(f"/proc/{pid}/limits").read_text()
     environment = dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)

@@ -149,7 +149,7 @@ class VideoMeta:
         )
 
 
-_STOPPED = "The YouTube downloader stopped unexpectedly; try again later."
+_STOPPED_MESSAGE = "The YouTube downloader stopped unexpectedly; try again later."
 
 
 class YtDlpProcess:
@@ -195,7 +195,8 @@ class YtDlpProcess:
         self._metadata_deadline = time.monotonic() + settings.metadata_timeout_s
         self._state = "metadata"
         """Where the worker's fetch is: "metadata" or "download" (it works), "between"
-        (it sent the metadata and waits), "over" (it may serve another fetch), "broken"."""
+        (it sent the metadata and waits), "over" (it may serve another fetch), "broken"
+        (it may not), "closed" (the worker is no longer this fetch's)."""
         try:
             self._worker = self._workers.take(self._metadata_deadline)
             self._worker.send(request)
@@ -236,7 +237,7 @@ class YtDlpProcess:
             self._worker.send({"op": "section", "start_s": start_s, "end_s": end_s})
         except WorkerGoneError as exc:
             self._state = "broken"
-            raise FetchError(_STOPPED) from exc
+            raise FetchError(_STOPPED_MESSAGE) from exc
         deadline = time.monotonic() + self._settings.download_timeout_s
         event = self._next_event(deadline, watch_bytes=True)
         if event.get("event") != "done":
@@ -250,14 +251,16 @@ class YtDlpProcess:
 
     def close(self) -> None:
         """Hand the worker back if its fetch is over, else kill it; idempotent."""
+        if self._state == "closed":
+            return
         if self._state == "between":  # metadata read, no section wanted: end the fetch
             try:
                 self._worker.send({"op": "end"})
                 self._state = "over"
             except WorkerGoneError:
                 self._state = "broken"
-        self._workers.give_back(self._worker, self._state == "over")
-        self._state = "broken"
+        over, self._state = self._state == "over", "closed"
+        self._workers.give_back(self._worker, over)
 
     def _out_of_protocol(self, message: str) -> FetchError:
         self._state = "broken"
@@ -284,7 +287,7 @@ class YtDlpProcess:
             self._state = "broken"
             tail = " | ".join(self._worker.stderr_tail)
             logger.warning("yt-dlp worker stopped: %s | %s", exc, tail)
-            raise FetchError(_STOPPED) from exc
+            raise FetchError(_STOPPED_MESSAGE) from exc
         except BaseException:
             self._state = "broken"
             raise
@@ -300,7 +303,7 @@ class YtDlpProcess:
 
     def _check_bytes(self) -> None:
         """Raise InputTooLargeError when the files in ``workdir`` are over the byte cap
-        (in the download phase the worker is killed first, by ``receive``)."""
+        (while the worker downloads, from inside ``receive``, which then kills it)."""
         used = _tree_bytes(self._workdir, skip=self._cookies_copy)
         if used > self._settings.max_bytes:
             raise InputTooLargeError(

@@ -194,7 +194,7 @@ def test_a_worker_grown_past_its_resident_cap_is_replaced(
     server: LocalHTTPServer, webm_opus: bytes, tmp_path: Path
 ) -> None:
     """Metadata only, then the fetch is ended: that worker would be kept, were it not over
-    its resident cap (1 byte here)."""
+    its resident cap (1 byte here). Closing the fetch again leaves a kept worker alone."""
     url = server.add("/song.webm", webm_opus, content_type="audio/webm")
     for cap, kept in ((2**30, 1), (1, 0)):
         workers = YtDlpWorkers(recycle_rss_bytes=cap)
@@ -202,6 +202,7 @@ def test_a_worker_grown_past_its_resident_cap_is_replaced(
             with _serve_test_video(VIDEO, url), YtDlpProcess(VIDEO, tmp_path, FAST, workers) as p:
                 assert p.metadata().title is not None
                 pid = p.pid
+            p.close()
             assert len(workers.idle_pids()) == kept and alive(pid) == bool(kept)
         finally:
             workers.close()

@@ -17,6 +17,7 @@ Messages are JSON objects, one per line (JSON text holds no raw newline)::
     <- {"op": "section", "start_s": s, "end_s": e}   or   {"op": "end"} (stop here)
     -> {"event": "done", "path": ...}              (the downloaded section)
     at either step: {"event": "error", "message": ..., "memory": bool}: the fetch is over.
+    -> {"event": "idle"}                           (after every fetch, once cleaned up)
 
 Every fetch starts from what its message says, never from what an earlier fetch left:
 
@@ -167,7 +168,8 @@ def _serve_one(sock: socket.socket, requests: BinaryIO, request: dict[str, Any])
     finally:
         os.chdir(_BETWEEN_FETCHES_DIR)
         forget_session_state()
-        gc.collect()
+        gc.collect()  # what the fetch held is freed (and its sockets closed) before "idle"
+    _send(sock, {"event": "idle"})
 
 
 def main() -> None:

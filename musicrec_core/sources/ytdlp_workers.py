@@ -21,9 +21,10 @@ A worker keeps the guarantees of the per-fetch child:
 - **Only the fetch's own directory**: each fetch names its private directory, which is
   the worker's working directory for that fetch only.
 
-A worker is handed back to the pool only after a fetch that ended as the protocol says;
-one that died, was killed, holds more than ``recycle_rss_bytes`` resident, has more open
-descriptors than when it started, or still has a child process is stopped instead, so a
+A worker is handed back to the pool only after a fetch that ended as the protocol says,
+once it has said it cleaned up after it; one that died, was killed, holds more than
+``recycle_rss_bytes`` resident, has more open descriptors than when it started, or still
+has a child process is stopped instead, so a
 worker that crashes, hangs or grows costs only the fetch it held. Workers are started on
 demand, one per fetch running at once, and at most ``max_idle`` wait between fetches; an
 idle worker exits by itself when this process goes away (its socket reaches end of file).
@@ -64,6 +65,8 @@ _SCRIPT = Path(__file__).with_name("_ytdlp_worker.py")
 _RECYCLE_RSS_BYTES = 256 * 2**20
 _MAX_LINE_BYTES = 1 << 20
 _TICK_S = 0.05
+_SETTLE_TIMEOUT_S = 10.0
+"""How long a worker may take to clean up after a fetch before it is replaced instead."""
 PRESTART_TIMEOUT_S = 30.0
 """How long :meth:`YtDlpWorkers.prestart` waits for a worker to import yt-dlp."""
 
@@ -267,14 +270,32 @@ class YtDlpWorkers:
         """Keep ``worker`` for the next fetch if ``clean`` (its fetch ended as the protocol
         says) and it is still sound; otherwise kill it (and what it started)."""
         if clean and self.keep:
-            why = self._unsound(worker)
-            if why:
-                log.info("yt-dlp worker %d %s; replacing it", worker.pid, why)
-            with self._lock:
-                if not why and not self._closed and len(self._idle) < self.max_idle:
-                    self._idle.append(worker)
-                    return
+            self._keep_if_sound(worker, self._unsettled(worker))
+        else:
+            worker.kill()
+
+    def _keep_if_sound(self, worker: YtDlpWorker, why_not: str = "") -> None:
+        """Put ``worker`` with the idle ones unless ``why_not`` or it is unsound (then it
+        is killed, and the reason logged), or the pool is closed or full."""
+        why_not = why_not or self._unsound(worker)
+        if why_not:
+            log.info("yt-dlp worker %d %s; replacing it", worker.pid, why_not)
+        with self._lock:
+            if not why_not and not self._closed and len(self._idle) < self.max_idle:
+                self._idle.append(worker)
+                return
         worker.kill()
+
+    def _unsettled(self, worker: YtDlpWorker) -> str:
+        """Wait for the worker's "idle" (it has freed what the fetch held): "" once it came,
+        else why not (the worker is then killed)."""
+        try:
+            event = worker.receive(time.monotonic() + _SETTLE_TIMEOUT_S)
+        except (WorkerGoneError, WorkerLateError) as exc:
+            return f"did not settle after its fetch ({exc})"
+        if event.get("event") != "idle":
+            return f"sent {event.get('event')!r} after its fetch"
+        return ""
 
     def _unsound(self, worker: YtDlpWorker) -> str:
         """Why ``worker`` may not serve another fetch, or "" when it may."""
@@ -300,7 +321,7 @@ class YtDlpWorkers:
         except (OSError, WorkerGoneError, WorkerLateError) as exc:
             log.warning("yt-dlp worker not started ahead: %s", exc)
             return
-        self.give_back(worker, True)
+        self._keep_if_sound(worker)
 
     def close(self) -> None:
         """Stop every idle worker; busy ones stop when their fetch ends."""

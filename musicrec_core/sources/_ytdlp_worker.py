@@ -37,7 +37,6 @@ path (``FFmpegPostProcessor``'s class-level cache): a fact about the installed f
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import socket
@@ -168,7 +167,6 @@ def _serve_one(sock: socket.socket, requests: BinaryIO, request: dict[str, Any])
     finally:
         os.chdir(_BETWEEN_FETCHES_DIR)
         forget_session_state()
-        gc.collect()  # what the fetch held is freed (and its sockets closed) before "idle"
     _send(sock, {"event": "idle"})
 
 

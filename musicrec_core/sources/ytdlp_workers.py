@@ -24,10 +24,12 @@ A worker keeps the guarantees of the per-fetch child:
 A worker is handed back to the pool only after a fetch that ended as the protocol says,
 once it has said it cleaned up after it; one that died, was killed, holds more than
 ``recycle_rss_bytes`` resident, has more open descriptors than when it started, or still
-has a child process is stopped instead, so a
-worker that crashes, hangs or grows costs only the fetch it held. Workers are started on
-demand, one per fetch running at once, and at most ``max_idle`` wait between fetches; an
-idle worker exits by itself when this process goes away (its socket reaches end of file).
+has a child process is stopped instead, so a worker that crashes, hangs or grows costs
+only the fetch it held. Workers are started on demand, one per fetch running at once, and
+at most ``max_idle`` wait between fetches (about 40 MiB PSS each); an idle worker exits
+by itself when this process goes away (its socket reaches end of file).
+
+A worker keeps the yt-dlp it imported: after upgrading yt-dlp, restart the host process.
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@ workers run for a request, without the event loop, the gateway and the reply):
   same size) and searched in the index (``recommend``, k=5); twice in the same run: read
   by the long-lived decode workers (the default where PyAV is installed), and by
   ffprobe/ffmpeg processes (the fallback, ``set_default_workers(False)``);
-* **links**: the same after a YouTube fetch through yt-dlp (its child process, the test
-  seam serving a 4-minute Opus/WebM "video" from 127.0.0.1, so no network cost);
+* **links**: the same after a YouTube fetch through yt-dlp (the test seam serving a
+  4-minute Opus/WebM "video" from 127.0.0.1, so no network cost); twice, interleaved
+  request by request: in a long-lived yt-dlp worker (the default) and in a process
+  started for the link (the fallback, ``YtDlpWorkers(keep=False)``), with their ratio,
+  and the memory an idle worker holds;
 * the **baseline** in the same run: VGGish alone on the decoded clip.
 
 CPU time is counted over the whole process tree (:func:`cpu_seconds`): this process, its
@@ -56,6 +59,7 @@ from musicrec_core.catalog.index.builder import estimate_index_bytes  # noqa: E4
 from musicrec_core.catalog.pooling import DEFAULT_POOLING  # noqa: E402
 from musicrec_core.embedders import WeightFiles  # noqa: E402
 from musicrec_core.recommender import Recommender  # noqa: E402
+from musicrec_core.sources.ytdlp_workers import YtDlpWorkers  # noqa: E402
 
 VIDEO_ID = "capacity001"
 MiB = 2**20
@@ -64,7 +68,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def cpu_seconds() -> float:
     """CPU time of this process, its waited-for children and its live descendants, in
-    seconds (a live process's time moves into ``RUSAGE_CHILDREN`` once it is reaped)."""
+    seconds (a live process's time moves into ``RUSAGE_CHILDREN`` once it is reaped; the
+    processes a live descendant has reaped, a yt-dlp worker's ffmpeg, are in its own
+    ``cutime``/``cstime``)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     finished = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -72,7 +78,8 @@ def cpu_seconds() -> float:
 
 
 def live_descendants() -> list[tuple[int, int]]:
-    """(pid, user + system CPU clock ticks) of every live descendant of this process."""
+    """(pid, CPU clock ticks) of every live descendant of this process: its user and
+    system time and those of the children it has waited for."""
     parents: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -82,7 +89,7 @@ def live_descendants() -> list[tuple[int, int]]:
         except OSError:  # it has just exited
             continue
         if fields[0] != "Z":
-            parents[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+            parents[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
     found, frontier = [], [os.getpid()]
     while frontier:
         parent = frontier.pop()
@@ -147,7 +154,25 @@ def per_request(work: Callable[[int], None], count: int) -> tuple[float, float]:
     return float(np.median(cpu)), float(np.median(wall))
 
 
-def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -> dict:
+def interleaved(variants: dict[str, Callable[[int], None]], count: int) -> dict:
+    """:func:`per_request` of each variant, their runs taken in turn (one of each, then the
+    next round), so a machine that gets busier mid-run weighs on all of them alike."""
+    for work in variants.values():
+        work(-1)
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    for number in range(count):
+        for name, work in variants.items():
+            cpu_before, wall_before = cpu_seconds(), time.perf_counter()
+            work(number)
+            cpu[name].append(cpu_seconds() - cpu_before)
+            wall[name].append(time.perf_counter() - wall_before)
+    return {name: (float(np.median(cpu[name])), float(np.median(wall[name]))) for name in cpu}
+
+
+def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -> tuple[dict, int]:
+    """(name -> (median CPU s, median wall s) per request, PSS in bytes of an idle yt-dlp
+    worker after the links)."""
     from musicrec_core.sources.attachment import clip_from_file
     from musicrec_core.sources.youtube import fetch_youtube_clip, parse_youtube_link
     from musicrec_core.sources.ytdlp_fetch import _serve_test_video
@@ -172,9 +197,12 @@ def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -
     video = video_soundtrack(work / "video.webm", seconds=240)
     link = parse_youtube_link(f"https://youtu.be/{VIDEO_ID}")
 
-    def youtube(number: int) -> None:
-        start = 20.0 + 10 * max(number, 0)
-        recommender.recommend(fetch_youtube_clip(link, start_s=start), 5)
+    def youtube_in(workers: YtDlpWorkers) -> Callable[[int], None]:
+        def youtube(number: int) -> None:
+            start = 20.0 + 10 * max(number, 0)
+            recommender.recommend(fetch_youtube_clip(link, start_s=start, workers=workers), 5)
+
+        return youtube
 
     figures = {"model": per_request(model_only, count)}
     if default_workers() is not None:
@@ -184,10 +212,14 @@ def measure_cpu(index_dir: Path, weights: WeightFiles, work: Path, count: int) -
     set_default_workers(True)
     with LocalHTTPServer() as server:
         url = server.add("/video.webm", video.read_bytes(), content_type="audio/webm")
+        long_lived, per_fetch = YtDlpWorkers(), YtDlpWorkers(keep=False)
         with _serve_test_video(VIDEO_ID, url):
-            figures["link"] = per_request(youtube, count)
+            variants = {"link": youtube_in(long_lived), "link, child": youtube_in(per_fetch)}
+            figures |= interleaved(variants, count)
+        worker_pss = rollup(long_lived.idle_pids()[0])["Pss"]
+        long_lived.close()
     recommender.close()
-    return figures
+    return figures, worker_pss
 
 
 # Memory ------------------------------------------------------------------------------
@@ -273,19 +305,26 @@ def main() -> int:
         size = sum(p.stat().st_size for p in (work / "index").rglob("*") if p.is_file())
         print(f"  built in {build_s:.1f} s, {size / MiB:.0f} MiB on disk")
 
-        figures = measure_cpu(work / "index", weights, work, args.requests)
+        figures, worker_pss = measure_cpu(work / "index", weights, work, args.requests)
         print(f"\nCPU per request (median of {args.requests}, one at a time):")
         for name, (cpu, wall) in figures.items():
             label = {
                 "model": "VGGish alone (baseline)",
                 "attachment": "attachment (3-min MP3), workers",
                 "attachment, ffmpeg": "attachment, ffmpeg processes",
+                "link": "YouTube link (loopback), worker",
+                "link, child": "YouTube link, a process per link",
             }
             print(
-                f"  {label.get(name, 'YouTube link (yt-dlp, loopback)'):34s} "
+                f"  {label[name]:34s} "
                 f"{cpu * 1000:7.0f} ms CPU  {wall * 1000:7.0f} ms wall  "
                 f"= {1 / cpu:5.1f} requests/s per core"
             )
+        ratio = figures["link"][0] / figures["link, child"][0]
+        print(
+            f"  a YouTube link in a worker costs {ratio:.2f} x the CPU of a process per link;"
+            f" an idle yt-dlp worker holds {worker_pss / MiB:.0f} MiB PSS"
+        )
 
         reports = measure_memory(work / "index", weights)
         print("\nMemory of two processes mapping the same index (MiB):")

@@ -34,6 +34,7 @@ from bot.settings import Settings, load_settings
 from musicrec_core.audio.decode_workers import set_default_workers
 from musicrec_core.child_process import set_child_niceness
 from musicrec_core.errors import MusicrecError
+from musicrec_core.sources.ytdlp_workers import set_fetch_workers
 from musicrec_core.tf_banner import silence_tensorflow_banner
 
 log = get_logger("bot")
@@ -172,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     point_discord_at(settings)
     set_child_niceness(settings.worker_nice)
     set_default_workers(settings.decode_in_workers)
+    set_fetch_workers(settings.ytdlp_in_workers)
     try:
         if args.sync:
             count = asyncio.run(sync_commands(settings, args.guild))

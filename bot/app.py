@@ -40,6 +40,7 @@ from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
+from musicrec_core.sources.ytdlp_workers import default_fetch_workers
 
 log = get_logger(__name__)
 
@@ -179,6 +180,7 @@ class MusicrecBot(commands.AutoShardedBot):
             workers = default_workers()
             if workers is not None:  # so the first uploads do not wait for one to start
                 await asyncio.to_thread(workers.prestart)
+            await asyncio.to_thread(default_fetch_workers().prestart)  # and the first link
             self.lag.start()
             self._install_sighup()
             log.info(

@@ -88,6 +88,7 @@ __all__ = [
     "YTDLP_MEMORY_LIMIT_BYTES",
     "child_environment",
     "ran_out_of_memory",
+    "resident_bytes",
     "set_child_niceness",
     "spawn",
 ]
@@ -215,6 +216,19 @@ def spawn_ytdlp_script(script: Path, *, cwd: Path) -> subprocess.Popen[str]:
         cwd=cwd,
         start_new_session=True,
     )
+
+
+def resident_bytes(pid: int) -> int | None:
+    """Resident memory of process ``pid`` (``VmRSS``) in bytes, or None where /proc cannot
+    say (no such process, not Linux). Long-lived workers are replaced past a cap of it."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def ran_out_of_memory(log_text: str) -> bool:

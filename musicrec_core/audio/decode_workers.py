@@ -58,7 +58,12 @@ import numpy as np
 
 from musicrec_core.audio.probe import AudioInfo, info_from_fields, too_many_channels
 from musicrec_core.audio.process import ALLOWED_FORMATS, Budget
-from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES, ChildPriority, spawn
+from musicrec_core.child_process import (
+    DECODER_MEMORY_LIMIT_BYTES,
+    ChildPriority,
+    resident_bytes,
+    spawn,
+)
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
 
 __all__ = [
@@ -165,17 +170,6 @@ class _Worker:
             data += chunk
         return bytes(data)
 
-    def resident_bytes(self) -> int | None:
-        """The worker's resident memory (``VmRSS``), or None where /proc cannot say."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except (OSError, ValueError):
-            pass
-        return None
-
     def kill(self) -> None:
         """Stop the process now and reap it; close the socket (idempotent)."""
         if self.proc.poll() is None:
@@ -278,7 +272,7 @@ class DecodeWorkers:
         return worker
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
-        rss = worker.resident_bytes() if healthy else None
+        rss = resident_bytes(worker.proc.pid) if healthy else None
         if healthy and rss is not None and rss > self.recycle_rss_bytes:
             log.info("decode worker %d holds %d MiB; replacing it", worker.proc.pid, rss >> 20)
             healthy = False

@@ -43,6 +43,7 @@ from musicrec_core.errors import (
 )
 from musicrec_core.sources.video_id import VIDEO_ID_RE, canonical_url
 from musicrec_core.sources.ytdlp_fetch import VideoMeta, YouTubeSettings, YtDlpProcess
+from musicrec_core.sources.ytdlp_workers import YtDlpWorkers
 from musicrec_core.timecode import format_clock, parse_timecode
 
 __all__ = [
@@ -274,6 +275,7 @@ def fetch_youtube_clip(
     *,
     start_s: float | None = None,
     settings: YouTubeSettings | None = None,
+    workers: YtDlpWorkers | None = None,
 ) -> Clip:
     """Download and decode a 10-second clip of a YouTube video. Blocking: run in an executor.
 
@@ -286,6 +288,8 @@ def fetch_youtube_clip(
         start_s: start of the window in seconds; None uses ``link.start_s``, and when that
             is None too, the loudest 10 s of a span at 40 % of the video.
         settings: yt-dlp settings and limits (default :class:`YouTubeSettings`).
+        workers: the yt-dlp workers to fetch in (default: the process-wide pool,
+            :func:`~musicrec_core.sources.ytdlp_workers.default_fetch_workers`).
 
     Returns:
         A Clip (float32 [n], 16 kHz) whose provenance has kind "youtube", the video id as
@@ -301,7 +305,7 @@ def fetch_youtube_clip(
         raise ValueError(f"start_s must be a finite number of seconds >= 0, got {requested!r}")
     workdir = Path(tempfile.mkdtemp(prefix="musicrec-yt-"))
     try:
-        with YtDlpProcess(link.video_id, workdir, settings) as process:
+        with YtDlpProcess(link.video_id, workdir, settings, workers) as process:
             meta = process.metadata()
             section_start, section_end = plan_section(meta, requested, settings)
             path = process.download_section(section_start, section_end)

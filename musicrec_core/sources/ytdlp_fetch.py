@@ -1,14 +1,16 @@
 """Run yt-dlp for one video under hard limits: metadata, then one short section.
 
-yt-dlp runs in a child process (``_ytdlp_worker.py``, ``python -I``, its own process group)
-rather than a thread, because a section download is yt-dlp *plus an ffmpeg it starts*, and
-only a process group can be stopped for sure: when the wall-clock limit of a phase passes or
-the files in the private directory grow past the byte cap, the whole group is killed
-(SIGKILL) and the caller gets a typed error. yt-dlp's own ``max_filesize`` is not enforced
-for ffmpeg section downloads, hence the cap is enforced here, by watching the directory.
-The child and everything it starts (yt-dlp's ffmpeg, the JavaScript runtime) get the
-minimal environment of :func:`musicrec_core.child_process.spawn` (no bot token, no proxy
-variables: a proxy reaches yt-dlp only as its ``proxy`` option) and its memory limit
+yt-dlp runs in a worker process (:mod:`musicrec_core.sources.ytdlp_workers`: a long-lived
+one, or one started for this fetch alone, the fallback), ``python -I`` in its own process
+group, rather than a thread, because a section download is yt-dlp *plus an ffmpeg it
+starts*, and only a process group can be stopped for sure: when the wall-clock limit of a
+phase passes or the files in the private directory grow past the byte cap, the whole
+group is killed (SIGKILL), the worker is never reused, and the caller gets a typed error.
+yt-dlp's own ``max_filesize`` is not enforced for ffmpeg section downloads, hence the cap
+is enforced here, by watching the directory. The worker and everything it starts (yt-dlp's
+ffmpeg, the JavaScript runtime) get the minimal environment of
+:func:`musicrec_core.child_process.spawn` (no bot token, no proxy variables: a proxy
+reaches yt-dlp only as its ``proxy`` option) and its memory limit
 (:data:`~musicrec_core.child_process.YTDLP_MEMORY_LIMIT_BYTES` for each process).
 
 Limits (:class:`YouTubeSettings`): ``socket_timeout_s`` for each network read inside yt-dlp,
@@ -42,31 +44,29 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import logging
 import os
-import queue
 import shutil
-import signal
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from musicrec_core.child_process import spawn_ytdlp_script
 from musicrec_core.errors import FetchError, InputTooLargeError, YouTubeNotReachedError
 from musicrec_core.js_runtime import ytdlp_js_runtimes
 from musicrec_core.sources.video_id import canonical_url
 from musicrec_core.sources.ytdlp_errors import error_for_ytdlp_message
+from musicrec_core.sources.ytdlp_workers import (
+    WorkerGoneError,
+    WorkerLateError,
+    YtDlpWorkers,
+    default_fetch_workers,
+)
 
 logger = logging.getLogger(__name__)
 
-_WORKER = Path(__file__).with_name("_ytdlp_worker.py")
-_POLL_S = 0.05
 _YOUTUBE_EXTRACTORS = ["youtube"]
 _COOKIES_COPY = "cookies.txt"
 """Name of the per-fetch copy of the cookies file inside the fetch's private directory."""
@@ -149,19 +149,32 @@ class VideoMeta:
         )
 
 
-class YtDlpProcess:
-    """One yt-dlp child process for one video: :meth:`metadata`, then :meth:`download_section`.
+_STOPPED_MESSAGE = "The YouTube downloader stopped unexpectedly; try again later."
 
-    Use as a context manager; leaving it kills the child (and its ffmpeg) if still running.
-    Everything yt-dlp writes goes to ``workdir``, which the caller owns and removes; that
-    includes the copy of ``settings.cookiefile`` yt-dlp is given (the original is only read).
+
+class YtDlpProcess:
+    """One fetch (one video) in a yt-dlp worker: :meth:`metadata`, then
+    :meth:`download_section`.
+
+    The worker comes from ``workers`` (default :func:`default_fetch_workers`: a long-lived
+    one, or a new process for this fetch alone). Use as a context manager; leaving it hands
+    the worker back when its fetch is over as the protocol says, else kills it (and its
+    ffmpeg). Everything yt-dlp writes goes to ``workdir``, which the caller owns and
+    removes; that includes the copy of ``settings.cookiefile`` yt-dlp is given (the
+    original is only read).
 
     Raises:
-        YouTubeNotReachedError: the cookies file cannot be read, or the child cannot be
+        YouTubeNotReachedError: the cookies file cannot be read, or no worker could be
             started (nothing reached YouTube).
     """
 
-    def __init__(self, video_id: str, workdir: Path, settings: YouTubeSettings) -> None:
+    def __init__(
+        self,
+        video_id: str,
+        workdir: Path,
+        settings: YouTubeSettings,
+        workers: YtDlpWorkers | None = None,
+    ) -> None:
         url = _TEST_MEDIA_URLS.get(video_id)
         extractors = ["generic"] if url is not None else _YOUTUBE_EXTRACTORS
         options = settings.ytdlp_options()
@@ -170,6 +183,7 @@ class YtDlpProcess:
             self._cookies_copy = _copy_cookies(settings.cookiefile, workdir)
             options["cookiefile"] = str(self._cookies_copy)
         request = {
+            "op": "fetch",
             "url": url if url is not None else canonical_url(video_id),
             "extractors": extractors,
             "workdir": str(workdir),
@@ -177,20 +191,20 @@ class YtDlpProcess:
         }
         self._workdir = workdir
         self._settings = settings
-        self._events: queue.Queue[str | None] = queue.Queue()
-        self._stderr_tail: deque[str] = deque(maxlen=20)
-        self._process = spawn_ytdlp_script(_WORKER, cwd=workdir)
-        self._readers = [
-            threading.Thread(target=self._read_events, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
+        self._workers = workers or default_fetch_workers()
+        self._metadata_deadline = time.monotonic() + settings.metadata_timeout_s
+        self._state = "metadata"
+        """Where the worker's fetch is: "metadata" or "download" (it works), "between"
+        (it sent the metadata and waits), "over" (it may serve another fetch), "broken"
+        (it may not), "closed" (the worker is no longer this fetch's)."""
         try:
-            self._send(request)
-        except FetchError as exc:  # the child died before reading its request
-            self.close()
-            raise YouTubeNotReachedError(str(exc)) from exc
+            self._worker = self._workers.take(self._metadata_deadline)
+            self._worker.send(request)
+        except (OSError, WorkerGoneError, WorkerLateError) as exc:
+            logger.warning("the yt-dlp worker could not start: %s", exc)
+            raise YouTubeNotReachedError(
+                "Could not start the YouTube downloader; try again later."
+            ) from exc
 
     def __enter__(self) -> YtDlpProcess:
         return self
@@ -198,12 +212,17 @@ class YtDlpProcess:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def pid(self) -> int:
+        """The process id of the worker serving this fetch."""
+        return self._worker.pid
+
     def metadata(self) -> VideoMeta:
         """Read the video's metadata (no media), within ``metadata_timeout_s``."""
-        deadline = time.monotonic() + self._settings.metadata_timeout_s
-        event = self._next_event(deadline, phase="metadata", watch_bytes=False)
+        event = self._next_event(self._metadata_deadline, watch_bytes=False)
         if event.get("event") != "info":
-            raise FetchError("Could not read that video's details.")
+            raise self._out_of_protocol("Could not read that video's details.")
+        self._state = "between"
         return VideoMeta.from_info(event["info"])
 
     def download_section(self, start_s: float, end_s: float) -> Path:
@@ -213,94 +232,84 @@ class YtDlpProcess:
             FetchError: past ``download_timeout_s``, or yt-dlp failed.
             InputTooLargeError: the files in ``workdir`` grew past ``max_bytes``.
         """
-        self._send({"section": [start_s, end_s]})
+        self._state = "download"
+        try:
+            self._worker.send({"op": "section", "start_s": start_s, "end_s": end_s})
+        except WorkerGoneError as exc:
+            self._state = "broken"
+            raise FetchError(_STOPPED_MESSAGE) from exc
         deadline = time.monotonic() + self._settings.download_timeout_s
-        event = self._next_event(deadline, phase="download", watch_bytes=True)
+        event = self._next_event(deadline, watch_bytes=True)
+        if event.get("event") != "done":
+            raise self._out_of_protocol("Could not download that video's audio.")
+        self._state = "over"
         self._check_bytes()
         path = Path(event.get("path", ""))
-        if event.get("event") != "done" or not path.is_file() or self._workdir not in path.parents:
+        if not path.is_file() or self._workdir not in path.parents:
             raise FetchError("Could not download that video's audio.")
         return path
 
     def close(self) -> None:
-        """Kill the child's process group if it still runs, and reap it."""
-        if self._process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait()
-        for reader in self._readers:
-            reader.join(timeout=5)
-        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        """Hand the worker back if its fetch is over, else kill it; idempotent."""
+        if self._state == "closed":
+            return
+        if self._state == "between":  # metadata read, no section wanted: end the fetch
+            try:
+                self._worker.send({"op": "end"})
+                self._state = "over"
+            except WorkerGoneError:
+                self._state = "broken"
+        over, self._state = self._state == "over", "closed"
+        self._workers.give_back(self._worker, over)
 
-    def _send(self, message: dict[str, Any]) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
+    def _out_of_protocol(self, message: str) -> FetchError:
+        self._state = "broken"
+        self._worker.kill()
+        return FetchError(message)
+
+    def _next_event(self, deadline: float, *, watch_bytes: bool) -> dict[str, Any]:
+        """The worker's answer in this phase: an event other than "error".
+
+        Raises:
+            FetchError: past the deadline, the worker stopped, or yt-dlp failed (mapped
+                by :func:`error_for_ytdlp_message`).
+            InputTooLargeError: the byte cap, or the worker ran out of memory.
+        """
+        phase = self._state
         try:
-            stdin.write(json.dumps(message) + "\n")
-            stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise FetchError("Could not start the YouTube downloader.") from exc
-
-    def _next_event(self, deadline: float, *, phase: str, watch_bytes: bool) -> dict[str, Any]:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.close()
-                logger.warning("yt-dlp %s phase ran past its time limit", phase)
-                what = "reading the video's details" if phase == "metadata" else "downloading"
-                raise FetchError(f"YouTube took too long ({what}); try again later.")
-            try:
-                wait = min(remaining, _POLL_S) if watch_bytes else remaining
-                line = self._events.get(timeout=wait)
-            except queue.Empty:
-                if watch_bytes:
-                    self._check_bytes()
-                continue
-            if line is None:
-                self._process.wait()
-                logger.warning("yt-dlp worker exited: %s", " | ".join(self._stderr_tail))
-                raise FetchError("The YouTube downloader stopped unexpectedly; try again later.")
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # stray output from a library in the child
-            if not isinstance(event, dict):
-                continue
-            if event.get("event") == "error":
-                message = str(event.get("message", ""))
-                logger.info("yt-dlp error: %s", message)
-                raise error_for_ytdlp_message(message, before_contact=phase == "metadata")
+            event = self._worker.receive(deadline, self._check_bytes if watch_bytes else None)
+        except WorkerLateError as exc:
+            self._state = "broken"
+            logger.warning("yt-dlp %s phase ran past its time limit", phase)
+            what = "reading the video's details" if phase == "metadata" else "downloading"
+            raise FetchError(f"YouTube took too long ({what}); try again later.") from exc
+        except WorkerGoneError as exc:
+            self._state = "broken"
+            tail = " | ".join(self._worker.stderr_tail)
+            logger.warning("yt-dlp worker stopped: %s | %s", exc, tail)
+            raise FetchError(_STOPPED_MESSAGE) from exc
+        except BaseException:
+            self._state = "broken"
+            raise
+        if event.get("event") != "error":
             return event
+        message = str(event.get("message", ""))
+        logger.info("yt-dlp error: %s", message)
+        if event.get("memory"):
+            self._state = "broken"
+            raise InputTooLargeError("Fetching that video needs more memory than musicrec allows.")
+        self._state = "over"
+        raise error_for_ytdlp_message(message, before_contact=phase == "metadata")
 
     def _check_bytes(self) -> None:
+        """Raise InputTooLargeError when the files in ``workdir`` are over the byte cap
+        (while the worker downloads, from inside ``receive``, which then kills it)."""
         used = _tree_bytes(self._workdir, skip=self._cookies_copy)
         if used > self._settings.max_bytes:
-            self.close()
             raise InputTooLargeError(
                 "That video's audio is too large to fetch "
                 f"(over {self._settings.max_bytes / 2**20:.1f} MiB for one clip)."
             )
-
-    def _read_events(self) -> None:
-        stdout = self._process.stdout
-        assert stdout is not None
-        for line in _lines(stdout):
-            self._events.put(line)
-        self._events.put(None)
-
-    def _read_stderr(self) -> None:
-        stderr = self._process.stderr
-        assert stderr is not None
-        for line in _lines(stderr):
-            self._stderr_tail.append(line.rstrip()[:500])
-
-
-def _lines(stream: IO[str]) -> Iterator[str]:
-    with contextlib.suppress(OSError, ValueError):
-        yield from stream
 
 
 def _copy_cookies(cookiefile: Path, workdir: Path) -> Path:

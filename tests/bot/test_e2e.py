@@ -155,8 +155,24 @@ def test_more_like_button_requeries_without_downloading(live: LiveBot, song: byt
     assert "tone0440ccc" not in ids
 
 
+def ytdlp_workers_of(pid: int) -> list[int]:
+    """Process ids of the yt-dlp workers process ``pid`` started (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if parent == str(pid) and b"_ytdlp_worker.py" in command:
+                found.append(int(entry.name))
+    return found
+
+
 def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
     fake = live.fake
+    (worker,) = ytdlp_workers_of(live.process.process.pid)  # started with the bot
     fake.post_message(f"ignore me https://youtu.be/{LINK_VIDEO}", who="otherbot")
     fake.post_message("no link in this one")
     message = fake.post_message(f"listen to **https://youtu.be/{LINK_VIDEO}?t=3** !")
@@ -177,6 +193,7 @@ def test_a_pasted_link_is_answered_in_the_channel(live: LiveBot) -> None:
         fingerprint=current_fingerprint(live.index_dir),
     )
     assert ids[0] == "tone0660ddd"  # the served "video" is the catalog's 660 Hz tone
+    assert ytdlp_workers_of(live.process.process.pid) == [worker]  # it fetched the link
     assert [r for r in fake.records if r.kind == "typing"]
     assert len([r for r in fake.records if r.kind == "channel_message"]) == 1
 

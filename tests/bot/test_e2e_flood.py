@@ -79,7 +79,7 @@ def assert_answered(live: LiveBot, interaction: str) -> None:
 def assert_only_children_lowered(bot_pid: int, by: int) -> None:
     """The bot's child processes run ``by`` nice levels below the bot (the decode workers
     of the idle class in ``SCHED_IDLE``, below any nice level); every thread of the bot
-    itself keeps the bot's priority. Waits for the stalled link's yt-dlp worker."""
+    itself keeps the bot's priority. Waits for a yt-dlp worker (the bot starts one)."""
     task = Path(f"/proc/{bot_pid}/task")
     deadline = time.monotonic() + 120
     children: list[int] = []

@@ -127,6 +127,15 @@ def test_uploads_are_read_in_decode_workers_unless_turned_off(
     assert load_settings(None).decode_in_workers is False
 
 
+def test_links_are_fetched_in_ytdlp_workers_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "x" * 59)
+    assert load_settings(None).ytdlp_in_workers is True
+    monkeypatch.setenv("MUSICREC_YTDLP_IN_WORKERS", "false")
+    assert load_settings(None).ytdlp_in_workers is False
+
+
 def test_precision_is_float32_unless_int8_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

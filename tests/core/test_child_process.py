@@ -28,6 +28,7 @@ from musicrec_core.child_process import (
 )
 from musicrec_core.errors import AudioError
 from musicrec_core.sources.ytdlp_fetch import YouTubeSettings, YtDlpProcess, _serve_test_video
+from musicrec_core.sources.ytdlp_workers import YtDlpWorkers
 from tests.helpers.fake_tools import UseFfmpeg, fake_tool, use_ffmpeg
 from tests.helpers.media import MakeMedia
 
@@ -96,16 +97,20 @@ def test_ffmpeg_and_ffprobe_never_see_the_secrets(
 
 
 def test_the_ytdlp_worker_never_sees_the_secrets(secrets: dict[str, str], tmp_path: Path) -> None:
-    """The worker (and so yt-dlp's ffmpeg and JavaScript runtime) starts with the minimum."""
+    """The worker (and so yt-dlp's ffmpeg and JavaScript runtime) starts with the minimum.
+    A pool of its own: an idle worker of the default pool may predate the secrets."""
     workdir = tmp_path / "work"
     workdir.mkdir()
+    workers = YtDlpWorkers()
+    settings = YouTubeSettings(socket_timeout_s=1.0)
     with (
         _serve_test_video("envTest_01", "http://127.0.0.1:9/none.mp3"),
-        YtDlpProcess("envTest_01", workdir, YouTubeSettings(socket_timeout_s=1.0)) as process,
+        YtDlpProcess("envTest_01", workdir, settings, workers) as process,
     ):
-        pid = process._process.pid
+        pid = process.pid
         raw = Path(f"/proc/{pid}/environ").read_bytes()
         limits = Path(f"/proc/{pid}/limits").read_text()
+    workers.close()
     environment = dict(entry.split("=", 1) for entry in raw.decode().split("\0") if "=" in entry)
     assert_minimal(environment)
     data_line = next(line for line in limits.splitlines() if line.startswith("Max data size"))

@@ -41,8 +41,8 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import CatalogError, SessionError, UnknownItemError
 from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
-from musicrec_core.sessions.playable import playable_session
-from musicrec_core.sessions.same_sound import same_sound_groups
+from musicrec_core.sessions.playable import looked_up_session
+from musicrec_core.sessions.seed_groups import never_played
 from musicrec_core.steering import LabelSteering
 from musicrec_core.titles import VideoAnswer
 
@@ -141,7 +141,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
             a, b = heard
 
             def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
-                own = _own_groups(index, heard) | excluded
+                own = never_played(index, heard) | excluded
                 return path(index, a.vector, b.vector, steps, exclude_groups=own)
 
             stored = await self._walked("path", interaction, walk, heard, [], None)
@@ -183,7 +183,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         """The mix of ``count`` from the ``heard`` seeds, kept in the store."""
 
         def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
-            own = _own_groups(index, heard) | excluded
+            own = never_played(index, heard) | excluded
             vectors = [seed.vector for seed in heard]
             return mix(index, vectors, count, steering=steering, exclude_groups=own)
 
@@ -214,22 +214,13 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
     ) -> tuple[str, StoredSession]:
         """Walk in a thread on the served index (gone videos replaced) and keep the session."""
         service = self.bot.service
-        titles = service.titles
-        answers: dict[str, VideoAnswer] = {}
 
-        def gone(groups: Sequence[str]) -> set[str]:
-            if titles is None:
-                return set()
-            found = titles.answers(groups)
-            answers.update(found)
-            return {group for group, answer in found.items() if answer.state == "gone"}
-
-        def walk_held() -> tuple[Session, str]:
+        def walk_held() -> tuple[Session, dict[str, VideoAnswer], str]:
             with service.recommender.held_index() as index:
-                session = playable_session(lambda excluded: walk(index, excluded), gone)
-                return session, index.fingerprint
+                walked = looked_up_session(lambda ex: walk(index, ex), service.titles)
+                return *walked, index.fingerprint
 
-        session, catalog = await asyncio.to_thread(walk_held)
+        session, answers, catalog = await asyncio.to_thread(walk_held)
         notes = _notes(kind, heard, failed, session, steering)
         stored = StoredSession(interaction.user.id, catalog, kind, session, notes, answers)
         return self.store.add(stored), stored
@@ -272,12 +263,6 @@ def _catalog_seed(recommender: Recommender, item_id: int) -> HeardSeed:
         meta = index.meta(item_id)
         name = meta.title or (source_name(meta.source) if meta.source else meta.group)
         return HeardSeed(name, index.vector(item_id), frozenset({meta.group}))
-
-
-def _own_groups(index: CatalogIndex, heard: Sequence[HeardSeed]) -> frozenset[str]:
-    """The groups never played: the seeds' own, and the items that sound exactly like one."""
-    same_sound = same_sound_groups(index, [seed.vector for seed in heard])
-    return frozenset(group for seed in heard for group in seed.own_groups) | same_sound
 
 
 def _seed_name(name: str) -> str:

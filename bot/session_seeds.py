@@ -21,6 +21,7 @@ import numpy as np
 from bot.request import AudioRequest
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet
+from musicrec_core.sessions.seed_groups import heard_groups
 from musicrec_core.sources.attachment import check_declared_size
 from musicrec_core.sources.youtube import parse_youtube_link
 
@@ -57,9 +58,7 @@ class HeardSeed:
 
 
 def _heard(name: str, result: RecommendationSet) -> HeardSeed:
-    own = set(result.query.own_groups) if result.query is not None else set()
-    own |= {item.group for item in result.items if item.identified}
-    return HeardSeed(name, result.query_vector, frozenset(own))
+    return HeardSeed(name, result.query_vector, heard_groups(result))
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,17 @@
 
 Mental model: the options are checked first (:func:`bot.session_seeds.seed_requests`): a
 bad link or an oversized file is named with its reason, and when none is left the member
-is told privately before anything is admitted (no cooldown). Steering words are resolved
-as /recommend resolves them, also before admission. Then the command is ONE admission
+is told privately before anything is admitted (no cooldown). Steering words (``more:`` and
+``less:`` of /mix and /path) are resolved as /recommend resolves them, also before
+admission. Then the command is ONE admission
 (:meth:`bot.service.RequestService.admitted`: a ticket, one of the member's slots, the
 cooldown, "thinking…", the deadline), inside which every seed is heard at once (a YouTube
 seed not in the clip cache takes one fetch of the member's share) and the walk runs in a
-thread on the served index, held as a query holds it. Gone videos are left out and the
-walk goes on in their place (:func:`musicrec_core.sessions.playable.playable_session`
-with the title lookup), so a mix of 15 shows 15 that play. The session is kept in a
+thread on the served index, held as a query holds it, never playing a seed or what sounds
+exactly like one (:func:`musicrec_core.sessions.seed_groups.never_played`). Gone videos are
+left out and the walk goes on in their place
+(:func:`musicrec_core.sessions.playable.looked_up_session` with the title lookup), so a mix
+of 15 shows 15 that play. The session is kept in a
 bounded store (:mod:`bot.session_store`) and its first page sent; its buttons turn pages
 (only for the member who asked, only while the same catalog is served) and export it
 privately (:mod:`bot.session_reply`).
@@ -41,14 +44,16 @@ from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import CatalogError, SessionError, UnknownItemError
 from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
-from musicrec_core.sessions.playable import playable_session
-from musicrec_core.sessions.same_sound import same_sound_groups
+from musicrec_core.sessions.playable import looked_up_session
+from musicrec_core.sessions.seed_groups import never_played
 from musicrec_core.steering import LabelSteering
 from musicrec_core.titles import VideoAnswer
 
 DEFAULT_MIX_LENGTH = 15
 DEFAULT_PATH_STEPS = 10
 MAX_SEED_NAME_CHARS = 120
+MORE_HELP = "Words the tracks must carry, separated by commas, e.g. jazz, piano"
+LESS_HELP = "Words the tracks must not carry, separated by commas, e.g. vocals"
 """Characters (escapes included) of one seed's name in the notes."""
 
 
@@ -67,8 +72,8 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         link="A YouTube video link to start from",
         link2="Another YouTube link",
         count=f"How many tracks (1-{MAX_SESSION}, default {DEFAULT_MIX_LENGTH})",
-        more="Words the tracks must carry, separated by commas, e.g. jazz, piano",
-        less="Words the tracks must not carry, separated by commas, e.g. vocals",
+        more=MORE_HELP,
+        less=LESS_HELP,
     )
     @app_commands.autocomplete(more=complete_words, less=complete_words)
     async def mix_command(
@@ -109,7 +114,10 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         start_file="A file to start from",
         end_file="A file to end at",
         steps=f"How many tracks between them (1-{MAX_SESSION}, default {DEFAULT_PATH_STEPS})",
+        more=MORE_HELP,
+        less=LESS_HELP,
     )
+    @app_commands.autocomplete(more=complete_words, less=complete_words)
     async def path_command(
         self,
         interaction: discord.Interaction[MusicrecBot],
@@ -118,6 +126,8 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         start_file: discord.Attachment | None = None,
         end_file: discord.Attachment | None = None,
         steps: app_commands.Range[int, 1, MAX_SESSION] = DEFAULT_PATH_STEPS,
+        more: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
+        less: app_commands.Range[str, 1, MAX_OPTION_CHARS] | None = None,
     ) -> None:
         if not 1 <= steps <= MAX_SESSION:
             raise SessionError(f"A path takes 1 to {MAX_SESSION} steps, not {steps}.")
@@ -134,17 +144,13 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
                 raise RequestError(_nothing_left(failed, f"`{name}` cannot be used."))
             ends += requests
         service = self.bot.service
+        words = steering_words(more, less)
+        steering = await service.words.steering(words) if words else None
         async with service.admitted(interaction):
             heard, failed = await self._heard(interaction, ends, [])
             if failed:
                 raise SessionError(_nothing_left(failed, "A path needs both of its ends."))
-            a, b = heard
-
-            def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
-                own = _own_groups(index, heard) | excluded
-                return path(index, a.vector, b.vector, steps, exclude_groups=own)
-
-            stored = await self._walked("path", interaction, walk, heard, [], None)
+            stored = await self._pathed(interaction, heard, steps, steering)
         await self._send_first_page(interaction, stored)
 
     async def mix_from(
@@ -183,11 +189,28 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         """The mix of ``count`` from the ``heard`` seeds, kept in the store."""
 
         def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
-            own = _own_groups(index, heard) | excluded
+            own = never_played(index, heard) | excluded
             vectors = [seed.vector for seed in heard]
             return mix(index, vectors, count, steering=steering, exclude_groups=own)
 
         return await self._walked("mix", interaction, walk, heard, failed, steering)
+
+    async def _pathed(
+        self,
+        interaction: discord.Interaction[Any],
+        heard: list[HeardSeed],
+        steps: int,
+        steering: LabelSteering | None,
+    ) -> tuple[str, StoredSession]:
+        """The path of ``steps`` from the first ``heard`` end to the second, kept in the
+        store."""
+        a, b = heard
+
+        def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+            own = never_played(index, heard) | excluded
+            return path(index, a.vector, b.vector, steps, steering=steering, exclude_groups=own)
+
+        return await self._walked("path", interaction, walk, heard, [], steering)
 
     async def _heard(
         self,
@@ -214,22 +237,13 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
     ) -> tuple[str, StoredSession]:
         """Walk in a thread on the served index (gone videos replaced) and keep the session."""
         service = self.bot.service
-        titles = service.titles
-        answers: dict[str, VideoAnswer] = {}
 
-        def gone(groups: Sequence[str]) -> set[str]:
-            if titles is None:
-                return set()
-            found = titles.answers(groups)
-            answers.update(found)
-            return {group for group, answer in found.items() if answer.state == "gone"}
-
-        def walk_held() -> tuple[Session, str]:
+        def walk_held() -> tuple[Session, dict[str, VideoAnswer], str]:
             with service.recommender.held_index() as index:
-                session = playable_session(lambda excluded: walk(index, excluded), gone)
-                return session, index.fingerprint
+                walked = looked_up_session(lambda ex: walk(index, ex), service.titles)
+                return *walked, index.fingerprint
 
-        session, catalog = await asyncio.to_thread(walk_held)
+        session, answers, catalog = await asyncio.to_thread(walk_held)
         notes = _notes(kind, heard, failed, session, steering)
         stored = StoredSession(interaction.user.id, catalog, kind, session, notes, answers)
         return self.store.add(stored), stored
@@ -272,12 +286,6 @@ def _catalog_seed(recommender: Recommender, item_id: int) -> HeardSeed:
         meta = index.meta(item_id)
         name = meta.title or (source_name(meta.source) if meta.source else meta.group)
         return HeardSeed(name, index.vector(item_id), frozenset({meta.group}))
-
-
-def _own_groups(index: CatalogIndex, heard: Sequence[HeardSeed]) -> frozenset[str]:
-    """The groups never played: the seeds' own, and the items that sound exactly like one."""
-    same_sound = same_sound_groups(index, [seed.vector for seed in heard])
-    return frozenset(group for seed in heard for group in seed.own_groups) | same_sound
 
 
 def _seed_name(name: str) -> str:

@@ -4,22 +4,24 @@ A and B are files or links as ``musicrec recommend`` takes them; neither is play
 path's points and rules: :mod:`musicrec_core.sessions.path`, docs/sessions.md. The table
 and ``--json`` give each step's cosine to A and to B (``to_a``, ``to_b``), and say how many
 steps were merged when the catalog held no good neighbour for them. ``--more``/``--less``
-steer as for ``musicrec mix``: every step carries the words.
+steer as for ``musicrec mix``: every step carries the words. Neither end nor what sounds
+exactly like one is played, and YouTube steps are looked up (gone ones replaced, titles
+shown) as in ``musicrec mix``.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.cli.mix import add_session_options
-from musicrec_core.cli.session_output import show
-from musicrec_core.cli.session_seeds import embed_seeds, seed_groups
-from musicrec_core.cli.steering_words import steering_from_args
-from musicrec_core.embedders import WeightFiles
-from musicrec_core.errors import SessionError
+import numpy as np
+
+from musicrec_core.cli.mix import add_session_options, run_session
+from musicrec_core.cli.session_seeds import FailedSeed, Seed
 from musicrec_core.recommender import Recommender
+from musicrec_core.sessions.items import PathItem, Session
 
 DEFAULT_STEPS = 10
 
@@ -39,23 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Embed A and B, find the path, print, and write the playlist when asked."""
+    """Embed A and B, find the path (gone videos replaced), print, and write the playlist
+    when asked."""
     from musicrec_core.sessions import path
 
-    weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
-    with Recommender.open(args.index, weights=weights) as recommender:
-        steering = steering_from_args(recommender.index, args)
-        ends, failed = embed_seeds(recommender, [args.a, args.b], args.start)
-        if failed:
-            raise SessionError(f"A path needs both ends: {failed[0].source} cannot be used.")
-        session = path(
-            recommender,
-            ends[0].vector,
-            ends[1].vector,
-            args.n,
-            steering=steering,
-            variety=not args.no_variety,
-            exclude_groups=seed_groups(ends),
-        )
-        show(recommender, session, ends, failed, args, steering)
-    return EXIT_OK
+    def refusal(ends: Sequence[Seed], failed: Sequence[FailedSeed]) -> str | None:
+        return f"A path needs both ends: {failed[0].source} cannot be used." if failed else None
+
+    def walk(source: Recommender, ends: list[np.ndarray], **rules: Any) -> Session[PathItem]:
+        return path(source, ends[0], ends[1], args.n, **rules)
+
+    return run_session(args, [args.a, args.b], walk, refusal)

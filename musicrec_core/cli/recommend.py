@@ -33,10 +33,9 @@ the index names them (``--more`` words), else among the STEER_WIDTH_FACTOR x k n
 ``width``, ``exact``, ``unit``; docs/steering.md). A VGGish library cannot be steered (no
 labels, no tags) and says so.
 
-YouTube results are looked up through YouTube's oEmbed endpoint (:mod:`musicrec_core.titles`,
-``MUSICREC_TITLE_LOOKUP``, ``MUSICREC_OEMBED_URL``, ``MUSICREC_TITLE_BUDGET_S``): they show
-their title and channel, and a video YouTube reports as gone is replaced by the next
-distinct result. ``--no-titles`` makes no request.
+YouTube results are looked up (:mod:`musicrec_core.cli.title_option`): they show their
+title and channel, and a video YouTube reports as gone is replaced by the next distinct
+result. ``--no-titles`` makes no request.
 """
 
 from __future__ import annotations
@@ -50,13 +49,14 @@ from musicrec_core.cli.arguments import add_start_option, add_vggish_file_option
 from musicrec_core.cli.exit_codes import EXIT_OK
 from musicrec_core.cli.query_clips import load_each
 from musicrec_core.cli.steering_words import add_steering_options, steering_from_args
+from musicrec_core.cli.title_option import add_titles_option, title_lookup
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.steering.filter import SteeredOutcome
 from musicrec_core.timecode import format_clock
-from musicrec_core.titles import TitleLookup, TitleSettings, candidate_count
+from musicrec_core.titles import candidate_count
 
 TITLE_WIDTH = 40
 CHANNEL_WIDTH = 24
@@ -97,22 +97,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="keep a query file's own track in the results when the index holds it",
     )
     add_steering_options(parser, "results")
-    parser.add_argument(
-        "--no-titles",
-        action="store_true",
-        help="do not look YouTube results up (no title, channel or gone check)",
-    )
+    add_titles_option(parser, "results")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the index and its embedder, recommend for every query, print tables or JSON."""
-    titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
-    with Recommender.open(args.index, weights=weights) as recommender:
+    with title_lookup(args) as lookup, Recommender.open(args.index, weights=weights) as recommender:
         steering = steering_from_args(recommender.index, args)
         clips = _load_clips(args.sources, args.start)
-        if args.no_titles or not titles.enabled:
+        if lookup is None:
             results = recommender.recommend_many(
                 clips, args.k, include_self=args.include_self, steering=steering
             )
@@ -120,8 +115,7 @@ def run(args: argparse.Namespace) -> int:
             candidates = recommender.recommend_many(
                 clips, candidate_count(args.k), include_self=args.include_self, steering=steering
             )
-            with TitleLookup.from_settings(titles) as lookup:
-                results = [lookup.titled(found, args.k) for found in candidates]
+            results = [lookup.titled(found, args.k) for found in candidates]
         if args.json:
             index = recommender.index
             documents = [

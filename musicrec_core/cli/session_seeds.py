@@ -1,6 +1,8 @@
 """The seeds of ``musicrec mix`` and the ends of ``musicrec path``: each file or link read
-as ``musicrec recommend`` reads a query (:mod:`musicrec_core.cli.query_clips`), embedded
-with the index's embedder and pooled as the index pools; a source that fails is reported
+as ``musicrec recommend`` reads a query (:mod:`musicrec_core.cli.query_clips`) and heard
+as the bot hears a seed: a query for one result (the index's embedder, pooled as the index
+pools; the track its landmarks identify marked), so the session leaves out what the bot's
+leaves out (:mod:`musicrec_core.sessions.seed_groups`). A source that fails is reported
 with its reason and the others go on."""
 
 from __future__ import annotations
@@ -11,20 +13,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musicrec_core.catalog.pooling import pool
 from musicrec_core.cli.query_clips import load_each
-from musicrec_core.clip import Clip, Provenance
+from musicrec_core.clip import Provenance
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
+from musicrec_core.sessions.seed_groups import heard_groups
 
 
 @dataclass(frozen=True)
 class Seed:
-    """One usable source: what it is and its pooled vector (float32 [index dim])."""
+    """One usable source: what it is, its pooled vector (float32 [index dim]) and the
+    catalog groups it is by identity (:func:`~musicrec_core.sessions.seed_groups.heard_groups`)."""
 
     source: str
     provenance: Provenance
     vector: np.ndarray
+    own_groups: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -47,18 +51,10 @@ def embed_seeds(
         try:
             if isinstance(loaded, MusicrecError):
                 raise loaded
-            seeds.append(Seed(source, loaded.provenance, _pooled(recommender, loaded)))
+            heard = recommender.recommend(loaded, 1)
+            own = heard_groups(heard)
+            seeds.append(Seed(source, loaded.provenance, heard.query_vector, own))
         except MusicrecError as error:
             failed.append(FailedSeed(source, str(error)))
             print(f"{source}: skipped: {error}", file=sys.stderr)
     return seeds, failed
-
-
-def seed_groups(seeds: Sequence[Seed]) -> set[str]:
-    """The catalog groups the seeds themselves are (never played)."""
-    return {group for seed in seeds for group in seed.provenance.own_groups}
-
-
-def _pooled(recommender: Recommender, clip: Clip) -> np.ndarray:
-    (embedding,) = recommender.embedder.embed_many([clip])
-    return pool(embedding.vectors, recommender.index.pooling)

@@ -7,7 +7,9 @@ about the videos it chose, and walks again with the gone ones excluded, as if th
 never held them. Walks are deterministic, so the second walk is the first one continued
 past the gone videos: its items before the first gone one are the same. At most
 :data:`MAX_WALKS` walks; items still known gone after the last are dropped and the session
-says how many.
+says how many. :func:`looked_up_session` runs it with a
+:class:`~musicrec_core.titles.TitleLookup` (or none: nothing is asked, nothing is gone)
+and keeps every answer, so the caller can show the titles and channels found.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import dataclasses
 from collections.abc import Callable, Collection, Sequence
 
 from musicrec_core.sessions.items import Item, Session
+from musicrec_core.titles.lookup import TitleLookup
+from musicrec_core.titles.oembed import VideoAnswer
 
 MAX_WALKS = 3
 """Most walks of one session (each after a title lookup of the videos the last one chose)."""
@@ -46,3 +50,22 @@ def playable_session(walk: Walk[Item], gone: Gone, *, walks: int = MAX_WALKS) ->
     )
     shortfall = f"{session.shortfall} {note}" if session.shortfall else note
     return dataclasses.replace(session, items=kept, shortfall=shortfall)
+
+
+def looked_up_session(
+    walk: Walk[Item], titles: TitleLookup | None
+) -> tuple[Session[Item], dict[str, VideoAnswer]]:
+    """:func:`playable_session` with the videos asked through ``titles``
+    (:meth:`TitleLookup.answers`: the cache, then the endpoint within its budget; blocking),
+    and every clear answer it gave, by video id (titles and channels to show). ``titles``
+    None: one walk, no answers."""
+    answers: dict[str, VideoAnswer] = {}
+
+    def gone(groups: Sequence[str]) -> set[str]:
+        if titles is None:
+            return set()
+        found = titles.answers(groups)
+        answers.update(found)
+        return {group for group, answer in found.items() if answer.state == "gone"}
+
+    return playable_session(walk, gone), answers

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.catalog_words import WORDS_MISSING_MESSAGE
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.fake_discord.markdown import visible
 from tests.fake_discord.world import CATALOG_VIDEOS
@@ -128,3 +129,12 @@ def test_seeds_that_cannot_be_heard_are_told_privately_after_thinking(live: Live
     text = visible(reply["payload"]["content"])
     assert text.startswith("No seed could be heard. Skipped nope: ")
     assert "Skipped notes.mp3: " in text
+
+
+def test_path_words_are_checked_before_anything_is_fetched(live: LiveBot) -> None:
+    """/path takes `more:`/`less:` as /mix does; this catalog's label names are not
+    installed, so the words are refused privately before either end is fetched."""
+    ends = {"from": "https://youtu.be/dQw4w9WgXcQ", "to": "https://youtu.be/abcdefghijk"}
+    reply = live.fake.wait_reply(command(live, "path", **ends, more="guitar"))
+    assert reply["kind"] == "message" and reply["ephemeral"] is True
+    assert visible(reply["payload"]["content"]) == WORDS_MISSING_MESSAGE

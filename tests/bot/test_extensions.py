@@ -59,8 +59,9 @@ def check_commands(bot: MusicrecBot) -> None:
     assert (mix["count"]["min_value"], mix["count"]["max_value"]) == (1, 50)
     assert mix["more"]["autocomplete"] is True and mix["less"]["autocomplete"] is True
     path = {option["name"]: option for option in payload[("path", 1)]["options"]}
-    assert list(path) == ["from", "to", "from_file", "to_file", "steps"]
-    assert [path[name]["type"] for name in path] == [3, 3, 11, 11, 4]
+    assert list(path) == ["from", "to", "from_file", "to_file", "steps", "more", "less"]
+    assert [path[name]["type"] for name in path] == [3, 3, 11, 11, 4, 3, 3]
+    assert path["more"] == mix["more"] and path["less"] == mix["less"]
     assert (path["steps"]["min_value"], path["steps"]["max_value"]) == (1, 50)
     admin = payload[("musicrec", 1)]
     assert [option["name"] for option in admin["options"]] == ["reload", "status"]

@@ -1,24 +1,35 @@
 """/mix's and /path's options: checked before admission, each failure named; out-of-range
-lengths and a missing or doubled end refused before any work."""
+lengths, a missing or doubled end and /path's words the catalog cannot read refused
+before any work."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
 
 from bot.app import MusicrecBot
+from bot.catalog_words import CatalogWords
 from bot.cogs.sessions import SessionsCog
 from bot.request import RequestError
 from bot.session_seeds import SeedRequest, read_seeds, seed_requests
+from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.clip import Provenance
-from musicrec_core.errors import FetchError, SessionError
+from musicrec_core.errors import (
+    ContradictoryWordsError,
+    FetchError,
+    SessionError,
+    UnknownWordError,
+)
 from musicrec_core.recommender import RecommendationSet
 from tests.bot.helpers import make_attachment, make_interaction, make_settings
+from tests.core.sessions.catalogs import build_arc_catalog
 
 LINK = "https://youtu.be/dQw4w9WgXcQ"
+OTHER_LINK = "https://youtu.be/abcdefghijk"
 
 
 def test_options_become_requests_in_order_and_bad_ones_are_named() -> None:
@@ -82,3 +93,24 @@ async def test_a_path_end_given_twice_or_not_at_all_is_refused(cog) -> None:
         await cog.path_command.callback(cog, interaction, LINK, None)
     with pytest.raises(RequestError, match="Give `from` as one YouTube link or one file, not 2"):
         await cog.path_command.callback(cog, interaction, LINK, LINK, make_attachment())
+
+
+async def test_path_words_the_catalog_cannot_read_are_refused_before_admission(
+    tmp_path: Path,
+) -> None:
+    build_arc_catalog(tmp_path / "arc")
+    with CatalogIndex.load(tmp_path / "arc") as index:
+        admitted = MagicMock(side_effect=AssertionError("admitted"))
+        service = SimpleNamespace(
+            words=CatalogWords(SimpleNamespace(index=index)), admitted=admitted
+        )
+        settings = SimpleNamespace(max_attachment_bytes=10**6)
+        cog = SessionsCog(SimpleNamespace(service=service, settings=settings))
+        interaction = make_interaction(None)
+        with pytest.raises(UnknownWordError, match="zzyzx"):
+            await cog.path_command.callback(cog, interaction, LINK, OTHER_LINK, more="zzyzx")
+        with pytest.raises(ContradictoryWordsError):
+            await cog.path_command.callback(
+                cog, interaction, LINK, OTHER_LINK, more="piano", less="piano"
+            )
+    admitted.assert_not_called()

@@ -7,7 +7,6 @@ seeded weights) and, for the musicnn path, with the real musicnn weights.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +14,16 @@ import pytest
 
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
-from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
+from musicrec_core.catalog.pooling import DEFAULT_POOLING
 from musicrec_core.cli import main
 from musicrec_core.embedders.base import EmbedderId
-from musicrec_core.embedders.vggish import VGGishEmbedder
-from musicrec_core.titles.cache import CACHE_FILE, TitleCache
+from musicrec_core.titles.cache import TitleCache
 from musicrec_core.titles.oembed import VideoAnswer
+from tests.core.cli.conftest import TITLED_VIDEOS
 from tests.helpers.band_embedder import BandEnergyEmbedder
 from tests.helpers.musicnn import install_weights
 from tests.helpers.oembed import PATH, OEmbedStandIn
 from tests.helpers.oembed import video as oembed_video
-
-TITLED_VIDEOS = 6
 
 
 def recommend(
@@ -232,24 +229,6 @@ def test_build_library_refuses_contradictory_options(
     status = main(["index", "build-library", str(music), "-o", str(tmp_path / "i"), *extra])
     assert status == 1 and message in capsys.readouterr().err
     assert not (tmp_path / "i").exists()
-
-
-@pytest.fixture
-def titled_catalog(
-    synthetic_vggish: tuple[Path, Path], shared_vggish_cache: Path, tmp_path: Path
-) -> Iterator[Path]:
-    """An index of TITLED_VIDEOS YouTube videos for the synthetic VGGish weights; the title
-    cache it fills (in the session's shared cache root) is removed afterwards."""
-    identity = VGGishEmbedder.from_files(*synthetic_vggish).id
-    dim = pooled_dim(identity.dim, DEFAULT_POOLING)
-    vectors = np.random.default_rng(1).standard_normal((TITLED_VIDEOS, dim)).astype(np.float32)
-    with IndexBuilder(tmp_path / "index", embedder=identity, pooling=DEFAULT_POOLING) as builder:
-        for n, vector in enumerate(vectors):
-            builder.add(vector, ItemMeta(oembed_video(n), 30.0, 40.0, ("Music",)))
-        builder.commit()
-    yield tmp_path / "index"
-    for path in shared_vggish_cache.glob(CACHE_FILE + "*"):
-        path.unlink()
 
 
 def test_youtube_results_show_titles_and_channels_and_gone_ones_are_replaced(

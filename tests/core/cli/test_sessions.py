@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +101,26 @@ def test_path_json_and_the_same_track_twice(
     )  # fmt: skip
     assert (status, out) == (1, "")
     assert "same track" in err
+
+
+def test_a_seed_that_is_a_catalog_song_re_encoded_is_never_played(
+    capsys, synthetic_vggish, music: Path, vggish_library: Path, tmp_path: Path
+) -> None:
+    song = music / "c-major.wav"
+    copy = tmp_path / "c-major-copy.ogg"  # other bytes (another track key), the same music
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(song), "-q:a", "8", str(copy)], check=True)
+    assert track_key(copy) != track_key(song)
+    status, out, _ = run(
+        capsys, synthetic_vggish, "mix", str(copy), "-n", "3", "--index", str(vggish_library),
+        "--json",
+    )  # fmt: skip
+    assert status == 0
+    groups = [item["group"] for item in json.loads(out)["items"]]
+    assert track_key(song) not in groups and len(groups) == 2
+    other = str(music / "busy-noise.mp3")
+    status, out, _ = run(
+        capsys, synthetic_vggish, "path", str(copy), other, "-n", "3",
+        "--index", str(vggish_library), "--json",
+    )  # fmt: skip
+    assert status == 0
+    assert track_key(song) not in {item["group"] for item in json.loads(out)["items"]}

@@ -11,6 +11,7 @@ from musicrec_core.embedders.base import Tag
 from musicrec_core.sessions import mix, path
 from musicrec_core.steering import Vocabulary
 from musicrec_core.steering.filter import LabelSteering
+from tests.core.sessions.catalogs import arc_ends, build_arc_catalog
 from tests.helpers.small_index import MUSICNN_MTT, random_vectors
 
 
@@ -36,20 +37,9 @@ def test_only_tracks_carrying_the_word_are_played(tmp_path: Path) -> None:
 def test_a_steered_path_steps_only_on_tracks_carrying_the_word(tmp_path: Path) -> None:
     """24 tracks spread along the arc from A (axis 0) to B (axis 1), piano and techno in
     turn: the plain path steps on both, the steered one on piano only."""
-    dim = MUSICNN_MTT.dim
-    angles = np.linspace(0.05, np.pi / 2 - 0.05, 24)
-    vectors = np.zeros((24, dim), np.float32)
-    vectors[:, 0], vectors[:, 1] = np.cos(angles), np.sin(angles)
-    vectors += 0.01 * random_vectors(24, dim, seed=4)
-    tags = {f"track{i:02d}": "piano" if i % 2 else "techno" for i in range(24)}
-    metas = [ItemMeta(group=g, start_s=0.0, end_s=10.0, labels=(t,)) for g, t in tags.items()]
-    with IndexBuilder(tmp_path / "index", embedder=MUSICNN_MTT, pooling="mean") as builder:
-        builder.add_many(vectors, metas)
-        for group, tag in tags.items():
-            builder.set_track_tags(group, (Tag(tag, 0.75),))
-        builder.commit({"library": {"tracks": 24}})
+    tags = build_arc_catalog(tmp_path / "index")
     steering = LabelSteering.from_words(Vocabulary.for_tags("mtt"), ["piano"], [])
-    a, b = np.eye(dim, dtype=np.float32)[:2]
+    a, b = arc_ends()
     with CatalogIndex.load(tmp_path / "index") as index:
         steered = path(index, a, b, 6, steering=steering)
         plain = path(index, a, b, 6)

@@ -55,7 +55,7 @@ from musicrec_core.cli.arguments import (
     positive_int,
 )
 from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.cli.query_clips import load_each
+from musicrec_core.cli.query_clips import load_each, one_decode_worker
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.errors import MusicrecError
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the index and its embedder, recommend for every query, print tables or JSON."""
     titles = TitleSettings.from_env()
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
-    with Recommender.open(args.index, weights=weights) as recommender:
+    with one_decode_worker(), Recommender.open(args.index, weights=weights) as recommender:
         steering = _steering(recommender, args)
         clips = _load_clips(args.sources, args.start)
         if args.no_titles or not titles.enabled:

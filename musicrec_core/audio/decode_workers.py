@@ -200,7 +200,7 @@ class DecodeWorkers:
             that finds that many busy waits (within its budget) for one to come back
             instead of starting another. None: no bound (the bot's executors bound the
             requests). A command decoding its few queries sets 1: a worker's start-up
-            (about 0.15 CPU-s) costs more than a 3-minute file's windows (about 0.05).
+            (about 0.15 CPU-s) costs more than a 3-minute file's windows (about 0.10).
     """
 
     def __init__(

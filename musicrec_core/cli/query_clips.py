@@ -1,6 +1,6 @@
 """The clips of the files or links a command was given, each source's clip or the reason it
-could not be read: files through one long-lived decode worker (or side by side, each in its
-own ffmpeg process, where PyAV is missing), links fetched side by side."""
+could not be read; links fetched side by side, files decoded side by side (under
+:func:`one_decode_worker`: queued for its one long-lived decode worker)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def one_decode_worker() -> Iterator[None]:
     """While in the block, the process decodes through one worker, started now in a thread
     so its start-up overlaps the index's and the model's loading; stopped (and reaped) at
     the end. A worker's start-up (about 0.15 CPU-s) costs more than reading a 3-minute
-    file's four windows (about 0.05 CPU-s), so a command's queries queue for the one worker
+    file's four windows (about 0.10 CPU-s), so a command's queries queue for the one worker
     rather than start one each. Without PyAV (or with workers switched off) it does nothing.
     """
     if default_workers() is None:

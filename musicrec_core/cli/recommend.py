@@ -7,9 +7,11 @@
     musicrec recommend a.mp3 b.ogg c.flac --index ~/music-index  # one model load for all
     musicrec recommend song.mp3 --index audioset-index --more jazz --less "no vocals"
 
-Several queries in one call load the index and the model once, decode the queries side by
-side and embed them in one batched call; the answer is one table per query, in the order
-given, separated by a blank line. ``--json`` prints one document for one query (``index``,
+Several queries in one call load the index and the model once, read the files through
+one decode worker (started while the model loads; one ffmpeg process each, side by
+side, where PyAV is missing), fetch links side by side, and embed them in one batched
+call; the answer is one table per query, in the order given, separated by a blank
+line. ``--json`` prints one document for one query (``index``,
 ``embedder``, ``query``, ``query_tags``, ``items``) and, for several, a JSON list of such
 documents in the order given. Each row's ``match`` (each JSON item's ``score``, in [0, 1]) is
 the score the rows are ordered by (docs/scores.md); the track the clip's fingerprint

@@ -12,30 +12,46 @@ seven-video catalog and the synthetic VGGish (VGGish-sized compute). Two phases 
   more channels are refused), "More like" clicks, a /recommend link and a pasted link to
   a "video" the local media server throttles.
 
-Prints the polite members' p95 reply time (dispatch -> answer) in each phase and their
-ratio (goal <= 1.5x), refusals of polite members (goal 0), how the flooder was answered,
-the latest acknowledgement of any interaction (goal < 3 s; the fake also records late ones
-as violations), the bot process's peak RSS, and its peak event-loop lag in each phase as
-/musicrec status reports it (goal < 50 ms). Everything runs on 127.0.0.1.
+Each run prints the polite members' p95 reply time (dispatch -> answer) in each phase and
+their ratio (goal <= 1.5x), refusals of polite members (goal 0), how the flooder was
+answered, the latest acknowledgement of any interaction (goal < 3 s; the fake also records
+late ones as violations), the bot's peak event-loop lag in each phase as /musicrec status
+reports it (goal < 50 ms), the bot process's peak RSS, and the memory of the bot with every
+process under it (decode workers, ffmpeg, ffprobe and yt-dlp children): their PSS
+(``/proc/PID/smaps_rollup``, shared pages split among their users) summed, sampled every
+0.5 s from the bot being ready to the flood's last answer, peak and mean.
 
-Usage: ``.venv/bin/python benchmarks/bench_fairness.py [--phase-s 36]``
+Two decode paths, ``--runs`` runs of each (default 3), interleaved (children, workers,
+children, ...) so machine load falls on both alike: per-request ffprobe/ffmpeg children
+(``MUSICREC_DECODE_IN_WORKERS=false``, the fallback and the path before the workers) and
+the long-lived decode workers (the default). The summary gives each path's median p95 ratio
+and median peak and mean PSS. Everything runs on 127.0.0.1.
+
+Usage: ``nice -n 19 .venv/bin/python benchmarks/bench_fairness.py [--phase-s 36] [--runs 3]``
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from proc_tree import tree_pss_bytes  # noqa: E402
 
 from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
@@ -53,6 +69,13 @@ FLOODER = "member"
 POLITE_EVERY_S = 6.0
 FLOOD_EVERY_S = 0.5
 SLOW_VIDEO = "slowvid0001"
+PATHS = {
+    "per-request children": {"MUSICREC_DECODE_IN_WORKERS": "false"},
+    "decode workers": {},
+}
+"""Decode path -> its settings: ffprobe/ffmpeg processes per request (the fallback, and
+the path before the workers) or the long-lived workers (the default)."""
+MEMORY_SAMPLE_S = 0.5
 DEFAULTS = {
     "MUSICREC_RECOMMEND_COOLDOWN_S": "5",
     "MUSICREC_LINK_COOLDOWN_S": "30",
@@ -149,106 +172,183 @@ def latest_acknowledgement_s(fake: FakeDiscord) -> float:
     return worst
 
 
+@dataclass(frozen=True)
+class Media:
+    """The inputs every run sends (built once): the catalog, the polite songs, the upload
+    and the link's audio."""
+
+    work: Path
+    checkpoint: Path
+    pca: Path
+    song_files: list[Path]
+    long_opus: bytes
+    link_audio: bytes
+
+
+class TreeMemory:
+    """PSS of a process and every process under it, summed, sampled every
+    ``MEMORY_SAMPLE_S`` in a thread until :meth:`stop`; ``peak`` and ``mean`` in bytes."""
+
+    def __init__(self, pid: int) -> None:
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _sample(self, pid: int) -> None:
+        while not self._stop.wait(MEMORY_SAMPLE_S):
+            self.samples.append(tree_pss_bytes(pid))
+
+    def stop(self) -> tuple[int, float]:
+        """(peak, mean) of the samples, bytes."""
+        self._stop.set()
+        self._thread.join()
+        return max(self.samples, default=0), statistics.fmean(self.samples or [0])
+
+
+def one_run(media: Media, label: str, phase_s: float) -> dict[str, Any]:
+    """One bot (decode path ``label``, see :data:`PATHS`) through the baseline and the flood
+    phase; its figures."""
+    work = media.work
+    with LocalHTTPServer() as server, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
+        # A throttled "video": 4 KiB, then a 20-s stall before the rest.
+        slow_url = server.add(
+            f"/{SLOW_VIDEO}.mp3", media.link_audio, content_type="audio/mpeg",
+            stall_s=20.0, stall_after=4096,
+        )  # fmt: skip
+        env = bot_environment(
+            fake,
+            index_dir=work / "index",
+            checkpoint=media.checkpoint,
+            pca=media.pca,
+            cache_dir=Path(tempfile.mkdtemp(prefix=f"cache-{label}-", dir=work)),
+            extra={**DEFAULTS, **PATHS[label]},
+        )
+        bot = BotProcess(env, serve_videos={SLOW_VIDEO: slow_url})
+        try:
+            bot.wait_ready()
+            memory = TreeMemory(bot.process.pid)
+            songs = [
+                fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg")
+                for path in media.song_files
+            ]
+            warm = fake.slash_command(
+                "recommend", file_option(songs[0]), attachments=[songs[0]], who="guest"
+            )
+            warm_reply = fake.wait_reply(warm, timeout=300)
+            time.sleep(5.5)  # past the warm-up member's cooldown
+            upload = fake.add_attachment(media.long_opus, "long.opus", "audio/ogg")
+            target = fake.post_message("listen to this", who=FLOODER, attachments=[upload])
+            more_like = warm_reply["payload"]["components"][1]["components"][0]["custom_id"]
+            link = f"https://youtu.be/{SLOW_VIDEO}"
+            moves: list[Callable[[], str | None]] = [
+                lambda: fake.slash_command(
+                    "recommend", file_option(upload), attachments=[upload], who=FLOODER
+                ),
+                lambda: fake.message_command("Find similar music", target, who=FLOODER),
+                lambda: fake.click(warm_reply["message"], more_like, who=FLOODER),
+                lambda: fake.slash_command(
+                    "recommend", [{"name": "link", "type": 3, "value": link}], who=FLOODER
+                ),
+                lambda: (fake.post_message(f"hear {link}", who=FLOODER), None)[1],
+            ]
+            cycle = itertools.cycle(moves)
+
+            status_lag_ms(fake)
+            last_sent: dict[str, float] = {}
+            base_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
+            base_times, base_refused = polite_outcome(fake, base_ids)
+            base_lag = status_lag_ms(fake)
+
+            flood_polite, flood_ids = run_phase(
+                fake, songs, phase_s, lambda: next(cycle)(), last_sent
+            )
+            flood_times, flood_refused = polite_outcome(fake, flood_polite)
+            flood_lag = status_lag_ms(fake)
+            flooder = Counter(_kind(fake.wait_reply(i, timeout=300)["payload"]) for i in flood_ids)
+            peak_pss, mean_pss = memory.stop()
+            figures = {
+                "base_p95": percentile(base_times, 0.95),
+                "flood_p95": percentile(flood_times, 0.95),
+                "answered": (len(base_times), len(flood_times)),
+                "refused": base_refused + flood_refused,
+                "lag_ms": (base_lag, flood_lag),
+                "flooder": dict(flooder),
+                "flood_sent": len(flood_ids),
+                "latest_ack_s": latest_acknowledgement_s(fake),
+                "rss_mib": peak_rss_mib(bot.process.pid),
+                "peak_pss_mib": peak_pss / 2**20,
+                "mean_pss_mib": mean_pss / 2**20,
+            }
+        finally:
+            bot.stop()
+        figures["violations"] = list(fake.violations)
+    figures["ratio"] = figures["flood_p95"] / figures["base_p95"]
+    return figures
+
+
+def prepare(work: Path) -> Media:
+    """Build the catalog and every input once."""
+    print("building the catalog and the media (synthetic VGGish, ffmpeg)...")
+    checkpoint, pca = write_synthetic_vggish(work / "vggish")
+    build_catalog(
+        work / "index", work / "catalog-media", VGGishEmbedder.from_files(checkpoint, pca)
+    )
+    song_files = [
+        generate_media(work / f"polite{n}.mp3", seconds=10, tone_hz=250.0 + 110.0 * n)
+        for n in range(len(POLITE))
+    ]
+    long_opus = long_many_channel_opus(work / "long.opus", seconds=720).read_bytes()
+    link_audio = generate_media(work / "link.mp3", seconds=30, tone_hz=660).read_bytes()
+    return Media(work, checkpoint, pca, song_files, long_opus, link_audio)
+
+
+def report_run(number: int, label: str, figures: dict[str, Any]) -> None:
+    """One run's lines."""
+    (base_n, flood_n), (base_lag, flood_lag) = figures["answered"], figures["lag_ms"]
+    print(f"run {number}, {label}: polite p95 {figures['base_p95']:.2f} s -> "
+          f"{figures['flood_p95']:.2f} s under the flood, ratio {figures['ratio']:.2f}x "
+          f"({base_n} + {flood_n} answered, {len(figures['refused'])} refused); "
+          f"loop lag {base_lag:.1f} / {flood_lag:.1f} ms; latest ack "
+          f"{figures['latest_ack_s']:.2f} s; bot + processes under it PSS peak "
+          f"{figures['peak_pss_mib']:.0f} MiB, mean {figures['mean_pss_mib']:.0f} MiB; "
+          f"bot peak RSS {figures['rss_mib']:.0f} MiB")  # fmt: skip
+    print(f"  flooder: {figures['flood_sent']} interactions every {FLOOD_EVERY_S} s "
+          f"(+ pasted links): {figures['flooder']}")  # fmt: skip
+    for text in figures["refused"]:
+        print(f"  polite refusal: {text}")
+    for violation in figures["violations"]:
+        print(f"  violation: {violation}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phase-s", type=float, default=36.0, help="length of each phase")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each decode path")
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="musicrec-bench-fair-") as scratch:
-        work = Path(scratch)
-        print("building the catalog and the media (synthetic VGGish, ffmpeg)...")
-        checkpoint, pca = write_synthetic_vggish(work / "vggish")
-        build_catalog(
-            work / "index", work / "catalog-media", VGGishEmbedder.from_files(checkpoint, pca)
-        )
-        song_files = [
-            generate_media(work / f"polite{n}.mp3", seconds=10, tone_hz=250.0 + 110.0 * n)
-            for n in range(len(POLITE))
-        ]
-        long_opus = long_many_channel_opus(work / "long.opus", seconds=720).read_bytes()
-        link_audio = generate_media(work / "link.mp3", seconds=30, tone_hz=660).read_bytes()
-
-        with LocalHTTPServer() as media, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
-            # A throttled "video": 4 KiB, then a 20-s stall before the rest.
-            slow_url = media.add(
-                f"/{SLOW_VIDEO}.mp3", link_audio, content_type="audio/mpeg",
-                stall_s=20.0, stall_after=4096,
-            )  # fmt: skip
-            env = bot_environment(
-                fake,
-                index_dir=work / "index",
-                checkpoint=checkpoint,
-                pca=pca,
-                cache_dir=work / "cache",
-                extra=DEFAULTS,
-            )
-            bot = BotProcess(env, serve_videos={SLOW_VIDEO: slow_url})
-            try:
-                bot.wait_ready()
-                songs = [
-                    fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg")
-                    for path in song_files
-                ]
-                warm = fake.slash_command(
-                    "recommend", file_option(songs[0]), attachments=[songs[0]], who="guest"
-                )
-                warm_reply = fake.wait_reply(warm, timeout=300)
-                time.sleep(5.5)  # past the warm-up member's cooldown
-                upload = fake.add_attachment(long_opus, "long.opus", "audio/ogg")
-                target = fake.post_message("listen to this", who=FLOODER, attachments=[upload])
-                more_like = warm_reply["payload"]["components"][1]["components"][0]["custom_id"]
-                link = f"https://youtu.be/{SLOW_VIDEO}"
-                moves: list[Callable[[], str | None]] = [
-                    lambda: fake.slash_command(
-                        "recommend", file_option(upload), attachments=[upload], who=FLOODER
-                    ),
-                    lambda: fake.message_command("Find similar music", target, who=FLOODER),
-                    lambda: fake.click(warm_reply["message"], more_like, who=FLOODER),
-                    lambda: fake.slash_command(
-                        "recommend", [{"name": "link", "type": 3, "value": link}], who=FLOODER
-                    ),
-                    lambda: (fake.post_message(f"hear {link}", who=FLOODER), None)[1],
-                ]
-                cycle = itertools.cycle(moves)
-
-                status_lag_ms(fake)
-                last_sent: dict[str, float] = {}
-                base_ids, _ = run_phase(fake, songs, args.phase_s, None, last_sent)
-                base_times, base_refused = polite_outcome(fake, base_ids)
-                base_lag = status_lag_ms(fake)
-
-                flood_polite, flood_ids = run_phase(
-                    fake, songs, args.phase_s, lambda: next(cycle)(), last_sent
-                )
-                flood_times, flood_refused = polite_outcome(fake, flood_polite)
-                flood_lag = status_lag_ms(fake)
-                flooder = Counter(
-                    _kind(fake.wait_reply(i, timeout=300)["payload"]) for i in flood_ids
-                )
-                latest_ack = latest_acknowledgement_s(fake)
-                rss = peak_rss_mib(bot.process.pid)
-            finally:
-                bot.stop()
-            violations = list(fake.violations)
-
-    base_p95, flood_p95 = percentile(base_times, 0.95), percentile(flood_times, 0.95)
+    print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
-          f"{args.phase_s:.0f} s per phase")  # fmt: skip
-    print(f"  baseline: {len(base_times)} answered, {len(base_refused)} refused, "
-          f"p95 {base_p95:.2f} s, loop-lag peak {base_lag:.1f} ms")  # fmt: skip
-    print(f"  flood:    {len(flood_times)} answered, {len(flood_refused)} refused, "
-          f"p95 {flood_p95:.2f} s, loop-lag peak {flood_lag:.1f} ms (goal < 50 ms)")  # fmt: skip
-    print(f"  p95 ratio flood / baseline: {flood_p95 / base_p95:.2f}x (goal <= 1.5x)")
-    for text in base_refused + flood_refused:
-        print(f"  polite refusal: {text}")
-    print(f"flooder: {len(flood_ids)} interactions every {FLOOD_EVERY_S} s "
-          f"(+ pasted links): {dict(flooder)}")  # fmt: skip
-    print(f"latest acknowledgement: {latest_ack:.2f} s (goal < 3 s); "
-          f"Discord rule violations: {len(violations)}")  # fmt: skip
-    for violation in violations:
-        print(f"  violation: {violation}")
-    print(f"bot process peak RSS: {rss:.0f} MiB")
-    return 0 if not violations and not base_refused and not flood_refused else 1
+          f"{args.phase_s:.0f} s per phase, {args.runs} runs of each path interleaved")  # fmt: skip
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label in PATHS}
+    with tempfile.TemporaryDirectory(prefix="musicrec-bench-fair-") as scratch:
+        media = prepare(Path(scratch))
+        for number in range(1, args.runs + 1):
+            for label in PATHS:
+                figures = one_run(media, label, args.phase_s)
+                results[label].append(figures)
+                report_run(number, label, figures)
+    print(f"\nmedians of {args.runs} runs      p95 ratio  peak PSS MiB  mean PSS MiB")
+    for label, runs in results.items():
+        print(f"{label:<28}{statistics.median(r['ratio'] for r in runs):9.2f}x"
+              f"{statistics.median(r['peak_pss_mib'] for r in runs):14.0f}"
+              f"{statistics.median(r['mean_pss_mib'] for r in runs):14.0f}")  # fmt: skip
+    print(
+        "goals: the workers' ratio no worse than the children's (and <= 1.5x); their PSS "
+        "at most the children's; no polite refusal, no violation, acks < 3 s, lag < 50 ms"
+    )
+    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+    every = [r for runs in results.values() for r in runs]
+    return 0 if not any(r["violations"] or r["refused"] for r in every) else 1
 
 
 def _kind(payload: dict[str, Any]) -> str:

@@ -190,6 +190,11 @@ class DecodeWorkers:
         recycle_rss_bytes: a worker whose resident memory is over this after a file is
             replaced (fragmentation, or a file that made libav grow it).
         max_idle: workers per priority class kept waiting between requests.
+        max_workers: workers per priority class alive at once, busy or idle; a request
+            that finds that many busy waits (within its budget) for one to come back
+            instead of starting another. None: no bound (the bot's executors bound the
+            requests). A command decoding its few queries sets 1: a worker's start-up
+            (about 0.15 CPU-s) costs more than a 3-minute file's windows (about 0.10).
     """
 
     def __init__(
@@ -198,12 +203,17 @@ class DecodeWorkers:
         memory_limit_bytes: int = DECODER_MEMORY_LIMIT_BYTES,
         recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
         max_idle: int = 4,
+        max_workers: int | None = None,
     ) -> None:
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1 or None, got {max_workers!r}")
         self.memory_limit_bytes = memory_limit_bytes
         self.recycle_rss_bytes = recycle_rss_bytes
         self.max_idle = max_idle
+        self.max_workers = max_workers
         self._idle: dict[bool, list[_Worker]] = {False: [], True: []}
-        self._lock = threading.Lock()
+        self._alive = {False: 0, True: 0}  # per class: started, not killed yet
+        self._lock = threading.Condition()
         self._closed = False
 
     def idle_pids(self) -> list[int]:
@@ -211,11 +221,12 @@ class DecodeWorkers:
         with self._lock:
             return [w.proc.pid for workers in self._idle.values() for w in workers]
 
-    def prestart(self) -> None:
-        """Start a worker of each priority class now, so the first requests after start-up do
-        not pay for one (about 0.15 CPU-s each). One that cannot start is only logged: the
-        first request tries again, and falls back to the ffmpeg programs."""
-        for background in (False, True):
+    def prestart(self, *, idle_class: bool = True) -> None:
+        """Start a worker of each priority class now (of the normal class only when not
+        ``idle_class``), so the first requests after start-up do not pay for one (about
+        0.15 CPU-s each). One that cannot start is only logged: the first request tries
+        again, and falls back to the ffmpeg programs."""
+        for background in (False, True) if idle_class else (False,):
             try:
                 worker = self._take(background, Budget(PRESTART_TIMEOUT_S, "a decode worker"))
             except (WorkersUnavailableError, DecodeTimeoutError) as exc:
@@ -230,7 +241,7 @@ class DecodeWorkers:
             workers = [w for idle in self._idle.values() for w in idle]
             self._idle = {False: [], True: []}
         for worker in workers:
-            worker.kill()
+            self._retire(worker)
 
     @contextlib.contextmanager
     def session(self, file: Path, budget: Budget, *, background: bool = False) -> Iterator:
@@ -256,8 +267,23 @@ class DecodeWorkers:
 
     def _take(self, background: bool, budget: Budget) -> _Worker:
         with self._lock:
+            while not self._idle[background] and self._alive[background] == self.max_workers:
+                if budget.remaining() <= 0:
+                    raise budget.expired()
+                self._lock.wait(budget.remaining())
             if self._idle[background]:
                 return self._idle[background].pop()
+            self._alive[background] += 1
+        try:
+            worker = self._started(background, budget)
+        except BaseException:
+            with self._lock:
+                self._alive[background] -= 1
+                self._lock.notify_all()
+            raise
+        return worker
+
+    def _started(self, background: bool, budget: Budget) -> _Worker:
         try:
             worker = _Worker(self.memory_limit_bytes, background)
         except OSError as exc:
@@ -271,6 +297,13 @@ class DecodeWorkers:
             raise WorkersUnavailableError(f"the decode worker answered {reply!r}")
         return worker
 
+    def _retire(self, worker: _Worker) -> None:
+        """Kill ``worker`` and let a request waiting for a worker of its class start one."""
+        worker.kill()
+        with self._lock:
+            self._alive[worker.background] -= 1
+            self._lock.notify_all()
+
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
         rss = resident_bytes(worker.proc.pid) if healthy else None
         if healthy and rss is not None and rss > self.recycle_rss_bytes:
@@ -280,8 +313,9 @@ class DecodeWorkers:
             keep = healthy and not self._closed
             if keep and len(self._idle[worker.background]) < self.max_idle:
                 self._idle[worker.background].append(worker)
+                self._lock.notify_all()
                 return
-        worker.kill()
+        self._retire(worker)
 
 
 class Session:
@@ -383,13 +417,15 @@ class Session:
 _default: DecodeWorkers | None = None
 _default_lock = threading.Lock()
 _disabled = False
+_max_workers: int | None = None
 
 
-def set_default_workers(enabled: bool) -> None:
-    """Use the worker pool (when PyAV and soxr are installed) or always the ffmpeg programs."""
-    global _disabled, _default
+def set_default_workers(enabled: bool, *, max_workers: int | None = None) -> None:
+    """Use the worker pool (when PyAV and soxr are installed; with ``max_workers`` per
+    priority class, :class:`DecodeWorkers`) or always the ffmpeg programs."""
+    global _disabled, _default, _max_workers
     with _default_lock:
-        _disabled = not enabled
+        _disabled, _max_workers = not enabled, max_workers
         old, _default = _default, None
     if old is not None:
         old.close()
@@ -404,5 +440,5 @@ def default_workers() -> DecodeWorkers | None:
         if _default is None:
             if not all(importlib.util.find_spec(name) for name in ("av", "soxr")):
                 return None
-            _default = DecodeWorkers()
+            _default = DecodeWorkers(max_workers=_max_workers)
         return _default

@@ -33,6 +33,7 @@ import numpy as np
 
 from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options, positive_int
 from musicrec_core.cli.exit_codes import EXIT_OK
+from musicrec_core.cli.query_clips import one_decode_worker
 from musicrec_core.cli.session_output import show
 from musicrec_core.cli.session_seeds import FailedSeed, Seed, embed_seeds
 from musicrec_core.cli.steering_words import add_steering_options, steering_from_args
@@ -111,11 +112,16 @@ def run_session(
     refusal: Callable[[Sequence[Seed], Sequence[FailedSeed]], str | None],
 ) -> int:
     """What ``mix`` and ``path`` share: hear the ``sources`` (``refusal`` says why the seeds
-    heard and failed cannot make a session, or None), walk with the options' steering and
+    heard and failed cannot make a session, or None; seeds are read through one decode
+    worker, :func:`one_decode_worker`), walk with the options' steering and
     variety, never a seed (:func:`never_played`), gone videos replaced
     (:func:`looked_up_session`), then print and write the playlist as the options ask."""
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
-    with title_lookup(args) as titles, Recommender.open(args.index, weights=weights) as opened:
+    with (
+        title_lookup(args) as titles,
+        one_decode_worker(),
+        Recommender.open(args.index, weights=weights) as opened,
+    ):
         steering = steering_from_args(opened.index, args)
         seeds, failed = embed_seeds(opened, sources, args.start)
         refused = refusal(seeds, failed)

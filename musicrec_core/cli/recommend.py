@@ -7,9 +7,11 @@
     musicrec recommend a.mp3 b.ogg c.flac --index ~/music-index  # one model load for all
     musicrec recommend song.mp3 --index audioset-index --more jazz --less "no vocals"
 
-Several queries in one call load the index and the model once, decode the queries side by
-side and embed them in one batched call; the answer is one table per query, in the order
-given, separated by a blank line. ``--json`` prints one document for one query (``index``,
+Several queries in one call load the index and the model once, read the files through
+one decode worker (started while the model loads; one ffmpeg process each, side by
+side, where PyAV is missing), fetch links side by side, and embed them in one batched
+call; the answer is one table per query, in the order given, separated by a blank
+line. ``--json`` prints one document for one query (``index``,
 ``embedder``, ``query``, ``query_tags``, ``items``) and, for several, a JSON list of such
 documents in the order given. Each row's ``match`` (each JSON item's ``score``, in [0, 1]) is
 the score the rows are ordered by (docs/scores.md); the track the clip's fingerprint
@@ -47,7 +49,7 @@ from pathlib import Path
 
 from musicrec_core.cli.arguments import add_start_option, add_vggish_file_options, positive_int
 from musicrec_core.cli.exit_codes import EXIT_OK
-from musicrec_core.cli.query_clips import load_each
+from musicrec_core.cli.query_clips import load_each, one_decode_worker
 from musicrec_core.cli.steering_words import add_steering_options, steering_from_args
 from musicrec_core.cli.title_option import add_titles_option, title_lookup
 from musicrec_core.clip import Clip
@@ -104,7 +106,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Load the index and its embedder, recommend for every query, print tables or JSON."""
     weights = WeightFiles(vggish_checkpoint=args.checkpoint, vggish_pca=args.pca)
-    with title_lookup(args) as lookup, Recommender.open(args.index, weights=weights) as recommender:
+    with (
+        title_lookup(args) as lookup,
+        one_decode_worker(),
+        Recommender.open(args.index, weights=weights) as recommender,
+    ):
         steering = steering_from_args(recommender.index, args)
         clips = _load_clips(args.sources, args.start)
         if lookup is None:

@@ -297,3 +297,30 @@ def test_workers_that_cannot_start_ahead_are_only_logged(
         assert "decode workers not started ahead" in caplog.text
     finally:
         workers.close()
+
+
+def test_a_bounded_pool_serves_a_second_request_with_its_one_worker(
+    make_media: MakeMedia,
+) -> None:
+    """max_workers=1: while the one worker is busy a second request waits for it (and gives
+    up at its own deadline), then is served by the same process; none other is started."""
+    tone = make_media("tone.mp3", seconds=2)
+    workers = DecodeWorkers(max_workers=1)
+    try:
+        pid = _one_idle_worker(workers, tone)
+        with workers.session(tone, Budget(30, "held")):
+            with pytest.raises(DecodeTimeoutError):
+                _decode_start(workers, tone, budget_s=0.3)
+            waiting = threading.Thread(target=_decode_start, args=(workers, tone))
+            waiting.start()
+        waiting.join(timeout=60)
+        assert not waiting.is_alive()
+        assert workers.idle_pids() == [pid]
+    finally:
+        workers.close()
+
+
+def test_prestart_of_the_normal_class_only(pool: DecodeWorkers) -> None:
+    pool.prestart(idle_class=False)
+    (pid,) = pool.idle_pids()
+    assert os.sched_getscheduler(pid) == os.SCHED_OTHER

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_core.audio import decode_workers
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
 from musicrec_core.catalog.pooling import DEFAULT_POOLING
@@ -312,6 +313,34 @@ def test_several_queries_in_json_are_a_list_of_single_query_documents(
     assert status == 0
     assert documents[1] == json.loads(single)  # the same shape as one query's answer
     assert documents[0] == documents[2]
+
+
+@pytest.mark.usefixtures("shared_vggish_cache")
+def test_several_queries_are_decoded_by_one_worker_that_ends_with_the_call(
+    capsys: pytest.CaptureFixture[str],
+    music: Path,
+    vggish_library: Path,
+    synthetic_vggish,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queries of one call share one decode worker (a start-up costs more than a long
+    file's windows), and the call stops it before it returns."""
+    if decode_workers.default_workers() is None:
+        pytest.skip("PyAV or soxr not installed")
+    started = []
+
+    class Counted(decode_workers._Worker):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)
+            started.append(self.proc)
+
+    monkeypatch.setattr(decode_workers, "_Worker", Counted)
+    queries = sorted(music.iterdir())
+    status, out, err = recommend(
+        capsys, *map(str, queries), "--index", str(vggish_library), weights=synthetic_vggish
+    )
+    assert (status, err) == (0, "") and out.count("Query: ") == len(queries) == 3
+    assert len(started) == 1 and started[0].poll() is not None
 
 
 def test_an_unreadable_query_among_several_fails_the_call(

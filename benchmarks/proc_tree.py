@@ -1,0 +1,74 @@
+"""A process and those under it, read from /proc (Linux): descendants, memory, descriptors.
+
+Shared by ``bench_fairness.py`` (the bot with its workers or children) and
+``bench_worker_soak.py`` (a process and its decode workers).
+"""
+
+from __future__ import annotations
+
+import os
+
+KIB = 1024
+
+
+def kib_field(path: str, field: str) -> int:
+    """``field`` (a ``kB`` line) of a /proc file such as ``/proc/PID/smaps_rollup``, in
+    bytes; 0 when the process is gone or the field is absent."""
+    try:
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * KIB
+    except OSError:
+        pass
+    return 0
+
+
+def parents() -> dict[int, int]:
+    """Every live process id -> its parent's id."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    found[int(entry)] = int(stat.read().rsplit(")", 1)[-1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid``."""
+    return [child for child, parent in parents().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (children, their children, ...), ``pid`` not included."""
+    by_parent: dict[int, list[int]] = {}
+    for child, parent in parents().items():
+        by_parent.setdefault(parent, []).append(child)
+    found, pending = [], [pid]
+    while pending:
+        for child in by_parent.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of ``pid`` (shared pages split among their users), bytes."""
+    return kib_field(f"/proc/{pid}/smaps_rollup", "Pss")
+
+
+def tree_pss_bytes(pid: int) -> int:
+    """PSS of ``pid`` and every process under it, summed, in bytes: what the tree costs
+    the machine, pages the processes share counted once."""
+    return sum(pss_bytes(each) for each in [pid, *descendants(pid)])
+
+
+def descriptors(pid: int) -> int:
+    """Open file descriptors of ``pid`` (0 when it is gone)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0

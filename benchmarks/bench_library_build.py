@@ -8,8 +8,8 @@ Each build is ``build_library`` with musicnn (MTT) and today's defaults (30 wind
 with its phone view, and landmarks) over the first ``--per-collection`` tracks of every
 collection of the corpus, from an empty embedding cache, in a child process that imports
 the code of one checkout (so the baseline really is the other code). The builds alternate
-between the two checkouts, ``--runs`` times, so load on the shared machine hits both
-alike. Each child reports, without the model load:
+between the two checkouts, ``--runs`` times, each going first in turn, so load on the
+shared machine hits both alike. Each child reports, without the model load:
 
 - wall seconds of ``build_library``;
 - CPU seconds of the build: its own, plus its children's (ffprobe/ffmpeg processes, and
@@ -132,7 +132,8 @@ def main() -> None:
         count = corpus_subset(args.corpus, args.per_collection, inputs)
         print(f"bench_library_build: {count} tracks of {args.corpus}, {args.embedder}, 30 windows")
         for run in range(args.runs):
-            for name, checkout in checkouts.items():
+            order = list(checkouts.items())
+            for name, checkout in order[::-1] if run % 2 else order:  # each goes first in turn
                 result = build(checkout, inputs, Path(tmp) / f"{name}-{run}", args.embedder)
                 figures[name].append(result)
                 print(f"  run {run + 1} {name:<8}: {json.dumps(result)}", flush=True)

@@ -116,9 +116,15 @@ def _info(container: av.container.InputContainer, fd: int) -> dict:
         "channels": stream.codec_context.channels or None,
         "stream_index": stream.index,
         "has_video": has_video,
-        "tags": {str(k).lower(): str(v) for k, v in container.metadata.items()},
+        "tags": _tags(stream.metadata, container.metadata),
         "size_bytes": os.fstat(fd).st_size,
     }
+
+
+def _tags(*layers: dict) -> dict[str, str]:
+    """Tag names lowered to their values; a later layer wins (the container's over the
+    stream's: Ogg keeps its tags on the stream, most containers on the file)."""
+    return {str(k).lower(): str(v) for layer in layers for k, v in layer.items()}
 
 
 def _float_frames(frame: av.AudioFrame, to_float: av.AudioResampler) -> np.ndarray:

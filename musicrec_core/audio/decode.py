@@ -86,7 +86,14 @@ from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.errors import AudioTooShortError, DecodeTimeoutError, UnreadableAudioError
 from musicrec_core.timecode import format_clock
 
-__all__ = ["CANDIDATE_NICENESS", "MAX_CHANNELS", "PREROLL_S", "load_clip"]
+__all__ = [
+    "CANDIDATE_NICENESS",
+    "MAX_CHANNELS",
+    "PREROLL_S",
+    "WindowRequest",
+    "load_clip",
+    "window_from_worker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +159,12 @@ def load_clip(
     file = checked_path(path, ref)
     display = ref or file.name
     budget = Budget(timeout_s, display)
-    request = _Request(start_s, clip_seconds, display)
+    request = WindowRequest(start_s, clip_seconds, display)
     workers = default_workers()
     if workers is not None:
         try:
             with workers.session(file, budget, background=background) as session:
-                return _from_worker(session, info or session.info, request).clip(
+                return window_from_worker(session, info or session.info, request).clip(
                     kind, title, channel
                 )
         except WorkersUnavailableError as exc:
@@ -169,7 +176,7 @@ def load_clip(
 
 
 @dataclass(frozen=True)
-class _Request:
+class WindowRequest:
     """What a caller asked for: the start (None: by the window rule), the window length
     (seconds) and the file's name in messages."""
 
@@ -179,13 +186,13 @@ class _Request:
 
 
 @dataclass(frozen=True)
-class _Chosen:
+class ChosenWindow:
     """The window chosen and its samples, ready to become a Clip."""
 
     info: AudioInfo
     start: float
     samples: np.ndarray
-    request: _Request
+    request: WindowRequest
 
     def clip(self, kind: str, title: str | None, channel: str | None) -> Clip:
         return Clip(
@@ -202,8 +209,14 @@ class _Chosen:
         )
 
 
-def _from_worker(session: Session, info: AudioInfo, request: _Request) -> _Chosen:
-    """Choose and decode the window in a worker: one demuxer, windows one after another."""
+def window_from_worker(session: Session, info: AudioInfo, request: WindowRequest) -> ChosenWindow:
+    """Choose and decode the window in a worker's open file (``info``: its probe): the
+    window rule, the decode and the sanitising of :func:`load_clip`, so a session may serve
+    several requests (:func:`musicrec_core.audio.track_windows.load_windows`).
+
+    Raises:
+        AudioTooShortError, UnreadableAudioError, DecodeTimeoutError: as :func:`load_clip`.
+    """
 
     def decode(start: float, sanitize: bool = False) -> Decoded:
         read = WindowRead.of(start, request.clip_seconds)
@@ -221,10 +234,10 @@ def _from_ffmpeg(
     file: Path,
     budget: Budget,
     info: AudioInfo | None,
-    request: _Request,
+    request: WindowRequest,
     max_decoders: int,
     background: bool,
-) -> _Chosen:
+) -> ChosenWindow:
     """Choose and decode the window with ffprobe and one ffmpeg per window."""
     ffmpeg, ffprobe = find_binaries()
     first_look = ChildPriority(background=background)
@@ -268,7 +281,7 @@ def _from_ffmpeg(
 
 def _choose(
     info: AudioInfo,
-    request: _Request,
+    request: WindowRequest,
     decode: Callable[[float], Decoded],
     candidate: Callable[[float], Decoded],
     submit: Callable[..., Future[Decoded]],
@@ -303,14 +316,14 @@ def _finished(
     start: float,
     result: Decoded,
     decode: Callable[..., Decoded],
-    request: _Request,
-) -> _Chosen:
+    request: WindowRequest,
+) -> ChosenWindow:
     """Sanitise the chosen window (decoding it again without its NaN/inf when it has any)."""
     if result.samples.size and not np.isfinite(result.samples).all():
         if not np.isfinite(result.samples).any():
             raise _all_non_finite(request.display)
         result = decode(start, sanitize=True)
-    return _Chosen(info, start, _finish(result, request.display), request)
+    return ChosenWindow(info, start, _finish(result, request.display), request)
 
 
 def _run_now(function: Callable[..., Decoded], *args: object) -> Future[Decoded]:

@@ -113,6 +113,11 @@ class Budget:
         self.deadline = time.monotonic() + timeout_s
         self.display = display
 
+    def restart(self) -> None:
+        """A fresh ``timeout_s`` from now: a caller that reads many windows through one open
+        (:func:`musicrec_core.audio.track_windows.load_windows`) gives each its own."""
+        self.deadline = time.monotonic() + self.timeout_s
+
     def remaining(self) -> float:
         """Seconds left before the deadline (negative once it has passed)."""
         return self.deadline - time.monotonic()

@@ -4,8 +4,8 @@ Mental model::
 
     inputs --collect_inputs--> files + links --hash / video id--> track keys
       --cache hit?--> reuse the stored frames
-      --else decode windows (ffmpeg / yt-dlp), add each window's phone view (views.py),
-        embed them in batches, store in the cache-->
+      --else decode windows (one open in a decode worker / yt-dlp), add each window's
+        phone view (views.py), embed them in batches, store in the cache-->
     pool(frames, DEFAULT_POOLING) per window and per phone view, both in the track's group
       --IndexBuilder--> INDEX_DIR (published atomically)
     the same windows' spectral landmarks (landmarks.py, cached alike)
@@ -15,7 +15,10 @@ Mental model::
 
 Decoded tracks wait in a batch until :data:`EMBED_BATCH_WINDOWS` windows have gathered
 (across tracks), then go to the embedder in one call; when it refuses a batch, the tracks
-are embedded one by one to find the one it refuses.
+are embedded one by one to find the one it refuses. While the embedder runs, a helper
+thread decodes the next tracks and makes their phone views and landmarks
+(:mod:`~musicrec_core.catalog.library.prepare`), at most ``PREFETCH_TRACKS`` ahead; their
+results are taken in input order.
 
 Failures: an input that cannot be decoded or fetched is skipped with its reason and
 counted (:class:`~musicrec_core.catalog.library.report.LibraryBuildReport`); a missing
@@ -26,8 +29,9 @@ path on the command line, or a build where nothing could be indexed, is a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +51,9 @@ from musicrec_core.catalog.library.decode import (
     owner_of,
 )
 from musicrec_core.catalog.library.inputs import FileInput, LinkInput, collect_inputs
-from musicrec_core.catalog.library.landmarks import LandmarkCache, track_landmarks
+from musicrec_core.catalog.library.landmarks import LandmarkCache
 from musicrec_core.catalog.library.owners import OWNERS_FILE, TrackOwner, write_owners
+from musicrec_core.catalog.library.prepare import Prefetch, PreparedTrack, prepare
 from musicrec_core.catalog.library.report import LibraryBuildReport, SkippedInput
 from musicrec_core.catalog.library.tracks import (
     DEFAULT_WINDOWS,
@@ -56,9 +61,8 @@ from musicrec_core.catalog.library.tracks import (
     plan_windows,
     track_key,
 )
-from musicrec_core.catalog.library.views import phone_view, view_seed
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool_segments
-from musicrec_core.clip import CLIP_SECONDS, Clip
+from musicrec_core.clip import CLIP_SECONDS
 from musicrec_core.embedders.base import Embedder, Embedding, Tag
 from musicrec_core.errors import AudioError, CatalogError, SourceError
 from musicrec_core.fingerprint.landmarks import Landmarks
@@ -68,6 +72,18 @@ __all__ = ["EMBED_BATCH_WINDOWS", "build_library"]
 
 EMBED_BATCH_WINDOWS = 32
 """Windows gathered (across tracks) before one batched embedder call."""
+
+
+@dataclass(frozen=True)
+class _Input:
+    """An input admitted for decoding: how it is named, keyed and stored, and its cached
+    embedding (None: to embed)."""
+
+    source: str
+    kind: str
+    stored_source: str
+    key: str
+    cached: TrackEmbedding | None
 
 
 @dataclass(frozen=True)
@@ -124,9 +140,11 @@ def build_library(
             target_dir, embedder=embedder.id, pooling=DEFAULT_POOLING, backend=backend
         ) as builder,
         ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="musicrec-decode") as decoder,
+        Prefetch[_Input]() as prefetch,
     ):
         for entry in tqdm(collected.inputs, disable=not progress, unit="track", desc="library"):
-            run.add(entry, decoder)
+            run.add(entry, decoder, prefetch)
+        run.finish(prefetch.drain())
         run.flush()
         tracks = [run.tracks[key] for key in run.order if key in run.tracks]
         if not tracks:
@@ -187,19 +205,23 @@ class _LibraryRun:
         self.order: list[str] = []  # track keys in input order
         self.seen: set[str] = set()
         self.tracks: dict[str, _Track] = {}
-        self.pending: list[DecodedTrack] = []
+        self.pending: list[PreparedTrack] = []
         self.skipped: list[SkippedInput] = []
         self.embedded = 0
         self.reused = 0
         self.duplicates = 0
 
-    def add(self, entry: FileInput | LinkInput, decoder: ThreadPoolExecutor) -> None:
-        """Key the input, reuse its cache entry or decode it into the pending batch."""
+    def add(
+        self, entry: FileInput | LinkInput, decoder: ThreadPoolExecutor, prefetch: Prefetch[_Input]
+    ) -> None:
+        """Key the input, reuse its cache entry or have it prepared (decoded, its views and
+        landmarks made) for the pending batch; take the prepared tracks now due."""
         if isinstance(entry, FileInput):
             source, kind, stored_source = str(entry.path), "file", str(entry.path.resolve())
             try:
                 key = track_key(entry.path)
             except OSError as exc:
+                self.finish(prefetch.drain())  # skips stay in input order
                 self.skipped.append(SkippedInput(source, f"cannot read it ({exc.strerror})."))
                 return
         else:
@@ -212,32 +234,42 @@ class _LibraryRun:
         self.order.append(key)
         cached = self.cache.get(key)
         if cached is not None and self._cached_landmarks(key):
-            self._reuse(key, kind, stored_source, cached)
+            self._reuse(_Input(source, kind, stored_source, key, cached), cached)
             return
-        try:
-            if isinstance(entry, FileInput):
-                decoded = decode_file(entry.path, key, stored_source, self.windows, decoder)
-            else:
-                decoded = fetch_link(entry.link, key, self.windows, self.fetch_clip)
-        except (AudioError, SourceError) as exc:
-            if cached is not None:  # indexed from the cache, without landmarks
-                self._reuse(key, kind, stored_source, cached)
-            else:
-                self.skipped.append(SkippedInput(source, str(exc)))
-            return
-        if self.landmark_cache is not None:
-            self.landmarks[key] = track_landmarks(decoded.clips)
-            self.landmark_cache.put(key, self.landmarks[key])
-        if cached is not None:
-            self._reuse(key, kind, stored_source, cached)
-            return
-        self.pending.append(decoded)
-        if sum(len(track.clips) for track in self.pending) >= EMBED_BATCH_WINDOWS:
-            self.flush()
+        if isinstance(entry, FileInput):
+            decode = partial(decode_file, entry.path, key, stored_source, self.windows, decoder)
+        else:
+            decode = partial(fetch_link, entry.link, key, self.windows, self.fetch_clip)
+        call = partial(
+            prepare, decode, views=cached is None, landmarks=self.landmark_cache is not None
+        )
+        self.finish(prefetch.submit(_Input(source, kind, stored_source, key, cached), call))
 
-    def _reuse(self, key: str, kind: str, source: str, embedding: TrackEmbedding) -> None:
-        """Index track ``key`` from its cached embedding; an entry written before owners
-        were kept gets them from the file's tags (ffprobe, no decoding) and is rewritten."""
+    def finish(self, due: list[tuple[_Input, Future[PreparedTrack]]]) -> None:
+        """Take prepared tracks in order: skip, reuse or batch each; embed full batches."""
+        for admitted, future in due:
+            try:
+                prepared = future.result()
+            except (AudioError, SourceError) as exc:
+                if admitted.cached is not None:  # indexed from the cache, without landmarks
+                    self._reuse(admitted, admitted.cached)
+                else:
+                    self.skipped.append(SkippedInput(admitted.source, str(exc)))
+                continue
+            if self.landmark_cache is not None and prepared.landmarks is not None:
+                self.landmarks[admitted.key] = prepared.landmarks
+                self.landmark_cache.put(admitted.key, prepared.landmarks)
+            if admitted.cached is not None:
+                self._reuse(admitted, admitted.cached)
+                continue
+            self.pending.append(prepared)
+            if sum(len(track.decoded.clips) for track in self.pending) >= EMBED_BATCH_WINDOWS:
+                self.flush()
+
+    def _reuse(self, admitted: _Input, embedding: TrackEmbedding) -> None:
+        """Index the track from its cached embedding; an entry written before owners were
+        kept gets them from the file's tags (ffprobe, no decoding) and is rewritten."""
+        key, kind, source = admitted.key, admitted.kind, admitted.stored_source
         if embedding.owner is None:
             embedding = replace(
                 embedding, owner=_file_owner(source) if kind == "file" else TrackOwner()
@@ -261,20 +293,22 @@ class _LibraryRun:
         pending, self.pending = self.pending, []
         self._embed(pending)
 
-    def _embed(self, batch: list[DecodedTrack]) -> None:
+    def _embed(self, batch: list[PreparedTrack]) -> None:
         if not batch:
             return
+        clips = [clip for track in batch for clip in (*track.decoded.clips, *track.views)]
         try:
-            embeddings = self.embedder.embed_many([c for t in batch for c in _with_views(t)])
+            embeddings = self.embedder.embed_many(clips)
         except AudioError as exc:
             if len(batch) == 1:
-                self.skipped.append(SkippedInput(batch[0].source, str(exc)))
+                self.skipped.append(SkippedInput(batch[0].decoded.source, str(exc)))
                 return
             for track in batch:  # find the track the embedder refused
                 self._embed([track])
             return
         offset = 0
-        for track in batch:
+        for prepared in batch:
+            track = prepared.decoded
             count = len(track.clips)
             own = embeddings[offset : offset + count]
             phone = embeddings[offset + count : offset + 2 * count]
@@ -292,15 +326,6 @@ def _file_owner(path: str) -> TrackOwner:
         return owner_of(probe_audio(path))
     except AudioError:
         return TrackOwner()
-
-
-def _with_views(track: DecodedTrack) -> list[Clip]:
-    """The track's windows, then their phone views (same order)."""
-    views = [
-        Clip(phone_view(clip.samples, view_seed(track.key, i)), clip.provenance)
-        for i, clip in enumerate(track.clips)
-    ]
-    return [*track.clips, *views]
 
 
 def _track_embedding(

@@ -2,8 +2,11 @@
 
 Mental model: a track that missed the cache is cut into the windows
 :func:`~musicrec_core.catalog.library.tracks.plan_windows` plans, and they wait as a
-:class:`DecodedTrack` for the embedder. A file's windows are decoded by ffmpeg, several at
-once (:func:`decode_file`); a video's windows come from a :data:`LinkFetcher`, yt-dlp by
+:class:`DecodedTrack` for the embedder. A file is opened once in a decode worker, whose
+probe plans the windows and which reads them all from that open
+(:func:`~musicrec_core.audio.track_windows.load_windows`); where no worker can run,
+ffprobe plans them and one ffmpeg per window decodes them, several at once
+(:func:`decode_file`). A video's windows come from a :data:`LinkFetcher`, yt-dlp by
 default (:func:`fetch_with_ytdlp`), whose first call also tells the video's length
 (:func:`fetch_link`). An input that gives no window raises
 :class:`~musicrec_core.errors.AudioError` or :class:`~musicrec_core.errors.SourceError`.
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core.audio import AudioInfo, load_clip, probe_audio
+from musicrec_core.audio.decode_workers import WorkersUnavailableError, set_default_workers
+from musicrec_core.audio.track_windows import load_windows
 from musicrec_core.catalog.library.owners import TrackOwner
 from musicrec_core.catalog.library.tracks import plan_windows
 from musicrec_core.clip import Clip
@@ -36,7 +41,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DECODE_WORKERS = 4
-"""Windows of one file decoded concurrently (each is its own ffmpeg process)."""
+"""Windows of one file decoded concurrently where no decode worker can run (each is its
+own ffmpeg process)."""
 
 LinkFetcher = Callable[[YouTubeLink, float | None], Clip]
 """Fetches one window of a video: (link, start in seconds or None for the default) -> Clip."""
@@ -57,13 +63,43 @@ class DecodedTrack:
 def decode_file(
     path: Path, key: str, source: str, windows: int, decoder: ThreadPoolExecutor
 ) -> DecodedTrack:
-    """Probe the file and decode its planned windows (in parallel).
+    """Probe the file and decode its planned windows: through one open in a decode worker,
+    or with ffprobe and one ffmpeg per window (``decoder`` runs them) where none can run.
 
     Windows that fail to decode (a truncated file) are dropped; raises the first error
-    when none decodes.
+    when none decodes, and the probe's error when the file cannot be opened.
     """
-    info = probe_audio(path)
-    starts = plan_windows(info.duration_s, windows)
+
+    def plan(info: AudioInfo) -> tuple[float, ...]:
+        return plan_windows(info.duration_s, windows)
+
+    try:
+        track = load_windows(path, plan)
+        info, clips, errors = track.info, list(track.clips), list(track.errors)
+    except WorkersUnavailableError as exc:
+        logger.warning("decode workers unavailable (%s); using the ffmpeg programs", exc)
+        set_default_workers(False)
+        info = probe_audio(path)
+        clips, errors = _decode_each(path, info, plan(info), decoder)
+    if not clips:
+        raise errors[0]
+    if errors:
+        logger.warning(
+            "%s: %d of %d windows could not be decoded", path, len(errors), len(clips) + len(errors)
+        )
+    title = _title_from_tags(info) or path.stem
+    return DecodedTrack(key, "file", source, title, tuple(clips), owner_of(info))
+
+
+def owner_of(info: AudioInfo) -> TrackOwner:
+    """A file's album and artist tags."""
+    return TrackOwner(info.album, info.artist)
+
+
+def _decode_each(
+    path: Path, info: AudioInfo, starts: tuple[float, ...], decoder: ThreadPoolExecutor
+) -> tuple[list[Clip], list[AudioError]]:
+    """The windows at ``starts`` by :func:`load_clip`, in parallel: (clips, errors)."""
     futures = [decoder.submit(load_clip, path, start_s=start, info=info) for start in starts]
     clips: list[Clip] = []
     errors: list[AudioError] = []
@@ -72,17 +108,7 @@ def decode_file(
             clips.append(future.result())
         except AudioError as exc:
             errors.append(exc)
-    if not clips:
-        raise errors[0]
-    if errors:
-        logger.warning("%s: %d of %d windows could not be decoded", path, len(errors), len(starts))
-    title = _title_from_tags(info) or path.stem
-    return DecodedTrack(key, "file", source, title, tuple(clips), owner_of(info))
-
-
-def owner_of(info: AudioInfo) -> TrackOwner:
-    """A file's album and artist tags."""
-    return TrackOwner(info.album, info.artist)
+    return clips, errors
 
 
 def _title_from_tags(info: AudioInfo) -> str | None:

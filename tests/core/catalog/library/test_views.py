@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.audio import load_clip, probe_audio
+from musicrec_core.audio import load_clip
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.catalog.library import build_library, plan_windows, track_key
 from musicrec_core.catalog.library.views import PHONE_BAND_HZ, phone_view, view_seed
@@ -62,7 +62,7 @@ def test_each_window_is_indexed_with_its_phone_view(library: Path, tmp_path: Pat
     embedder = BandEnergyEmbedder()
     mid = library / "nested" / "deeper" / "mid.mp3"
     build_library([str(mid)], tmp_path / "index", embedder, windows=WINDOWS)
-    starts = plan_windows(probe_audio(mid).duration_s, WINDOWS)
+    starts = plan_windows(load_clip(mid).provenance.source_duration_s, WINDOWS)
     with CatalogIndex.load(tmp_path / "index") as index:
         assert len(index) == 2 * len(starts)
         metas = index.metas(range(len(index)))

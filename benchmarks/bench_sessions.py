@@ -56,16 +56,19 @@ from musicrec_core.sessions.variety import Variety  # noqa: E402
 STYLES, SUB_STYLES = 100, 2000
 
 
-def build(target: Path, items: int, seed: int = 0) -> None:
+def build(target: Path, items: int, seed: int = 0) -> np.ndarray:
+    """Build the catalog in ``target``; returns each item's sub-style (int [items])."""
     rng = np.random.default_rng(seed)
     dim = AUDIOSET_EMBEDDER.dim
     styles = _unit(rng.standard_normal((STYLES, dim)))
     subs = _unit(rng.standard_normal((SUB_STYLES, dim)))
     sub_style = rng.integers(0, STYLES, SUB_STYLES)
+    chosen = []
     with IndexBuilder(target, embedder=AUDIOSET_EMBEDDER, pooling="mean") as builder:
         for start in range(0, items, 10_000):
             count = min(10_000, items - start)
             sub = rng.integers(0, SUB_STYLES, count)
+            chosen.append(sub)
             noise = _unit(rng.standard_normal((count, dim)))
             vectors = _unit(styles[sub_style[sub]] + 0.7 * subs[sub] + noise)
             metas = [
@@ -74,6 +77,7 @@ def build(target: Path, items: int, seed: int = 0) -> None:
             ]
             builder.add_many(vectors.astype(np.float32), metas)
         builder.commit({"source": "audioset"})
+    return np.concatenate(chosen)
 
 
 def fixed_points_path(

@@ -46,6 +46,7 @@ from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
 from musicrec_core.sessions.playable import looked_up_session
 from musicrec_core.sessions.seed_groups import never_played
+from musicrec_core.sessions.variety import ChannelOf
 from musicrec_core.steering import LabelSteering
 from musicrec_core.titles import VideoAnswer
 
@@ -188,10 +189,12 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
     ) -> tuple[str, StoredSession]:
         """The mix of ``count`` from the ``heard`` seeds, kept in the store."""
 
-        def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+        def walk(index: CatalogIndex, excluded: frozenset[str], channels: ChannelOf) -> Session:
             own = never_played(index, heard) | excluded
             vectors = [seed.vector for seed in heard]
-            return mix(index, vectors, count, steering=steering, exclude_groups=own)
+            return mix(
+                index, vectors, count, steering=steering, exclude_groups=own, channels=channels
+            )
 
         return await self._walked("mix", interaction, walk, heard, failed, steering)
 
@@ -206,9 +209,17 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         store."""
         a, b = heard
 
-        def walk(index: CatalogIndex, excluded: frozenset[str]) -> Session:
+        def walk(index: CatalogIndex, excluded: frozenset[str], channels: ChannelOf) -> Session:
             own = never_played(index, heard) | excluded
-            return path(index, a.vector, b.vector, steps, steering=steering, exclude_groups=own)
+            return path(
+                index,
+                a.vector,
+                b.vector,
+                steps,
+                steering=steering,
+                exclude_groups=own,
+                channels=channels,
+            )
 
         return await self._walked("path", interaction, walk, heard, [], steering)
 
@@ -230,7 +241,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         self,
         kind: str,
         interaction: discord.Interaction[Any],
-        walk: Callable[[CatalogIndex, frozenset[str]], Session],
+        walk: Callable[[CatalogIndex, frozenset[str], ChannelOf], Session],
         heard: list[HeardSeed],
         failed: list[FailedSeed],
         steering: LabelSteering | None,
@@ -240,7 +251,9 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
 
         def walk_held() -> tuple[Session, dict[str, VideoAnswer], str]:
             with service.recommender.held_index() as index:
-                walked = looked_up_session(lambda ex: walk(index, ex), service.titles)
+                walked = looked_up_session(
+                    lambda excluded, channels: walk(index, excluded, channels), service.titles
+                )
                 return *walked, index.fingerprint
 
         session, answers, catalog = await asyncio.to_thread(walk_held)

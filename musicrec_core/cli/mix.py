@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 SessionWalk = Callable[..., Session[Any]]
-"""``walk(recommender, seed_vectors, steering=, variety=, exclude_groups=)``: the core's
+"""``walk(recommender, seed_vectors, steering=, variety=, exclude_groups=, channels=)``: the core's
 :func:`~musicrec_core.sessions.mix` or :func:`~musicrec_core.sessions.path` of the
 command's length."""
 
@@ -130,14 +130,16 @@ def run_session(
         own = never_played(opened.index, seeds)
         vectors = [seed.vector for seed in seeds]
         session, answers = looked_up_session(
-            lambda excluded: walk(
+            lambda excluded, channels: walk(
                 opened,
                 vectors,
                 steering=steering,
                 variety=not args.no_variety,
                 exclude_groups=own | excluded,
+                channels=channels,
             ),
             titles,
+            variety=not args.no_variety,
         )
         show(opened, session, answers, seeds, failed, args, steering)
     return EXIT_OK

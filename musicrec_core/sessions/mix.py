@@ -30,7 +30,7 @@ from musicrec_core.errors import SessionError
 from musicrec_core.sessions.candidates import CandidateSearch, unit, unit_end
 from musicrec_core.sessions.items import MixItem, Session
 from musicrec_core.sessions.source import IndexSource, held
-from musicrec_core.sessions.variety import Owner, Variety, catalog_owner
+from musicrec_core.sessions.variety import ChannelOf, Owner, Variety, catalog_owner
 from musicrec_core.steering.filter import Steering
 
 PREVIOUS_WEIGHT = 0.25
@@ -49,6 +49,7 @@ def mix(
     variety: bool = True,
     exclude_groups: Collection[str] = (),
     owner: Owner | None = None,
+    channels: ChannelOf | None = None,
     previous_weight: float = PREVIOUS_WEIGHT,
 ) -> Session[MixItem]:
     """At most ``n`` tracks walking from ``seed_vectors`` (pooled vectors, float32 [dim]
@@ -62,6 +63,9 @@ def mix(
         owner: what counts as one source for the variety rules (None: the index's own,
             :func:`~musicrec_core.sessions.variety.catalog_owner`: a library's album and
             artist tags, else each group).
+        channels: the YouTube channels known (a group's channel name or None); with
+            ``owner`` None, a video of a known channel is that channel's
+            (:func:`~musicrec_core.sessions.variety.channel_owner`).
         previous_weight: the weight of the cosine to the previous track, in [0, 1] (0: the
             plain top-N by the seeds; the benchmarks sweep it).
 
@@ -83,7 +87,7 @@ def mix(
         centre = unit(seeds.mean(axis=0)) if len(seeds) > 1 else seeds[0]
         previous = seeds[-1]
         search = CandidateSearch(index, steering)
-        owner = catalog_owner(index) if owner is None else owner
+        owner = catalog_owner(index, channels) if owner is None else owner
         rules = Variety(n, rules=variety, owner=owner, excluded=exclude_groups)
         items: list[MixItem] = []
         while len(items) < n:

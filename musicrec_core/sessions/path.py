@@ -30,7 +30,7 @@ from musicrec_core.sessions.candidates import CandidateSearch, unit_end
 from musicrec_core.sessions.items import PathItem, Session
 from musicrec_core.sessions.mix import MAX_SESSION
 from musicrec_core.sessions.source import IndexSource, held
-from musicrec_core.sessions.variety import Owner, Variety, catalog_owner
+from musicrec_core.sessions.variety import ChannelOf, Owner, Variety, catalog_owner
 from musicrec_core.steering.filter import Steering
 
 PATH_MAX_WIDTH = 4096
@@ -51,6 +51,7 @@ def path(
     variety: bool = True,
     exclude_groups: Collection[str] = (),
     owner: Owner | None = None,
+    channels: ChannelOf | None = None,
 ) -> Session[PathItem]:
     """At most ``steps`` items from A to B (pooled vectors float32 [dim]); arguments as
     :func:`musicrec_core.sessions.mix.mix` (``exclude_groups``: A's and B's own groups).
@@ -74,7 +75,7 @@ def path(
                 else "A and B point in opposite directions: no path lies between them."
             )
         search = CandidateSearch(index, steering)
-        owner = catalog_owner(index) if owner is None else owner
+        owner = catalog_owner(index, channels) if owner is None else owner
         rules = Variety(steps, rules=variety, owner=owner, excluded=exclude_groups)
         items: list[PathItem] = []
         current, to_b = a, float(a @ b)

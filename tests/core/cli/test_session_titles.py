@@ -1,5 +1,6 @@
 """``musicrec mix`` and ``musicrec path`` on YouTube items: titles and channels from the
-title lookup (the suite's local oEmbed stand-in), gone videos replaced, ``--no-titles``."""
+title lookup (the suite's local oEmbed stand-in), gone videos replaced, channels as owners,
+``--no-titles``."""
 
 from __future__ import annotations
 
@@ -58,6 +59,16 @@ def test_a_mix_shows_titles_and_replaces_a_gone_video(
     header, first = out.splitlines()[0].split(), out.splitlines()[1]
     assert header == ["#", "to", "prev", "to", "seeds", "title", "channel", "link"]
     assert "Song" in first and "Band" in first
+
+    with TitleCache() as cache:  # every video of one channel: at most one of 3 (a third)
+        for n in range(TITLED_VIDEOS):
+            cache.put(VideoAnswer(oembed_video(n), "found", f"Song {n}", "One Channel"))
+    status, out, _ = run(capsys, synthetic_vggish, *ask, "--json")
+    document = json.loads(out)
+    assert [item["channel"] for item in document["items"]] == ["One Channel"]
+    assert document["shortfall"].startswith("Only 1 of the 3")  # the walk knew: none dropped
+    status, out, _ = run(capsys, synthetic_vggish, *ask, "--json", "--no-variety")
+    assert len(json.loads(out)["items"]) == 3
 
 
 @pytest.fixture

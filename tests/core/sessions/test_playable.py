@@ -9,6 +9,7 @@ import pytest
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.sessions import mix
 from musicrec_core.sessions.playable import MAX_WALKS, playable_session
+from musicrec_core.titles.oembed import VideoAnswer
 from tests.core.sessions.catalogs import build_catalog, random_unit
 
 ITEMS = 30
@@ -32,12 +33,12 @@ def test_gone_items_are_replaced_by_the_walk_continued(catalog) -> None:
     dead = {groups(first)[3], groups(first)[7]}
     walks: list[frozenset[str]] = []
 
-    def walk(excluded: frozenset[str]):
+    def walk(excluded: frozenset[str], channels):
         walks.append(excluded)
-        return mix(catalog, seed, 10, exclude_groups={"g00", *excluded})
+        return mix(catalog, seed, 10, exclude_groups={"g00", *excluded}, channels=channels)
 
-    def gone(asked: Sequence[str]) -> set[str]:
-        return dead & set(asked)
+    def gone(asked: Sequence[str]) -> dict[str, VideoAnswer]:
+        return {group: VideoAnswer(group, "gone") for group in dead & set(asked)}
 
     session = playable_session(walk, gone)
     assert len(session.items) == 10 and session.shortfall is None
@@ -49,11 +50,11 @@ def test_gone_items_are_replaced_by_the_walk_continued(catalog) -> None:
 def test_after_the_last_walk_the_gone_are_dropped_and_counted(catalog) -> None:
     seed = [catalog.vector(0)]
 
-    def walk(excluded: frozenset[str]):
-        return mix(catalog, seed, 5, exclude_groups={"g00", *excluded})
+    def walk(excluded: frozenset[str], channels):
+        return mix(catalog, seed, 5, exclude_groups={"g00", *excluded}, channels=channels)
 
-    def every_first_is_gone(asked: Sequence[str]) -> set[str]:
-        return {asked[0]}
+    def every_first_is_gone(asked: Sequence[str]) -> dict[str, VideoAnswer]:
+        return {asked[0]: VideoAnswer(asked[0], "gone")}
 
     session = playable_session(walk, every_first_is_gone)
     assert len(session.items) == 4

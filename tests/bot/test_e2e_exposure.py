@@ -41,9 +41,12 @@ REFUSED = {
 }
 HOSTILE_TITLE = "Track 3\r\n#EXTINF:0,injected\x1b[2J\u202e"
 """Track 3's title in this module's library: tags may hold line breaks, escapes and
-direction marks, which a playlist line must not carry."""
+direction marks, which a playlist line must not carry; its file is ``#track03.wav``, a
+name a playlist must not write bare (a comment to players)."""
 TRACKS = tuple(
-    dataclasses.replace(track, title=HOSTILE_TITLE) if track.title == "Track 3" else track
+    dataclasses.replace(track, video_id="#track03", title=HOSTILE_TITLE)
+    if track.title == "Track 3"
+    else track
     for track in LIBRARY_TRACKS
 )
 EXTINF = re.compile(r"#EXTINF:(?P<seconds>-?\d+),(?P<title>.*)")
@@ -128,12 +131,13 @@ def test_a_library_mix_exports_an_m3u8_of_file_names_and_one_line_titles(
     (upload,) = exported["files"]
     assert upload.filename == f"mix-{session_id}.m3u8"
     text = upload.text()
-    assert "/" not in text and str(library) not in text
+    assert str(library) not in text and "/Music/" not in text
     assert not [ch for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf")]
     first, *lines = text.splitlines()
     assert first == "#EXTM3U" and len(lines) == 2 * 12
     pairs = zip(lines[::2], lines[1::2], strict=True)
-    entries = [(EXTINF.fullmatch(info), name) for info, name in pairs]
+    entries = [(EXTINF.fullmatch(info), name.removeprefix("./")) for info, name in pairs]
+    assert [name for name in lines[1::2] if "/" in name] == ["./#track03.wav"]
     assert all(info for info, _ in entries), text
     names = {f"{track.video_id}.wav": track for track in TRACKS if track.title != "Track 8"}
     assert sorted(name for _, name in entries) == sorted(names)  # all but the seed's own

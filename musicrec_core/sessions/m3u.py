@@ -5,7 +5,11 @@ library index stores (absolute), or the YouTube link. Titles come from file tags
 index, so every control character (newlines included) is replaced by a space: a title
 cannot start a line of its own. The duration is the file's, asked of ffprobe; -1 (unknown,
 as M3U allows) for a link or a file that cannot be probed. An item whose path itself holds
-a control character cannot be written as one line and is left out (and counted).
+a control character or a line or paragraph separator (U+2028, U+2029: line breaks to
+readers that split lines as Python does) cannot be written as one line and is left out
+(and counted). A location starting with ``#`` (a file named "#1 Hit.mp3", written by name)
+is written ``./#1 Hit.mp3``: bare, a player would skip it as a comment and give its
+``#EXTINF`` to the next file.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ Duration = Callable[[str], float | None]
 
 def _is_control(ch: str) -> bool:
     return unicodedata.category(ch).startswith("C")
+
+
+def _breaks_line(ch: str) -> bool:
+    return _is_control(ch) or unicodedata.category(ch) in ("Zl", "Zp")
 
 
 def plain_line(text: str) -> str:
@@ -55,13 +63,15 @@ def m3u_text(
             name = meta.title or meta.group
         else:
             where = meta.source or ""
-            if not where or any(_is_control(ch) for ch in where):
+            if not where or any(_breaks_line(ch) for ch in where):
                 left_out += 1
                 continue
             file_name = PureWindowsPath(where).name if "\\" in where else Path(where).name
             seconds, name = duration(where), meta.title or file_name
             if names_only:
                 where = file_name
+            if where.startswith("#"):
+                where = f"./{where}"
         title = plain_line(name)
         lines.append(f"#EXTINF:{-1 if seconds is None else round(seconds)},{title}")
         lines.append(where)

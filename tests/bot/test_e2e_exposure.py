@@ -8,9 +8,11 @@ server as its only admin server. Every test reads the exact JSON the bot sent.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import signal
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 
 from bot.errors import ADMIN_ONLY_MESSAGE
 from bot.request import MAX_COUNT
+from bot.untrusted_text import Surface, inert
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
 from tests.bot.conftest import LiveBot, LiveBotFactory
@@ -36,13 +39,24 @@ REFUSED = {
     "tts": False,
     "allowed_mentions": {"parse": []},
 }
+HOSTILE_TITLE = "Track 3\r\n#EXTINF:0,injected\x1b[2J\u202e"
+"""Track 3's title in this module's library: tags may hold line breaks, escapes and
+direction marks, which a playlist line must not carry; its file is ``#track03.wav``, a
+name a playlist must not write bare (a comment to players)."""
+TRACKS = tuple(
+    dataclasses.replace(track, video_id="#track03", title=HOSTILE_TITLE)
+    if track.title == "Track 3"
+    else track
+    for track in LIBRARY_TRACKS
+)
+EXTINF = re.compile(r"#EXTINF:(?P<seconds>-?\d+),(?P<title>.*)")
 
 
 @pytest.fixture(scope="module")
 def library(vggish: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding ``Music/`` (the tracks) and ``index/`` (their library index)."""
     root = tmp_path_factory.mktemp("server-home")
-    build_catalog(root / "index", root / "Music", vggish, catalog=LIBRARY_TRACKS, library=True)
+    build_catalog(root / "index", root / "Music", vggish, catalog=TRACKS, library=True)
     return root
 
 
@@ -56,6 +70,11 @@ def recommend_file(live: LiveBot, data: bytes, name: str, **options: Any) -> str
     values = [{"name": "file", "type": 11, "value": attachment["id"]}]
     values += [{"name": key, "type": 4, "value": value} for key, value in options.items()]
     return live.fake.slash_command("recommend", values, attachments=[attachment])
+
+
+def shown_title(title: str) -> str:
+    """A title as a field name shows it."""
+    return visible(inert(title, Surface.FIELD_NAME))
 
 
 def bot_payloads(live: LiveBot) -> str:
@@ -80,7 +99,7 @@ def test_library_replies_show_file_names_never_server_paths(
     fields = reply["payload"]["embeds"][0]["fields"]
     assert len(fields) == MAX_COUNT
     assert fields[0]["name"] == "#1 Track 8"
-    files = {track.title: f"{track.video_id}.wav" for track in LIBRARY_TRACKS}
+    files = {shown_title(track.title): f"{track.video_id}.wav" for track in TRACKS}
     for field in fields:
         title = visible(field["name"]).split(" ", 1)[1]
         assert visible(field["value"]).startswith(f"{files[title]} (0:01–0:11) · "), field
@@ -93,6 +112,41 @@ def test_library_replies_show_file_names_never_server_paths(
     )
     assert str(library) not in shown and "/Music/" not in shown
     assert not ABSOLUTE_PATH.search(sent), ABSOLUTE_PATH.search(sent)
+
+
+def test_a_library_mix_exports_an_m3u8_of_file_names_and_one_line_titles(
+    live: LiveBot, library: Path, song: bytes
+) -> None:
+    fake = live.fake
+    attachment = fake.add_attachment(song, "concert-a.mp3", "audio/mpeg")
+    values = [{"name": "file", "type": 11, "value": attachment["id"]}]
+    reply = fake.wait_reply(fake.slash_command("mix", values, attachments=[attachment]))
+    (embed,) = reply["payload"]["embeds"]
+    assert visible(embed["description"]).split("\n")[-1] == "12 tracks · page 1 of 2"
+    export = reply["payload"]["components"][0]["components"][2]
+    session_id = export["custom_id"].split(":")[2]
+    exported = fake.wait_reply(fake.click(reply["message"], export["custom_id"]))
+    assert exported["kind"] == "followup" and exported["ephemeral"] is True
+    assert visible(exported["payload"]["content"]).startswith("The session as an M3U8 playlist")
+    (upload,) = exported["files"]
+    assert upload.filename == f"mix-{session_id}.m3u8"
+    text = upload.text()
+    assert str(library) not in text and "/Music/" not in text
+    assert not [ch for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf")]
+    first, *lines = text.splitlines()
+    assert first == "#EXTM3U" and len(lines) == 2 * 12
+    pairs = zip(lines[::2], lines[1::2], strict=True)
+    entries = [(EXTINF.fullmatch(info), name.removeprefix("./")) for info, name in pairs]
+    assert [name for name in lines[1::2] if "/" in name] == ["./#track03.wav"]
+    assert all(info for info, _ in entries), text
+    names = {f"{track.video_id}.wav": track for track in TRACKS if track.title != "Track 8"}
+    assert sorted(name for _, name in entries) == sorted(names)  # all but the seed's own
+    page = [visible(field["value"]).split(" ", 1)[0] for field in embed["fields"]]
+    assert [name for _, name in entries][: len(page)] == page  # in the session's order
+    one_line = {HOSTILE_TITLE: "Track 3 #EXTINF:0,injected [2J"}
+    for info, name in entries:
+        title = names[name].title
+        assert info and (info["seconds"], info["title"]) == ("12", one_line.get(title, title))
 
 
 @pytest.mark.parametrize(("forged", "shown"), [(0, 1), (99, MAX_COUNT)])

@@ -7,6 +7,7 @@ mix of 15 from one of them is short: the reply says so and shows the six that fi
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from tests.fake_discord.world import CATALOG_VIDEOS
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
 CALLBACK_UPDATE_MESSAGE = 7
+WATCH_ROW = re.compile(r"https://www\.youtube\.com/watch\?v=(?P<id>[\w-]{11})\S* (?P<title>.+)")
+"""One line of a YouTube session's export: a watch link, a space, the video's title."""
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +141,32 @@ def test_path_words_are_checked_before_anything_is_fetched(live: LiveBot) -> Non
     reply = live.fake.wait_reply(command(live, "path", **ends, more="guitar"))
     assert reply["kind"] == "message" and reply["ephemeral"] is True
     assert visible(reply["payload"]["content"]) == WORDS_MISSING_MESSAGE
+
+
+def test_export_of_a_youtube_mix_gives_its_links_and_playlist_privately(
+    live: LiveBot, song: bytes
+) -> None:
+    fake = live.fake
+    reply = fake.wait_reply(command(live, "mix", song, count=15))
+    titles = [visible(f["name"]).split(" ", 1)[1] for f in reply["payload"]["embeds"][0]["fields"]]
+    ids = [next(v.video_id for v in CATALOG_VIDEOS if v.title == title) for title in titles]
+    previous, following, export = reply["payload"]["components"][0]["components"]
+    session_id = export["custom_id"].split(":")[2]
+    assert export["custom_id"] == f"musicrec:session:{session_id}:export"
+
+    foreign = fake.wait_reply(fake.click(reply["message"], export["custom_id"], who="dj"))
+    assert foreign["ephemeral"] is True and foreign["files"] == []
+    assert visible(foreign["payload"]["content"]).startswith("Only the member who asked")
+
+    exported = fake.wait_reply(fake.click(reply["message"], export["custom_id"]))
+    assert exported["kind"] == "followup" and exported["ephemeral"] is True
+    (upload,) = exported["files"]
+    assert upload.filename == f"mix-{session_id}.txt"
+    rows = [WATCH_ROW.fullmatch(line) for line in upload.text().splitlines()]
+    assert all(rows), upload.text()
+    assert [(row["id"], row["title"]) for row in rows if row] == list(zip(ids, titles, strict=True))
+    playlist = "https://www.youtube.com/watch_videos?video_ids=" + "%2C".join(ids)
+    content = exported["payload"]["content"]
+    assert re.findall(r"https://www\.youtube\.com/watch_videos\?[^\s)>]+", content) == [playlist]
+    assert reply["payload"]["components"][1]["components"][-1]["url"] == playlist
+    assert visible(content).endswith("The playlist links need no YouTube account.")

@@ -1,7 +1,10 @@
-"""The fake Discord enforces what the real one does: deadlines, token lifetime, limits."""
+"""The fake Discord enforces what the real one does: deadlines, token lifetime, limits;
+and reads file uploads as Discord does."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import time
 import urllib.error
@@ -9,9 +12,13 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
+import discord
 import pytest
+from discord.webhook.async_ import interaction_message_response_params
 
 from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.uploads import MAX_FILE_BYTES
 
 TOKEN = "fake.token.value"
 
@@ -150,3 +157,58 @@ def test_choices_answer_only_an_autocomplete_interaction(fake: FakeDiscord) -> N
 def test_autocomplete_dispatch_needs_one_focused_option(fake: FakeDiscord) -> None:
     with pytest.raises(ValueError, match="exactly one focused"):
         fake.autocomplete("recommend", [{"name": "more", "type": 3, "value": "ja"}])
+
+
+def post_files(url: str, files: list[discord.File], **message: Any) -> tuple[int, Any]:
+    """POST an interaction response (type 4) with ``files`` built and sent as discord.py
+    builds and sends it (its own multipart parameters, an aiohttp form)."""
+    params = interaction_message_response_params(type=4, files=files, **message)
+
+    async def send() -> tuple[int, Any]:
+        form = aiohttp.FormData(quote_fields=False)
+        for part in params.multipart or []:
+            form.add_field(**part)
+        async with aiohttp.ClientSession() as session, session.post(url, data=form) as answer:
+            return answer.status, await answer.json()
+
+    return asyncio.run(send())
+
+
+def test_files_are_recorded_with_their_names_and_bytes(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    files = [
+        discord.File(io.BytesIO(b"#EXTM3U\n"), filename="mix.m3u8"),
+        discord.File(io.BytesIO(bytes(range(256))), filename="raw.bin"),
+    ]
+    status, _ = post_files(
+        url, files, content="two files", flags=discord.MessageFlags(ephemeral=True)
+    )
+    assert status == 200 and fake.violations == []
+    reply = fake.wait_reply(interaction_id)
+    assert reply["payload"]["content"] == "two files" and reply["ephemeral"] is True
+    assert [(f.index, f.filename, f.data) for f in reply["files"]] == [
+        (0, "mix.m3u8", b"#EXTM3U\n"),
+        (1, "raw.bin", bytes(range(256))),
+    ]
+    assert reply["files"][0].text() == "#EXTM3U\n"
+    (record,) = [r for r in fake.records if r.kind == "callback"]
+    assert record.body["data"]["attachments"] == [
+        {"id": 0, "filename": "mix.m3u8"},
+        {"id": 1, "filename": "raw.bin"},
+    ]
+    assert record.uploads == tuple(reply["files"])
+
+
+def test_too_many_or_too_large_files_are_refused(fake: FakeDiscord) -> None:
+    interaction_id, token = pending_interaction(fake)
+    url = f"{fake.api_url}/interactions/{interaction_id}/{token}/callback?with_response=1"
+    eleven = [discord.File(io.BytesIO(b"x"), filename=f"{n}.txt") for n in range(11)]
+    status, body = post_files(url, eleven)
+    assert (status, body["code"]) == (400, 50035)
+    assert "11 files, more than 10" in fake.violations[-1]
+    huge = discord.File(io.BytesIO(b"\0" * (MAX_FILE_BYTES + 1)), filename="huge.bin")
+    status, body = post_files(url, [huge])
+    assert (status, body["code"]) == (400, 50035)
+    assert f"files[0]: {MAX_FILE_BYTES + 1} bytes" in fake.violations[-1]
+    assert fake.acknowledgement(interaction_id) is None

@@ -19,10 +19,12 @@ benchmarks drive it with plain blocking calls:
   autocomplete_violations`), never with a deferral or a message;
 * :meth:`wait_reply` waits for the answer to an interaction, :meth:`wait_records` for
   any recorded request;
-* :attr:`records` holds every request the bot made (method, path, JSON body, status) and
+* :attr:`records` holds every request the bot made (method, path, JSON body, status; a
+  file upload's ``payload_json`` and files, :mod:`tests.fake_discord.uploads`) and
   :attr:`violations` every rule it broke: Discord's message limits
-  (:mod:`tests.fake_discord.limits`), the 3-second acknowledgement deadline, the 15-minute
-  interaction-token lifetime, double acknowledgements, a wrong token, a bad shard.
+  (:mod:`tests.fake_discord.limits`) and upload limits, the 3-second acknowledgement
+  deadline, the 15-minute interaction-token lifetime, double acknowledgements, a wrong
+  token, a bad shard.
 
 Sharding: IDENTIFY's ``shard`` field ``[shard_id, num_shards]`` (absent: ``[0, 1]``) is
 checked (an id outside the count, a count other than the open sessions' or a shard
@@ -59,6 +61,7 @@ from aiohttp import WSMsgType, web
 from tests.fake_discord import payloads
 from tests.fake_discord.limits import autocomplete_violations, message_violations
 from tests.fake_discord.payloads import JSON
+from tests.fake_discord.uploads import Upload, read_body, upload_violations
 
 T = TypeVar("T")
 
@@ -86,12 +89,14 @@ class Record:
         method: HTTP method.
         path: path without the ``/api/v10`` prefix (CDN paths keep ``/cdn``).
         query: query parameters.
-        body: parsed JSON body (None when there was none).
+        body: parsed JSON body (a multipart body's ``payload_json``; None when there was
+            none).
         status: the status the fake answered with.
         at: ``time.monotonic()`` when it arrived.
         interaction_id: the interaction it answers, if any.
         kind: "callback", "followup", "edit_original", "delete_original",
             "channel_message", "typing", "command_sync", "cdn" or "other".
+        uploads: the files of a multipart body (:mod:`tests.fake_discord.uploads`).
     """
 
     method: str
@@ -102,6 +107,7 @@ class Record:
     at: float
     interaction_id: str | None = None
     kind: str = "other"
+    uploads: tuple[Upload, ...] = ()
 
 
 @dataclass
@@ -409,8 +415,9 @@ class FakeDiscord:
         """The message that answers an interaction, once it exists.
 
         Returns ``{"kind": "message" | "followup" | "edit_original", "ephemeral": bool,
-        "payload": <the bot's JSON>, "message": <the message object>, "at": <monotonic
-        time it arrived>}``: the callback's
+        "payload": <the bot's JSON>, "message": <the message object>, "files": <its
+        uploads, :class:`~tests.fake_discord.uploads.Upload`>, "at": <monotonic time it
+        arrived>}``: the callback's
         message (type 4 / 7), or the first follow-up or original-response edit after a
         deferral; for an autocomplete interaction ``{"kind": "autocomplete", "choices":
         [...], "payload": <the bot's data>, "at": ...}``.
@@ -606,14 +613,17 @@ class FakeDiscord:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            if raw and request.content_type == "application/json":
-                body = json.loads(raw)
-            elif raw:
-                body = {"raw_bytes": len(raw), "content_type": request.content_type}
-        response, interaction_id, kind = self._route(request.method, path, body, request)
+        read = await read_body(request)
+        body, uploads = read.payload, read.uploads
+        if read.problems:
+            for problem in read.problems:
+                self._violation(f"{request.method} {path}: {problem}")
+            refusal = self._error(400, 50035, "Invalid Form Body")
+            response, interaction_id, kind = refusal, None, "other"
+        else:
+            response, interaction_id, kind = self._route(
+                request.method, path, body, request, uploads
+            )
         self._record(
             Record(
                 request.method,
@@ -624,6 +634,7 @@ class FakeDiscord:
                 time.monotonic(),
                 interaction_id,
                 kind,
+                uploads,
             )
         )
         return response
@@ -632,13 +643,18 @@ class FakeDiscord:
         return request.headers.get("Authorization") == f"Bot {self.token}"
 
     def _route(
-        self, method: str, path: str, body: Any, request: web.Request
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        request: web.Request,
+        uploads: tuple[Upload, ...] = (),
     ) -> tuple[web.Response, str | None, str]:
         parts = path.strip("/").split("/")
         if parts[:1] == ["interactions"] and len(parts) == 4 and parts[3] == "callback":
-            return self._callback(parts[1], parts[2], body), parts[1], "callback"
+            return self._callback(parts[1], parts[2], body, uploads), parts[1], "callback"
         if parts[:1] == ["webhooks"] and len(parts) >= 3:
-            return self._webhook(method, parts, body)
+            return self._webhook(method, parts, body, uploads)
         if not self._authorised(request):
             self._violation(f"{method} {path} with a wrong or missing token")
             return self._error(401, 0, "401: Unauthorized"), None, "other"
@@ -664,7 +680,7 @@ class FakeDiscord:
             return self._json(self._sync(body or [], guild_id)), None, "command_sync"
         if parts[:1] == ["channels"] and len(parts) == 3 and parts[1] == self.channel_id:
             if method == "POST" and parts[2] == "messages":
-                return self._channel_message(body or {}), None, "channel_message"
+                return self._channel_message(body or {}, uploads), None, "channel_message"
             if method == "POST" and parts[2] == "typing":
                 if self.typing_error is not None:
                     return self._error(*self.typing_error), None, "typing"
@@ -725,23 +741,27 @@ class FakeDiscord:
         self._messages[message["id"]] = message
         return message
 
-    def _check_limits(self, where: str, payload: JSON) -> web.Response | None:
-        problems = message_violations(payload)
+    def _check_limits(
+        self, where: str, payload: JSON, uploads: tuple[Upload, ...] = ()
+    ) -> web.Response | None:
+        problems = message_violations(payload) + upload_violations(uploads)
         if not problems:
             return None
         for problem in problems:
             self._violation(f"{where}: {problem}")
         return self._json({"code": 50035, "message": "Invalid Form Body", "errors": problems}, 400)
 
-    def _channel_message(self, body: JSON) -> web.Response:
-        refused = self._check_limits("channel message", body)
+    def _channel_message(self, body: JSON, uploads: tuple[Upload, ...]) -> web.Response:
+        refused = self._check_limits("channel message", body, uploads)
         if refused is not None:
             return refused
         reference = body.get("message_reference")
         message = self._new_message(body, flags=int(body.get("flags") or 0), reference=reference)
         return self._json(message)
 
-    def _callback(self, interaction_id: str, token: str, body: Any) -> web.Response:
+    def _callback(
+        self, interaction_id: str, token: str, body: Any, uploads: tuple[Upload, ...]
+    ) -> web.Response:
         with self._changed:
             state = self._interactions.get(interaction_id)
             if state is None or state.token != token:
@@ -761,7 +781,9 @@ class FakeDiscord:
                 return refused
             ephemeral = bool(int(data.get("flags") or 0) & payloads.EPHEMERAL_FLAG)
             if kind in (CALLBACK_MESSAGE, CALLBACK_UPDATE_MESSAGE):
-                refused = self._check_limits(f"interaction {interaction_id} callback", data)
+                refused = self._check_limits(
+                    f"interaction {interaction_id} callback", data, uploads
+                )
                 if refused is not None:
                     return refused
             state.acknowledged = kind
@@ -773,7 +795,7 @@ class FakeDiscord:
                 state.original = message
                 state.replies.append(
                     {"kind": "message", "ephemeral": ephemeral, "payload": data, "message": message}
-                    | {"at": time.monotonic()}
+                    | {"files": list(uploads), "at": time.monotonic()}
                 )
                 resource["message"] = message
             elif kind == CALLBACK_DEFERRED_MESSAGE:
@@ -789,7 +811,7 @@ class FakeDiscord:
             elif kind == CALLBACK_UPDATE_MESSAGE:
                 state.replies.append(
                     {"kind": "update", "ephemeral": ephemeral, "payload": data, "message": None}
-                    | {"at": time.monotonic()}
+                    | {"files": list(uploads), "at": time.monotonic()}
                 )
             self._changed.notify_all()
         answer = {
@@ -829,7 +851,7 @@ class FakeDiscord:
         return None
 
     def _webhook(
-        self, method: str, parts: list[str], body: Any
+        self, method: str, parts: list[str], body: Any, uploads: tuple[Upload, ...]
     ) -> tuple[web.Response, str | None, str]:
         app_id, token = parts[1], parts[2]
         with self._changed:
@@ -845,9 +867,9 @@ class FakeDiscord:
                 return self._error(404, 10015, "Unknown Webhook"), state.id, "other"
             original = parts[3:] == ["messages", "@original"]
             if method == "POST" and len(parts) == 3:
-                return self._followup(state, body or {}), state.id, "followup"
+                return self._followup(state, body or {}, uploads), state.id, "followup"
             if original and method == "PATCH":
-                return self._edit_original(state, body or {}), state.id, "edit_original"
+                return self._edit_original(state, body or {}, uploads), state.id, "edit_original"
             if original and method == "GET" and state.original is not None:
                 return self._json(state.original), state.id, "other"
             if original and method == "DELETE":
@@ -861,8 +883,10 @@ class FakeDiscord:
         self._violation(f"unexpected webhook request {method} {'/'.join(parts)}")
         return self._error(404, 0, "404: Not Found"), state.id, "other"
 
-    def _followup(self, state: _Interaction, body: JSON) -> web.Response:
-        refused = self._check_limits(f"interaction {state.id} follow-up", body)
+    def _followup(
+        self, state: _Interaction, body: JSON, uploads: tuple[Upload, ...]
+    ) -> web.Response:
+        refused = self._check_limits(f"interaction {state.id} follow-up", body, uploads)
         if refused is not None:
             return refused
         requested = bool(int(body.get("flags") or 0) & payloads.EPHEMERAL_FLAG)
@@ -886,15 +910,17 @@ class FakeDiscord:
             message = self._new_message(body, flags=flags, where=state)
         state.replies.append(
             {"kind": "followup", "ephemeral": ephemeral, "payload": body, "message": message}
-            | {"at": time.monotonic()}
+            | {"files": list(uploads), "at": time.monotonic()}
         )
         self._changed.notify_all()
         return self._json(message)
 
-    def _edit_original(self, state: _Interaction, body: JSON) -> web.Response:
+    def _edit_original(
+        self, state: _Interaction, body: JSON, uploads: tuple[Upload, ...]
+    ) -> web.Response:
         if state.original is None:
             return self._error(404, 10008, "Unknown Message")
-        refused = self._check_limits(f"interaction {state.id} edit", body)
+        refused = self._check_limits(f"interaction {state.id} edit", body, uploads)
         if refused is not None:
             return refused
         message = dict(state.original)
@@ -911,6 +937,7 @@ class FakeDiscord:
                 "ephemeral": state.ephemeral,
                 "payload": body,
                 "message": message,
+                "files": list(uploads),
                 "at": time.monotonic(),
             }
         )

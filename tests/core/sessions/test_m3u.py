@@ -56,3 +56,20 @@ def test_names_only_writes_each_files_name_and_probes_the_full_path() -> None:
         "c.mp3",
     ]
     assert probed == ["/srv/music/Artist/a b.flac", "C:\\Music\\c.mp3"]
+
+
+def test_a_name_starting_with_a_hash_is_not_read_as_a_comment() -> None:
+    """A player skips every line starting with '#' that is not a directive: "#1 Hit.mp3"
+    written bare would be lost and its #EXTINF would name the next file."""
+    metas = [track("/srv/music/#1 Hit.mp3", "Hit"), track("/srv/music/b.mp3", "B")]
+    text, left_out = m3u_text(metas, duration=lambda _: 60.0, names_only=True)
+    assert left_out == 0
+    assert text.splitlines() == ["#EXTM3U", "#EXTINF:60,Hit", "./#1 Hit.mp3"] + [
+        "#EXTINF:60,B",
+        "b.mp3",
+    ]
+
+
+def test_a_path_holding_a_line_or_paragraph_separator_is_left_out() -> None:
+    metas = [track("/music/a\u2028b.flac", "t"), track("/music/c\u2029d.flac", "u")]
+    assert m3u_text(metas, lambda _: 1.0) == ("#EXTM3U\n", 2)

@@ -26,10 +26,12 @@ errors are wrapped (``raise ... from exc``) so callers catch one family::
     │   ├── IndexMismatchError      built for another embedder / dimension / pooling
     │   ├── IndexCorruptError       files truncated, checksums wrong, manifest unreadable
     │   └── UnknownItemError        an item id the index does not hold (a forged button)
-    └── SteeringError               words to steer by
-        ├── BadWordsError           empty, too long, too many, or with control characters
-        ├── UnknownWordError        a word the catalog's vocabulary lacks (names the nearest)
-        └── NoVocabularyError       a catalog with neither labels nor tags (VGGish library)
+    ├── SteeringError               words to steer by
+    │   ├── BadWordsError           empty, too long, too many, or with control characters
+    │   ├── UnknownWordError        a word the catalog's vocabulary lacks (names the nearest)
+    │   └── NoVocabularyError       a catalog with neither labels nor tags (VGGish library)
+    └── ApiKeyError                 an API key asked for badly: a bad or taken name, an
+                                    unknown name, limits out of range (``musicrec api-key``)
 
 The CLI catches ``MusicrecError`` and prints ``str(error)`` on one line; the Discord bot (a
 separate package) shows it as an ephemeral reply. So messages are short, plain sentences
@@ -175,3 +177,8 @@ class ContradictoryWordsError(SteeringError):
 class SessionError(MusicrecError):
     """A listening session (a mix or a path) cannot be made as asked: a length or step
     count out of range, no usable seed, or a path's two ends the same track."""
+
+
+class ApiKeyError(MusicrecError):
+    """An API key cannot be added or revoked as asked: a name that is empty, too long, holds
+    control characters or is taken; a name no key has; limits out of their ranges."""

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from musicrec_core import __version__
 from musicrec_core.cli import (
+    api_key,
     clip,
     discover,
     doctor,
@@ -53,6 +54,7 @@ COMMANDS = (
     tag,
     vocab,
     doctor,
+    api_key,
 )
 """The sub-command modules, in the order ``musicrec --help`` lists them."""
 

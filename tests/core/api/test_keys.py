@@ -20,14 +20,7 @@ from musicrec_core.api.keys import (
     key_digest,
 )
 from musicrec_core.errors import ApiKeyError
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.manual_clock import ManualClock
 
 
 def test_a_key_round_trips_with_its_limits(tmp_path: Path) -> None:
@@ -91,7 +84,7 @@ def test_a_revoked_key_is_refused_and_keeps_its_first_revocation(tmp_path: Path)
 def test_another_store_on_the_file_sees_new_and_revoked_keys_within_the_interval(
     tmp_path: Path,
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     server = ApiKeyStore(tmp_path / "keys.sqlite3", clock=clock)
     operator = ApiKeyStore(tmp_path / "keys.sqlite3")
     key = operator.add("jukebox", KeyLimits())
@@ -107,7 +100,7 @@ def test_a_revocation_by_another_process_is_seen_within_the_interval(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MUSICREC_CACHE_DIR", str(tmp_path))
-    clock = FakeClock()
+    clock = ManualClock()
     server = ApiKeyStore(clock=clock)
     key = ApiKeyStore().add("jukebox", KeyLimits())
     assert server.lookup(key) is not None

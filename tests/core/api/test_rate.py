@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 
 from musicrec_core.api.rate import InFlight, TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.manual_clock import ManualClock
 
 
 def test_a_full_bucket_admits_a_burst_then_says_how_long_to_wait() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     bucket = TokenBucket(rate=2.0, burst=3, clock=clock)
     assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert bucket.take() == pytest.approx(0.5)  # one token every 1/rate seconds
@@ -28,7 +21,7 @@ def test_a_full_bucket_admits_a_burst_then_says_how_long_to_wait() -> None:
 
 
 def test_the_bucket_refills_at_the_rate_and_never_past_the_burst() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     bucket = TokenBucket(rate=0.2, burst=2, clock=clock)
     assert bucket.take() == 0.0 and bucket.take() == 0.0
     clock.now += 5.0  # one token at 0.2/s
@@ -40,7 +33,7 @@ def test_the_bucket_refills_at_the_rate_and_never_past_the_burst() -> None:
 
 
 def test_a_clock_that_steps_back_takes_nothing_away() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     bucket = TokenBucket(rate=1.0, burst=1, clock=clock)
     assert bucket.take() == 0.0
     clock.now -= 10.0

@@ -45,10 +45,12 @@ class KeyLimits:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate) and 0 < self.rate <= MAX_RATE):
             raise ApiKeyError(f"The rate must be above 0 and at most {MAX_RATE:g} per second.")
-        if not 1 <= self.burst <= MAX_BURST:
+        if not (isinstance(self.burst, int) and 1 <= self.burst <= MAX_BURST):
             raise ApiKeyError(f"The burst must be a whole number from 1 to {MAX_BURST}.")
-        if not 1 <= self.inflight <= MAX_INFLIGHT:
-            raise ApiKeyError(f"The in-flight limit must be from 1 to {MAX_INFLIGHT}.")
+        if not (isinstance(self.inflight, int) and 1 <= self.inflight <= MAX_INFLIGHT):
+            raise ApiKeyError(
+                f"The in-flight limit must be a whole number from 1 to {MAX_INFLIGHT}."
+            )
         if not (math.isfinite(self.youtube_share) and 0 < self.youtube_share <= 1):
             raise ApiKeyError("The YouTube share is a fraction above 0 and at most 1.")
 

@@ -152,6 +152,8 @@ def test_a_file_that_is_not_a_key_file_is_a_clear_error(tmp_path: Path) -> None:
         ({"rate": float("nan")}, "rate"),
         ({"rate": 1e9}, "rate"),
         ({"burst": 0}, "burst"),
+        ({"burst": 2.5}, "burst"),
+        ({"inflight": 1.5}, "in-flight"),
         ({"inflight": 0}, "in-flight"),
         ({"youtube_share": 0.0}, "YouTube share"),
         ({"youtube_share": 1.5}, "YouTube share"),

@@ -12,7 +12,8 @@ the same behaviour, reporting to its :attr:`~MeasuredRequestService.metrics`
   and decode), ``embed`` (a clip handed to the batching queue until its result: the wait
   for a batch, the model and the index search), ``search`` (a query without a clip: a
   cached link's vector or a catalog item), ``titles``;
-- a link's plan counts a clip-cache hit (its query was cached) or miss.
+- a link's plan counts a clip-cache hit (its query was cached) or miss, and each read of
+  the title cache its hits and misses (:attr:`TitleLookup.on_cache_read`).
 
 Nothing here changes what a member sees; a failure still propagates as before.
 """
@@ -108,6 +109,11 @@ class MeasuredRequestService(RequestService):
         self.metrics = metrics if metrics is not None else ServiceMetrics()
         """Where this service's requests are counted and timed."""
         super().__init__(_TimedQueue(queue, self.metrics), settings)  # type: ignore[arg-type]
+        if self.titles is not None:
+            self.titles.on_cache_read = self._count_title_reads
+
+    def _count_title_reads(self, hits: int, misses: int) -> None:
+        self.metrics.count_cache_lookups("title", hits=hits, misses=misses)
 
     async def observe_budget(self) -> None:
         """Copy the YouTube budget's fetches this hour into :attr:`metrics` (the figure
@@ -219,7 +225,8 @@ class MeasuredRequestService(RequestService):
         again = super()._recommend
         if plan is None:
             return await again(member, request, count, plan, steering, titled=titled)
-        self.metrics.count_cache_lookup("clip", hit=plan.cached is not None)
+        cached = plan.cached is not None
+        self.metrics.count_cache_lookups("clip", hits=int(cached), misses=int(not cached))
         if plan.cached is None:
             return await again(member, request, count, plan, steering, titled=titled)
         titles_s: list[float] = []  # a cached link: the search of its stored vector

@@ -164,9 +164,12 @@ class ServiceMetrics:
         """One request refused for ``reason`` (of :data:`REFUSAL_REASONS`)."""
         self._refusals.labels(_checked(reason, REFUSAL_REASONS, "reason")).inc()
 
-    def count_cache_lookup(self, cache: str, *, hit: bool) -> None:
-        """One lookup in ``cache`` (of :data:`CACHES`) that hit or missed."""
-        self._cache.labels(_checked(cache, CACHES, "cache"), "hit" if hit else "miss").inc()
+    def count_cache_lookups(self, cache: str, *, hits: int = 0, misses: int = 0) -> None:
+        """``hits`` lookups in ``cache`` (of :data:`CACHES`) that found an entry and
+        ``misses`` that did not (safe from any thread)."""
+        _checked(cache, CACHES, "cache")
+        self._cache.labels(cache, "hit").inc(hits)
+        self._cache.labels(cache, "miss").inc(misses)
 
     # Gauges copied from figures computed elsewhere ----------------------------------------
 

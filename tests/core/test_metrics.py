@@ -58,7 +58,7 @@ def test_outside_text_is_never_a_label(call: str, args: tuple[object, ...]) -> N
     with pytest.raises(ValueError, match="must be one of"):
         getattr(metrics, call)(*args)
     with pytest.raises(ValueError):
-        metrics.count_cache_lookup("titles of guild 42", hit=True)
+        metrics.count_cache_lookups("titles of guild 42", hits=1)
     with pytest.raises(ValueError):
         metrics.set_catalog(fingerprint="a title, not a fingerprint", items=3)
 
@@ -69,8 +69,8 @@ def test_stages_refusals_and_caches_move() -> None:
     with pytest.raises(RuntimeError), metrics.timed("decode"):
         raise RuntimeError("a failed decode is still timed")
     metrics.count_refusal("queue_full")
-    metrics.count_cache_lookup("clip", hit=True)
-    metrics.count_cache_lookup("title", hit=False)
+    metrics.count_cache_lookups("clip", hits=1)
+    metrics.count_cache_lookups("title", hits=3, misses=1)
     assert _value(metrics, "musicrec_stage_seconds_count", stage="fetch") == 1
     assert _value(metrics, "musicrec_stage_seconds_sum", stage="fetch") == 2.0
     assert _value(metrics, "musicrec_stage_seconds_count", stage="decode") == 1
@@ -78,6 +78,7 @@ def test_stages_refusals_and_caches_move() -> None:
     assert _value(metrics, "musicrec_refusals_total", reason="queue_full") == 1
     assert _value(metrics, "musicrec_cache_lookups_total", cache="clip", result="hit") == 1
     assert _value(metrics, "musicrec_cache_lookups_total", cache="title", result="miss") == 1
+    assert _value(metrics, "musicrec_cache_lookups_total", cache="title", result="hit") == 3
     assert set(STAGES) == {"fetch", "decode", "embed", "search", "titles"}
 
 

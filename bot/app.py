@@ -33,7 +33,8 @@ from bot.errors import report_error
 from bot.health import HealthFile, Report, shard_summaries
 from bot.lag import LagMonitor
 from bot.logging_setup import get_logger
-from bot.service import RequestService
+from bot.metrics_exposition import MetricsEndpoint, metrics_port
+from bot.metrics_hooks import MeasuredRequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
 from musicrec_core.audio.decode_workers import default_workers
@@ -99,7 +100,8 @@ class MusicrecBot(commands.AutoShardedBot):
         self.lag = LagMonitor()
         self.started_monotonic = time.monotonic()
         self._load_engine = load_engine
-        self._service: RequestService | None = None
+        self._service: MeasuredRequestService | None = None
+        self.metrics_endpoint: MetricsEndpoint | None = None
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
         self._closing = False
@@ -114,7 +116,7 @@ class MusicrecBot(commands.AutoShardedBot):
     # Shared pieces ----------------------------------------------------------------------
 
     @property
-    def service(self) -> RequestService:
+    def service(self) -> MeasuredRequestService:
         """The request service (raises a friendly error while the catalog is not loaded)."""
         if self._service is None:
             raise MusicrecError("musicrec is still starting up; try again in a moment.")
@@ -176,7 +178,8 @@ class MusicrecBot(commands.AutoShardedBot):
             recommender = await asyncio.to_thread(
                 Recommender.open, self.settings.index_dir, weights=weights, serving=True
             )
-            self._service = RequestService.start(recommender, self.settings)
+            self._service = MeasuredRequestService.start(recommender, self.settings)
+            self._start_metrics(self._service)
             workers = default_workers()
             if workers is not None:  # so the first uploads do not wait for one to start
                 await asyncio.to_thread(workers.prestart)
@@ -214,12 +217,36 @@ class MusicrecBot(commands.AutoShardedBot):
         self._closing = True
         if self._health is not None:
             await self._health.stop()
+        if self.metrics_endpoint is not None:
+            await self.metrics_endpoint.stop()
         if self._service is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await self._service.close()
             await self.lag.stop()
         await super().close()
+
+    def _start_metrics(self, service: MeasuredRequestService) -> None:
+        """Serve ``service``'s metrics when ``MUSICREC_METRICS_PORT`` is set; a port that
+        cannot be bound is logged and the bot runs on without metrics."""
+        port = metrics_port(self.settings)
+        if port is None:
+            return
+        endpoint = MetricsEndpoint(
+            service.metrics,
+            host=self.settings.metrics_host,
+            port=port,
+            interval_s=self.settings.health_interval_s,
+            report=self.health_report,
+            refresh=service.observe_budget,
+        )
+        try:
+            endpoint.start()
+        except OSError as exc:
+            host = self.settings.metrics_host
+            log.error("metrics are off: cannot serve on %s:%d (%s)", host, port, exc)
+            return
+        self.metrics_endpoint = endpoint
 
     # Reloads ----------------------------------------------------------------------------
 

@@ -211,11 +211,16 @@ class Settings(BaseSettings):
     """JSON file rewritten atomically every ``health_interval_s`` (ready, shards, catalog,
     queue); None = none."""
     health_interval_s: float = Field(default=5.0, gt=0)
-    """How often the health file is rewritten, in seconds."""
+    """How often the health file (and the metrics' gauges) are refreshed, in seconds."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Prometheus metrics at ``/metrics`` on this port plus the process's lowest shard id;
+    None = off."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port is bound to (loopback unless set otherwise)."""
     log_format: Literal["text", "json"] = "text"
     """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""
 
-    @field_validator("shard_count", "health_file", mode="before")
+    @field_validator("shard_count", "health_file", "metrics_port", mode="before")
     @classmethod
     def _operations_empty_is_none(cls, value: object) -> object:
         """An empty value (``MUSICREC_SHARD_COUNT=``) means None."""

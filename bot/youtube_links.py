@@ -176,13 +176,22 @@ class YouTubeLinks:
         except SharedStateBusyError:
             log.warning("the clip cache did not answer in time; %s is not kept", key[0])
 
+    async def fetches_used(self) -> tuple[int, int]:
+        """Fetches taken from the machine's budget in the last hour, and its hourly limit
+        (read off the loop).
+
+        Raises:
+            SharedStateBusyError / FetchBudgetBusyError: the budget file did not answer.
+        """
+        return await self._budget_calls.call(self._budget.used), self._budget.limit
+
     async def status(self) -> dict[str, str]:
         """/musicrec status lines: fetches this hour and the shares, the clip cache, the
         last block. Each is read off the loop; one that does not answer in time says so."""
         budget = self._budget
         try:
-            used = await self._budget_calls.call(budget.used)
-            lines = {"YouTube fetches": f"{used}/{budget.limit} in the last hour"}
+            used, limit = await self.fetches_used()
+            lines = {"YouTube fetches": f"{used}/{limit} in the last hour"}
         except (SharedStateBusyError, FetchBudgetBusyError):
             lines = {"YouTube fetches": BUSY_LINE}
         lines["YouTube shares"] = (

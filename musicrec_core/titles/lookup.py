@@ -25,7 +25,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from musicrec_core.recommender import Recommendation, RecommendationSet
@@ -82,6 +82,9 @@ class TitleLookup:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="musicrec-titles")
         self._inflight: dict[str, Future[VideoAnswer]] = {}
         self._lock = threading.Lock()
+        self.on_cache_read: Callable[[int, int], None] | None = None
+        """Called with (hits, misses) after each read of the cache (e.g. to count them for
+        metrics); None = nobody listens. It runs on the caller's thread."""
 
     @classmethod
     def from_settings(cls, settings: TitleSettings, cache: TitleCache | None = None) -> TitleLookup:
@@ -118,7 +121,7 @@ class TitleLookup:
                 are still asked, in the background).
         """
         deadline = time.monotonic() + (self.budget_s if budget_s is None else budget_s)
-        answers = self.cache.get_many(item.group for item in result.items if is_video(item))
+        answers = self._cached({item.group for item in result.items if is_video(item)})
         pending: dict[str, Future[VideoAnswer]] = {}
         unanswered: set[str] = set()
         while True:
@@ -152,7 +155,7 @@ class TitleLookup:
         """
         deadline = time.monotonic() + (self.budget_s if budget_s is None else budget_s)
         videos = list(dict.fromkeys(g for g in groups if VIDEO_ID_RE.fullmatch(g)))
-        answers = self.cache.get_many(videos)
+        answers = self._cached(videos)
         pending = [f for v in videos if v not in answers and (f := self.lookup(v)) is not None]
         wait(pending, timeout=max(0.0, deadline - time.monotonic()))
         for future in pending:
@@ -173,6 +176,14 @@ class TitleLookup:
                 future = self._executor.submit(self._ask, video_id)
                 self._inflight[video_id] = future
             return future
+
+    def _cached(self, videos: Iterable[str]) -> dict[str, VideoAnswer]:
+        """The cache's answers about ``videos`` (distinct ids), hits and misses reported."""
+        asked = list(videos)
+        answers = self.cache.get_many(asked)
+        if self.on_cache_read is not None:
+            self.on_cache_read(len(answers), len(asked) - len(answers))
+        return answers
 
     def _walk(
         self,

@@ -49,9 +49,11 @@ class ServiceMaker:
         prepare: Callable[[MagicMock], None],
         *,
         batch_window_s: float = 0.0,
+        service_class: type[RequestService] = RequestService,
         **defaults: Any,
     ) -> None:
         self._tmp_path = tmp_path
+        self._service_class = service_class
         self._prepare = prepare
         self._batch_window_s = batch_window_s
         self._defaults = defaults
@@ -64,7 +66,9 @@ class ServiceMaker:
             recommender, queue_size=8, batch_window_s=self._batch_window_s, max_batch=4
         )
         queue.start()
-        service = RequestService(queue, make_settings(self._tmp_path, **self._defaults | settings))
+        service = self._service_class(
+            queue, make_settings(self._tmp_path, **self._defaults | settings)
+        )
         self._services.append(service)
         return service
 

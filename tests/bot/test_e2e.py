@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.errors import ADMIN_ONLY_MESSAGE
 from musicrec_core.catalog.index import CatalogIndex
@@ -37,10 +40,33 @@ VIDEOS = {video.video_id: video for video in CATALOG_VIDEOS}
 
 
 @pytest.fixture(scope="module")
-def live(start_live_bot: LiveBotFactory, tmp_path_factory: pytest.TempPathFactory) -> LiveBot:
+def metrics_port() -> int:
+    """A free port for the live bot's metrics."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(
+    start_live_bot: LiveBotFactory, tmp_path_factory: pytest.TempPathFactory, metrics_port: int
+) -> LiveBot:
     media = tmp_path_factory.mktemp("link-media")
     link_audio = generate_media(media / "link.mp3", seconds=20, tone_hz=660).read_bytes()
-    return start_live_bot(serve_videos={LINK_VIDEO: link_audio})
+    env = {"MUSICREC_METRICS_PORT": str(metrics_port)}
+    return start_live_bot(serve_videos={LINK_VIDEO: link_audio}, extra_env=env)
+
+
+def scraped_requests(port: int) -> dict[tuple[str, str], float]:
+    """The bot's ``musicrec_requests_total`` by (entry point, outcome), scraped over HTTP."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.labels["entry_point"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "musicrec_requests_total"
+    }
 
 
 def current_fingerprint(index_dir: Path) -> str:
@@ -124,6 +150,16 @@ def test_recommend_with_an_attachment(live: LiveBot, song: bytes) -> None:
     assert ids[0] == "tone0440ccc"  # the same tone is the nearest neighbour
     downloads = [r for r in fake.records if r.kind == "cdn"]
     assert len(downloads) == 1 and downloads[0].status == 200
+
+
+def test_a_recommend_moves_the_scraped_request_counter(
+    live: LiveBot, song: bytes, metrics_port: int
+) -> None:
+    before = scraped_requests(metrics_port)
+    live.fake.wait_reply(recommend_file(live, song, "concert-a.mp3", count=3))
+    after = scraped_requests(metrics_port)
+    assert after[("recommend", "ok")] == before[("recommend", "ok")] + 1
+    assert after[("link", "ok")] == before[("link", "ok")]
 
 
 def test_start_option_picks_the_window(live: LiveBot, song: bytes) -> None:

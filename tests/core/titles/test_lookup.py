@@ -186,6 +186,17 @@ def test_the_cache_is_used_by_a_new_lookup_with_no_request(lookup, stand_in, tmp
     assert [stand_in.requests(v) for v in (A, B, C)] == asked
 
 
+def test_each_cache_read_reports_its_hits_and_misses(lookup, stand_in) -> None:
+    reads: list[tuple[int, int]] = []
+    lookup.on_cache_read = lambda hits, misses: reads.append((hits, misses))
+    for vid in (A, B, C):
+        stand_in.found(vid, f"title {vid}")
+    lookup.titled(candidates(A, B), 2)  # nothing cached yet
+    lookup.titled(candidates(A, B, C), 3, budget_s=0)  # A and B now are
+    lookup.answers([A, "library-track"])  # only videos are asked of the cache
+    assert reads == [(0, 2), (2, 1), (1, 0)]
+
+
 def test_library_tracks_are_kept_as_they_are_and_never_asked(lookup, stand_in) -> None:
     stand_in.gone(A)
     result = lookup.titled(candidates(A, library=("track1",)), 2)

@@ -1,5 +1,6 @@
-"""/recommend's ``more:`` and ``less:`` options: words separated by commas, and their
-autocomplete.
+"""The ``more:`` and ``less:`` options of /recommend, /mix and /path: words separated by
+commas, and their choices while a member types (:func:`word_choices`; the command's
+callback is :func:`bot.word_autocomplete.complete_words`).
 
 A member types ``jazz, piano`` into ``more:``; :func:`parse_words` splits it into
 ``["jazz", "piano"]`` (empty parts dropped, nothing else judged: the catalog's vocabulary

@@ -14,19 +14,7 @@ from discord.ext import commands
 from bot.app import MusicrecBot
 from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
-from musicrec_core.errors import MusicrecError
-
-
-async def complete_words(
-    interaction: discord.Interaction[MusicrecBot], current: str
-) -> list[app_commands.Choice[str]]:
-    """Choices for the ``more:`` / ``less:`` text typed so far (:mod:`bot.steering_options`);
-    none while musicrec is still starting (an autocomplete has no way to say why)."""
-    try:
-        service = interaction.client.service
-    except MusicrecError:
-        return []
-    return await service.words.choices(current)
+from bot.word_autocomplete import complete_words
 
 
 class RecommendCog(commands.Cog):

@@ -30,7 +30,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MusicrecBot
-from bot.cogs.recommend import complete_words
 from bot.errors import public_text
 from bot.mix_from import SESSIONS_COG, MixFromButton
 from bot.request import RequestError
@@ -40,6 +39,7 @@ from bot.session_store import SessionStore, StoredSession
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
 from bot.untrusted_text import Surface, inert
 from bot.views import source_name
+from bot.word_autocomplete import complete_words
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import CatalogError, SessionError, UnknownItemError
 from musicrec_core.recommender import Recommender

@@ -9,7 +9,7 @@ from pathlib import Path
 import discord
 
 from bot.app import EXTENSIONS, MusicrecBot, build_intents
-from bot.cogs.recommend import complete_words
+from bot.word_autocomplete import complete_words
 from tests.bot.helpers import make_interaction, make_settings
 
 

@@ -97,14 +97,24 @@ class CatalogWords:
             LabelSteering.from_words, vocabulary, list(words.more), list(words.less)
         )
 
-    async def from_button(self, code: str) -> LabelSteering:
-        """The steering a "More like" button's words code carries (:mod:`bot.button_words`),
-        in the served catalog's vocabulary.
+    async def from_button(self, catalog: str, code: str) -> LabelSteering | None:
+        """The steering a reply's button carries ("More like", "Mix from"): its words code
+        (:mod:`bot.button_words`; "" = unsteered, None) in the served catalog's vocabulary.
+        ``catalog`` is the fingerprint the button was made with: item ids and word codes of
+        another catalog may mean other music, so such a click is refused.
 
         Raises:
+            CatalogError: the catalog was rebuilt since the button was made.
             NoVocabularyError: the catalog cannot be steered (any more).
             ButtonWordsError: a stale or forged code.
         """
+        if catalog != self._recommender.index.fingerprint:
+            raise CatalogError(
+                "The catalog has been rebuilt since this reply, so its buttons no longer point "
+                "at the same music: run /recommend again."
+            )
+        if not code:
+            return None
         codec = codec_for(await self.vocabulary())
         return await asyncio.to_thread(codec.decode, code)
 

@@ -69,7 +69,7 @@ from bot.steering_options import NO_WORDS, SteeringWords
 from bot.views import build_reply
 from bot.youtube_links import LinkPlan, YouTubeLinks
 from musicrec_core.clip import Clip
-from musicrec_core.errors import CatalogError, IndexMismatchError, MusicrecError
+from musicrec_core.errors import IndexMismatchError, MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.sources.attachment import clip_from_file, streamed_upload
 from musicrec_core.sources.budget import (
@@ -235,12 +235,7 @@ class RequestService:
             SteeringError: ``words`` cannot be read back (stale or forged), before admission.
             BusyError / MemberRefusedError: before acknowledging.
         """
-        if catalog != self.fingerprint:
-            raise CatalogError(
-                "The catalog has been rebuilt since this reply, so these buttons no longer "
-                "point at the same music: run /recommend again."
-            )
-        steering = await self.words.from_button(words) if words else None
+        steering = await self.words.from_button(catalog, words)
         async with self.admitted(interaction):
             k = self._candidates(count)
             result = await self._queue.recommend_from_item(item_id, k, steering)

@@ -41,7 +41,7 @@ from bot.untrusted_text import Surface, inert
 from bot.views import source_name
 from bot.word_autocomplete import complete_words
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.errors import CatalogError, SessionError, UnknownItemError
+from musicrec_core.errors import SessionError, UnknownItemError
 from musicrec_core.recommender import Recommender
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
 from musicrec_core.sessions.playable import looked_up_session
@@ -166,12 +166,7 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
             UnknownItemError: the catalog holds no such item (a forged button).
         """
         service = self.bot.service
-        if catalog != service.fingerprint:
-            raise CatalogError(
-                "The catalog has been rebuilt since this reply, so its buttons no longer point "
-                "at the same music: run /recommend again."
-            )
-        steering = await service.words.from_button(words) if words else None
+        steering = await service.words.from_button(catalog, words)
         async with service.admitted(interaction):
             seed = await asyncio.to_thread(_catalog_seed, service.recommender, item_id)
             stored = await self._mixed(interaction, [seed], [], DEFAULT_MIX_LENGTH, steering)

@@ -36,10 +36,10 @@ from unittest.mock import MagicMock
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bot.youtube_links  # noqa: E402
-from bot.request import AudioRequest  # noqa: E402
+import musicrec_core.service.youtube_links  # noqa: E402
 from musicrec_core.embedders.base import EmbedderId  # noqa: E402
 from musicrec_core.errors import MusicrecError, VideoUnavailableError  # noqa: E402
+from musicrec_core.service.request import AudioRequest  # noqa: E402
 from musicrec_core.sources.budget import (  # noqa: E402
     FetchBudget,
     FetchBudgetBusyError,
@@ -109,7 +109,7 @@ async def before(hold_s: float, scratch: Path) -> tuple[float, int]:
 
 async def now(hold_s: float, scratch: Path) -> tuple[float, int]:
     """The service as it is: each link request is told to try again; the loop ticks on."""
-    bot.youtube_links.fetch_youtube_clip = no_fetch  # nothing leaves the machine
+    musicrec_core.service.youtube_links.fetch_youtube_clip = no_fetch  # nothing leaves the machine
     maker = ServiceMaker(scratch, prepare, recommend_cooldown_s=0)
     service = maker(title_lookup=False)
     # Discord's interactions, made up front: building a mock is the bench's work, not the bot's.

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bot.batching import RecommendQueue  # noqa: E402
-from bot.request import AudioRequest  # noqa: E402
 from bot.service import RequestService  # noqa: E402
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta  # noqa: E402
 from musicrec_core.recommender import Recommender  # noqa: E402
+from musicrec_core.service.batching import RecommendQueue  # noqa: E402
+from musicrec_core.service.request import AudioRequest  # noqa: E402
 from musicrec_core.sources.youtube import parse_youtube_link  # noqa: E402
 from musicrec_core.sources.ytdlp_fetch import _serve_test_video  # noqa: E402
 from tests.bot.helpers import make_interaction, make_settings  # noqa: E402

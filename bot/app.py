@@ -34,7 +34,7 @@ from bot.health import HealthFile, Report, shard_summaries
 from bot.lag import LagMonitor
 from bot.logging_setup import get_logger
 from bot.metrics_exposition import MetricsEndpoint, metrics_port
-from bot.metrics_hooks import MeasuredRequestService
+from bot.service import RequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
 from musicrec_core.audio.decode_workers import default_workers
@@ -100,7 +100,7 @@ class MusicrecBot(commands.AutoShardedBot):
         self.lag = LagMonitor()
         self.started_monotonic = time.monotonic()
         self._load_engine = load_engine
-        self._service: MeasuredRequestService | None = None
+        self._service: RequestService | None = None
         self.metrics_endpoint: MetricsEndpoint | None = None
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
@@ -116,7 +116,7 @@ class MusicrecBot(commands.AutoShardedBot):
     # Shared pieces ----------------------------------------------------------------------
 
     @property
-    def service(self) -> MeasuredRequestService:
+    def service(self) -> RequestService:
         """The request service (raises a friendly error while the catalog is not loaded)."""
         if self._service is None:
             raise MusicrecError("musicrec is still starting up; try again in a moment.")
@@ -178,7 +178,7 @@ class MusicrecBot(commands.AutoShardedBot):
             recommender = await asyncio.to_thread(
                 Recommender.open, self.settings.index_dir, weights=weights, serving=True
             )
-            self._service = MeasuredRequestService.start(recommender, self.settings)
+            self._service = RequestService.start(recommender, self.settings)
             self._start_metrics(self._service)
             workers = default_workers()
             if workers is not None:  # so the first uploads do not wait for one to start
@@ -226,7 +226,7 @@ class MusicrecBot(commands.AutoShardedBot):
             await self.lag.stop()
         await super().close()
 
-    def _start_metrics(self, service: MeasuredRequestService) -> None:
+    def _start_metrics(self, service: RequestService) -> None:
         """Serve ``service``'s metrics when ``MUSICREC_METRICS_PORT`` is set; a port that
         cannot be bound is logged and the bot runs on without metrics."""
         port = metrics_port(self.settings)

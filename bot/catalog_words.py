@@ -1,101 +1,53 @@
-"""The words the served catalog can be steered by: its vocabulary, loaded off the event loop
-once per catalog, and the :class:`LabelSteering` a member's words make.
+"""The served catalog's words as the bot uses them: steering from a member's ``more:`` and
+``less:``, read back from a reply's button, and offered by autocomplete.
 
-The vocabulary (:func:`musicrec_core.steering.catalog_vocabulary`: AudioSet's labels and
-ontology from the cache, or a musicnn variant's tags; about 50 ms for AudioSet) is loaded
-in a thread on first use and kept until the catalog's fingerprint changes (a reload);
-an AudioSet index published before its label index derives that then too.
-Autocomplete waits for it at most :data:`AUTOCOMPLETE_WAIT_S` and otherwise offers nothing,
-so an answer is always within Discord's 3 seconds. A catalog words cannot steer (a VGGish
-library; AudioSet label files the operator has not downloaded) is told to the member in
-the bot's words, not the command line's.
+The vocabulary itself is the request service's
+(:class:`~musicrec_core.service.vocabulary.CatalogVocabulary`: loaded off the event loop
+once per catalog). Autocomplete waits for it at most :data:`AUTOCOMPLETE_WAIT_S` and
+otherwise offers nothing, so an answer is always within Discord's 3 seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from discord import app_commands
 
 from bot.button_words import codec_for
-from bot.logging_setup import get_logger
 from bot.steering_options import SteeringWords, word_choices
-from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.errors import CatalogError, MusicrecError, NoVocabularyError
-from musicrec_core.recommender import Recommender
-from musicrec_core.steering import LabelSteering, Vocabulary, catalog_vocabulary
-
-log = get_logger(__name__)
+from musicrec_core.errors import CatalogError, MusicrecError
+from musicrec_core.service.vocabulary import CatalogVocabulary
+from musicrec_core.steering import LabelSteering, Vocabulary
 
 AUTOCOMPLETE_WAIT_S = 2.0
 """Longest an autocomplete waits for the vocabulary to load, in seconds."""
-NO_WORDS_MESSAGE = (
-    "The catalog musicrec serves here has neither labels nor tags (a VGGish library), so "
-    "`more` and `less` cannot steer it. Ask again without them."
-)
-WORDS_MISSING_MESSAGE = (
-    "musicrec cannot steer by words right now: the catalog's label names are not installed. "
-    "Ask again without `more` and `less`, or ask the operator to install them."
-)
-
-
-def _load(index: CatalogIndex) -> Vocabulary:
-    """The vocabulary of ``index``, refusals worded for a member.
-
-    Raises:
-        NoVocabularyError: the catalog has no words, or its label files are missing.
-    """
-    try:
-        vocabulary = catalog_vocabulary(index)
-    except NoVocabularyError:
-        raise NoVocabularyError(NO_WORDS_MESSAGE) from None
-    except CatalogError as exc:
-        log.warning("no vocabulary for catalog %s: %s", index.fingerprint, exc)
-        raise NoVocabularyError(WORDS_MISSING_MESSAGE) from None
-    if vocabulary.catalog == "audioset":
-        # An index published before its label index derives it once (seconds on the default
-        # catalog): now, while the member is still typing, rather than in their request.
-        with contextlib.suppress(CatalogError):  # closed by a reload: the next one derives
-            index.label_items()
-    return vocabulary
 
 
 class CatalogWords:
-    """The served catalog's vocabulary, for steering and autocomplete.
+    """The served catalog's vocabulary, for steering, buttons and autocomplete.
 
     Args:
-        recommender: the shared recommender; its current index is the catalog served.
+        vocabulary: the request service's vocabulary of the catalog served now.
     """
 
-    def __init__(self, recommender: Recommender) -> None:
-        self._recommender = recommender
-        self._fingerprint: str | None = None
-        self._loading: asyncio.Future[Vocabulary] | None = None
+    def __init__(self, vocabulary: CatalogVocabulary) -> None:
+        self._vocabulary = vocabulary
 
     async def vocabulary(self) -> Vocabulary:
         """The vocabulary of the catalog served now (loaded in a thread the first time).
 
         Raises:
-            NoVocabularyError: words cannot steer this catalog (see :func:`_load`).
+            NoVocabularyError: words cannot steer this catalog.
         """
-        index = self._recommender.index
-        loading = self._loading
-        if loading is None or self._fingerprint != index.fingerprint or _failed_to_load(loading):
-            loading = asyncio.ensure_future(asyncio.to_thread(_load, index))
-            self._fingerprint, self._loading = index.fingerprint, loading
-        return await asyncio.shield(loading)
+        return await self._vocabulary.vocabulary()
 
     async def steering(self, words: SteeringWords) -> LabelSteering:
-        """The steering ``words`` make in the served catalog, resolved in a thread.
+        """The steering a member's ``words`` make in the served catalog.
 
         Raises:
             NoVocabularyError, BadWordsError, UnknownWordError, ContradictoryWordsError.
         """
-        vocabulary = await self.vocabulary()
-        return await asyncio.to_thread(
-            LabelSteering.from_words, vocabulary, list(words.more), list(words.less)
-        )
+        return await self._vocabulary.steering(words.more, words.less)
 
     async def from_button(self, catalog: str, code: str) -> LabelSteering | None:
         """The steering a reply's button carries ("More like", "Mix from"): its words code
@@ -108,7 +60,7 @@ class CatalogWords:
             NoVocabularyError: the catalog cannot be steered (any more).
             ButtonWordsError: a stale or forged code.
         """
-        if catalog != self._recommender.index.fingerprint:
+        if catalog != self._vocabulary.fingerprint:
             raise CatalogError(
                 "The catalog has been rebuilt since this reply, so its buttons no longer point "
                 "at the same music: run /recommend again."
@@ -126,14 +78,3 @@ class CatalogWords:
         except (TimeoutError, MusicrecError):
             return []
         return word_choices(vocabulary, typed)
-
-
-def _failed_to_load(loading: asyncio.Future[Vocabulary]) -> bool:
-    """Whether a finished load failed for a reason other than the catalog itself (label
-    files missing: worth trying again once the operator installs them)."""
-    if not loading.done():
-        return False
-    if loading.cancelled():
-        return True
-    error = loading.exception()
-    return isinstance(error, NoVocabularyError) and str(error) == WORDS_MISSING_MESSAGE

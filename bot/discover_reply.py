@@ -11,7 +11,6 @@ from __future__ import annotations
 import discord
 
 from bot.limits import MAX_FIELD_VALUE_CHARS, fit_embed, truncate
-from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert, masked_link
 from bot.views import (
     EMBED_COLOUR,
@@ -21,6 +20,7 @@ from bot.views import (
     MoreLikeButton,
     source_name,
 )
+from musicrec_core.service.request import MAX_COUNT
 from musicrec_core.steering.discovery import Discovered, Discovery
 from musicrec_core.timecode import format_clock
 

@@ -2,11 +2,11 @@
 
 Call :func:`setup_logging` once at start-up; every module then uses
 ``get_logger(__name__)``. A :class:`RedactingFilter` sits on every handler, so the token
-(and the yt-dlp proxy's credentials, see :func:`url_credentials`) cannot reach a log line
-even when a third-party library (discord.py, aiohttp, yt-dlp) puts it in a message or an
-exception. Records are written as readable lines or, for log collectors, as one JSON
-object per line (:class:`JsonFormatter`); the filter runs before either formatter, so both
-see only redacted text.
+(and the yt-dlp proxy's credentials, :func:`musicrec_core.private_url.url_credentials`)
+cannot reach a log line even when a third-party library (discord.py, aiohttp, yt-dlp) puts
+it in a message or an exception. Records are written as readable lines or, for log
+collectors, as one JSON object per line (:class:`JsonFormatter`); the filter runs before
+either formatter, so both see only redacted text.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FILE_BYTES = 5 * 2**20
@@ -27,31 +26,8 @@ LOG_FILE_BYTES = 5 * 2**20
 LOG_FILE_BACKUPS = 3
 """Rotated files kept (``.1`` .. ``.3``)."""
 REDACTED = "[redacted]"
-MIN_PART_CHARS = 4
-"""A user name or password shorter than this is redacted only inside the whole ``user:pass``
-(replacing every ``a`` of every line would make the logs unreadable)."""
 _OURS = "_musicrec_handler"
 """Attribute marking the handlers set up here (a second set-up replaces only those)."""
-
-
-def url_credentials(url: str) -> tuple[str, ...]:
-    """The credentials in a URL's ``user:password@`` part, as they may appear in messages.
-
-    Gives the whole user info and, when at least :data:`MIN_PART_CHARS` long, the user name
-    and the password, each as written (percent-encoded) and decoded; empty without user info.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ()
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    if not at or not userinfo:
-        return ()
-    found = {userinfo, unquote(userinfo)}
-    for part in userinfo.split(":", 1):
-        if len(part) >= MIN_PART_CHARS:
-            found.update({part, unquote(part)})
-    return tuple(sorted(found, key=len, reverse=True))
 
 
 class RedactingFilter(logging.Filter):

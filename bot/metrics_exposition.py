@@ -7,9 +7,9 @@ Mental model: with ``MUSICREC_METRICS_PORT`` set, each bot process serves its
 the event loop). The port is the setting plus the lowest shard id the process runs
 (:func:`metrics_port`), so processes started from one settings file with different
 ``MUSICREC_SHARD_IDS`` each get their own. Counters and stage histograms move as requests
-pass (:mod:`bot.metrics_hooks`); the gauges (queue, catalog, shard latency, YouTube budget)
-are copied every ``health_interval_s`` seconds on the event loop from the figures the bot
-already gathers for its health file and /musicrec status
+pass (:mod:`musicrec_core.service.service`); the gauges (queue, catalog, shard latency,
+YouTube budget) are copied every ``health_interval_s`` seconds on the event loop from the
+figures the bot already gathers for its health file and /musicrec status
 (:meth:`bot.app.MusicrecBot.health_report`), never computed twice.
 """
 

@@ -1,22 +1,22 @@
-"""What a member asks to be heard: one validated audio request, before any work is done.
+"""What a member asks to be heard: their Discord input turned into one validated request.
 
 /recommend, the "Find similar music" context menu and links pasted in chat each turn their
-Discord input into an :class:`AudioRequest` here. Validation reads nothing (only names,
-content types and declared sizes), so refusals are instant and can be ephemeral; the
-request is then handed to :class:`bot.service.RequestService`, which reads the input.
+Discord input into a core :class:`~musicrec_core.service.request.AudioRequest` here (a
+Discord attachment is a :class:`~musicrec_core.service.request.RemoteFile`). Validation
+reads nothing (only names, content types and declared sizes), so refusals are instant and
+can be ephemeral; the request is then handed to :class:`bot.service.RequestService`, which
+reads the input through the core service.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePath
 
 import discord
 
-from musicrec_core.errors import MusicrecError
+from musicrec_core.service.request import AudioRequest, RequestError, parse_start
 from musicrec_core.sources.attachment import check_declared_size
-from musicrec_core.sources.youtube import YouTubeLink, find_youtube_link, parse_youtube_link
-from musicrec_core.timecode import parse_timecode
+from musicrec_core.sources.youtube import find_youtube_link, parse_youtube_link
 
 AUDIO_SUFFIXES = frozenset(
     {
@@ -26,41 +26,6 @@ AUDIO_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 """File name endings treated as audio when Discord gives no content type."""
-
-DEFAULT_COUNT = 5
-"""Recommendations per reply when the member does not choose (context menu, links)."""
-MAX_COUNT = 10
-"""The most recommendations one request may ask for (/recommend's ``count``)."""
-
-
-class RequestError(MusicrecError):
-    """The options of a request are contradictory or incomplete."""
-
-
-@dataclass(frozen=True)
-class AudioRequest:
-    """What to listen to: exactly one of an attachment or a YouTube link.
-
-    Attributes:
-        attachment: a Discord attachment whose declared size passed the cap, or None.
-        link: a recognised YouTube link, or None.
-        start_s: where the window starts in seconds; None = the link's ``t=`` or the
-            default window choice.
-    """
-
-    attachment: discord.Attachment | None = None
-    link: YouTubeLink | None = None
-    start_s: float | None = None
-
-
-def parse_start(text: str | None) -> float | None:
-    """The ``start`` option in seconds (``90``, ``1:30``, ``1m30s``), or None when empty."""
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_timecode(text)
-    except ValueError as exc:
-        raise RequestError(str(exc)) from None
 
 
 def is_audio_attachment(attachment: discord.Attachment) -> bool:

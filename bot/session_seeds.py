@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import discord
 import numpy as np
 
-from bot.request import AudioRequest
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet
+from musicrec_core.service.request import AudioRequest
 from musicrec_core.sessions.seed_groups import heard_groups
 from musicrec_core.sources.attachment import check_declared_size
 from musicrec_core.sources.youtube import parse_youtube_link

@@ -39,10 +39,10 @@ from bot.limits import (
     truncate,
 )
 from bot.mix_from import MixFromButton
-from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
 from musicrec_core.recommender import Recommendation, RecommendationSet
+from musicrec_core.service.request import MAX_COUNT
 from musicrec_core.steering import SteeredOutcome
 from musicrec_core.timecode import format_clock
 

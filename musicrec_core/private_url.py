@@ -12,9 +12,13 @@ stand-ins in tests and development).
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["check_private_url", "is_loopback"]
+__all__ = ["check_private_url", "is_loopback", "url_credentials"]
+
+MIN_PART_CHARS = 4
+"""A user name or password shorter than this is redacted only inside the whole ``user:pass``
+(replacing every ``a`` of every line would make the logs unreadable)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -51,3 +55,23 @@ def check_private_url(url: str, *, secure: str, plain: str) -> str:
         f"use a {secure}:// URL; {plain}:// sends it in clear text and is only accepted "
         "for a loopback host (localhost, 127.0.0.0/8, ::1)"
     )
+
+
+def url_credentials(url: str) -> tuple[str, ...]:
+    """The credentials in a URL's ``user:password@`` part, as they may appear in messages.
+
+    Gives the whole user info and, when at least :data:`MIN_PART_CHARS` long, the user name
+    and the password, each as written (percent-encoded) and decoded; empty without user info.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ()
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if not at or not userinfo:
+        return ()
+    found = {userinfo, unquote(userinfo)}
+    for part in userinfo.split(":", 1):
+        if len(part) >= MIN_PART_CHARS:
+            found.update({part, unquote(part)})
+    return tuple(sorted(found, key=len, reverse=True))

@@ -20,9 +20,9 @@ from discord.ext import commands
 from bot.app import MusicrecBot
 from bot.button_words import codec_for
 from bot.discover_reply import discover_reply
-from bot.request import DEFAULT_COUNT, MAX_COUNT, RequestError
 from bot.steering_options import MAX_OPTION_CHARS, SteeringWords, parse_words
 from bot.word_autocomplete import complete_words
+from musicrec_core.service.request import DEFAULT_COUNT, MAX_COUNT, RequestError
 from musicrec_core.steering.discovery import Discovery, discover
 
 MAX_PAGE_NUMBER = 1000

@@ -17,7 +17,8 @@ from discord.ext import commands
 
 from bot.app import MusicrecBot
 from bot.logging_setup import get_logger
-from bot.request import DEFAULT_COUNT, AudioRequest, request_from_message
+from bot.request import request_from_message
+from musicrec_core.service.request import DEFAULT_COUNT, AudioRequest
 from musicrec_core.sources.youtube import find_youtube_link
 
 log = get_logger(__name__)

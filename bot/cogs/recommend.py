@@ -1,8 +1,9 @@
 """/recommend: music that sounds like an attachment or a YouTube link, steered by ``more:``
 and ``less:`` words (autocompleted from the served catalog's vocabulary).
 
-Its cooldown is the member's one shared by every entry point (:mod:`bot.admission`,
-applied by the request service), not a per-command one.
+Its cooldown is the member's one shared by every entry point
+(:mod:`musicrec_core.service.admission`, applied by the request service), not a per-command
+one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import MusicrecBot
-from bot.request import DEFAULT_COUNT, MAX_COUNT, request_from_options
+from bot.request import request_from_options
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
 from bot.word_autocomplete import complete_words
+from musicrec_core.service.request import DEFAULT_COUNT, MAX_COUNT
 
 
 class RecommendCog(commands.Cog):

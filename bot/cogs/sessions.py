@@ -32,7 +32,6 @@ from discord.ext import commands
 from bot.app import MusicrecBot
 from bot.errors import public_text
 from bot.mix_from import SESSIONS_COG, MixFromButton
-from bot.request import RequestError
 from bot.session_reply import EXPORT_ACTION, SessionButton, export_file, session_page
 from bot.session_seeds import FailedSeed, HeardSeed, SeedRequest, read_seeds, seed_requests
 from bot.session_store import SessionStore, StoredSession
@@ -43,6 +42,7 @@ from bot.word_autocomplete import complete_words
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import SessionError, UnknownItemError
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.request import RequestError
 from musicrec_core.sessions import MAX_SESSION, Session, mix, path
 from musicrec_core.sessions.playable import looked_up_session
 from musicrec_core.sessions.seed_groups import never_played

@@ -1,16 +1,16 @@
 """The catalog groups a session never plays because they are a seed itself.
 
 Mental model: a seed is heard as a recommendation query with k = 1
-(:meth:`musicrec_core.recommender.Recommender.recommend`; the bot's
-:meth:`bot.service.RequestService.seed` and ``musicrec mix``/``path`` alike). Its own
-groups by identity (:func:`heard_groups`) are its video or file track (the video id, the
-file's sha256, :attr:`musicrec_core.clip.Provenance.own_groups`) and the library track its
-spectral landmarks identified (an upload of a catalog song). An upload cut or encoded
-differently may have neither, yet must not be played back: an item whose stored vector
-points where the seed's does (cosine at least :data:`SAME_SOUND_COSINE`, the bar a path
-uses to call A and B the same track) is the seed heard again (:func:`same_sound_groups`).
-:func:`never_played` is the union of both, the ``exclude_groups`` of every session walk.
-"""
+(:meth:`musicrec_core.recommender.Recommender.recommend`; the request service's
+:meth:`~musicrec_core.service.service.RecommendService.seed` and ``musicrec mix``/``path``
+alike). Its own groups by identity (:func:`heard_groups`) are its video or file track (the
+video id, the file's sha256, :attr:`musicrec_core.clip.Provenance.own_groups`) and the
+library track its spectral landmarks identified (an upload of a catalog song). An upload cut
+or encoded differently may have neither, yet must not be played back: an item whose stored
+vector points where the seed's does (cosine at least :data:`SAME_SOUND_COSINE`, the bar a
+path uses to call A and B the same track) is the seed heard again
+(:func:`same_sound_groups`). :func:`never_played` is the union of both, the
+``exclude_groups`` of every session walk."""
 
 from __future__ import annotations
 

@@ -212,8 +212,13 @@ class FetchBudget:
         self._file_failed = False
         self._old_format_seen = False
 
-    def take(self, member: int = 0, server: int = 0) -> FetchStamp:
+    def take(
+        self, member: int = 0, server: int = 0, *, member_share: float | None = None
+    ) -> FetchStamp:
         """Record one fetch starting now for ``member`` of ``server`` (0 = none).
+
+        ``member_share`` replaces the budget's member share for this member (an API key's
+        own share of the limit, 0 < x <= 1); None = :attr:`member_limit`.
 
         Returns:
             The stamp recorded: hand it to :meth:`give_back` if the fetch never reached
@@ -223,14 +228,19 @@ class FetchBudget:
             YouTubeBusyError: the total is spent, or :class:`ServerShareSpentError` /
                 :class:`MemberShareSpentError`: that share is; nothing is recorded.
             FetchBudgetBusyError: the lock was not had within ``lock_timeout_s``.
-            ValueError: an id outside 0 .. 2**64 - 1.
+            ValueError: an id outside 0 .. 2**64 - 1, or a share outside (0, 1].
         """
         if not (0 <= member <= MAX_ID and 0 <= server <= MAX_ID):
             raise ValueError("member and server ids are unsigned 64-bit numbers")
+        if member_share is not None and not 0 < member_share <= 1:
+            raise ValueError("a share is a fraction of the limit, above 0 and at most 1")
+        member_limit = (
+            self.member_limit if member_share is None else share_limit(self.limit, member_share)
+        )
         with self._window() as stamps:
             now = float(self._clock())
             self._expire(stamps, now)
-            refusal = self._refusal(stamps, now, member, server)
+            refusal = self._refusal(stamps, now, member, server, member_limit)
             if refusal is None:
                 stamp = FetchStamp(now, member, server)
                 bisect.insort(stamps, stamp, key=_at)
@@ -264,9 +274,10 @@ class FetchBudget:
             return len(stamps)
 
     def _refusal(
-        self, stamps: list[FetchStamp], now: float, member: int, server: int
+        self, stamps: list[FetchStamp], now: float, member: int, server: int, member_limit: int
     ) -> YouTubeBusyError | None:
-        """Why one more fetch for ``member`` of ``server`` is refused, or None.
+        """Why one more fetch for ``member`` (allowed ``member_limit``) of ``server`` is
+        refused, or None.
 
         Of the limits reached, the one that frees up last is named (on a tie: the total,
         then the server's, then the member's), since the fetch waits for all of them.
@@ -280,9 +291,9 @@ class FetchBudget:
             if wait is not None:
                 refusals.append((wait, 1, ServerShareSpentError(wait, self.server_limit)))
         if member:
-            wait = self._wait_s([s for s in stamps if s.member == member], self.member_limit, now)
+            wait = self._wait_s([s for s in stamps if s.member == member], member_limit, now)
             if wait is not None:
-                refusals.append((wait, 0, MemberShareSpentError(wait, self.member_limit)))
+                refusals.append((wait, 0, MemberShareSpentError(wait, member_limit)))
         if not refusals:
             return None
         return max(refusals, key=lambda refusal: refusal[:2])[2]

@@ -19,10 +19,10 @@ from unittest.mock import AsyncMock, MagicMock, create_autospec
 
 import discord
 
-from bot.batching import RecommendQueue
 from bot.service import RequestService
 from bot.settings import Settings
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.batching import RecommendQueue
 from tests.fake_discord.markdown import render
 
 
@@ -49,11 +49,9 @@ class ServiceMaker:
         prepare: Callable[[MagicMock], None],
         *,
         batch_window_s: float = 0.0,
-        service_class: type[RequestService] = RequestService,
         **defaults: Any,
     ) -> None:
         self._tmp_path = tmp_path
-        self._service_class = service_class
         self._prepare = prepare
         self._batch_window_s = batch_window_s
         self._defaults = defaults
@@ -66,9 +64,7 @@ class ServiceMaker:
             recommender, queue_size=8, batch_window_s=self._batch_window_s, max_batch=4
         )
         queue.start()
-        service = self._service_class(
-            queue, make_settings(self._tmp_path, **self._defaults | settings)
-        )
+        service = RequestService(queue, make_settings(self._tmp_path, **self._defaults | settings))
         self._services.append(service)
         return service
 

@@ -9,9 +9,7 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from bot.catalog_words import NO_WORDS_MESSAGE, WORDS_MISSING_MESSAGE
 from bot.errors import user_message
-from bot.request import AudioRequest
 from bot.steering_options import SteeringWords
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import (
@@ -20,6 +18,8 @@ from musicrec_core.errors import (
     NoVocabularyError,
     UnknownWordError,
 )
+from musicrec_core.service.request import AudioRequest
+from musicrec_core.service.vocabulary import NO_WORDS_MESSAGE, WORDS_MISSING_MESSAGE
 from musicrec_core.sources.youtube import parse_youtube_link
 from musicrec_core.steering import MAX_WORDS
 from tests.bot.helpers import ServiceMaker, make_interaction, sent_text

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from bot.errors import ADMIN_ONLY_MESSAGE
-from bot.request import MAX_COUNT
 from bot.untrusted_text import Surface, inert
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.embedders.base import Embedder
+from musicrec_core.service.request import MAX_COUNT
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.bot.helpers import assert_private
 from tests.fake_discord.markdown import field_rows, read_payload, render, visible

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog_words import WORDS_MISSING_MESSAGE
+from musicrec_core.service.vocabulary import WORDS_MISSING_MESSAGE
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.fake_discord.markdown import visible
 from tests.fake_discord.world import CATALOG_VIDEOS

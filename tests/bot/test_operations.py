@@ -12,7 +12,8 @@ import pytest
 
 from bot.cogs.admin import format_shards
 from bot.health import HealthFile, ShardSummary, shard_summaries, write_report
-from bot.settings import ConfigurationError, load_settings
+from bot.settings import load_settings
+from musicrec_core.service.settings import ConfigurationError
 from tests.bot.helpers import make_settings
 
 # Settings ------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ import pytest
 from discord import app_commands
 
 from bot.app import MusicrecBot
-from bot.batching import BusyError
 from bot.checks import cooldown_from_setting, is_admin, require_admin
 from bot.errors import ADMIN_ONLY_MESSAGE, UNEXPECTED_MESSAGE, AdminOnlyError, report_error
-from bot.request import RequestError, request_from_message, request_from_options
+from bot.request import request_from_message, request_from_options
 from musicrec_core.errors import InputTooLargeError, LinkRejectedError, NotAudioError
+from musicrec_core.service.batching import BusyError
+from musicrec_core.service.request import RequestError
 from tests.bot.helpers import (
     make_attachment,
     make_interaction,

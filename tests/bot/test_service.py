@@ -9,11 +9,11 @@ from unittest.mock import MagicMock, create_autospec
 import numpy as np
 import pytest
 
-from bot.batching import BusyError, RecommendQueue
-from bot.request import AudioRequest
 from bot.service import RequestService
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.service.batching import BusyError, RecommendQueue
+from musicrec_core.service.request import AudioRequest
 from musicrec_core.sources.youtube import parse_youtube_link
 from musicrec_core.titles import candidate_count
 from tests.bot.helpers import make_interaction, make_message, make_settings, sent_text

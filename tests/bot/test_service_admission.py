@@ -12,12 +12,12 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
-from bot.admission import CooldownError, InFlightError
-from bot.request import AudioRequest
-from bot.service import DeadlineError
 from musicrec_core.clip import Clip
 from musicrec_core.errors import FetchError
 from musicrec_core.recommender import RecommendationSet
+from musicrec_core.service.admission import CooldownError, InFlightError
+from musicrec_core.service.request import AudioRequest
+from musicrec_core.service.service import DeadlineError
 from musicrec_core.sources.youtube import parse_youtube_link
 from tests.bot.helpers import ServiceMaker, make_interaction, make_message
 
@@ -57,7 +57,7 @@ async def make_service(
 ) -> AsyncIterator[tuple[ServiceMaker, SlowFetch]]:
     """Services (real queue, spec'd recommender, settings from keywords) and their fetch."""
     fetch = SlowFetch()
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("musicrec_core.service.youtube_links.fetch_youtube_clip", fetch)
     maker = ServiceMaker(tmp_path, prepare, batch_window_s=0.01)
     yield maker, fetch
     fetch.release.set()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.request import AudioRequest
 from musicrec_core.errors import YouTubeNotReachedError
+from musicrec_core.service.request import AudioRequest
 from musicrec_core.sources.budget import MemberShareSpentError
 from tests.bot import test_service_youtube as youtube_tests
 from tests.bot.helpers import make_interaction

@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 
 from bot.errors import report_error
-from bot.request import AudioRequest
 from bot.views import MoreLikeButton
 from musicrec_core.clip import Clip, Provenance
 from musicrec_core.embedders.base import EmbedderId, Tag
 from musicrec_core.errors import FetchError, UnknownItemError, YouTubeBlockedError
 from musicrec_core.recommender import Recommendation, RecommendationSet, youtube_url
+from musicrec_core.service.request import AudioRequest
 from musicrec_core.sources.blocks import read_last_block
 from musicrec_core.sources.budget import (
     FetchBudgetBusyError,
@@ -118,7 +118,7 @@ async def make_service(
 ) -> AsyncIterator[tuple[ServiceMaker, SpyFetch]]:
     """Services around a real queue and a spec'd recommender whose index is a stand-in."""
     fetch = SpyFetch()
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("musicrec_core.service.youtube_links.fetch_youtube_clip", fetch)
     maker = ServiceMaker(tmp_path, prepare, recommend_cooldown_s=0)
     yield maker, fetch
     await maker.close()
@@ -378,7 +378,9 @@ async def test_a_fetch_that_never_reached_youtube_is_given_back(
     """The real yt-dlp against a closed port on 127.0.0.1: connection refused, nothing
     reached the "video", so the fetch goes back; a 404 did reach it and is kept."""
     make, _spy = make_service
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch_youtube_clip)
+    monkeypatch.setattr(
+        "musicrec_core.service.youtube_links.fetch_youtube_clip", fetch_youtube_clip
+    )
     service = make(youtube_fetches_per_hour=1, title_lookup=False, ytdlp_timeout_s=20)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -398,7 +400,9 @@ async def test_a_fetch_that_reached_youtube_is_kept(
     http_server: LocalHTTPServer,
 ) -> None:
     make, _spy = make_service
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch_youtube_clip)
+    monkeypatch.setattr(
+        "musicrec_core.service.youtube_links.fetch_youtube_clip", fetch_youtube_clip
+    )
     service = make(youtube_fetches_per_hour=1, title_lookup=False, ytdlp_timeout_s=20)
     message = make_message("https://youtu.be/abcdefghijk")
     with _serve_test_video(LINK.video_id, http_server.add("/gone", b"", status=404)):

@@ -14,7 +14,6 @@ import pytest
 from bot.app import MusicrecBot
 from bot.catalog_words import CatalogWords
 from bot.cogs.sessions import SessionsCog
-from bot.request import RequestError
 from bot.session_seeds import SeedRequest, read_seeds, seed_requests
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.clip import Provenance
@@ -25,6 +24,8 @@ from musicrec_core.errors import (
     UnknownWordError,
 )
 from musicrec_core.recommender import RecommendationSet
+from musicrec_core.service.request import RequestError
+from musicrec_core.service.vocabulary import CatalogVocabulary
 from tests.bot.helpers import make_attachment, make_interaction, make_settings
 from tests.core.sessions.catalogs import build_arc_catalog
 
@@ -102,7 +103,8 @@ async def test_path_words_the_catalog_cannot_read_are_refused_before_admission(
     with CatalogIndex.load(tmp_path / "arc") as index:
         admitted = MagicMock(side_effect=AssertionError("admitted"))
         service = SimpleNamespace(
-            words=CatalogWords(SimpleNamespace(index=index)), admitted=admitted
+            words=CatalogWords(CatalogVocabulary(SimpleNamespace(index=index))),
+            admitted=admitted,
         )
         settings = SimpleNamespace(max_attachment_bytes=10**6)
         cog = SessionsCog(SimpleNamespace(service=service, settings=settings))

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigurationError, load_settings
+from bot.settings import load_settings
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.embedders.precision import Precision
+from musicrec_core.service.settings import ConfigurationError
 
 
 @pytest.fixture(autouse=True)
@@ -110,11 +111,11 @@ def test_an_unset_index_dir_means_the_default_catalog(
 
 
 def test_env_example_documents_every_setting() -> None:
-    from bot.settings import Settings, _env_name
+    from bot.settings import Settings, env_name
 
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     for field in Settings.model_fields:
-        name = _env_name(field)
+        name = env_name(field)
         assert f"\n{name}=" in example or f"\n# {name}=" in example, name
 
 

@@ -10,14 +10,15 @@ import pytest
 
 from bot.__main__ import main
 from bot.app import MusicrecBot
-from bot.batching import RecommendQueue
-from bot.logging_setup import url_credentials
-from bot.request import AudioRequest
 from bot.service import RequestService
-from bot.settings import ConfigurationError, load_settings
+from bot.settings import load_settings
 from musicrec_core.errors import FetchError
 from musicrec_core.js_runtime import bundled_deno
+from musicrec_core.private_url import url_credentials
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.batching import RecommendQueue
+from musicrec_core.service.request import AudioRequest
+from musicrec_core.service.settings import ConfigurationError
 from musicrec_core.sources.youtube import (
     YouTubeSettings,
     fetch_youtube_clip,
@@ -58,7 +59,7 @@ def bot_with_spy_fetch(
     request."""
     bot = MusicrecBot(make_settings(tmp_path, **settings), load_engine=False)
     fetch = create_autospec(fetch_youtube_clip, side_effect=FetchError("stopped by the test"))
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
+    monkeypatch.setattr("musicrec_core.service.youtube_links.fetch_youtube_clip", fetch)
     queue = create_autospec(RecommendQueue, instance=True)
     queue.recommender = create_autospec(Recommender, instance=True)  # the link's cache key
     bot._service = RequestService(queue, bot.settings)

@@ -402,3 +402,20 @@ def test_a_lock_held_by_another_process_is_waited_for_only_until_the_timeout(
         assert holder.poll() is None  # still holding: the call gave up, not the holder
     budget.take(7, 100)  # once released, the file works (and was not counted alone)
     assert FetchBudget(2, path=path).used() == 1
+
+
+def test_a_share_given_with_the_take_replaces_the_member_share_for_that_member(
+    tmp_path: Path,
+) -> None:
+    """An API key's own share (here a quarter) is kept instead of the members' 10 %."""
+    budget = FetchBudget(20, member_share=0.1, clock=Clock(), path=tmp_path / "b")
+    for _ in range(5):
+        budget.take(2**63 + 1, 2**63 + 1, member_share=0.25)
+    with pytest.raises(MemberShareSpentError, match="5"):
+        budget.take(2**63 + 1, 2**63 + 1, member_share=0.25)
+    budget.take(7, 100)
+    budget.take(7, 100)
+    with pytest.raises(MemberShareSpentError, match="2"):
+        budget.take(7, 100)
+    with pytest.raises(ValueError, match="share"):
+        budget.take(8, 100, member_share=1.5)

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from bot.off_loop import OffLoop, SharedStateBusyError
-from bot.youtube_charge import YouTubeCharge
+from musicrec_core.service.off_loop import OffLoop, SharedStateBusyError
+from musicrec_core.service.youtube_charge import YouTubeCharge
 from musicrec_core.sources.budget import FetchStamp
 
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.scheduler import FairPool
 from musicrec_core.errors import MusicrecError
+from musicrec_core.service.scheduler import FairPool
 
 
 class Gate:

@@ -1,15 +1,15 @@
 """The request queue between Discord and the model: tickets and micro-batching.
 
-Its one caller is :class:`bot.service.RequestService`. Mental model: every request first
+Its one caller is :class:`~.service.RecommendService`. Mental model: every request first
 takes a ticket (:meth:`RecommendQueue.admit`). At most ``queue_size`` tickets exist; one
 more is refused at once with :class:`BusyError`, which tells the user how many seconds to
 wait. A ticket holder fetches and decodes its input elsewhere (the service's fair worker
-pools, :mod:`bot.scheduler`), then hands the clip to :meth:`RecommendQueue.recommend`.
+pools, :mod:`.scheduler`), then hands the clip to :meth:`RecommendQueue.recommend`.
 One worker task gathers clips: after the first arrives it waits ``batch_window_s`` for more
 (or until ``max_batch``), then embeds them all with ONE ``Recommender.recommend_many`` call
 on a dedicated model thread. While that call runs, new clips pile up and form the next
 batch, so under load batches grow by themselves. Each member has at most a few requests
-in flight (:mod:`bot.admission`), so no member can fill a batch alone. A steered request
+in flight (:mod:`.admission`), so no member can fill a batch alone. A steered request
 (``more:``/``less:`` words) is embedded with the clips that share its steering: a batch is
 served in one call per distinct steering (one call when none is steered).
 
@@ -22,19 +22,19 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import logging
 import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bot.logging_setup import get_logger
 from musicrec_core.clip import Clip
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.steering import Steering
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 _EMA_WEIGHT = 0.3
 """Weight of the newest batch in the moving average of batch durations."""

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.batching import BusyError, RecommendQueue
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.labels import AudioSetClass
 from musicrec_core.catalog.pooling import DEFAULT_POOLING, pool
@@ -17,6 +16,7 @@ from musicrec_core.clip import SAMPLE_RATE_HZ, Clip, Provenance
 from musicrec_core.embedders.base import Embedding
 from musicrec_core.errors import AudioTooShortError
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.batching import BusyError, RecommendQueue
 from musicrec_core.steering import LabelSteering, Vocabulary
 from tests.helpers.band_embedder import BandEnergyEmbedder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.admission import CooldownError, InFlightError, MemberAdmission
+from musicrec_core.service.admission import CooldownError, InFlightError, MemberAdmission
 
 SENT = 1000.0
 """When the first request of a test was sent, in seconds on Discord's clock."""

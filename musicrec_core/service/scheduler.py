@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from bot.logging_setup import get_logger
 from musicrec_core.errors import MusicrecError
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bot.logging_setup import get_logger
 from musicrec_core.errors import MusicrecError
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

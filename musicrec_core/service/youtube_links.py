@@ -10,11 +10,11 @@ machine's total, a member's share and a server's share, all counted in one file 
 the machine's processes. A refusal therefore comes while nothing has been shown (an
 interaction's is ephemeral). The fetch then runs in the member's turn of the fetch pool
 (:meth:`YouTubeLinks.fetch`), and a fetch that never reached YouTube is given back
-(:meth:`YouTubeLinks.settle`, :mod:`bot.youtube_charge`). A block (bot check, HTTP 429)
+(:meth:`YouTubeLinks.settle`, :mod:`.youtube_charge`). A block (bot check, HTTP 429)
 is noted for the operator (:class:`~musicrec_core.sources.blocks.BlockNotice`).
 
 The budget file and the clip cache are shared with the machine's other processes, so every
-call on them runs off the event loop with a timeout (:class:`~bot.off_loop.OffLoop`, one
+call on them runs off the event loop with a timeout (:class:`~.off_loop.OffLoop`, one
 pool for each): a lock held elsewhere costs that one request a "try again", never the
 other members' acknowledgements; a clip-cache read that times out is a miss and a write is
 skipped.
@@ -23,29 +23,30 @@ skipped.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import time
 from dataclasses import dataclass
 
-from bot.logging_setup import get_logger
-from bot.off_loop import OffLoop, SharedStateBusyError
-from bot.request import AudioRequest
-from bot.scheduler import FairPool
-from bot.settings import Settings
-from bot.youtube_charge import YouTubeCharge
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.clip import Clip
 from musicrec_core.clip_cache import CachedQuery, ClipCache, vector_space, window_key
 from musicrec_core.errors import YouTubeBlockedError, YouTubeNotReachedError
 from musicrec_core.recommender import RecommendationSet
+from musicrec_core.service.off_loop import OffLoop, SharedStateBusyError
+from musicrec_core.service.request import AudioRequest, Requester
+from musicrec_core.service.scheduler import FairPool
+from musicrec_core.service.settings import ServiceSettings
+from musicrec_core.service.youtube_charge import YouTubeCharge
 from musicrec_core.sources.blocks import BlockNotice, read_last_block
 from musicrec_core.sources.budget import FetchBudget, FetchBudgetBusyError, default_budget_path
 from musicrec_core.sources.youtube import YouTubeLink, fetch_youtube_clip, snapped_start
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 BUDGET_LOCK_TIMEOUT_S = 0.8
 """Longest wait for the budget file's lock, in seconds: under the off-loop call's timeout
-(:data:`bot.off_loop.DEFAULT_TIMEOUT_S`), so a lock held elsewhere is told as such."""
+(:data:`.off_loop.DEFAULT_TIMEOUT_S`), so a lock held elsewhere is told as such."""
 BUSY_LINE = "no answer in time (its file is busy elsewhere); try again"
 """A /musicrec status line whose file did not answer in time."""
 
@@ -74,7 +75,7 @@ class LinkPlan:
 
 
 class YouTubeLinks:
-    """The clip cache, the budget and the fetch pool of one bot process.
+    """The clip cache, the budget and the fetch pool of one process.
 
     Args:
         settings: reads ``youtube`` (yt-dlp), ``fetch_workers``,
@@ -82,7 +83,7 @@ class YouTubeLinks:
             ``youtube_server_share`` and ``clip_cache_mb``.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self._youtube = settings.youtube
         self._fetches = FairPool("fetch", settings.fetch_workers)
         # One window for every process of the machine: YouTube counts per address.
@@ -111,10 +112,11 @@ class YouTubeLinks:
             self._clips.close()
 
     async def plan(
-        self, request: AudioRequest, index: CatalogIndex, member: int, server: int
+        self, request: AudioRequest, index: CatalogIndex, requester: Requester
     ) -> LinkPlan | None:
         """The plan of ``request``'s link for a query on ``index``: a cached query, or one
-        fetch taken for ``member`` of ``server`` (0 = none). None without a link.
+        fetch taken for ``requester`` (its member and server, within its YouTube share).
+        None without a link.
 
         Raises:
             YouTubeBusyError: a miss, and the budget or the member's (MemberShareSpentError)
@@ -139,7 +141,15 @@ class YouTubeLinks:
         if cached is not None:
             return dataclasses.replace(plan, cached=cached)
         budget = self._budget
-        stamp = await self._budget_calls.call(budget.take, member, server, on_late=budget.give_back)
+        stamp = await self._budget_calls.call(
+            functools.partial(
+                budget.take,
+                requester.member,
+                requester.server,
+                member_share=requester.youtube_share,
+            ),
+            on_late=budget.give_back,
+        )
         return dataclasses.replace(plan, charge=YouTubeCharge(stamp))
 
     def settle(self, plan: LinkPlan | None) -> None:

@@ -1,5 +1,5 @@
-"""The measured request service: each entry point's requests counted by outcome, refusals
-by reason, stages timed, and its behaviour unchanged."""
+"""The request service measured: each entry point's requests counted by outcome, refusals
+by reason, stages timed (in the core service, :mod:`musicrec_core.service.service`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from bot.admission import CooldownError
-from bot.metrics_hooks import MeasuredRequestService
-from bot.request import AudioRequest
-from bot.service import DeadlineError
+from bot.service import RequestService
+from musicrec_core.service.admission import CooldownError
+from musicrec_core.service.request import AudioRequest
+from musicrec_core.service.service import DeadlineError
 from tests.bot.helpers import ServiceMaker, make_interaction
 from tests.bot.test_service_admission import (
     FINGERPRINT,
@@ -29,19 +29,19 @@ async def make_service(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[ServiceMaker, SlowFetch]]:
     fetch = SlowFetch()
-    monkeypatch.setattr("bot.youtube_links.fetch_youtube_clip", fetch)
-    maker = ServiceMaker(tmp_path, prepare, service_class=MeasuredRequestService)
+    monkeypatch.setattr("musicrec_core.service.youtube_links.fetch_youtube_clip", fetch)
+    maker = ServiceMaker(tmp_path, prepare)
     yield maker, fetch
     fetch.release.set()
     await maker.close()
 
 
-def requests(service: MeasuredRequestService, entry: str, outcome: str) -> float | None:
+def requests(service: RequestService, entry: str, outcome: str) -> float | None:
     labels = {"entry_point": entry, "outcome": outcome}
     return service.metrics.registry.get_sample_value("musicrec_requests_total", labels)
 
 
-def sample(service: MeasuredRequestService, name: str, **labels: str) -> float | None:
+def sample(service: RequestService, name: str, **labels: str) -> float | None:
     return service.metrics.registry.get_sample_value(name, labels)
 
 
@@ -50,7 +50,6 @@ async def test_answers_and_refusals_are_counted_by_entry_point_and_reason(
 ) -> None:
     make, _ = make_service
     service = make(recommend_cooldown_s=60)
-    assert isinstance(service, MeasuredRequestService)
     button = make_interaction(None, user_id=FLOODER)
     await service.answer_more_like(button, FINGERPRINT, 7, 3)
     button.followup.send.assert_awaited_once()  # answered as before
@@ -72,7 +71,6 @@ async def test_a_request_past_its_deadline_is_counted_and_its_fetch_timed(
 ) -> None:
     make, _ = make_service
     service = make(recommend_cooldown_s=0, request_deadline_s=0.05)
-    assert isinstance(service, MeasuredRequestService)
     with pytest.raises(DeadlineError):
         await service.answer(make_interaction(None), AudioRequest(link=LINK), count=5)
     assert requests(service, "recommend", "deadline") == 1
@@ -87,7 +85,6 @@ async def test_other_commands_are_counted_under_their_own_name(
 ) -> None:
     make, _ = make_service
     service = make(recommend_cooldown_s=0)
-    assert isinstance(service, MeasuredRequestService)
     interaction = make_interaction(None)
     if command is not None:
         interaction.command = MagicMock()

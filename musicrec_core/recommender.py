@@ -265,10 +265,11 @@ class Recommender:
         query_tags: tuple[Tag, ...] = (),
         query_peaks: np.ndarray | None = None,
         steering: Steering | None = None,
+        exclude_groups: Collection[str] = (),
     ) -> RecommendationSet:
         """Top ``k`` distinct groups for ``vector`` (float32 [D]), a query this embedder
         embedded and pooled with ``pooling`` earlier (:mod:`musicrec_core.clip_cache`): no
-        embedding; ``query``'s own groups are left out; ``query_peaks`` (its
+        embedding; ``query``'s own groups and ``exclude_groups`` are left out; ``query_peaks`` (its
         :attr:`RecommendationSet.query_peaks`) identify it as a fresh query would;
         ``steering`` filters as in :meth:`recommend_many`. Raises
         ValueError when ``k < 1``, IndexMismatchError when the index now pools otherwise or
@@ -279,7 +280,9 @@ class Recommender:
                 raise IndexMismatchError(
                     f"The query was pooled with {pooling!r} but the index uses {index.pooling!r}."
                 )
-            excluded = set(query.own_groups) if query is not None else set()
+            excluded = set(exclude_groups)
+            if query is not None:
+                excluded |= query.own_groups
             items, outcome = _search_distinct(index, vector, k, excluded, query_peaks, steering)
         return RecommendationSet(
             query=query,

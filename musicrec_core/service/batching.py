@@ -54,6 +54,7 @@ class _Pending:
     k: int
     future: asyncio.Future[RecommendationSet]
     steering: Steering | None = None
+    exclude: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -169,12 +170,16 @@ class RecommendQueue:
     # Work -------------------------------------------------------------------------------
 
     async def recommend(
-        self, clip: Clip, k: int, steering: Steering | None = None
+        self,
+        clip: Clip,
+        k: int,
+        steering: Steering | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> RecommendationSet:
-        """Recommendations for ``clip`` (steered by ``steering``, if any), embedded together
-        with clips arriving alongside."""
+        """Recommendations for ``clip`` (steered by ``steering``, if any; none of the groups
+        in ``exclude``), embedded together with clips arriving alongside."""
         future: asyncio.Future[RecommendationSet] = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait(_Pending(clip, k, future, steering))
+        self._pending.put_nowait(_Pending(clip, k, future, steering, exclude))
         return await future
 
     async def recommend_from_item(
@@ -202,19 +207,23 @@ class RecommendQueue:
                 except TimeoutError:
                     break
             live = [pending for pending in batch if not pending.future.done()]
-            by_steering: dict[Steering | None, list[_Pending]] = {}
+            alike: dict[tuple[Steering | None, frozenset[str]], list[_Pending]] = {}
             for pending in live:
-                by_steering.setdefault(pending.steering, []).append(pending)
-            for same_steering in by_steering.values():
-                await self._serve(same_steering)
+                alike.setdefault((pending.steering, pending.exclude), []).append(pending)
+            for same_query_rules in alike.values():
+                await self._serve(same_query_rules)
 
     async def _serve(self, batch: list[_Pending]) -> None:
-        """Embed ``batch`` (one steering) in one model call; on a per-clip error, serve
-        clips one by one."""
+        """Embed ``batch`` (one steering, one exclusion) in one model call; on a per-clip
+        error, serve clips one by one."""
         loop = asyncio.get_running_loop()
         k = max(pending.k for pending in batch)
         clips = [pending.clip for pending in batch]
-        steer = functools.partial(self.recommender.recommend_many, steering=batch[0].steering)
+        steer = functools.partial(
+            self.recommender.recommend_many,
+            steering=batch[0].steering,
+            exclude_groups=batch[0].exclude,
+        )
         began = time.perf_counter()
         try:
             results = await loop.run_in_executor(self._model_pool, steer, clips, k)
@@ -236,7 +245,11 @@ class RecommendQueue:
         loop = asyncio.get_running_loop()
         began = time.perf_counter()
         try:
-            steer = functools.partial(self.recommender.recommend, steering=pending.steering)
+            steer = functools.partial(
+                self.recommender.recommend,
+                steering=pending.steering,
+                exclude_groups=pending.exclude,
+            )
             result = await loop.run_in_executor(self._model_pool, steer, pending.clip, pending.k)
         except Exception as exc:
             _settle(pending.future, error=exc)

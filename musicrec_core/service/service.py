@@ -281,11 +281,13 @@ class RecommendService:
         plan: LinkPlan | None,
         steering: LabelSteering | None = None,
         *,
+        exclude: frozenset[str] = frozenset(),
         titled: bool = True,
     ) -> RecommendationSet:
         """``count`` recommendations for ``request`` inside :meth:`admitted` (``plan`` is
-        what it gave; ``titled``: gone videos replaced): from a link's cached query, else
-        from the request's audio, fetched, decoded and embedded with a batch.
+        what it gave; none of the catalog groups in ``exclude``, e.g. the videos a session
+        played; ``titled``: gone videos replaced): from a link's cached query, else from the
+        request's audio, fetched, decoded and embedded with a batch.
 
         Raises:
             MusicrecError: fetching, decoding or recommending failed.
@@ -306,11 +308,12 @@ class RecommendService:
                         query_tags=plan.cached.tags,
                         query_peaks=plan.cached.peaks,
                         steering=steering,
+                        exclude_groups=exclude,
                     )
                 return await self.titled(result, count) if titled else result
         clip = await self._fetch_clip(requester, request, plan)
         with self.metrics.timed("embed"):
-            result = await self._queue.recommend(clip, k, steering)
+            result = await self._queue.recommend(clip, k, steering, exclude)
         if plan is not None:
             await self._links.remember(plan, result, self.recommender.index)
         return await self.titled(result, count) if titled else result

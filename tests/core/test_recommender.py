@@ -312,6 +312,18 @@ def test_recommend_vector_answers_a_stored_query_like_the_clip_did(
         recommender.recommend_vector(first.query_vector, 4, pooling="no-such-rule")
 
 
+def test_recommend_vector_leaves_the_excluded_groups_out(recommender: Recommender) -> None:
+    """An autoplay client's played videos, excluded from a cached query's answer."""
+    first = recommender.recommend(file_clip(3), k=4)
+    played = {first.items[0].group, first.items[2].group}
+    again = recommender.recommend_vector(
+        first.query_vector, 4, pooling=recommender.index.pooling, exclude_groups=played
+    )
+    groups = [item.group for item in again.items]
+    assert len(groups) == 4 and not played & set(groups)
+    assert groups[:2] == [first.items[1].group, first.items[3].group]
+
+
 def test_query_tags_come_from_the_embedder(video_index_dir: Path) -> None:
     with CatalogIndex.load(video_index_dir) as index:
         result = Recommender(index, BandEnergyEmbedder(tags=True)).recommend(file_clip(3))

@@ -108,9 +108,10 @@ async def test_an_upload_held_in_a_file_is_decoded_and_embedded(
     path = make_media("tune.ogg", seconds=4, tone_hz=330)
     request = AudioRequest(upload=LocalFile(path=path, filename="tune.ogg"))
     async with service.admitted(KEY, "recommend", request=request) as plan:
-        result = await service.recommend(KEY, request, 5, plan)
+        result = await service.recommend(KEY, request, 5, plan, exclude=frozenset({"played"}))
     assert result.catalog == FINGERPRINT and result.items == ()
-    (clips, k), _ = service.recommender.recommend_many.call_args
+    (clips, k), options = service.recommender.recommend_many.call_args
+    assert options["exclude_groups"] == {"played"}
     clip: Clip = clips[0]
     assert k == 5 and clip.provenance.ref == "tune.ogg"
     assert clip.samples.shape == (4 * 16_000,)

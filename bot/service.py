@@ -273,11 +273,6 @@ class RequestService:
         click."""
         return self._admitted_as(command_entry(interaction), interaction)
 
-    async def seed(self, member: int, server: int, request: AudioRequest) -> RecommendationSet:
-        """A /mix or /path seed embedded in :meth:`admitted` (a link: cached or one fetch
-        charged to ``member`` of ``server``)."""
-        return await self.core.seed(Requester(member=member, server=server), request)
-
     def _admitted_as(
         self, entry: str, interaction: discord.Interaction[Any]
     ) -> AbstractAsyncContextManager[object]:

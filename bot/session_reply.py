@@ -32,8 +32,9 @@ from bot.limits import MAX_FIELD_VALUE_CHARS, fit_embed, truncate
 from bot.mix_from import sessions_cog
 from bot.session_store import StoredSession
 from bot.untrusted_text import Surface, inert, link_target, masked_link
-from bot.views import EMBED_COLOUR, MAX_CHANNEL_CHARS, MAX_SOURCE_CHARS, source_name
+from bot.views import EMBED_COLOUR, MAX_CHANNEL_CHARS, MAX_SOURCE_CHARS
 from musicrec_core.catalog.index import ItemMeta
+from musicrec_core.recommendation import source_name
 from musicrec_core.recommender import youtube_url
 from musicrec_core.sessions import MixItem
 from musicrec_core.sessions.m3u import file_duration, m3u_text, plain_line

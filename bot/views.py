@@ -11,20 +11,18 @@ A client can send any custom_id, so a click's count is clamped to 1..MAX_COUNT a
 words are checked when they are read back.
 
 Replies are public, so they show titles and file names, never a server path
-(:func:`source_name`). Every text that comes from outside (tags, file names, titles,
-channels, labels) goes through :func:`bot.untrusted_text.inert` for the surface it lands
-on, each piece within its own share of the surface's limit, and the only links are the
-bot's own (:func:`bot.untrusted_text.masked_link`, link buttons). YouTube results show
-the title and channel their oEmbed lookup found (:mod:`musicrec_core.titles`) and the
-best result's thumbnail. A click is handed to the bot's request service
-(``interaction.client.service``), which re-queries from the item's stored vector, or
-refuses if the catalog has been rebuilt since.
-"""
+(:func:`~musicrec_core.recommendation.source_name`). Every text that comes from outside
+(tags, file names, titles, channels, labels) goes through :func:`bot.untrusted_text.inert`
+for the surface it lands on, each piece within its own share of the surface's limit, and the
+only links are the bot's own (:func:`bot.untrusted_text.masked_link`, link buttons). YouTube
+results show the title and channel their oEmbed lookup found (:mod:`musicrec_core.titles`)
+and the best result's thumbnail. A click is handed to the bot's request service
+(``interaction.client.service``), which re-queries from the item's stored vector, or refuses
+if the catalog has been rebuilt since."""
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import discord
@@ -41,6 +39,7 @@ from bot.limits import (
 from bot.mix_from import MixFromButton
 from bot.untrusted_text import Surface, inert, link_target, masked_link
 from musicrec_core.clip import Provenance
+from musicrec_core.recommendation import source_name
 from musicrec_core.recommender import Recommendation, RecommendationSet
 from musicrec_core.service.request import MAX_COUNT
 from musicrec_core.steering import SteeredOutcome
@@ -96,14 +95,6 @@ def describe_query(query: Provenance | None) -> str:
         if link is not None:
             line += f" · {link}"
     return line
-
-
-def source_name(source: str) -> str:
-    """What a reply shows of a catalog item's source: its file name, never the server path.
-
-    ``"/home/me/Music/Artist/song.flac"`` -> ``"song.flac"``; a URL gives its last segment.
-    """
-    return PurePosixPath(source.replace("\\", "/").rstrip("/")).name or source
 
 
 def shown_score(item: Recommendation) -> str:

@@ -10,6 +10,7 @@ is marked :attr:`Recommendation.identified` instead of being given a score.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +21,7 @@ from musicrec_core.embedders.base import Tag
 if TYPE_CHECKING:
     from musicrec_core.steering.filter import SteeredOutcome
 
-__all__ = ["Recommendation", "RecommendationSet"]
+__all__ = ["Recommendation", "RecommendationSet", "source_name"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,11 @@ class RecommendationSet:
             **steered,
             "items": [item.to_json() for item in self.items],
         }
+
+
+def source_name(source: str) -> str:
+    """What an answer shows of a catalog item's source: its file name, never the server path.
+
+    ``"/home/me/Music/Artist/song.flac"`` -> ``"song.flac"``; a URL gives its last segment.
+    """
+    return PurePosixPath(source.replace("\\", "/").rstrip("/")).name or source

@@ -22,7 +22,7 @@ privately (:mod:`bot.session_reply`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -32,23 +32,28 @@ from discord.ext import commands
 from bot.app import MusicrecBot
 from bot.errors import public_text
 from bot.mix_from import SESSIONS_COG, MixFromButton
+from bot.service import interaction_requester
 from bot.session_reply import EXPORT_ACTION, SessionButton, export_file, session_page
-from bot.session_seeds import FailedSeed, HeardSeed, SeedRequest, read_seeds, seed_requests
+from bot.session_seeds import seed_requests
 from bot.session_store import SessionStore, StoredSession
 from bot.steering_options import MAX_OPTION_CHARS, steering_words
 from bot.untrusted_text import Surface, inert
-from bot.views import source_name
 from bot.word_autocomplete import complete_words
-from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.errors import SessionError, UnknownItemError
-from musicrec_core.recommender import Recommender
+from musicrec_core.errors import SessionError
 from musicrec_core.service.request import RequestError
-from musicrec_core.sessions import MAX_SESSION, Session, mix, path
-from musicrec_core.sessions.playable import looked_up_session
-from musicrec_core.sessions.seed_groups import never_played
-from musicrec_core.sessions.variety import ChannelOf
+from musicrec_core.service.sessions import (
+    FailedSeed,
+    HeardSeed,
+    SeedRequest,
+    WalkedSession,
+    catalog_seed,
+    hear_seeds,
+    nothing_left,
+    walk_mix,
+    walk_path,
+)
+from musicrec_core.sessions import MAX_SESSION, Session
 from musicrec_core.steering import LabelSteering
-from musicrec_core.titles import VideoAnswer
 
 DEFAULT_MIX_LENGTH = 15
 DEFAULT_PATH_STEPS = 10
@@ -94,13 +99,15 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         max_bytes = self.bot.settings.max_attachment_bytes
         requests, failed = seed_requests([file, file2, file3], [link, link2], max_bytes=max_bytes)
         if not requests:
-            raise RequestError(_nothing_left(failed, "Give 1 to 5 seeds: files or YouTube links."))
+            raise RequestError(nothing_left(failed, "Give 1 to 5 seeds: files or YouTube links."))
         service = self.bot.service
         words = steering_words(more, less)
         steering = await service.words.steering(words) if words else None
+        requester = interaction_requester(interaction)
         async with service.admitted(interaction):
-            heard, failed = await self._heard(interaction, requests, failed)
-            stored = await self._mixed(interaction, heard, failed, count, steering)
+            heard, failed = await hear_seeds(service.core, requester, requests, failed)
+            walked = await walk_mix(service.core, heard, count, steering)
+        stored = self._kept(interaction, "mix", walked, heard, failed, steering)
         await self._send_first_page(interaction, stored)
 
     @app_commands.command(
@@ -142,16 +149,17 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
                 )
             requests, failed = seed_requests([file], [link], max_bytes=max_bytes)
             if failed:
-                raise RequestError(_nothing_left(failed, f"`{name}` cannot be used."))
+                raise RequestError(nothing_left(failed, f"`{name}` cannot be used."))
             ends += requests
         service = self.bot.service
         words = steering_words(more, less)
         steering = await service.words.steering(words) if words else None
         async with service.admitted(interaction):
-            heard, failed = await self._heard(interaction, ends, [])
+            heard, failed = await hear_seeds(service.core, interaction_requester(interaction), ends)
             if failed:
-                raise SessionError(_nothing_left(failed, "A path needs both of its ends."))
-            stored = await self._pathed(interaction, heard, steps, steering)
+                raise SessionError(nothing_left(failed, "A path needs both of its ends."))
+            walked = await walk_path(service.core, *heard, steps, steering)
+        stored = self._kept(interaction, "path", walked, heard, [], steering)
         await self._send_first_page(interaction, stored)
 
     async def mix_from(
@@ -168,92 +176,28 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         service = self.bot.service
         steering = await service.words.from_button(catalog, words)
         async with service.admitted(interaction):
-            seed = await asyncio.to_thread(_catalog_seed, service.recommender, item_id)
-            stored = await self._mixed(interaction, [seed], [], DEFAULT_MIX_LENGTH, steering)
+            seed = await asyncio.to_thread(catalog_seed, service.recommender, item_id)
+            walked = await walk_mix(service.core, [seed], DEFAULT_MIX_LENGTH, steering)
+        stored = self._kept(interaction, "mix", walked, [seed], [], steering)
         await self._send_first_page(interaction, stored)
 
-    # The work ---------------------------------------------------------------------------
+    # The session ------------------------------------------------------------------------
 
-    async def _mixed(
+    def _kept(
         self,
         interaction: discord.Interaction[Any],
-        heard: list[HeardSeed],
-        failed: list[FailedSeed],
-        count: int,
-        steering: LabelSteering | None,
-    ) -> tuple[str, StoredSession]:
-        """The mix of ``count`` from the ``heard`` seeds, kept in the store."""
-
-        def walk(index: CatalogIndex, excluded: frozenset[str], channels: ChannelOf) -> Session:
-            own = never_played(index, heard) | excluded
-            vectors = [seed.vector for seed in heard]
-            return mix(
-                index, vectors, count, steering=steering, exclude_groups=own, channels=channels
-            )
-
-        return await self._walked("mix", interaction, walk, heard, failed, steering)
-
-    async def _pathed(
-        self,
-        interaction: discord.Interaction[Any],
-        heard: list[HeardSeed],
-        steps: int,
-        steering: LabelSteering | None,
-    ) -> tuple[str, StoredSession]:
-        """The path of ``steps`` from the first ``heard`` end to the second, kept in the
-        store."""
-        a, b = heard
-
-        def walk(index: CatalogIndex, excluded: frozenset[str], channels: ChannelOf) -> Session:
-            own = never_played(index, heard) | excluded
-            return path(
-                index,
-                a.vector,
-                b.vector,
-                steps,
-                steering=steering,
-                exclude_groups=own,
-                channels=channels,
-            )
-
-        return await self._walked("path", interaction, walk, heard, [], steering)
-
-    async def _heard(
-        self,
-        interaction: discord.Interaction[Any],
-        requests: Sequence[SeedRequest],
-        failed: list[FailedSeed],
-    ) -> tuple[list[HeardSeed], list[FailedSeed]]:
-        """The seeds heard and every failed one; none heard: a SessionError naming each."""
-        server = interaction.guild_id or 0
-        heard, late = await read_seeds(self.bot.service.seed, interaction.user.id, server, requests)
-        failed = failed + late
-        if not heard:
-            raise SessionError(_nothing_left(failed, "No seed could be heard."))
-        return heard, failed
-
-    async def _walked(
-        self,
         kind: str,
-        interaction: discord.Interaction[Any],
-        walk: Callable[[CatalogIndex, frozenset[str], ChannelOf], Session],
-        heard: list[HeardSeed],
-        failed: list[FailedSeed],
+        walked: WalkedSession,
+        heard: Sequence[HeardSeed],
+        failed: Sequence[FailedSeed],
         steering: LabelSteering | None,
     ) -> tuple[str, StoredSession]:
-        """Walk in a thread on the served index (gone videos replaced) and keep the session."""
-        service = self.bot.service
-
-        def walk_held() -> tuple[Session, dict[str, VideoAnswer], str]:
-            with service.recommender.held_index() as index:
-                walked = looked_up_session(
-                    lambda excluded, channels: walk(index, excluded, channels), service.titles
-                )
-                return *walked, index.fingerprint
-
-        session, answers, catalog = await asyncio.to_thread(walk_held)
-        notes = _notes(kind, heard, failed, session, steering)
-        stored = StoredSession(interaction.user.id, catalog, kind, session, notes, answers)
+        """The ``walked`` session of ``kind`` ("mix" or "path"), kept in the store with the
+        lines above its items, and its id."""
+        notes = _notes(kind, heard, failed, walked.session, steering)
+        stored = StoredSession(
+            interaction.user.id, walked.catalog, kind, walked.session, notes, walked.answers
+        )
         return self.store.add(stored), stored
 
     async def _send_first_page(
@@ -280,22 +224,6 @@ class SessionsCog(commands.Cog, name=SESSIONS_COG):
         await interaction.response.edit_message(embed=embed, view=view)
 
 
-def _catalog_seed(recommender: Recommender, item_id: int) -> HeardSeed:
-    """Catalog item ``item_id`` of the served index as a seed (blocking: it reads the index).
-
-    Raises:
-        UnknownItemError: the index holds no item ``item_id``.
-    """
-    with recommender.held_index() as index:
-        if not 0 <= item_id < len(index):
-            raise UnknownItemError(
-                "That result is not in the catalog musicrec serves: run /recommend again."
-            )
-        meta = index.meta(item_id)
-        name = meta.title or (source_name(meta.source) if meta.source else meta.group)
-        return HeardSeed(name, index.vector(item_id), frozenset({meta.group}))
-
-
 def _seed_name(name: str) -> str:
     return inert(name, Surface.EMBED_DESCRIPTION, limit=MAX_SEED_NAME_CHARS) or "?"
 
@@ -303,12 +231,6 @@ def _seed_name(name: str) -> str:
 def _failed_lines(failed: Sequence[FailedSeed]) -> list[str]:
     """One line per failed seed for an embed (made inert, no server path)."""
     return [f"Skipped {_seed_name(seed.name)}: {public_text(seed.reason)}" for seed in failed]
-
-
-def _nothing_left(failed: Sequence[FailedSeed], first: str) -> str:
-    """A refusal's raw text (the error report makes it inert): ``first``, then each failed
-    seed with its reason."""
-    return " ".join([first, *(f"Skipped {seed.name}: {seed.reason}" for seed in failed)])
 
 
 def _notes(

@@ -13,8 +13,9 @@ from bot.app import MusicrecBot
 from bot.checks import is_admin, require_admin
 from bot.errors import AdminOnlyError, public_text, report_error, user_message
 from bot.settings import load_settings
-from bot.views import MoreLikeButton, source_name
+from bot.views import MoreLikeButton
 from musicrec_core.errors import IndexCorruptError, NotAudioError
+from musicrec_core.recommendation import source_name
 from musicrec_core.service.request import MAX_COUNT
 from musicrec_core.service.settings import ConfigurationError
 from tests.bot.helpers import assert_private, make_interaction, make_settings, sent_text

@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 
 from musicrec_core.errors import YouTubeNotReachedError
-from musicrec_core.service.request import AudioRequest
+from musicrec_core.service.request import AudioRequest, Requester
 from musicrec_core.sources.budget import MemberShareSpentError
 from tests.bot import test_service_youtube as youtube_tests
 from tests.bot.helpers import make_interaction
 from tests.bot.test_service_youtube import LINK, OTHER_LINK
 
+MEMBER = Requester(member=43, server=1)
 spied = youtube_tests.make_service
 """Services around a real queue and a spec'd recommender, and the spy fetch."""
 
@@ -23,8 +24,8 @@ async def test_seeds_share_one_admission_and_only_uncached_links_take_a_fetch(sp
     await service.answer(make_interaction(None), AudioRequest(link=LINK), count=3)  # cached now
     async with service.admitted(make_interaction(None, user_id=43)):
         assert service.stats().admitted == 1
-        cached = await service.seed(43, 1, AudioRequest(link=LINK))
-        fetched = await service.seed(43, 1, AudioRequest(link=OTHER_LINK))
+        cached = await service.core.seed(MEMBER, AudioRequest(link=LINK))
+        fetched = await service.core.seed(MEMBER, AudioRequest(link=OTHER_LINK))
     assert [call[0] for call in fetch.calls] == [LINK.video_id, OTHER_LINK.video_id]
     assert (await service.youtube_status())["YouTube fetches"] == "2/200 in the last hour"
     assert (cached.query.ref, fetched.query.ref) == (LINK.video_id, OTHER_LINK.video_id)
@@ -39,10 +40,10 @@ async def test_a_seed_past_the_members_share_is_refused_and_one_never_fetched_gi
     fetch.error = YouTubeNotReachedError("Could not reach YouTube; try again later.")
     async with service.admitted(make_interaction(None, user_id=43)):
         with pytest.raises(YouTubeNotReachedError):
-            await service.seed(43, 1, AudioRequest(link=LINK))
+            await service.core.seed(MEMBER, AudioRequest(link=LINK))
     assert (await service.youtube_status())["YouTube fetches"] == "0/10 in the last hour"
     fetch.error = None
     async with service.admitted(make_interaction(None, user_id=43)):
-        await service.seed(43, 1, AudioRequest(link=LINK))
+        await service.core.seed(MEMBER, AudioRequest(link=LINK))
         with pytest.raises(MemberShareSpentError):
-            await service.seed(43, 1, AudioRequest(link=OTHER_LINK))
+            await service.core.seed(MEMBER, AudioRequest(link=OTHER_LINK))

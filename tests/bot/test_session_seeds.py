@@ -8,22 +8,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import MagicMock
 
-import numpy as np
 import pytest
 
 from bot.app import MusicrecBot
 from bot.catalog_words import CatalogWords
 from bot.cogs.sessions import SessionsCog
-from bot.session_seeds import SeedRequest, read_seeds, seed_requests
+from bot.session_seeds import seed_requests
 from musicrec_core.catalog.index import CatalogIndex
-from musicrec_core.clip import Provenance
 from musicrec_core.errors import (
     ContradictoryWordsError,
-    FetchError,
     SessionError,
     UnknownWordError,
 )
-from musicrec_core.recommender import RecommendationSet
 from musicrec_core.service.request import RequestError
 from musicrec_core.service.vocabulary import CatalogVocabulary
 from tests.bot.helpers import make_attachment, make_interaction, make_settings
@@ -43,29 +39,6 @@ def test_options_become_requests_in_order_and_bad_ones_are_named() -> None:
     assert requests[1].request.link.video_id == "dQw4w9WgXcQ"
     assert [f.name for f in failed] == ["b.mp3", "not a link"]
     assert "limit" in failed[0].reason
-
-
-async def test_a_seed_that_cannot_be_heard_is_named_and_the_others_go_on() -> None:
-    vector = np.ones(4, np.float32)
-
-    async def seed(member: int, server: int, request) -> RecommendationSet:
-        if request.link is not None:
-            raise FetchError("That video is private.")
-        query = Provenance("attachment", "a.mp3", content_sha256="ab" * 32)
-        return RecommendationSet(query, vector, (), (), "0123abcd")
-
-    requests, _ = seed_requests([make_attachment(filename="a.mp3")], [LINK], max_bytes=10**6)
-    heard, failed = await read_seeds(seed, 42, 1, requests)
-    assert [(s.name, s.own_groups) for s in heard] == [("a.mp3", frozenset({"ab" * 32}))]
-    assert [(f.name, f.reason) for f in failed] == [(LINK, "That video is private.")]
-
-
-async def test_anything_but_a_musicrec_error_propagates() -> None:
-    async def seed(member: int, server: int, request) -> RecommendationSet:
-        raise RuntimeError("a bug")
-
-    with pytest.raises(RuntimeError):
-        await read_seeds(seed, 42, 1, [SeedRequest("x", MagicMock())])
 
 
 @pytest.fixture

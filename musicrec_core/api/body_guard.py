@@ -15,8 +15,9 @@ request's head and its two streams:
   body must arrive within ``body_timeout_s`` of the headers, else 408. uvicorn hands the
   body over in pieces of at most 64 KiB and stops reading the socket while a piece waits, so
   nothing here holds more than one piece in memory.
-- **Answering.** The app must start its answer within ``request_timeout_s`` of the
-  headers, else it is cancelled and the client gets 503.
+- **Answering.** The app must have answered within ``request_timeout_s`` of the headers
+  (the body's arrival included), else it is cancelled: the client gets 503, or, if the
+  answer had begun, the connection is closed.
 
 A refused body makes the read raise :class:`BodyRefused` inside the app. Whatever the app
 then answers (FastAPI turns a failed JSON read into a 400) is dropped, and the guard sends
@@ -80,7 +81,7 @@ class BodyGuard:
         max_header_bytes: cap on the request target and headers together.
         max_json_bytes / max_upload_bytes: body caps (see :func:`body_limit_for`).
         body_timeout_s: seconds from the headers for the body to arrive whole.
-        request_timeout_s: seconds from the headers for the app to start its answer.
+        request_timeout_s: seconds from the headers for the app to answer.
     """
 
     def __init__(

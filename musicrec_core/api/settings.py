@@ -15,7 +15,8 @@ The caps, and what a client that passes one gets (docs/operations.md):
   time of opening (or of its previous answer); else 408 and closed.
 - ``body_timeout_s``: a request's body must arrive whole within this time of its headers;
   else 408 (a slow sender holds a worker no longer).
-- ``request_timeout_s``: an answer must start within this time of the headers; else 503.
+- ``request_timeout_s``: a request must be answered within this time of its headers, its
+  body's arrival included; else 503.
 - ``max_connections``: open connections at once; one more is answered 503 and closed.
 - ``keepalive_s``: an idle kept-alive connection is closed after this.
 """
@@ -62,9 +63,9 @@ class ApiSettings(BaseSettings):
     max_upload_mib: int = Field(default=25, ge=1, le=2048)
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
-    request_timeout_s: float = Field(default=180.0, gt=0, le=3600)
-    """Above the service's request deadline (150 s by default), so the service answers its
-    own overruns and this cap only catches what escapes it."""
+    request_timeout_s: float = Field(default=240.0, gt=0, le=3600)
+    """Above ``body_timeout_s`` plus the service's request deadline (150 s by default), so the
+    service answers its own overruns and this cap only catches what escapes it."""
     max_connections: int = Field(default=256, ge=1, le=100_000)
     keepalive_s: int = Field(default=5, ge=1, le=3600)
 

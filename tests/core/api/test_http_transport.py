@@ -42,6 +42,7 @@ UPLOAD_CAP_MIB = 1
 SLOW_S = 1.0
 """The header, body and answer deadlines of the module's server, in seconds."""
 BOUNDARY = "musicrec-test-boundary"
+FORM = f"multipart/form-data; boundary={BOUNDARY}"
 
 
 class Echo(BaseModel):
@@ -274,12 +275,22 @@ def test_a_key_over_its_in_flight_limit_is_429_until_one_ends(served) -> None:
 # --- body, header and time caps ------------------------------------------------------------
 
 
+def _post_head(parts: Served, path: str, content_type: str, length: int | None) -> bytes:
+    """A POST's head with the module key: ``Content-Length: length``, or chunked if None."""
+    framing = "Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}"
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+        f"Authorization: Bearer {parts.key}\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
 def test_a_declared_body_over_the_cap_is_413_before_it_is_sent(served) -> None:
     parts, api = served
-    head = (
-        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {parts.key}\r\nContent-Length: {JSON_CAP_KIB * 1024 + 1}\r\n\r\n"
-    ).encode()
+    head = _post_head(parts, "/test/echo", "application/json", JSON_CAP_KIB * 1024 + 1)
     answer = raw_exchange(api.port, head)  # no body sent: the answer cannot wait for it
     assert (answer.status, _error_code(answer.body)) == (413, "body_too_large")
     assert answer.headers["connection"] == "close"
@@ -287,21 +298,15 @@ def test_a_declared_body_over_the_cap_is_413_before_it_is_sent(served) -> None:
 
 def test_a_chunked_body_over_the_cap_is_413_while_streaming(served) -> None:
     parts, api = served
-    head = (
-        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {parts.key}\r\nTransfer-Encoding: chunked\r\n\r\n"
-    ).encode()
-    chunk = b"%x\r\n%s\r\n" % (1024, b" " * 1024)
-    answer = raw_exchange(api.port, [head] + [chunk] * (JSON_CAP_KIB + 2), pause_s=0.02)
+    head = _post_head(parts, "/test/echo", "application/json", None)
+    chunks = [_chunk(b" " * 1024)] * (JSON_CAP_KIB + 2)
+    answer = raw_exchange(api.port, [head, *chunks], pause_s=0.02)
     assert (answer.status, _error_code(answer.body)) == (413, "body_too_large")
 
 
 def test_a_body_that_trickles_in_is_408(served) -> None:
     parts, api = served
-    head = (
-        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {parts.key}\r\nContent-Length: 200\r\n\r\n"
-    ).encode()
+    head = _post_head(parts, "/test/echo", "application/json", 200)
     answer = raw_exchange(api.port, [head] + [b" "] * 200, pause_s=SLOW_S / 4)
     assert (answer.status, _error_code(answer.body)) == (408, "body_timeout")
 
@@ -330,8 +335,8 @@ def test_a_head_growing_past_the_cap_is_refused_before_it_ends(served) -> None:
 # --- uploads -------------------------------------------------------------------------------
 
 
-def _upload(api: RunningApi, parts: Served, body: bytes, boundary: str = BOUNDARY):
-    headers = {**parts.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+def _upload(api: RunningApi, parts: Served, body: bytes):
+    headers = {**parts.auth(), "Content-Type": FORM}
     return api.request("POST", "/test/upload", body=body, headers=headers)
 
 
@@ -377,17 +382,12 @@ def test_an_upload_that_is_not_multipart_is_415(served) -> None:
 
 def test_an_upload_over_the_cap_is_413_while_streaming_and_leaves_no_file(served) -> None:
     parts, api = served
-    head = (
-        "POST /test/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-        f"Authorization: Bearer {parts.key}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n"
-    ).encode()
+    head = _post_head(parts, "/test/upload", FORM, None)
     opening = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
     ).encode()
     piece = 64 * 1024
-    chunks = [b"%x\r\n%s\r\n" % (len(opening), opening)]
-    chunks += [b"%x\r\n%s\r\n" % (piece, b"x" * piece)] * (UPLOAD_CAP_MIB * 16 + 4)
+    chunks = [_chunk(opening)] + [_chunk(b"x" * piece)] * (UPLOAD_CAP_MIB * 16 + 4)
     answer = raw_exchange(api.port, [head, *chunks], pause_s=0.005)
     assert (answer.status, _error_code(answer.body)) == (413, "body_too_large")
     assert parts.uploads_left() == []
@@ -396,11 +396,7 @@ def test_an_upload_over_the_cap_is_413_while_streaming_and_leaves_no_file(served
 def test_an_upload_that_trickles_in_is_408_and_leaves_no_file(served) -> None:
     parts, api = served
     body = multipart({}, {"file": ("a.mp3", b"x" * 100)}, BOUNDARY)
-    head = (
-        "POST /test/upload HTTP/1.1\r\nHost: t\r\n"
-        f"Authorization: Bearer {parts.key}\r\nContent-Length: {len(body)}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n"
-    ).encode()
+    head = _post_head(parts, "/test/upload", FORM, len(body))
     pieces = [head, body[:150]] + [bytes([b]) for b in body[150:]]
     answer = raw_exchange(api.port, pieces, pause_s=SLOW_S / 4)
     assert (answer.status, _error_code(answer.body)) == (408, "body_timeout")

@@ -114,8 +114,13 @@ class BodyGuard:
             max_json_bytes=self.max_json_bytes,
             max_upload_bytes=self.max_upload_bytes,
         )
-        declared = headers.get(b"content-length")
-        if declared is not None and int(declared) > limit:  # h11 checked it is digits
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit():  # h11 refuses these first; another server might not
+            await _send_error(
+                send, ApiError(400, "bad_http", "The Content-Length is not a number.")
+            )
+            return
+        if int(declared) > limit:
             await _send_error(send, _too_large(limit))
             return
         exchange = _Exchange(limit, time.monotonic() + self.body_timeout_s)

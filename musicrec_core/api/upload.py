@@ -21,6 +21,7 @@ field over :data:`MAX_FIELD_CHARS` or not UTF-8: 400.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Mapping
@@ -43,6 +44,7 @@ MAX_PARTS = 16
 MAX_FIELD_CHARS = 4096
 """Longest text field, in bytes of UTF-8."""
 _MAX_PART_HEADER_BYTES = 8192
+log = logging.getLogger(__name__)
 _MAX_NAME_CHARS = 255
 
 
@@ -184,7 +186,8 @@ async def receive_upload(request: Request) -> AsyncIterator[Upload]:
 
     Raises:
         ApiError: 415 not multipart; 400 a form that is malformed, truncated or lacks a
-            non-empty ``file`` part (see the module docstring).
+            non-empty ``file`` part (see the module docstring); 503 the upload folder
+            cannot take a file (logged).
     """
     media_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
@@ -195,7 +198,16 @@ async def receive_upload(request: Request) -> AsyncIterator[Upload]:
             f"Send the file as multipart/form-data, in a field named {FILE_FIELD!r}.",
         )
     upload_dir = request.app.state.api_settings.upload_dir
-    fd, name = tempfile.mkstemp(prefix="musicrec-upload-", dir=upload_dir)
+    try:
+        fd, name = tempfile.mkstemp(prefix="musicrec-upload-", dir=upload_dir)
+    except OSError as exc:
+        log.error("HTTP API: cannot create an upload file in %s: %s", upload_dir, exc)
+        raise ApiError(
+            503,
+            "uploads_unavailable",
+            "The server cannot store uploads right now; try again later.",
+            headers={"Retry-After": "60"},
+        ) from exc
     path = Path(name)
     try:
         try:

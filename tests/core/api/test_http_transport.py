@@ -7,7 +7,8 @@ routes** to the app (``/test/...``): a JSON echo and a query echo behind the key
 upload that reports what it received, a route held open, a slow route and one that raises.
 They use the same dependencies the real endpoints will (``require_caller``,
 ``receive_upload``). One server serves the whole module; a second one, with anonymous
-loopback access and a connection limit of 2, serves the tests of those.
+loopback access, a connection limit of 2 and a missing upload folder, serves the tests of
+those.
 """
 
 from __future__ import annotations
@@ -438,6 +439,7 @@ def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi
         port=0,
         keys_path=tmp / "keys.sqlite3",
         anonymous_loopback=True,
+        upload_dir=tmp / "no-such-folder",
         max_connections=2,
         header_timeout_s=5,
     )
@@ -461,6 +463,15 @@ def test_anonymous_loopback_requests_are_served_when_turned_on(open_server) -> N
         "GET", "/test/query?n=3", headers={"Authorization": "Bearer mrk_unknown"}
     )
     assert (status, _error_code(body)) == (401, "invalid_key")
+
+
+def test_an_upload_folder_that_cannot_take_files_is_503_not_a_crash(open_server) -> None:
+    body = multipart({}, {"file": ("a.mp3", b"x" * 100)}, BOUNDARY)
+    status, headers, answer = open_server.request(
+        "POST", "/test/upload", body=body, headers={"Content-Type": FORM}
+    )
+    assert (status, _error_code(answer)) == (503, "uploads_unavailable")
+    assert headers["retry-after"] == "60"
 
 
 def test_a_connection_past_the_limit_is_503_and_closed(open_server) -> None:

@@ -419,6 +419,14 @@ def test_healthz_says_not_ready_then_the_catalog(served) -> None:
     )
 
 
+def test_the_openapi_schema_lists_the_routes_and_the_bearer_scheme(served) -> None:
+    _, api = served
+    status, _, schema = api.request("GET", "/openapi.json")
+    assert status == 200
+    assert {"/healthz", "/metrics", "/test/echo"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
 def test_metrics_are_the_service_registry_in_prometheus_text(served) -> None:
     parts, api = served
     parts.catalog = CatalogStatus(fingerprint="abc123", items=42)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import h11
@@ -113,7 +114,7 @@ class GuardedH11Protocol(H11Protocol):
         )
 
     def _answer_and_close(
-        self, status: int, code: str, message: str, extra: list[tuple[bytes, bytes]] = ()
+        self, status: int, code: str, message: str, extra: Sequence[tuple[bytes, bytes]] = ()
     ) -> None:
         """Write a whole JSON error answer straight to the socket and close it (used only
         where no request is being answered, so h11's state does not matter any more)."""

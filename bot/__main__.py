@@ -113,18 +113,6 @@ def start_doctor(settings: Settings) -> threading.Thread:
     return thread
 
 
-def with_catalog(settings: Settings) -> Settings:
-    """``settings`` with ``index_dir`` set: when unset, the default catalog in the cache,
-    fetched and built first if it is not complete (before Discord is contacted, so a long
-    first build cannot time the gateway out). Raises MusicrecError (one line) when offline."""
-    if settings.index_dir is not None:
-        return settings
-    from musicrec_core.catalog.default import prepare_default_catalog
-
-    weights = settings.weight_files
-    return settings.model_copy(update={"index_dir": prepare_default_catalog(weights)})
-
-
 def point_discord_at(settings: Settings) -> None:
     """Send discord.py's HTTP and Gateway traffic to the configured URLs."""
     discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
@@ -180,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"server {args.guild}" if args.guild is not None else "every server"
             print(f"musicrec-bot: synced {count} commands to {where}.")
         else:
-            settings = with_catalog(settings)
+            settings = settings.with_catalog()
             start_doctor(settings)
             asyncio.run(run_bot(settings))
     except discord.LoginFailure:

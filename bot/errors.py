@@ -14,10 +14,7 @@ outside text), while the log keeps the full message.
 
 from __future__ import annotations
 
-import errno
 import math
-import os
-import re
 
 import discord
 from discord import app_commands
@@ -26,6 +23,7 @@ from bot.limits import fit_content, truncate
 from bot.logging_setup import get_logger
 from bot.untrusted_text import Surface, inert
 from musicrec_core.errors import MusicrecError
+from musicrec_core.server_details import without_server_details
 
 log = get_logger(__name__)
 
@@ -37,30 +35,9 @@ ADMIN_ONLY_MESSAGE = (
 MAX_SHOWN_VALUE_CHARS = 100
 """Longest option value quoted back in a refusal."""
 
-_OS_ERROR_TEXTS = sorted({os.strerror(code) for code in errno.errorcode}, key=len, reverse=True)
-_QUOTED = r"""(?:'[^'\n]*'|"[^"\n]*")"""
-_OS_ERROR = re.compile(
-    r"(?::\s*)?(?:\[(?:Errno|WinError) -?\d+\]\s*)?"
-    rf"(?:{'|'.join(re.escape(text) for text in _OS_ERROR_TEXTS)})"
-    rf"(?::\s*{_QUOTED}(?:\s*->\s*{_QUOTED})?)?"
-)
-"""An OS error's text as ``str(OSError)`` or ``.strerror`` writes it, with the file names
-it quotes and the ``": "`` that introduces it."""
-_ERRNO_TAG = re.compile(r"\[(?:Errno|WinError) -?\d+\]\s*")
-_QUOTED_PATH = re.compile(r"""(['"])(~?/[^'"\n]*)\1""")
-_COMPONENT = r"/[^\s/'\"`<>]+"
-_BARE_PATH = re.compile(rf"(?<![\w.:/~-])(?:~(?:{_COMPONENT})+|(?:{_COMPONENT}){{2,}})/?")
-"""A home path, or an absolute path of two or more components (one alone is left alone,
-so "/recommend" stays a command name)."""
-
 
 class AdminOnlyError(app_commands.CheckFailure):
     """The user may not administer musicrec (not an owner, nor an admin of an admin server)."""
-
-
-def _last_component(path: str) -> str:
-    parts = [part for part in path.split("/") if part and part != "~"]
-    return parts[-1] if parts else path
 
 
 def public_text(text: str) -> str:
@@ -69,10 +46,7 @@ def public_text(text: str) -> str:
 
     ``"Cannot read /srv/index/CURRENT: Permission denied."`` -> ``"Cannot read CURRENT."``
     """
-    text = _ERRNO_TAG.sub("", _OS_ERROR.sub("", text))
-    text = _QUOTED_PATH.sub(lambda match: match[1] + _last_component(match[2]) + match[1], text)
-    text = _BARE_PATH.sub(lambda match: _last_component(match[0]), text)
-    return inert(text, Surface.CONTENT)
+    return inert(without_server_details(text), Surface.CONTENT)
 
 
 def user_message(error: BaseException) -> tuple[str, bool]:

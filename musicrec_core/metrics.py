@@ -33,6 +33,11 @@ ENTRY_POINTS: Final = (
     "mix",
     "path",
     "mix_from",
+    "api_recommend",
+    "api_similar",
+    "api_mix",
+    "api_path",
+    "api_discover",
 )
 """Where a request came in: a slash command, the context menu, a pasted link, a button."""
 OUTCOMES: Final = ("ok", "refused", "failed", "deadline")

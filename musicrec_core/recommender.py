@@ -295,9 +295,15 @@ class Recommender:
         )
 
     def recommend_from_item(
-        self, item_id: int, k: int = 5, *, steering: Steering | None = None
+        self,
+        item_id: int,
+        k: int = 5,
+        *,
+        steering: Steering | None = None,
+        exclude_groups: Collection[str] = (),
     ) -> RecommendationSet:
-        """Top ``k`` distinct groups like a stored item, excluding that item's own group.
+        """Top ``k`` distinct groups like a stored item, excluding that item's own group
+        and ``exclude_groups``.
 
         Re-queries with the vector stored in the index (no download, no embedding). The
         query provenance describes the item (kind "youtube" or "file"). ``steering``
@@ -316,7 +322,8 @@ class Recommender:
                 )
             meta = index.meta(item_id)
             vector = index.vector(item_id)
-            items, outcome = _search_distinct(index, vector, k, {meta.group}, None, steering)
+            excluded = {meta.group, *exclude_groups}
+            items, outcome = _search_distinct(index, vector, k, excluded, None, steering)
         return RecommendationSet(
             query=_provenance_of(meta),
             query_vector=vector,

@@ -34,6 +34,7 @@ __all__ = [
     "QueryTag",
     "answer_from",
     "group_for_public_id",
+    "group_public_id",
     "public_id",
 ]
 
@@ -90,11 +91,21 @@ def public_id(item: Recommendation) -> tuple[str, Literal["youtube", "library"]]
     Raises:
         ValueError: a file item whose group is not a sha256 (no such index is built).
     """
-    if item.url is not None:
-        return item.group, "youtube"
-    if not _SHA256_HEX.fullmatch(item.group):
+    return group_public_id(item.group, youtube=item.url is not None)
+
+
+def group_public_id(group: str, *, youtube: bool) -> tuple[str, Literal["youtube", "library"]]:
+    """The public id and kind of catalog group ``group``: a YouTube video's own id, or
+    ``lib_<hex sha256>`` for a library file's track key.
+
+    Raises:
+        ValueError: a file's group that is not a sha256 (no such index is built).
+    """
+    if youtube:
+        return group, "youtube"
+    if not _SHA256_HEX.fullmatch(group):
         raise ValueError("a library item's group is the hex sha256 of its file")
-    return LIBRARY_PREFIX + item.group, "library"
+    return LIBRARY_PREFIX + group, "library"
 
 
 def group_for_public_id(text: str) -> str:

@@ -34,6 +34,7 @@ from musicrec_core.cli import (
     path,
     quantize,
     recommend,
+    serve,
     tag,
     vocab,
 )
@@ -55,6 +56,7 @@ COMMANDS = (
     vocab,
     doctor,
     api_key,
+    serve,
 )
 """The sub-command modules, in the order ``musicrec --help`` lists them."""
 

@@ -183,11 +183,19 @@ class RecommendQueue:
         return await future
 
     async def recommend_from_item(
-        self, item_id: int, k: int, steering: Steering | None = None
+        self,
+        item_id: int,
+        k: int,
+        steering: Steering | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> RecommendationSet:
         """Re-query from a stored catalog vector (no model call, so no batching needed)."""
         return await asyncio.to_thread(
-            self.recommender.recommend_from_item, item_id, k, steering=steering
+            functools.partial(
+                self.recommender.recommend_from_item, steering=steering, exclude_groups=exclude
+            ),
+            item_id,
+            k,
         )
 
     async def _run(self) -> None:

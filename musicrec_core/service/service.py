@@ -329,13 +329,18 @@ class RecommendService:
             raise
 
     async def more_like(
-        self, item_id: int, count: int, steering: LabelSteering | None = None
+        self,
+        item_id: int,
+        count: int,
+        steering: LabelSteering | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> RecommendationSet:
         """``count`` items like catalog item ``item_id`` (its stored vector: nothing is
-        downloaded or embedded), titled, inside :meth:`admitted`."""
+        downloaded or embedded), none of the groups in ``exclude``, titled, inside
+        :meth:`admitted`."""
         k = self._candidates(count)
         with self.metrics.timed("search"):
-            result = await self._queue.recommend_from_item(item_id, k, steering)
+            result = await self._queue.recommend_from_item(item_id, k, steering, exclude)
         return await self.titled(result, count)
 
     def _candidates(self, count: int) -> int:

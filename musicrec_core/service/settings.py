@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -193,6 +193,20 @@ class ServiceSettings(BaseSettings):
         check_proxy_url(value.get_secret_value())
         return value
 
+    def with_catalog(self) -> Self:
+        """These settings with ``index_dir`` set: when unset, the default catalog in the
+        cache, fetched and built first if it is not complete (before a front end starts
+        serving, so a long first build cannot time it out).
+
+        Raises:
+            MusicrecError: one line, when the catalog cannot be fetched (offline).
+        """
+        if self.index_dir is not None:
+            return self
+        from musicrec_core.catalog.default import prepare_default_catalog
+
+        return self.model_copy(update={"index_dir": prepare_default_catalog(self.weight_files)})
+
     @property
     def max_attachment_bytes(self) -> int:
         """:attr:`max_attachment_mb` in bytes."""
@@ -234,13 +248,15 @@ class ServiceSettings(BaseSettings):
         return tuple(secrets)
 
 
-def settings_error(error: ValidationError, missing_hint: Callable[[str], str]) -> str:
+def settings_error(
+    error: ValidationError, missing_hint: Callable[[str], str], prefix: str = ENV_PREFIX
+) -> str:
     """One sentence naming the first missing or invalid setting of ``error``: its variable
-    (``MUSICREC_`` + the field, or the alias a field is read by) and the fix;
+    (``prefix`` + the field, or the alias a field is read by) and the fix;
     ``missing_hint(name)`` says where a missing one comes from."""
     first = error.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "?"
-    name = field if field.isupper() else ENV_PREFIX + field.upper()
+    name = field if field.isupper() else prefix + field.upper()
     if first["type"] == "missing":
         return f"{name} is not set: {missing_hint(name)} and put it in .env or the environment."
     reason = str(first["msg"]).removeprefix("Value error, ")

@@ -1,0 +1,141 @@
+"""``musicrec serve``: the HTTP API as a process of its own, beside the bot or alone.
+
+Mental model: the server loads the catalog the settings name (``MUSICREC_INDEX_DIR``, else
+the default catalog) and starts the same request service the bot runs
+(:class:`~musicrec_core.service.service.RecommendService`, with the ``MUSICREC_`` limits),
+then serves the ``/v1`` routers, ``/healthz`` and ``/metrics``
+(:func:`~musicrec_core.api.app.create_app`). Everything it shares with the machine's other
+musicrec processes goes through their files, exactly as between two bot processes: the
+hourly YouTube budget and its shares, the clip cache, the title cache and the API keys. So
+a key spends the same budget a Discord member does, and a link either front end heard is
+answered from the clip cache by the other.
+
+The catalog loads before the first request is served (``/healthz`` answers ``ready``
+once it has); SIGHUP reloads it in place (a new index is proven first; a failure is logged
+and the old catalog keeps serving). The queue, the catalog size and the YouTube budget are
+copied into the metrics every :data:`GAUGE_INTERVAL_S` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from musicrec_core.api.app import create_app
+from musicrec_core.api.health import CatalogStatus
+from musicrec_core.api.keys import ApiKeyStore
+from musicrec_core.api.recommend_routes import recommend_router
+from musicrec_core.api.session_routes import session_router
+from musicrec_core.api.settings import ApiSettings
+from musicrec_core.audio.decode_workers import default_workers, set_default_workers
+from musicrec_core.child_process import set_child_niceness
+from musicrec_core.metrics import ServiceMetrics
+from musicrec_core.recommender import Recommender
+from musicrec_core.service.service import RecommendService
+from musicrec_core.service.settings import ServiceSettings
+from musicrec_core.sources.ytdlp_workers import default_fetch_workers, set_fetch_workers
+
+__all__ = ["GAUGE_INTERVAL_S", "serving_app"]
+
+log = logging.getLogger(__name__)
+
+GAUGE_INTERVAL_S = 5.0
+"""How often the queue, catalog and budget gauges are refreshed, in seconds."""
+
+
+def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
+    """The API app serving ``settings.index_dir`` (set it first:
+    :meth:`~musicrec_core.service.settings.ServiceSettings.with_catalog`); the catalog is
+    loaded and the service started when the server starts the app, and both are closed
+    when it stops."""
+    set_child_niceness(settings.worker_nice)
+    set_default_workers(settings.decode_in_workers)
+    set_fetch_workers(settings.ytdlp_in_workers)
+    metrics = ServiceMetrics()
+    keys = ApiKeyStore(api.keys_path)
+    app = create_app(
+        settings=api,
+        keys=keys,
+        probe=lambda: _catalog_status(app),
+        metrics=metrics,
+        routers=[recommend_router(), session_router()],
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        recommender = await asyncio.to_thread(
+            Recommender.open, settings.index_dir, weights=settings.weight_files, serving=True
+        )
+        service = RecommendService.start(recommender, settings, metrics)
+        app.state.service = service
+        workers = default_workers()
+        if workers is not None:  # so the first uploads do not wait for one to start
+            await asyncio.to_thread(workers.prestart)
+        await asyncio.to_thread(default_fetch_workers().prestart)
+        gauges = asyncio.create_task(_refresh_gauges(service))
+        reload_on_sighup(service, settings)
+        index = recommender.index
+        log.info("serving %d catalog items from %s on the API", len(index), index.directory)
+        try:
+            yield
+        finally:
+            gauges.cancel()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await service.close()
+            recommender.close()
+            keys.close()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def _catalog_status(app: FastAPI) -> CatalogStatus | None:
+    """The served catalog's fingerprint and size; None until the service started."""
+    service: RecommendService | None = getattr(app.state, "service", None)
+    if service is None:
+        return None
+    index = service.recommender.index
+    return CatalogStatus(fingerprint=index.fingerprint, items=len(index))
+
+
+async def _refresh_gauges(service: RecommendService) -> None:
+    """Copy the queue, the catalog and the YouTube budget into the metrics, forever."""
+    metrics = service.metrics
+    while True:
+        stats = service.stats()
+        metrics.set_queue(depth=stats.admitted, capacity=stats.capacity)
+        index = service.recommender.index
+        metrics.set_catalog(fingerprint=index.fingerprint, items=len(index))
+        await service.observe_budget()
+        await asyncio.sleep(GAUGE_INTERVAL_S)
+
+
+def reload_on_sighup(service: RecommendService, settings: ServiceSettings) -> None:
+    """Reload the catalog from ``settings.index_dir`` on SIGHUP (where signals can be
+    handled on the loop): proven beside the old one, which keeps serving on failure."""
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def reload() -> None:
+        index_dir = settings.index_dir
+        assert index_dir is not None
+        try:
+            index = await asyncio.to_thread(service.recommender.reload, index_dir)
+        except Exception:
+            log.exception("SIGHUP: the catalog was not reloaded; the old one keeps serving")
+        else:
+            log.info("SIGHUP: now serving catalog %s (%d items)", index.fingerprint, len(index))
+
+    def on_sighup() -> None:
+        task = loop.create_task(reload())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)

@@ -76,7 +76,7 @@ async def test_more_like_acknowledges_then_replies_with_the_served_fingerprint(
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     # over-fetched: room to replace videos the title lookups find gone
     service.recommender.recommend_from_item.assert_called_once_with(
-        7, candidate_count(3), steering=None
+        7, candidate_count(3), steering=None, exclude_groups=frozenset()
     )
     embed = interaction.followup.send.await_args.kwargs["embed"]
     assert embed.title == "More like this"

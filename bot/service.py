@@ -50,7 +50,7 @@ from musicrec_core.service.admission import MemberRefusedError
 from musicrec_core.service.batching import QueueStats, RecommendQueue
 from musicrec_core.service.off_loop import SharedStateBusyError
 from musicrec_core.service.request import DEFAULT_COUNT, AudioRequest, Requester
-from musicrec_core.service.service import RecommendService
+from musicrec_core.service.service import RecommendService, started_queue
 from musicrec_core.sources.budget import (
     FetchBudgetBusyError,
     MemberShareSpentError,
@@ -127,14 +127,7 @@ class RequestService:
 
         Call it on the running event loop.
         """
-        queue = RecommendQueue(
-            recommender,
-            queue_size=settings.queue_size,
-            batch_window_s=settings.batch_window_ms / 1000.0,
-            max_batch=settings.max_batch,
-        )
-        queue.start()
-        return cls(queue, settings, metrics)
+        return cls(started_queue(recommender, settings), settings, metrics)
 
     async def close(self) -> None:
         """Stop the queue and the pools (requests still waiting fail), then the caches."""

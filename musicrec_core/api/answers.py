@@ -30,6 +30,7 @@ from musicrec_core.recommendation import Recommendation, RecommendationSet
 __all__ = [
     "LIBRARY_PREFIX",
     "Answer",
+    "CatalogItem",
     "Match",
     "QueryTag",
     "answer_from",
@@ -52,18 +53,23 @@ class QueryTag(BaseModel):
     probability: float = Field(ge=0, le=1)
 
 
-class Match(BaseModel):
-    """One recommended video or track (maps onto OpenSubsonic's ``sonicMatch``)."""
+class CatalogItem(BaseModel):
+    """One catalog video or track, by its public id."""
 
     id: str = Field(description="YouTube video id, or lib_<sha256 of the file's bytes>.")
     kind: Literal["youtube", "library"]
     title: str | None = Field(description="Display title, when known.")
     channel: str | None = Field(description="YouTube channel, once looked up.")
-    start: float = Field(description="Start of the matching window, seconds into the source.")
-    end: float = Field(description="End of the matching window, seconds.")
+    start: float = Field(description="Start of the item's window, seconds into the source.")
+    end: float = Field(description="End of the window, seconds.")
     url: str | None = Field(description="YouTube watch link starting at `start`; null for files.")
-    thumbnail: str | None = Field(description="YouTube thumbnail, once looked up.")
     labels: list[str] = Field(description="AudioSet labels or music tags, best first.")
+
+
+class Match(CatalogItem):
+    """One recommended video or track (maps onto OpenSubsonic's ``sonicMatch``)."""
+
+    thumbnail: str | None = Field(description="YouTube thumbnail, once looked up.")
     score: float | None = Field(
         ge=0, le=1, description="The score the list is ordered by; null when identified."
     )

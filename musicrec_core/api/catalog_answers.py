@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from musicrec_core.api.answers import group_public_id
+from musicrec_core.api.answers import CatalogItem, group_public_id
 from musicrec_core.catalog.index import ItemMeta
 from musicrec_core.recommender import youtube_url
 from musicrec_core.service.sessions import FailedSeed, WalkedSession
@@ -25,7 +25,6 @@ from musicrec_core.steering.discovery import Discovery
 from musicrec_core.titles import VideoAnswer
 
 __all__ = [
-    "CatalogItem",
     "DiscoverAnswer",
     "SessionAnswer",
     "SessionStep",
@@ -34,19 +33,6 @@ __all__ = [
 ]
 
 _DECIMALS = 4
-
-
-class CatalogItem(BaseModel):
-    """One catalog video or track."""
-
-    id: str = Field(description="YouTube video id, or lib_<sha256 of the file's bytes>.")
-    kind: Literal["youtube", "library"]
-    title: str | None = Field(description="Display title, when known.")
-    channel: str | None = Field(description="YouTube channel, once looked up.")
-    start: float = Field(description="Start of the item's window, seconds into the source.")
-    end: float = Field(description="End of the window, seconds.")
-    url: str | None = Field(description="YouTube watch link starting at `start`; null for files.")
-    labels: list[str] = Field(description="AudioSet labels or music tags, best first.")
 
 
 class SessionStep(CatalogItem):

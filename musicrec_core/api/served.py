@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 from collections.abc import Iterator
 
@@ -47,6 +48,8 @@ from musicrec_core.service.service import DeadlineError, RecommendService
 from musicrec_core.sources.budget import FetchBudgetBusyError, YouTubeBusyError
 
 __all__ = ["answering", "api_error", "requester_for", "service_of"]
+
+log = logging.getLogger(__name__)
 
 _KEY_ID_BYTES = 7
 """Bytes of a key name's sha256 that make its requester id (56 bits under API_ID_BASE)."""
@@ -109,6 +112,7 @@ def api_error(error: MusicrecError) -> ApiError:
         return ApiError(502, "source_unavailable", message, headers=_retry_after(60))
     if isinstance(error, CatalogError):
         return ApiError(503, "catalog_unavailable", message, headers=_retry_after(30))
+    log.error("an API request failed in a way no answer names: %r", error)
     return ApiError(500, "internal", "Something went wrong on our side; it has been logged.")
 
 

@@ -77,6 +77,20 @@ class DeadlineError(MusicrecError):
         )
 
 
+def started_queue(recommender: Recommender, settings: ServiceSettings) -> RecommendQueue:
+    """A request queue around ``recommender`` sized by ``settings`` (``queue_size``
+    tickets, ``batch_window_ms``, ``max_batch``), its worker started. Call it on the
+    running event loop."""
+    queue = RecommendQueue(
+        recommender,
+        queue_size=settings.queue_size,
+        batch_window_s=settings.batch_window_ms / 1000.0,
+        max_batch=settings.max_batch,
+    )
+    queue.start()
+    return queue
+
+
 def refusal_reason(error: BaseException) -> str:
     """The :data:`~musicrec_core.metrics.REFUSAL_REASONS` label of an admission refusal."""
     if isinstance(error, BusyError):
@@ -141,14 +155,7 @@ class RecommendService:
 
         Call it on the running event loop.
         """
-        queue = RecommendQueue(
-            recommender,
-            queue_size=settings.queue_size,
-            batch_window_s=settings.batch_window_ms / 1000.0,
-            max_batch=settings.max_batch,
-        )
-        queue.start()
-        return cls(queue, settings, metrics)
+        return cls(started_queue(recommender, settings), settings, metrics)
 
     async def close(self) -> None:
         """Stop the queue and the pools (requests still waiting fail), then the caches."""

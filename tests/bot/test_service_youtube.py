@@ -103,13 +103,11 @@ def prepare(recommender: MagicMock) -> None:
     index.pooling = "mean"
     index.embedder = EmbedderId(name="vggish", version="1", dim=8)
     recommender.index = index
-    recommender.recommend_many.side_effect = lambda clips, k, steering=None: [
+    recommender.recommend_many.side_effect = lambda clips, k, **_rules: [
         result_for(clip.provenance, k) for clip in clips
     ]
     recommender.recommend_vector.side_effect = lambda vector, k, **kw: result_for(kw["query"], k)
-    recommender.recommend_from_item.side_effect = lambda item_id, k, steering=None: result_for(
-        None, k
-    )
+    recommender.recommend_from_item.side_effect = lambda item_id, k, **_rules: result_for(None, k)
 
 
 @pytest.fixture
@@ -280,7 +278,7 @@ async def test_a_cached_link_keeps_the_peaks_that_identify_it(
     make, fetch = make_service
     service = make(title_lookup=False)
     peaks = np.array([[1, 20], [4, 150]], dtype=np.int64)
-    service.recommender.recommend_many.side_effect = lambda clips, k, steering=None: [
+    service.recommender.recommend_many.side_effect = lambda clips, k, **_rules: [
         dataclasses.replace(result_for(clip.provenance, k), query_peaks=peaks) for clip in clips
     ]
     await service.answer(make_interaction(None), AudioRequest(link=LINK, start_s=90.0), count=3)

@@ -86,6 +86,18 @@ def test_similar_fetches_a_new_seed_once_then_answers_from_the_clip_cache(
     assert status == 200 and ids(linked) == ids(first)  # the same window: cached again
 
 
+def test_a_catalog_video_seeded_without_a_start_is_answered_from_its_stored_window(
+    api_world: ApiWorld,
+) -> None:
+    clip = 'musicrec_cache_lookups_total{cache="clip",result="%s"}'
+    lookups = [clip % result for result in ("hit", "miss")]
+    before = api_world.metrics(*lookups)
+    status, _, answer = api_world.call("GET", "/v1/similar?seed=tone0880eee&n=6")
+    assert status == 200, answer  # no fetch: the catalog's videos are not served here
+    assert sorted(ids(answer)) == sorted(set(BY_ID) - {"tone0880eee"})
+    assert api_world.metrics(*lookups) == before  # no link planned, no clip cache asked
+
+
 def test_a_long_exclude_list_goes_by_post(api_world: ApiWorld) -> None:
     played = [video.video_id for video in CATALOG_VIDEOS[:3]]
     padding = [f"pad{n:08d}" for n in range(2000)]

@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.helpers.http_server",
     "tests.helpers.vggish_files",
     "tests.helpers.decode_paths",
+    "tests.helpers.api_world",
 ]
 
 TEMP_PREFIX = "musicrec-"

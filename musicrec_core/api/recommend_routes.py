@@ -6,8 +6,9 @@ or a catalog item, through the request service.
   ``{"link", "start", "n", "more", "less"}``.
 - ``GET /v1/similar?seed=&n=&exclude=&start=&more=&less=``: the autoplay call. ``seed`` is a
   YouTube video id or link (answered from the clip cache when that window was heard
-  before, otherwise fetched within the key's share of the YouTube budget), or a library
-  item's ``lib_`` id (its stored vector: nothing fetched). ``exclude`` lists the public ids
+  before, otherwise fetched within the key's share of the YouTube budget; a catalog video
+  asked without a start: its stored vector), or a library item's ``lib_`` id (its stored
+  vector: nothing fetched). ``exclude`` lists the public ids
   a session already played (comma-separated, at most :data:`MAX_EXCLUDE_IN_QUERY`);
   ``POST /v1/similar`` takes the same as JSON with up to :data:`MAX_EXCLUDE` of them.
 
@@ -37,7 +38,6 @@ from musicrec_core.api.http_errors import ApiError
 from musicrec_core.api.served import answering, requester_for, service_of
 from musicrec_core.api.upload import Upload, receive_upload
 from musicrec_core.catalog.index.tracks import first_items
-from musicrec_core.errors import UnknownItemError
 from musicrec_core.recommender import RecommendationSet
 from musicrec_core.service.request import AudioRequest, LocalFile, parse_start
 from musicrec_core.service.service import RecommendService
@@ -156,25 +156,25 @@ async def recommend_audio(
             return await service.recommend(requester, audio, n, plan, steering, exclude=exclude)
 
 
+async def _catalog_item(service: RecommendService, group: str) -> int | None:
+    """The served catalog's first item of ``group`` (a video id or a file's sha256), or
+    None when the catalog does not hold it."""
+    items = await asyncio.to_thread(first_items, service.recommender.index)
+    return items.get(group)
+
+
 async def _like_item(
     service: RecommendService,
     caller: Caller,
-    seed: str,
+    item: int,
     n: int,
     steering: LabelSteering | None,
     exclude: frozenset[str],
 ) -> RecommendationSet:
-    """``n`` items like library item ``seed`` (a ``lib_`` id), from its stored vector."""
-    try:
-        group = group_for_public_id(seed)
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", f"seed: {exc}.") from None
+    """``n`` items like catalog item ``item``, from its stored vector (nothing fetched)."""
     with answering():
         async with service.admitted(requester_for(caller), "api_similar"):
-            items = await asyncio.to_thread(first_items, service.recommender.index)
-            if group not in items:
-                raise UnknownItemError("The catalog holds no item with that id.")
-            return await service.more_like(items[group], n, steering, exclude)
+            return await service.more_like(item, n, steering, exclude)
 
 
 async def similar_answer(
@@ -182,16 +182,30 @@ async def similar_answer(
     caller: Caller,
     body: SimilarBody,
 ) -> Answer:
-    """The answer of ``/v1/similar`` (either form) for its checked fields."""
+    """The answer of ``/v1/similar`` (either form) for its checked fields.
+
+    A library seed is the catalog's own item. A YouTube seed the catalog holds, asked
+    without a start, is answered from the item's stored window too (the window an answer
+    pointed the client at: so an autoplay client that seeds with what it played spends no
+    YouTube fetch); any other YouTube seed is heard from the clip cache or fetched."""
     exclude = _excluded(body.exclude)
     steering = await steering_of(service, "api_similar", body.more, body.less)
     if body.seed.startswith(LIBRARY_PREFIX):
-        result = await _like_item(service, caller, body.seed, body.n, steering, exclude)
-    else:
-        audio = link_request(body.seed, _start(body.start))
-        result = await recommend_audio(
-            service, caller, "api_similar", audio, body.n, steering, exclude
-        )
+        try:
+            group = group_for_public_id(body.seed)
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", f"seed: {exc}.") from None
+        item = await _catalog_item(service, group)
+        if item is None:
+            raise ApiError(404, "unknown_item", "The catalog holds no item with that id.")
+        return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
+    audio = link_request(body.seed, _start(body.start))
+    assert audio.link is not None
+    if audio.start_s is None and audio.link.start_s is None:
+        item = await _catalog_item(service, audio.link.video_id)
+        if item is not None:
+            return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
+    result = await recommend_audio(service, caller, "api_similar", audio, body.n, steering, exclude)
     return answer_from(result)
 
 

@@ -9,8 +9,10 @@
 Settings come from the environment and ``.env``, as for the bot: the service's
 ``MUSICREC_`` limits and the server's ``MUSICREC_API_`` ones (docs/api.md); ``--host``,
 ``--port`` and ``--index`` override them. A setting that does not parse is one line on
-stderr and exit 1. The server logs to stderr at INFO and runs until SIGINT or SIGTERM;
-SIGHUP reloads the catalog.
+stderr and exit 1, as is a catalog that cannot be served (no index at the folder named).
+The server logs to stderr at INFO, ``listening on http://HOST:PORT`` once it serves (the
+port the system picked, with ``--port 0``), and runs until SIGINT or SIGTERM (exit 0, its
+worker processes ended); SIGHUP reloads the catalog.
 """
 
 from __future__ import annotations
@@ -39,8 +41,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from musicrec_core.api.runner import run_server
-    from musicrec_core.api.serve import serving_app
     from musicrec_core.api.settings import ENV_PREFIX as API_PREFIX
     from musicrec_core.api.settings import ApiSettings
     from musicrec_core.service.settings import ServiceSettings
@@ -58,6 +58,9 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"index_dir": args.index})
     settings = settings.with_catalog()
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    from musicrec_core.api.runner import run_server  # the server's imports, once settings read
+    from musicrec_core.api.serve import serving_app
+
     run_server(serving_app(settings, api), api)
     return EXIT_OK
 

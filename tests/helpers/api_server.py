@@ -61,7 +61,19 @@ class RunningApi:
     ) -> tuple[int, dict[str, str], Any]:
         """One request on a fresh connection: status, headers (lower-case names), and the
         body parsed as JSON when it is JSON, else its text."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        return self.request_port(self.port, method, path, body=body, headers=headers)
+
+    @staticmethod
+    def request_port(
+        port: int,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        """:meth:`request` to any server on 127.0.0.1:``port`` (one in another process)."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
             connection.request(method, path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()

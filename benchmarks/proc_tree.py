@@ -60,10 +60,13 @@ def pss_bytes(pid: int) -> int:
     return kib_field(f"/proc/{pid}/smaps_rollup", "Pss")
 
 
-def tree_pss_bytes(pid: int) -> int:
-    """PSS of ``pid`` and every process under it, summed, in bytes: what the tree costs
-    the machine, pages the processes share counted once."""
-    return sum(pss_bytes(each) for each in [pid, *descendants(pid)])
+def command_line(pid: int) -> str:
+    """The process's command line, arguments joined by spaces ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as line:
+            return line.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
 
 
 def descriptors(pid: int) -> int:

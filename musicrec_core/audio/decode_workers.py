@@ -33,7 +33,7 @@ A worker keeps every guarantee of the ffmpeg children (:mod:`musicrec_core.audio
 
 Workers are started on demand, as many as requests run at once (the bot's executor
 bounds that), and at most ``max_idle`` per class wait for the next request, each for at
-most ``retire_idle_after_s`` (:mod:`musicrec_core.audio.idle_shelf`): a quiet host holds
+most ``retire_idle_after_s`` (:mod:`musicrec_core.idle_shelf`): a quiet host holds
 no worker, and the idle-class worker exists only around large uploads. A worker exits by
 itself when the parent goes away (its socket reaches end of file).
 """
@@ -54,7 +54,6 @@ from typing import Any
 import numpy as np
 
 from musicrec_core.audio.decode_worker_process import WorkerGone, WorkerProcess
-from musicrec_core.audio.idle_shelf import IdleShelf
 from musicrec_core.audio.probe import AudioInfo, info_from_fields, too_many_channels
 from musicrec_core.audio.process import ALLOWED_FORMATS, Budget
 from musicrec_core.child_process import (
@@ -62,9 +61,9 @@ from musicrec_core.child_process import (
     resident_bytes,
 )
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
+from musicrec_core.idle_shelf import RETIRE_AFTER_S, IdleShelf
 
 __all__ = [
-    "RETIRE_IDLE_AFTER_S",
     "DecodeWorkers",
     "Session",
     "Window",
@@ -96,9 +95,6 @@ class Window:
 
 PRESTART_TIMEOUT_S = 30.0
 """How long :meth:`DecodeWorkers.prestart` waits for a worker to say it is ready."""
-RETIRE_IDLE_AFTER_S = 30.0
-"""Seconds a worker waits for a request before it is stopped: it holds about 30 MiB PSS
-waiting, and costs 0.15 CPU-s to start (twice a minute: 0.5 % of a core)."""
 
 
 class DecodeWorkers:
@@ -125,7 +121,7 @@ class DecodeWorkers:
         recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
         max_idle: int = 4,
         max_workers: int | None = None,
-        retire_idle_after_s: float | None = RETIRE_IDLE_AFTER_S,
+        retire_idle_after_s: float | None = RETIRE_AFTER_S,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be >= 1 or None, got {max_workers!r}")
@@ -335,14 +331,14 @@ _default: DecodeWorkers | None = None
 _default_lock = threading.Lock()
 _disabled = False
 _max_workers: int | None = None
-_retire_after_s: float | None = RETIRE_IDLE_AFTER_S
+_retire_after_s: float | None = RETIRE_AFTER_S
 
 
 def set_default_workers(
     enabled: bool,
     *,
     max_workers: int | None = None,
-    retire_idle_after_s: float | None = RETIRE_IDLE_AFTER_S,
+    retire_idle_after_s: float | None = RETIRE_AFTER_S,
 ) -> None:
     """Use the worker pool (when PyAV and soxr are installed; ``max_workers`` and
     ``retire_idle_after_s`` as in :class:`DecodeWorkers`) or always the ffmpeg programs."""

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from musicrec_core.audio.idle_shelf import IdleShelf
+from musicrec_core.idle_shelf import IdleShelf
 
 
 class Retired:

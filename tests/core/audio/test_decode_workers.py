@@ -21,11 +21,12 @@ from musicrec_core.audio.decode_workers import DecodeWorkers, default_workers, s
 from musicrec_core.audio.process import Budget
 from musicrec_core.audio.window import candidate_starts
 from musicrec_core.audio.window_samples import WindowRead
-from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES
+from musicrec_core.child_process import DECODER_MEMORY_LIMIT_BYTES, resident_bytes
 from musicrec_core.child_process import PASSED_VARIABLES as PASSED
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
 from tests.helpers.clips import assert_valid_clip, peak_hz
 from tests.helpers.hostile_media import hostile_files, write_float_wav
+from tests.helpers.long_media import long_many_channel_opus
 from tests.helpers.media import MakeMedia, generate_media, run_ffmpeg
 from tests.helpers.processes import alive, children
 
@@ -296,5 +297,25 @@ def test_a_bounded_pool_serves_a_second_request_with_its_one_worker(
         waiting.join(timeout=60)
         assert not waiting.is_alive()
         assert workers.idle_pids() == [pid]
+    finally:
+        workers.close()
+
+
+def test_a_worker_gives_back_the_memory_of_a_file_once_it_is_done(tmp_path: Path) -> None:
+    """Four windows of 8-channel Opus leave megabytes of freed buffers in a worker's heap;
+    they are returned to the system when the file ends, not held while the worker waits."""
+    wide = long_many_channel_opus(tmp_path / "wide.opus", seconds=60)
+    workers = DecodeWorkers(max_workers=1)
+    try:
+        workers.prestart()
+        (pid,) = workers.idle_pids()
+        at_start = resident_bytes(pid)
+        with workers.session(wide, Budget(60, "wide")) as session:
+            for start in candidate_starts(60.0, 10.0):
+                read = WindowRead.of(start, 10.0)
+                session.decode(read.seek_s, read.read_s, sanitize=False, cap_frames=read.cap,
+                               max_channels=8)  # fmt: skip
+        assert workers.idle_pids() == [pid] and at_start is not None
+        assert resident_bytes(pid) - at_start < 8 * 2**20
     finally:
         workers.close()

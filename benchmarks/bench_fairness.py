@@ -217,9 +217,12 @@ class TreeMemory:
     def _sample(self, pid: int) -> None:
         while not self._stop.wait(MEMORY_SAMPLE_S):
             sample: Counter[str] = Counter({"bot": pss_and_uss_bytes(pid)[0]})
-            uss = 0
+            uss, bot_command = 0, command_line(pid)
             for child in descendants(pid):
-                kind = process_kind(command_line(child))
+                command = command_line(child)
+                if command == bot_command:  # forked, not yet exec'd: the bot's own pages
+                    continue
+                kind = process_kind(command)
                 child_pss, child_uss = pss_and_uss_bytes(child)
                 sample[kind] += child_pss
                 uss += child_uss

@@ -19,7 +19,12 @@ late ones as violations), the bot's peak event-loop lag in each phase as /musicr
 reports it (goal < 50 ms), the bot process's peak RSS, and the memory of the bot with every
 process under it (decode workers, ffmpeg, ffprobe and yt-dlp children): their PSS
 (``/proc/PID/smaps_rollup``, shared pages split among their users) summed, sampled every
-0.5 s from the bot being ready to the flood's last answer, peak and mean.
+0.5 s from the bot being ready to the flood's last answer, peak and mean, with the peak
+sample split by kind of process and the number of decode workers started. PSS splits a
+shared library's pages among every process on the machine that maps it, so other work
+here (tests loading the same TensorFlow) moves the bot's figure between runs; the mean USS
+(private pages) of the processes under the bot, which no other process moves, is printed
+beside it.
 
 Two decode paths, ``--runs`` runs of each (default 3), interleaved (children, workers,
 children, ...) so machine load falls on both alike: per-request ffprobe/ffmpeg children
@@ -51,7 +56,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from proc_tree import tree_pss_bytes  # noqa: E402
+from proc_tree import command_line, descendants, pss_and_uss_bytes  # noqa: E402
 
 from musicrec_core.embedders.vggish import VGGishEmbedder  # noqa: E402
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
@@ -185,25 +190,54 @@ class Media:
     link_audio: bytes
 
 
+def process_kind(command: str) -> str:
+    """What a process under the bot is, from its command line: "decode worker", "yt-dlp
+    worker" or the program's name (ffmpeg, ffprobe, ...)."""
+    if "_decode_worker.py" in command:
+        return "decode worker"
+    if "_ytdlp_worker.py" in command:
+        return "yt-dlp worker"
+    return Path(command.split(" ", 1)[0]).name or "gone"
+
+
 class TreeMemory:
     """PSS of a process and every process under it, summed, sampled every
-    ``MEMORY_SAMPLE_S`` in a thread until :meth:`stop`; ``peak`` and ``mean`` in bytes."""
+    ``MEMORY_SAMPLE_S`` in a thread until :meth:`stop`: bytes by kind of process ("bot"
+    and :func:`process_kind`) in each sample, the USS of the processes under the bot in
+    each sample, and the decode workers' process ids seen."""
 
     def __init__(self, pid: int) -> None:
-        self.samples: list[int] = []
+        self.samples: list[Counter[str]] = []
+        self.children_uss: list[int] = []
+        self.decode_workers: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(pid,), daemon=True)
         self._thread.start()
 
     def _sample(self, pid: int) -> None:
         while not self._stop.wait(MEMORY_SAMPLE_S):
-            self.samples.append(tree_pss_bytes(pid))
+            sample: Counter[str] = Counter({"bot": pss_and_uss_bytes(pid)[0]})
+            uss, bot_command = 0, command_line(pid)
+            for child in descendants(pid):
+                command = command_line(child)
+                if command == bot_command:  # forked, not yet exec'd: the bot's own pages
+                    continue
+                kind = process_kind(command)
+                child_pss, child_uss = pss_and_uss_bytes(child)
+                sample[kind] += child_pss
+                uss += child_uss
+                if kind == "decode worker":
+                    self.decode_workers.add(child)
+            self.samples.append(sample)
+            self.children_uss.append(uss)
 
-    def stop(self) -> tuple[int, float]:
-        """(peak, mean) of the samples, bytes."""
+    def stop(self) -> tuple[Counter[str], float]:
+        """The peak sample (bytes by kind) and the mean of the samples' sums, bytes."""
         self._stop.set()
         self._thread.join()
-        return max(self.samples, default=0), statistics.fmean(self.samples or [0])
+        totals = [sample.total() for sample in self.samples] or [0]
+        peak = max(self.samples, key=Counter.total, default=Counter())
+        return peak, statistics.fmean(totals)
 
 
 def one_run(media: Media, label: str, phase_s: float) -> dict[str, Any]:
@@ -277,8 +311,11 @@ def one_run(media: Media, label: str, phase_s: float) -> dict[str, Any]:
                 "flood_sent": len(flood_ids),
                 "latest_ack_s": latest_acknowledgement_s(fake),
                 "rss_mib": peak_rss_mib(bot.process.pid),
-                "peak_pss_mib": peak_pss / 2**20,
+                "peak_pss_mib": peak_pss.total() / 2**20,
+                "peak_by_kind": {kind: size / 2**20 for kind, size in peak_pss.most_common()},
+                "decode_workers_started": len(memory.decode_workers),
                 "mean_pss_mib": mean_pss / 2**20,
+                "children_uss_mib": statistics.fmean(memory.children_uss or [0]) / 2**20,
             }
         finally:
             bot.stop()
@@ -315,6 +352,10 @@ def report_run(number: int, label: str, figures: dict[str, Any]) -> None:
           f"bot peak RSS {figures['rss_mib']:.0f} MiB")  # fmt: skip
     print(f"  flooder: {figures['flood_sent']} interactions every {FLOOD_EVERY_S} s "
           f"(+ pasted links): {figures['flooder']}")  # fmt: skip
+    split = ", ".join(f"{kind} {mib:.0f}" for kind, mib in figures["peak_by_kind"].items())
+    print(f"  PSS peak by process kind (MiB): {split}; decode workers started: "
+          f"{figures['decode_workers_started']}; processes under the bot: mean USS "
+          f"{figures['children_uss_mib']:.0f} MiB")  # fmt: skip
     for text in figures["refused"]:
         print(f"  polite refusal: {text}")
     for violation in figures["violations"]:
@@ -337,11 +378,13 @@ def main() -> int:
                 figures = one_run(media, label, args.phase_s)
                 results[label].append(figures)
                 report_run(number, label, figures)
-    print(f"\nmedians of {args.runs} runs      p95 ratio  peak PSS MiB  mean PSS MiB")
+    print(f"\nmedians of {args.runs} runs      p95 ratio  peak PSS MiB  mean PSS MiB"
+          "  under the bot: mean USS MiB")  # fmt: skip
     for label, runs in results.items():
         print(f"{label:<28}{statistics.median(r['ratio'] for r in runs):9.2f}x"
               f"{statistics.median(r['peak_pss_mib'] for r in runs):14.0f}"
-              f"{statistics.median(r['mean_pss_mib'] for r in runs):14.0f}")  # fmt: skip
+              f"{statistics.median(r['mean_pss_mib'] for r in runs):14.0f}"
+              f"{statistics.median(r['children_uss_mib'] for r in runs):29.0f}")  # fmt: skip
     print(
         "goals: the workers' ratio no worse than the children's (and <= 1.5x); their PSS "
         "at most the children's; no polite refusal, no violation, acks < 3 s, lag < 50 ms"

@@ -60,10 +60,30 @@ def pss_bytes(pid: int) -> int:
     return kib_field(f"/proc/{pid}/smaps_rollup", "Pss")
 
 
-def tree_pss_bytes(pid: int) -> int:
-    """PSS of ``pid`` and every process under it, summed, in bytes: what the tree costs
-    the machine, pages the processes share counted once."""
-    return sum(pss_bytes(each) for each in [pid, *descendants(pid)])
+def pss_and_uss_bytes(pid: int) -> tuple[int, int]:
+    """(PSS, USS) of ``pid`` in bytes, from one read of ``smaps_rollup``; (0, 0) when it is
+    gone. USS (its private pages only) does not move when unrelated processes map the same
+    libraries, as PSS does."""
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as lines:
+            for line in lines:
+                name, _, rest = line.partition(":")
+                if name in ("Pss", "Private_Clean", "Private_Dirty"):
+                    fields[name] = int(rest.split()[0]) * KIB
+    except OSError:
+        return 0, 0
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields.get("Pss", 0), uss
+
+
+def command_line(pid: int) -> str:
+    """The process's command line, arguments joined by spaces ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as line:
+            return line.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
 
 
 def descriptors(pid: int) -> int:

@@ -32,22 +32,19 @@ A worker keeps every guarantee of the ffmpeg children (:mod:`musicrec_core.audio
 - **The channel limit**: each decoded frame is checked against ``max_channels``.
 
 Workers are started on demand, as many as requests run at once (the bot's executor
-bounds that), and at most ``max_idle`` per class wait for the next request. A worker
-exits by itself when the parent goes away (its socket reaches end of file).
+bounds that), and at most ``max_idle`` per class wait for the next request, each for at
+most ``retire_idle_after_s`` (:mod:`musicrec_core.idle_shelf`): a quiet host holds
+no worker, and the idle-class worker exists only around large uploads. A worker exits by
+itself when the parent goes away (its socket reaches end of file).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import logging
 import os
-import socket
 import stat
-import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,15 +53,15 @@ from typing import Any
 
 import numpy as np
 
+from musicrec_core.audio.decode_worker_process import WorkerGone, WorkerProcess
 from musicrec_core.audio.probe import AudioInfo, info_from_fields, too_many_channels
 from musicrec_core.audio.process import ALLOWED_FORMATS, Budget
 from musicrec_core.child_process import (
     DECODER_MEMORY_LIMIT_BYTES,
-    ChildPriority,
     resident_bytes,
-    spawn,
 )
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
+from musicrec_core.idle_shelf import RETIRE_AFTER_S, IdleShelf
 
 __all__ = [
     "DecodeWorkers",
@@ -77,15 +74,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SCRIPT = Path(__file__).with_name("_decode_worker.py")
-_LENGTH = struct.Struct(">I")
-_READY_TIMEOUT_S = 30.0
 _RECYCLE_RSS_BYTES = 256 * 2**20
-_MAX_REPLY_BYTES = 1 << 27
-
-
-class _WorkerGone(Exception):
-    """The worker died or broke the protocol before answering."""
 
 
 class WorkersUnavailableError(OSError):
@@ -104,80 +93,6 @@ class Window:
     log_tail: str
 
 
-class _Worker:
-    """One worker process and the parent's end of its socket."""
-
-    def __init__(self, memory_limit_bytes: int, background: bool) -> None:
-        self.background = background
-        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.proc = spawn(
-                [sys.executable, "-I", str(_SCRIPT)],
-                memory_limit_bytes=memory_limit_bytes,
-                priority=ChildPriority(background=background),
-                stdin=theirs,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        except OSError:
-            self.sock.close()
-            raise
-        finally:
-            theirs.close()
-
-    def ask(self, message: dict[str, Any], budget: Budget, fd: int | None = None) -> tuple:
-        """Send ``message`` (and ``fd``); (reply, payload bytes) within the budget.
-
-        Raises:
-            DecodeTimeoutError: no answer before the deadline (the worker is killed).
-            _WorkerGone: the worker died or answered nonsense (it is killed).
-        """
-        body = json.dumps(message).encode()
-        try:
-            data = _LENGTH.pack(len(body)) + body
-            if fd is None:
-                self.sock.sendall(data)
-            else:
-                socket.send_fds(self.sock, [data], [fd])
-            head = self._read(_LENGTH.size, budget)
-            reply = json.loads(self._read(_LENGTH.unpack(head)[0], budget))
-            size = int(reply.get("payload", 0))
-            if not 0 <= size <= _MAX_REPLY_BYTES:
-                raise _WorkerGone(f"a {size}-byte reply")
-            return reply, self._read(size, budget)
-        except (OSError, ValueError, _WorkerGone) as exc:
-            self.kill()
-            raise _WorkerGone(str(exc)) from exc
-        except BaseException:
-            self.kill()
-            raise
-
-    def _read(self, size: int, budget: Budget) -> bytes:
-        data = bytearray()
-        while len(data) < size:
-            remaining = budget.remaining()
-            if remaining <= 0:
-                self.kill()
-                raise budget.expired()
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(min(size - len(data), 1 << 20))
-            except TimeoutError:
-                continue
-            if not chunk:
-                raise _WorkerGone("end of file")
-            data += chunk
-        return bytes(data)
-
-    def kill(self) -> None:
-        """Stop the process now and reap it; close the socket (idempotent)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.sock.close()
-
-
 PRESTART_TIMEOUT_S = 30.0
 """How long :meth:`DecodeWorkers.prestart` waits for a worker to say it is ready."""
 
@@ -190,6 +105,8 @@ class DecodeWorkers:
         recycle_rss_bytes: a worker whose resident memory is over this after a file is
             replaced (fragmentation, or a file that made libav grow it).
         max_idle: workers per priority class kept waiting between requests.
+        retire_idle_after_s: a worker that has waited this long for a request is stopped
+            (None: never); the next request starts one.
         max_workers: workers per priority class alive at once, busy or idle; a request
             that finds that many busy waits (within its budget) for one to come back
             instead of starting another. None: no bound (the bot's executors bound the
@@ -204,6 +121,7 @@ class DecodeWorkers:
         recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
         max_idle: int = 4,
         max_workers: int | None = None,
+        retire_idle_after_s: float | None = RETIRE_AFTER_S,
     ) -> None:
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be >= 1 or None, got {max_workers!r}")
@@ -211,36 +129,31 @@ class DecodeWorkers:
         self.recycle_rss_bytes = recycle_rss_bytes
         self.max_idle = max_idle
         self.max_workers = max_workers
-        self._idle: dict[bool, list[_Worker]] = {False: [], True: []}
+        self._idle: IdleShelf[bool, WorkerProcess] = IdleShelf(
+            self._retire, retire_idle_after_s, "musicrec-decode-workers"
+        )  # by class: background or not
         self._alive = {False: 0, True: 0}  # per class: started, not killed yet
         self._lock = threading.Condition()
-        self._closed = False
 
     def idle_pids(self) -> list[int]:
         """Process ids of the workers waiting for a request."""
-        with self._lock:
-            return [w.proc.pid for workers in self._idle.values() for w in workers]
+        return [worker.proc.pid for worker in self._idle.workers()]
 
-    def prestart(self, *, idle_class: bool = True) -> None:
-        """Start a worker of each priority class now (of the normal class only when not
-        ``idle_class``), so the first requests after start-up do not pay for one (about
-        0.15 CPU-s each). One that cannot start is only logged: the first request tries
-        again, and falls back to the ffmpeg programs."""
-        for background in (False, True) if idle_class else (False,):
-            try:
-                worker = self._take(background, Budget(PRESTART_TIMEOUT_S, "a decode worker"))
-            except (WorkersUnavailableError, DecodeTimeoutError) as exc:
-                log.warning("decode workers not started ahead: %s", exc)
-                return
-            self._give_back(worker, True)
+    def prestart(self) -> None:
+        """Start a worker of the normal class now, so the first request after start-up does
+        not pay for one (about 0.15 CPU-s). The idle class starts with the first large
+        upload: it would mostly wait, and retire. One that cannot start is only logged: the
+        first request tries again, and falls back to the ffmpeg programs."""
+        try:
+            worker = self._take(False, Budget(PRESTART_TIMEOUT_S, "a decode worker"))
+        except (WorkersUnavailableError, DecodeTimeoutError) as exc:
+            log.warning("decode workers not started ahead: %s", exc)
+            return
+        self._give_back(worker, True)
 
     def close(self) -> None:
         """Stop every idle worker; workers busy now stop when their request ends."""
-        with self._lock:
-            self._closed = True
-            workers = [w for idle in self._idle.values() for w in idle]
-            self._idle = {False: [], True: []}
-        for worker in workers:
+        for worker in self._idle.close():
             self._retire(worker)
 
     @contextlib.contextmanager
@@ -265,14 +178,16 @@ class DecodeWorkers:
             session.close()
             self._give_back(worker, not session.spoiled)
 
-    def _take(self, background: bool, budget: Budget) -> _Worker:
+    def _take(self, background: bool, budget: Budget) -> WorkerProcess:
         with self._lock:
-            while not self._idle[background] and self._alive[background] == self.max_workers:
+            while (worker := self._idle.take(background)) is None:
+                if self._alive[background] != self.max_workers:
+                    break
                 if budget.remaining() <= 0:
                     raise budget.expired()
                 self._lock.wait(budget.remaining())
-            if self._idle[background]:
-                return self._idle[background].pop()
+            if worker is not None:
+                return worker
             self._alive[background] += 1
         try:
             worker = self._started(background, budget)
@@ -283,36 +198,34 @@ class DecodeWorkers:
             raise
         return worker
 
-    def _started(self, background: bool, budget: Budget) -> _Worker:
+    def _started(self, background: bool, budget: Budget) -> WorkerProcess:
         try:
-            worker = _Worker(self.memory_limit_bytes, background)
+            worker = WorkerProcess(self.memory_limit_bytes, background)
         except OSError as exc:
             raise WorkersUnavailableError(f"the decode worker could not start: {exc}") from exc
         try:
             reply, _ = worker.ask({"op": "ready"}, budget)
-        except _WorkerGone as exc:
+        except WorkerGone as exc:
             raise WorkersUnavailableError(f"the decode worker did not start: {exc}") from exc
         if not reply.get("ok"):
             worker.kill()
             raise WorkersUnavailableError(f"the decode worker answered {reply!r}")
         return worker
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: WorkerProcess) -> None:
         """Kill ``worker`` and let a request waiting for a worker of its class start one."""
         worker.kill()
         with self._lock:
             self._alive[worker.background] -= 1
             self._lock.notify_all()
 
-    def _give_back(self, worker: _Worker, healthy: bool) -> None:
+    def _give_back(self, worker: WorkerProcess, healthy: bool) -> None:
         rss = resident_bytes(worker.proc.pid) if healthy else None
         if healthy and rss is not None and rss > self.recycle_rss_bytes:
             log.info("decode worker %d holds %d MiB; replacing it", worker.proc.pid, rss >> 20)
             healthy = False
         with self._lock:
-            keep = healthy and not self._closed
-            if keep and len(self._idle[worker.background]) < self.max_idle:
-                self._idle[worker.background].append(worker)
+            if healthy and self._idle.put(worker.background, worker, self.max_idle):
                 self._lock.notify_all()
                 return
         self._retire(worker)
@@ -321,7 +234,7 @@ class DecodeWorkers:
 class Session:
     """One file open in one worker. ``info``: the probe (an :class:`AudioInfo`)."""
 
-    def __init__(self, worker: _Worker, budget: Budget) -> None:
+    def __init__(self, worker: WorkerProcess, budget: Budget) -> None:
         self._worker = worker
         self._budget = budget
         self._open = False
@@ -384,7 +297,7 @@ class Session:
             raise self._stopped()
         try:
             return self._worker.ask(message, self._budget, fd)
-        except _WorkerGone as exc:
+        except WorkerGone as exc:
             self.spoiled = True
             log.warning("decode worker died on %s: %s", self._budget.display, exc)
             raise self._stopped() from exc
@@ -418,14 +331,21 @@ _default: DecodeWorkers | None = None
 _default_lock = threading.Lock()
 _disabled = False
 _max_workers: int | None = None
+_retire_after_s: float | None = RETIRE_AFTER_S
 
 
-def set_default_workers(enabled: bool, *, max_workers: int | None = None) -> None:
-    """Use the worker pool (when PyAV and soxr are installed; with ``max_workers`` per
-    priority class, :class:`DecodeWorkers`) or always the ffmpeg programs."""
-    global _disabled, _default, _max_workers
+def set_default_workers(
+    enabled: bool,
+    *,
+    max_workers: int | None = None,
+    retire_idle_after_s: float | None = RETIRE_AFTER_S,
+) -> None:
+    """Use the worker pool (when PyAV and soxr are installed; ``max_workers`` and
+    ``retire_idle_after_s`` as in :class:`DecodeWorkers`) or always the ffmpeg programs."""
+    global _disabled, _default, _max_workers, _retire_after_s
     with _default_lock:
         _disabled, _max_workers = not enabled, max_workers
+        _retire_after_s = retire_idle_after_s
         old, _default = _default, None
     if old is not None:
         old.close()
@@ -440,5 +360,5 @@ def default_workers() -> DecodeWorkers | None:
         if _default is None:
             if not all(importlib.util.find_spec(name) for name in ("av", "soxr")):
                 return None
-            _default = DecodeWorkers(max_workers=_max_workers)
+            _default = DecodeWorkers(max_workers=_max_workers, retire_idle_after_s=_retire_after_s)
         return _default

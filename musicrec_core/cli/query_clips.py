@@ -32,7 +32,7 @@ def one_decode_worker() -> Iterator[None]:
     set_default_workers(True, max_workers=1)
     pool = default_workers()
     if pool is not None:
-        threading.Thread(target=pool.prestart, kwargs={"idle_class": False}, daemon=True).start()
+        threading.Thread(target=pool.prestart, daemon=True).start()
     try:
         yield
     finally:

@@ -26,8 +26,9 @@ once it has said it cleaned up after it; one that died, was killed, holds more t
 ``recycle_rss_bytes`` resident, has more open descriptors than when it started, or still
 has a child process is stopped instead, so a worker that crashes, hangs or grows costs
 only the fetch it held. Workers are started on demand, one per fetch running at once, and
-at most ``max_idle`` wait between fetches (about 40 MiB PSS each); an idle worker exits
-by itself when this process goes away (its socket reaches end of file).
+at most ``max_idle`` wait between fetches (about 40 MiB PSS each), each for at most
+``retire_idle_after_s`` (:mod:`musicrec_core.idle_shelf`: a quiet host holds none); an
+idle worker exits by itself when this process goes away (its socket reaches end of file).
 
 A worker keeps the yt-dlp it imported: after upgrading yt-dlp, restart the host process.
 """
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from musicrec_core.child_process import YTDLP_MEMORY_LIMIT_BYTES, resident_bytes, spawn
+from musicrec_core.idle_shelf import RETIRE_AFTER_S, IdleShelf
 
 __all__ = [
     "PRESTART_TIMEOUT_S",
@@ -228,6 +230,8 @@ class YtDlpWorkers:
         recycle_rss_bytes: a worker holding more than this resident after a fetch is
             replaced (a page or format list that made it grow).
         max_idle: workers kept waiting between fetches.
+        retire_idle_after_s: a worker that has waited this long for a fetch is stopped
+            (None: never); the next fetch starts one.
     """
 
     def __init__(
@@ -237,19 +241,19 @@ class YtDlpWorkers:
         memory_limit_bytes: int = YTDLP_MEMORY_LIMIT_BYTES,
         recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
         max_idle: int = 2,
+        retire_idle_after_s: float | None = RETIRE_AFTER_S,
     ) -> None:
         self.keep = keep
         self.memory_limit_bytes = memory_limit_bytes
         self.recycle_rss_bytes = recycle_rss_bytes
         self.max_idle = max_idle if keep else 0
-        self._idle: list[YtDlpWorker] = []
-        self._lock = threading.Lock()
-        self._closed = False
+        self._idle: IdleShelf[None, YtDlpWorker] = IdleShelf(
+            YtDlpWorker.kill, retire_idle_after_s, "musicrec-ytdlp-workers"
+        )
 
     def idle_pids(self) -> list[int]:
         """Process ids of the workers waiting for a fetch."""
-        with self._lock:
-            return [worker.pid for worker in self._idle]
+        return [worker.pid for worker in self._idle.workers()]
 
     def take(self, deadline: float) -> YtDlpWorker:
         """An idle worker, or a new one ready by ``deadline`` (``time.monotonic()``).
@@ -258,12 +262,10 @@ class YtDlpWorkers:
             OSError: the worker could not be started. WorkerGoneError, WorkerLateError: it
                 did not get ready (it is killed).
         """
-        with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive():
-                    return worker
-                worker.kill()
+        while (waiting := self._idle.take(None)) is not None:
+            if waiting.alive():
+                return waiting
+            waiting.kill()
         worker = YtDlpWorker(self.memory_limit_bytes)
         worker.wait_ready(deadline)
         return worker
@@ -282,10 +284,8 @@ class YtDlpWorkers:
         why_not = why_not or self._unsound(worker)
         if why_not:
             log.info("yt-dlp worker %d %s; replacing it", worker.pid, why_not)
-        with self._lock:
-            if not why_not and not self._closed and len(self._idle) < self.max_idle:
-                self._idle.append(worker)
-                return
+        if not why_not and self._idle.put(None, worker, self.max_idle):
+            return
         worker.kill()
 
     def _unsettled(self, worker: YtDlpWorker) -> str:
@@ -327,23 +327,22 @@ class YtDlpWorkers:
 
     def close(self) -> None:
         """Stop every idle worker; busy ones stop when their fetch ends."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for worker in idle:
+        for worker in self._idle.close():
             worker.kill()
 
 
 _default: YtDlpWorkers | None = None
 _default_lock = threading.Lock()
 _keep_default = True
+_retire_after_s: float | None = RETIRE_AFTER_S
 
 
-def set_fetch_workers(enabled: bool) -> None:
-    """Fetch in long-lived workers (True, the default) or in a new process per fetch."""
-    global _keep_default, _default
+def set_fetch_workers(enabled: bool, *, retire_idle_after_s: float | None = RETIRE_AFTER_S) -> None:
+    """Fetch in long-lived workers (True, the default; each stopped once it has waited
+    ``retire_idle_after_s`` for a fetch) or in a new process per fetch."""
+    global _keep_default, _default, _retire_after_s
     with _default_lock:
-        _keep_default = enabled
+        _keep_default, _retire_after_s = enabled, retire_idle_after_s
         old, _default = _default, None
     if old is not None:
         old.close()
@@ -354,5 +353,5 @@ def default_fetch_workers() -> YtDlpWorkers:
     global _default
     with _default_lock:
         if _default is None:
-            _default = YtDlpWorkers(keep=_keep_default)
+            _default = YtDlpWorkers(keep=_keep_default, retire_idle_after_s=_retire_after_s)
         return _default

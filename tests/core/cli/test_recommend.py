@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec_core.audio import decode_workers
+from musicrec_core.audio import decode_worker_process, decode_workers
 from musicrec_core.catalog.index import CatalogIndex, IndexBuilder, ItemMeta
 from musicrec_core.catalog.library import TRACK_TAG_LABELS, build_library, track_key
 from musicrec_core.catalog.pooling import DEFAULT_POOLING
@@ -329,12 +329,12 @@ def test_several_queries_are_decoded_by_one_worker_that_ends_with_the_call(
         pytest.skip("PyAV or soxr not installed")
     started = []
 
-    class Counted(decode_workers._Worker):
+    class Counted(decode_worker_process.WorkerProcess):
         def __init__(self, *args: object) -> None:
             super().__init__(*args)
             started.append(self.proc)
 
-    monkeypatch.setattr(decode_workers, "_Worker", Counted)
+    monkeypatch.setattr(decode_workers, "WorkerProcess", Counted)
     queries = sorted(music.iterdir())
     status, out, err = recommend(
         capsys, *map(str, queries), "--index", str(vggish_library), weights=synthetic_vggish

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from musicrec_core.sources.ytdlp_workers import (
     set_fetch_workers,
 )
 from tests.helpers.http_server import LocalHTTPServer
+from tests.helpers.processes import alive
 
 VIDEO = "workerVid01"
 OTHER = "workerVid02"
@@ -46,14 +48,6 @@ def pool() -> Iterator[YtDlpWorkers]:
 def fetch(video_id: str = VIDEO, start_s: float = 60.0, settings: YouTubeSettings = FAST) -> Clip:
     link = parse_youtube_link(f"https://youtu.be/{video_id}")
     return fetch_youtube_clip(link, start_s=start_s, settings=settings)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def children() -> set[int]:
@@ -248,3 +242,31 @@ def test_the_po_token_memory_cache_is_emptied_between_fetches() -> None:
     _pot_memory_cache.value["cache"] = {"web:visitor": "token of the last fetch's session"}
     _ytdlp_worker.forget_session_state()
     assert _pot_memory_cache.value == {}
+
+
+def test_a_worker_left_waiting_is_retired_and_the_next_link_starts_another(
+    server: LocalHTTPServer, webm_opus: bytes, tmp_path: Path
+) -> None:
+    """Retired after 0.2 s of waiting: the worker is stopped and reaped (no process left),
+    and the next link is served by a new one as if nothing happened."""
+    url = server.add("/song.webm", webm_opus, content_type="audio/webm")
+    workers = YtDlpWorkers(retire_idle_after_s=0.2)
+    before = children()
+    try:
+        with _serve_test_video(VIDEO, url), YtDlpProcess(VIDEO, tmp_path, FAST, workers) as p:
+            first = p.pid
+            assert p.metadata().title is not None
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{first}").exists():  # until it is stopped and reaped
+            assert time.monotonic() < deadline, "the waiting worker was not retired"
+            time.sleep(0.02)
+        assert workers.idle_pids() == []
+        with _serve_test_video(VIDEO, url), YtDlpProcess(VIDEO, tmp_path, FAST, workers) as p:
+            assert p.pid != first and p.metadata().title is not None
+            assert p.download_section(30.0, 40.0).is_file()
+    finally:
+        workers.close()
+    deadline = time.monotonic() + 30
+    while children() - before:  # the second one too, once it has waited
+        assert time.monotonic() < deadline, "a worker was left behind"
+        time.sleep(0.02)

@@ -160,8 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         silence_tensorflow_banner()
     point_discord_at(settings)
     set_child_niceness(settings.worker_nice)
-    set_default_workers(settings.decode_in_workers)
-    set_fetch_workers(settings.ytdlp_in_workers)
+    idle_s = settings.worker_idle_s
+    set_default_workers(settings.decode_in_workers, retire_idle_after_s=idle_s)
+    set_fetch_workers(settings.ytdlp_in_workers, retire_idle_after_s=idle_s)
     try:
         if args.sync:
             count = asyncio.run(sync_commands(settings, args.guild))

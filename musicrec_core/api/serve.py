@@ -54,8 +54,9 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
     loaded and the service started when the server starts the app, and both are closed
     when it stops."""
     set_child_niceness(settings.worker_nice)
-    set_default_workers(settings.decode_in_workers)
-    set_fetch_workers(settings.ytdlp_in_workers)
+    idle_s = settings.worker_idle_s
+    set_default_workers(settings.decode_in_workers, retire_idle_after_s=idle_s)
+    set_fetch_workers(settings.ytdlp_in_workers, retire_idle_after_s=idle_s)
     metrics = ServiceMetrics()
     keys = ApiKeyStore(api.keys_path)
     app = create_app(

@@ -24,6 +24,7 @@ from musicrec_core.clip_cache import DEFAULT_MAX_MB as DEFAULT_CLIP_CACHE_MB
 from musicrec_core.embedders import WeightFiles
 from musicrec_core.embedders.precision import Precision
 from musicrec_core.errors import MusicrecError
+from musicrec_core.idle_shelf import RETIRE_AFTER_S
 from musicrec_core.private_url import url_credentials
 from musicrec_core.sources.budget import (
     DEFAULT_FETCHES_PER_HOUR,
@@ -98,6 +99,9 @@ class ServiceSettings(BaseSettings):
     decode_in_workers: bool = True
     """Read uploads in long-lived decode workers (PyAV) where PyAV is installed; False
     starts ffprobe and ffmpeg processes for every upload instead (the fallback path)."""
+    worker_idle_s: float = Field(default=RETIRE_AFTER_S, gt=0)
+    """Seconds a decode or yt-dlp worker process waits for work before it is stopped, so a
+    quiet process holds none; the next upload or link starts one (about 0.2 CPU-s)."""
 
     # YouTube (yt-dlp). The cookies path and the proxy URL may hold credentials: never logged.
     ytdlp_cookies: Path | None = None

@@ -28,10 +28,12 @@ machine:
   key checks or JSON;
 - the API: ``GET /v1/similar?seed=&n=&exclude=`` with a Bearer key, over HTTP.
 
-An answer counts as an error unless it is a 200 with ``n`` titled items. Prints each
-round's p50/p95/p99 and errors, then the medians over the rounds, the p50 overhead (API
-minus baseline) and ratio, and the load average before and after. The same comparison
-with one client (``--quiet-rate`` requests a second) gives the overhead on an idle server.
+An answer counts as an error unless it is a 200 with ``n`` titled items. CPU per request
+is this process's (service and load generator) in process, the server process's over HTTP.
+Prints each round's p50/p95/p99, CPU and errors, then the medians over the rounds, the
+p50 overhead (API minus baseline) and ratio, and the load average before and after. The
+same comparison with one client (``--quiet-rate`` requests a second) gives the overhead on
+an idle server.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Shared by ``bench_api_hostile.py`` (attacks against the server) and ``bench_api_fairness.py``
 (the server beside the bot). :class:`ApiProcess` starts the server through the tests-only
 launcher :mod:`tests.helpers.launch_api` (so local "YouTube" videos can be served), waits
-for ``/healthz`` to say ready, collects its log lines and stops it with SIGINT.
+for ``/healthz`` to say ready, keeps its output in a temporary file and stops it with
+SIGINT.
 :func:`api_key` runs ``musicrec api-key ...`` as an operator would, in the same environment
 (the key file lives under ``MUSICREC_CACHE_DIR``).
 """
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,33 +49,38 @@ def api_key(env: Mapping[str, str], *args: str) -> str:
 
 class ApiProcess:
     """``musicrec serve --port PORT`` in ``env``, videos in ``serve_videos`` (id -> loopback
-    URL) fetched from the local server; use as a context manager."""
+    URL) fetched from the local server, ``nice`` steps below this process's priority; use as
+    a context manager."""
 
     def __init__(
-        self, env: Mapping[str, str], *, serve_videos: Mapping[str, str] | None = None
+        self,
+        env: Mapping[str, str],
+        *,
+        serve_videos: Mapping[str, str] | None = None,
+        nice: int = 0,
     ) -> None:
         self.port = free_port()
-        command = [sys.executable, "-m", "tests.helpers.launch_api"]
+        command = ["nice", "-n", str(nice)] if nice else []
+        command += [sys.executable, "-m", "tests.helpers.launch_api"]
         for video_id, url in (serve_videos or {}).items():
             command += ["--serve-video", f"{video_id}={url}"]
         command += ["--", "serve", "--port", str(self.port)]
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, name="api-log", daemon=True)
-        self._reader.start()
+        self._log_dir = Path(tempfile.mkdtemp(prefix="musicrec-serve-log-"))
+        self._log = self._log_dir / "serve.log"
+        with self._log.open("ab") as output:  # the server appends; reads never move it
+            self.process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+    @property
+    def lines(self) -> list[str]:
+        """Everything the server printed so far, line by line."""
+        return self._log.read_text(errors="replace").splitlines()
 
     @property
     def pid(self) -> int:
@@ -91,8 +98,9 @@ class ApiProcess:
             except OSError:
                 pass
             time.sleep(0.2)
+        output = "\n".join(self.lines)
         self.stop()
-        raise TimeoutError("musicrec serve was not ready:\n" + "\n".join(self.lines))
+        raise TimeoutError("musicrec serve was not ready:\n" + output)
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
@@ -116,4 +124,4 @@ class ApiProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._reader.join(5)
+        shutil.rmtree(self._log_dir, ignore_errors=True)

@@ -211,8 +211,8 @@ def main() -> int:
             url = media.add(f"/{POLITE_SEED}.mp3", song, content_type="audio/mpeg")
             with ApiProcess(env, serve_videos={POLITE_SEED: url}) as api:
                 figures = attack_run(api, env, args, polite_key, attacker, doomed)
-            if args.server_log:
-                args.server_log.write_text("\n".join(api.lines) + "\n")
+                if args.server_log:
+                    args.server_log.write_text("\n".join(api.lines) + "\n")
         figures["uploads_left"] = len(list((work / "uploads").iterdir()))
     return report(figures)
 

@@ -16,8 +16,7 @@ cache every ``--polite-every-s``), then the same while ``--requests`` hostile re
 (benchmarks/hostile_requests.py: oversized and truncated bodies, slow senders, wrong types,
 bad and revoked keys, 10,000-item exclude lists, path tricks, malformed multipart, non-JSON,
 huge numbers, protocol abuse) go out at ``--rate`` a second over ``--threads`` connections.
-The polite client shares this process with the attack's threads, so its p95 during the
-attack carries their client-side cost too (the ratio errs against the server).
+The polite client runs in a process of its own, apart from the attack's threads.
 
 Prints a table per kind (expected status, got, count), then the figures against their goals:
 wrong answers 0, 5xx 0 (statuses and the server's log), the PSS of the server and every
@@ -29,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import random
 import socket
@@ -40,6 +40,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -87,45 +88,65 @@ def server_environment(work: Path, checkpoint: Path, pca: Path) -> dict[str, str
     return env
 
 
+PHASES = ("alone", "attack")
+
+
+def polite_request(port: int, key: str) -> tuple[int, float]:
+    """One polite ``GET /v1/similar`` on a fresh connection: status and seconds taken."""
+    request = (
+        f"GET /v1/similar?seed={POLITE_SEED}&n=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Connection: close\r\nAuthorization: Bearer {key}\r\n\r\n"
+    ).encode()
+    began = time.perf_counter()
+    answer = raw_exchange(port, request, read_timeout_s=60)
+    return answer.status, time.perf_counter() - began
+
+
+def _polite_loop(port: int, key: str, every_s: float, phase: Any, stop: Any, out: Any) -> None:
+    """The polite client's process: a request every ``every_s`` until ``stop``; then its
+    samples (phase, status, seconds) on ``out``."""
+    samples = []
+    next_at = time.monotonic()
+    while not stop.is_set():
+        tag = PHASES[phase.value]
+        samples.append((tag, *polite_request(port, key)))
+        next_at += every_s
+        stop.wait(max(0.0, next_at - time.monotonic()))
+    out.put(samples)
+
+
 class PoliteClient:
-    """``GET /v1/similar?seed=POLITE_SEED`` every ``every_s`` in a thread; latencies (s) and
-    statuses, each tagged with the phase current when it was sent."""
+    """:func:`polite_request` every ``every_s`` in a process of its own (so the attack's
+    threads in this one do not slow its side of the exchange); latencies (s) of answered
+    requests and statuses, by the phase current when each was sent."""
 
     def __init__(self, port: int, key: str, every_s: float) -> None:
-        self.port, self.key, self.every_s = port, key, every_s
-        self.phase = "alone"
+        context = multiprocessing.get_context("fork")
+        self._phase = context.Value("i", 0)
+        self._stop = context.Event()
+        self._out = context.SimpleQueue()
+        self._process = context.Process(
+            target=_polite_loop,
+            args=(port, key, every_s, self._phase, self._stop, self._out),
+            daemon=True,
+        )
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="polite", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        self._process.start()
+
+    def attack_begins(self) -> None:
+        self._phase.value = PHASES.index("attack")
 
     def stop(self) -> None:
+        """Stop, and collect the samples."""
         self._stop.set()
-        self._thread.join()
-
-    def once(self) -> tuple[int, float]:
-        target = f"/v1/similar?seed={POLITE_SEED}&n=5"
-        request = (
-            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            f"Authorization: Bearer {self.key}\r\n\r\n"
-        ).encode()
-        began = time.perf_counter()
-        answer = raw_exchange(self.port, request, read_timeout_s=60)
-        return answer.status, time.perf_counter() - began
-
-    def _run(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            phase = self.phase
-            status, seconds = self.once()
+        for phase, status, seconds in self._out.get():
             self.statuses[phase][status] += 1
             if status == 200:
                 self.latency[phase].append(seconds)
-            next_at += self.every_s
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
+        self._process.join()
 
 
 def send(port: int, attack: Attack, revoked: threading.Event) -> int:
@@ -223,7 +244,8 @@ def attack_run(
     """The two phases against the running ``api``; the figures."""
     polite_key, attacker, doomed = keys
     polite = PoliteClient(api.port, polite_key, args.polite_every_s)
-    status, seconds = polite.once()  # fetches the seed once: later ones hit the clip cache
+    # The seed is fetched once here; every later polite request hits the clip cache.
+    status, seconds = polite_request(api.port, polite_key)
     assert status == 200, f"the polite warm-up got {status}:\n" + "\n".join(api.lines)
     print(f"polite warm-up (the seed fetched and embedded): {seconds:.2f} s")
     assert (
@@ -232,7 +254,7 @@ def attack_run(
     polite.start()
     time.sleep(args.alone_s)
     before = memory(api.pid)
-    polite.phase = "attack"
+    polite.attack_begins()
     revoked = threading.Event()
 
     def revoke() -> None:

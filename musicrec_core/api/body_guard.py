@@ -22,8 +22,10 @@ request's head and its two streams:
 A refused body makes the read raise :class:`BodyRefused` inside the app. Whatever the app
 then answers (FastAPI turns a failed JSON read into a 400) is dropped, and the guard sends
 the refusal instead, with ``Connection: close`` since the rest of the body was never read.
-An exception that escapes the app is logged with its traceback and answered as a generic
-500 (when no answer has started).
+A client that hangs up before its body is whole (Starlette raises ``ClientDisconnect``
+from the read) is no error of the server's: it is logged at INFO and gets no answer, since
+nobody is left to read one. Any other exception that escapes the app is logged with its
+traceback and answered as a generic 500 (when no answer has started).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import time
 from dataclasses import dataclass
 
 import anyio
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from musicrec_core.api.http_errors import ApiError, error_body
@@ -139,6 +142,9 @@ class BodyGuard:
                 await self.app(scope, guarded_receive, guarded_send)
         except BodyRefused:
             pass
+        except ClientDisconnect:
+            log.info("HTTP API: the client left during %s %s", scope["method"], scope["path"])
+            return
         except Exception:
             if exchange.refusal is None:
                 log.exception("HTTP API: unexpected error on %s %s", scope["method"], scope["path"])

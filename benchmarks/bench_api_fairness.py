@@ -1,0 +1,223 @@
+"""Fairness between an API client and Discord members: the bot's polite members while one
+API key floods ``musicrec serve`` on the same machine.
+
+Run: ``nice -n 19 python benchmarks/bench_api_fairness.py [--phase-s 36] [--runs 3]``
+
+The real bot (against tests/fake_discord, bench_fairness.py's admission defaults, decode
+workers) and ``musicrec serve`` (its own process, the tests-only launcher so local
+"YouTube" videos can be fetched) run side by side with the same catalog (the seven-video
+world, synthetic VGGish), the same cache folder (so the same YouTube budget and clip
+cache, shared through their files) and the same settings. One API key, made with
+``musicrec api-key add`` with the default limits (2 requests a second, burst 10, 4 in
+flight, a quarter of the YouTube budget), floods at its rate limit, alternating
+``POST /v1/recommend`` with a 12-minute 8-channel Opus upload (24 MiB, under the 25 MiB cap)
+and ``GET /v1/similar`` of a link to a video not heard before (each a real fetch while the
+key's budget share lasts).
+
+Two phases per run, both with both processes up: four polite members each send /recommend
+(a 10-s MP3) every 6 s (bench_fairness.py's schedule), first alone, then during the flood.
+Prints each run's polite p95 reply time (dispatch -> answer) in both phases and their ratio
+(goal <= 1.5x), polite refusals (goal 0), how the flood was answered, and the median ratio
+of ``--runs`` runs. ``--api-nice N`` starts the server N steps below the bot's CPU priority
+(an operator's remedy to try: the two processes' schedulers do not see each other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from api_process import ApiProcess, api_key  # noqa: E402
+from bench_fairness import (  # noqa: E402
+    DEFAULTS,
+    POLITE,
+    POLITE_EVERY_S,
+    TOKEN,
+    Media,
+    file_option,
+    latest_acknowledgement_s,
+    percentile,
+    polite_outcome,
+    prepare,
+    run_phase,
+)
+
+from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
+from tests.fake_discord.server import FakeDiscord  # noqa: E402
+from tests.helpers.api_server import multipart  # noqa: E402
+from tests.helpers.http_server import LocalHTTPServer  # noqa: E402
+
+FLOOD_RATE = 2.0
+"""The flooding key's rate (requests a second): ``musicrec api-key add``'s default."""
+FLOOD_CONNECTIONS = 8
+"""Requests the flood keeps open at most (above the key's in-flight limit of 4, so the
+server, not the client, is what holds it back)."""
+LINK_VIDEOS = tuple(f"floodvid{n:03d}" for n in range(60))
+
+
+class ApiFlood:
+    """One key sending at ``FLOOD_RATE``, uploads and links in turn, until :meth:`stop`;
+    ``answers`` counts (kind, status)."""
+
+    def __init__(self, port: int, key: str, media: Media) -> None:
+        self.port, self.key = port, key
+        boundary = uuid.uuid4().hex
+        self.upload = multipart({}, {"file": ("long.opus", media.long_opus)}, boundary)
+        self.upload_type = f"multipart/form-data; boundary={boundary}"
+        self.answers: Counter[tuple[str, int]] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="api-flood", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sending and wait for every answer."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with ThreadPoolExecutor(max_workers=FLOOD_CONNECTIONS) as pool:
+            began, number = time.monotonic(), 0
+            while not self._stop.is_set():
+                pool.submit(self._one, number)
+                number += 1
+                self._stop.wait(max(0.0, began + number / FLOOD_RATE - time.monotonic()))
+
+    def _one(self, number: int) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if number % 2 == 0:
+            kind, method, path = "upload", "POST", "/v1/recommend"
+            body: bytes | None = self.upload
+            headers["Content-Type"] = self.upload_type
+        else:
+            video = LINK_VIDEOS[(number // 2) % len(LINK_VIDEOS)]
+            kind, method, path, body = "link", "GET", f"/v1/similar?seed={video}", None
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except OSError:
+            status = 0
+        finally:
+            connection.close()
+        self.answers[(kind, status)] += 1
+
+
+def one_run(media: Media, phase_s: float, api_nice: int) -> dict[str, Any]:
+    """The bot and the API server through the polite phase and the flood phase."""
+    work = media.work
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
+    with LocalHTTPServer() as server, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
+        videos = {
+            video: server.add(f"/{video}.mp3", media.link_audio, content_type="audio/mpeg")
+            for video in LINK_VIDEOS
+        }
+        env = bot_environment(
+            fake, index_dir=work / "index", checkpoint=media.checkpoint, pca=media.pca,
+            cache_dir=cache, extra={**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false"},
+        )  # fmt: skip
+        key = api_key(env, "add", "flood")
+        bot = BotProcess(env)
+        try:
+            with ApiProcess(env, serve_videos=videos, nice=api_nice) as api:
+                bot.wait_ready()
+                figures = phases(fake, api, key, media, phase_s)
+        finally:
+            bot.stop()
+        figures["violations"] = list(fake.violations)
+    figures["ratio"] = figures["flood_p95"] / figures["base_p95"]
+    return figures
+
+
+def phases(
+    fake: FakeDiscord, api: ApiProcess, key: str, media: Media, phase_s: float
+) -> dict[str, Any]:
+    """Warm both front ends, then the two phases; the figures."""
+    songs = [
+        fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg") for path in media.song_files
+    ]
+    warm = fake.slash_command("recommend", file_option(songs[0]), attachments=[songs[0]],
+                              who="guest")  # fmt: skip
+    fake.wait_reply(warm, timeout=300)
+    warm_api = ApiFlood(api.port, key, media)  # one upload and one link: workers up
+    time.sleep(1.0 / FLOOD_RATE * 1.5)
+    warm_api.stop()
+    time.sleep(5.5)  # past the warm-up member's cooldown
+    last_sent: dict[str, float] = {}
+    base_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
+    base_times, base_refused = polite_outcome(fake, base_ids)
+    flood = ApiFlood(api.port, key, media)
+    try:
+        flood_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
+    finally:
+        flood.stop()
+    flood_times, flood_refused = polite_outcome(fake, flood_ids)
+    return {
+        "base_p95": percentile(base_times, 0.95),
+        "flood_p95": percentile(flood_times, 0.95),
+        "base_p50": statistics.median(base_times),
+        "flood_p50": statistics.median(flood_times),
+        "answered": (len(base_times), len(flood_times)),
+        "refused": base_refused + flood_refused,
+        "flood": dict(flood.answers),
+        "latest_ack_s": latest_acknowledgement_s(fake),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase-s", type=float, default=36.0, help="length of each phase")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--api-nice", type=int, default=0, help="the server's extra niceness")
+    args = parser.parse_args()
+    print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+    print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
+          f"{args.phase_s:.0f} s per phase; one API key flooding at {FLOOD_RATE:g}/s; "
+          f"the server {args.api_nice} nice steps below the bot")  # fmt: skip
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="musicrec-bench-api-fair-") as scratch:
+        media = prepare(Path(scratch))
+        for number in range(1, args.runs + 1):
+            figures = one_run(media, args.phase_s, args.api_nice)
+            runs.append(figures)
+            base_n, flood_n = figures["answered"]
+            print(f"run {number}: polite p95 {figures['base_p95']:.2f} s alone -> "
+                  f"{figures['flood_p95']:.2f} s during the API flood, ratio "
+                  f"{figures['ratio']:.2f}x (p50 {figures['base_p50']:.2f} -> "
+                  f"{figures['flood_p50']:.2f} s; {base_n} + {flood_n} answered, "
+                  f"{len(figures['refused'])} refused); latest ack "
+                  f"{figures['latest_ack_s']:.2f} s")  # fmt: skip
+            print(f"  API flood answers (kind, status): {figures['flood']}")
+            for text in figures["refused"]:
+                print(f"  polite refusal: {text}")
+            for violation in figures["violations"]:
+                print(f"  violation: {violation}")
+    ratios = [r["ratio"] for r in runs]
+    print(f"\nmedian of {len(runs)} runs: polite p95 "
+          f"{statistics.median(r['base_p95'] for r in runs):.2f} s alone, "
+          f"{statistics.median(r['flood_p95'] for r in runs):.2f} s during the flood; "
+          f"ratio {statistics.median(ratios):.2f}x (goal <= 1.5x; each run "
+          f"{', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
+    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+    failed = any(r["refused"] or r["violations"] for r in runs)
+    return 1 if failed or statistics.median(ratios) > 1.5 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
-"""The onnxruntime network against the numpy reference on the real weights, its thread
-settings, and the fallback to numpy where onnxruntime is unavailable."""
+"""The onnxruntime network against the numpy reference and the textbook float64 forward
+pass on the real weights, its thread settings, and the fallback to numpy where onnxruntime
+is unavailable."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from musicrec_core.audio import load_clip
 from musicrec_core.clip import Clip
 from musicrec_core.embedders.musicnn import MusicnnEmbedder, frontend, weights
 from musicrec_core.embedders.musicnn.checkpoint import read_variables
-from musicrec_core.embedders.musicnn.model import MusicnnNetwork, variable_shapes
+from musicrec_core.embedders.musicnn.model import (
+    BATCH_NORM_EPSILON,
+    MusicnnNetwork,
+    variable_shapes,
+)
+from musicrec_core.embedders.musicnn.onnx_graph import TEMPORAL, TIMBRAL
 from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork, build_network
 from tests.core.embedders.musicnn.test_embedder import music_like
+from tests.core.embedders.musicnn.test_model import reference_forward
 from tests.helpers.musicnn import REFERENCE_DIR, expected_rankings, weights_cache
 
 PROBABILITY_TOLERANCE = 1e-5
@@ -63,6 +70,43 @@ def test_onnxruntime_agrees_with_the_numpy_reference(
     np.testing.assert_allclose(
         ours.dense, reference.dense, rtol=EMBEDDING_TOLERANCE, atol=EMBEDDING_TOLERANCE
     )
+
+
+TEXTBOOK_PROBABILITY_TOLERANCE = 1e-5
+"""Largest absolute difference allowed from the float64 textbook pass in tag probabilities
+(measured on the reference clips, both variants: up to 6.4e-7)."""
+TEXTBOOK_EMBEDDING_TOLERANCE = 2e-5
+"""The same for embeddings (values up to about 4; measured: up to 3.0e-6). A front end
+that takes the max where a negative batch-norm scale needs the min is off by 0.54-1.26
+in embeddings and 0.05-0.26 in probabilities on these clips."""
+
+
+def test_the_front_end_order_is_the_textbook_one_on_real_music(variables: Weights) -> None:
+    """The graph takes the max over frequency before ReLU and batch norm (the min for a
+    negative scale): on real clips it must give the spec's order, computed in float64."""
+    for _, norm in TIMBRAL + TEMPORAL:  # the min path is really taken by these weights
+        variance = variables[f"{norm}/moving_variance"] + BATCH_NORM_EPSILON
+        scale = variables[f"{norm}/gamma"] / np.sqrt(variance)
+        assert (scale < 0).any() and (scale > 0).any(), norm
+    if not expected_rankings():
+        pytest.skip(f"the reference clips are not in {REFERENCE_DIR}")
+    patches = np.stack(
+        [
+            frontend.waveform_to_patches(load_clip(REFERENCE_DIR / name, clip_seconds=3.5).samples)[
+                0
+            ][0]
+            for name, _ in expected_rankings()
+        ]
+    )
+    ours = OnnxMusicnnNetwork(variables)(patches)
+    for index, patch in enumerate(patches):
+        probabilities, embedding = reference_forward(patch, variables)
+        np.testing.assert_allclose(
+            ours.probabilities[index], probabilities, rtol=0, atol=TEXTBOOK_PROBABILITY_TOLERANCE
+        )
+        np.testing.assert_allclose(
+            ours.embedding[index], embedding, rtol=0, atol=TEXTBOOK_EMBEDDING_TOLERANCE
+        )
 
 
 def test_the_session_uses_the_blas_thread_count_and_never_spins(

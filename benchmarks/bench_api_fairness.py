@@ -20,11 +20,15 @@ Prints each run's polite p95 reply time (dispatch -> answer) in both phases and 
 (goal <= 1.5x), polite refusals (goal 0), how the flood was answered, and the median ratio
 of ``--runs`` runs. ``--api-nice N`` starts the server N steps below the bot's CPU priority
 (an operator's remedy to try: the two processes' schedulers do not see each other).
+``--api-in-bot`` serves the API from the bot's own process instead
+(``MUSICREC_API_IN_BOT=true``): one request service, one queue and one set of fair pools
+for the key and the members.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import statistics
@@ -42,7 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from api_process import ApiProcess, api_key  # noqa: E402
+from api_process import ApiProcess, api_key, free_port  # noqa: E402
 from bench_fairness import (  # noqa: E402
     DEFAULTS,
     POLITE,
@@ -119,8 +123,9 @@ class ApiFlood:
         self.answers[(kind, status)] += 1
 
 
-def one_run(media: Media, phase_s: float, api_nice: int) -> dict[str, Any]:
-    """The bot and the API server through the polite phase and the flood phase."""
+def one_run(media: Media, phase_s: float, api_nice: int, in_bot: bool) -> dict[str, Any]:
+    """The bot and the API (its own server, or the bot's, ``in_bot``) through the polite
+    phase and the flood phase."""
     work = media.work
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     with LocalHTTPServer() as server, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
@@ -128,16 +133,23 @@ def one_run(media: Media, phase_s: float, api_nice: int) -> dict[str, Any]:
             video: server.add(f"/{video}.mp3", media.link_audio, content_type="audio/mpeg")
             for video in LINK_VIDEOS
         }
+        port = free_port()
+        extra = {**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false", "MUSICREC_API_PORT": str(port)}
+        if in_bot:
+            extra["MUSICREC_API_IN_BOT"] = "true"
         env = bot_environment(
             fake, index_dir=work / "index", checkpoint=media.checkpoint, pca=media.pca,
-            cache_dir=cache, extra={**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false"},
+            cache_dir=cache, extra=extra,
         )  # fmt: skip
         key = api_key(env, "add", "flood")
-        bot = BotProcess(env)
+        bot = BotProcess(env, serve_videos=videos if in_bot else None)
         try:
-            with ApiProcess(env, serve_videos=videos, nice=api_nice) as api:
+            with contextlib.ExitStack() as stack:
+                if not in_bot:
+                    api = stack.enter_context(ApiProcess(env, serve_videos=videos, nice=api_nice))
+                    port = api.port
                 bot.wait_ready()
-                figures = phases(fake, api, key, media, phase_s)
+                figures = phases(fake, port, key, media, phase_s)
         finally:
             bot.stop()
         figures["violations"] = list(fake.violations)
@@ -145,9 +157,7 @@ def one_run(media: Media, phase_s: float, api_nice: int) -> dict[str, Any]:
     return figures
 
 
-def phases(
-    fake: FakeDiscord, api: ApiProcess, key: str, media: Media, phase_s: float
-) -> dict[str, Any]:
+def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float) -> dict[str, Any]:
     """Warm both front ends, then the two phases; the figures."""
     songs = [
         fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg") for path in media.song_files
@@ -155,14 +165,14 @@ def phases(
     warm = fake.slash_command("recommend", file_option(songs[0]), attachments=[songs[0]],
                               who="guest")  # fmt: skip
     fake.wait_reply(warm, timeout=300)
-    warm_api = ApiFlood(api.port, key, media)  # one upload and one link: workers up
+    warm_api = ApiFlood(port, key, media)  # one upload and one link: workers up
     time.sleep(1.0 / FLOOD_RATE * 1.5)
     warm_api.stop()
     time.sleep(5.5)  # past the warm-up member's cooldown
     last_sent: dict[str, float] = {}
     base_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
     base_times, base_refused = polite_outcome(fake, base_ids)
-    flood = ApiFlood(api.port, key, media)
+    flood = ApiFlood(port, key, media)
     try:
         flood_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
     finally:
@@ -185,16 +195,20 @@ def main() -> int:
     parser.add_argument("--phase-s", type=float, default=36.0, help="length of each phase")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--api-nice", type=int, default=0, help="the server's extra niceness")
+    parser.add_argument(
+        "--api-in-bot", action="store_true", help="serve the API from the bot's own process"
+    )
     args = parser.parse_args()
     print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
           f"{args.phase_s:.0f} s per phase; one API key flooding at {FLOOD_RATE:g}/s; "
-          f"the server {args.api_nice} nice steps below the bot")  # fmt: skip
+          + ("the API in the bot" if args.api_in_bot else
+             f"the server {args.api_nice} nice steps below the bot"))  # fmt: skip
     runs = []
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-api-fair-") as scratch:
         media = prepare(Path(scratch))
         for number in range(1, args.runs + 1):
-            figures = one_run(media, args.phase_s, args.api_nice)
+            figures = one_run(media, args.phase_s, args.api_nice, args.api_in_bot)
             runs.append(figures)
             base_n, flood_n = figures["answered"]
             print(f"run {number}: polite p95 {figures['base_p95']:.2f} s alone -> "

@@ -37,6 +37,8 @@ from bot.metrics_exposition import MetricsEndpoint, metrics_port
 from bot.service import RequestService
 from bot.settings import Settings
 from bot.views import MoreLikeButton
+from musicrec_core.api.embedded import EmbeddedApi, start_embedded_api
+from musicrec_core.api.settings import ApiSettings
 from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
@@ -102,6 +104,8 @@ class MusicrecBot(commands.AutoShardedBot):
         self._load_engine = load_engine
         self._service: RequestService | None = None
         self.metrics_endpoint: MetricsEndpoint | None = None
+        self.api: EmbeddedApi | None = None
+        """The HTTP API served from this process (``MUSICREC_API_IN_BOT``), when on."""
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
         self._closing = False
@@ -180,6 +184,8 @@ class MusicrecBot(commands.AutoShardedBot):
             )
             self._service = RequestService.start(recommender, self.settings)
             self._start_metrics(self._service)
+            if self.settings.api_in_bot:
+                self.api = await start_embedded_api(self._service.core, ApiSettings())
             workers = default_workers()
             if workers is not None:  # so the first uploads do not wait for one to start
                 await asyncio.to_thread(workers.prestart)
@@ -219,6 +225,8 @@ class MusicrecBot(commands.AutoShardedBot):
             await self._health.stop()
         if self.metrics_endpoint is not None:
             await self.metrics_endpoint.stop()
+        if self.api is not None:
+            await self.api.stop()
         if self._service is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)

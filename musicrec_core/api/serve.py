@@ -40,7 +40,7 @@ from musicrec_core.service.service import RecommendService
 from musicrec_core.service.settings import ServiceSettings
 from musicrec_core.sources.ytdlp_workers import default_fetch_workers, set_fetch_workers
 
-__all__ = ["GAUGE_INTERVAL_S", "serving_app"]
+__all__ = ["GAUGE_INTERVAL_S", "api_app", "serving_app"]
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,7 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
     set_fetch_workers(settings.ytdlp_in_workers, retire_idle_after_s=idle_s)
     metrics = ServiceMetrics()
     keys = ApiKeyStore(api.keys_path)
-    app = create_app(
-        settings=api,
-        keys=keys,
-        probe=lambda: _catalog_status(app),
-        metrics=metrics,
-        routers=[recommend_router(), session_router()],
-    )
+    app = api_app(api, keys, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +87,19 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
             keys.close()
 
     app.router.lifespan_context = lifespan
+    return app
+
+
+def api_app(api: ApiSettings, keys: ApiKeyStore, metrics: ServiceMetrics) -> FastAPI:
+    """The API app with every ``/v1`` router, answering from the request service its
+    host puts on ``app.state.service`` (until then ``/healthz`` says not ready)."""
+    app = create_app(
+        settings=api,
+        keys=keys,
+        probe=lambda: _catalog_status(app),
+        metrics=metrics,
+        routers=[recommend_router(), session_router()],
+    )
     return app
 
 

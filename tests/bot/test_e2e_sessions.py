@@ -7,11 +7,16 @@ mix of 15 from one of them is short: the reply says so and shows the six that fi
 from __future__ import annotations
 
 import copy
+import http.client
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from musicrec_core.api.key_limits import KeyLimits
+from musicrec_core.api.keys import ApiKeyStore
 from musicrec_core.service.vocabulary import WORDS_MISSING_MESSAGE
 from tests.bot.conftest import LiveBot, LiveBotFactory
 from tests.fake_discord.markdown import visible
@@ -25,8 +30,24 @@ WATCH_ROW = re.compile(r"https://www\.youtube\.com/watch\?v=(?P<id>[\w-]{11})\S*
 
 
 @pytest.fixture(scope="module")
-def live(start_live_bot: LiveBotFactory) -> LiveBot:
-    return start_live_bot()
+def api_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A key file with one key (``jukebox``), and the key."""
+    keys = tmp_path_factory.mktemp("bot-api") / "keys.sqlite3"
+    store = ApiKeyStore(keys)
+    key = store.add("jukebox", KeyLimits())
+    store.close()
+    return keys, key
+
+
+@pytest.fixture(scope="module")
+def live(start_live_bot: LiveBotFactory, api_key: tuple[Path, str]) -> LiveBot:
+    """A bot that also serves the HTTP API from its own process, on a port the system picks."""
+    api = {
+        "MUSICREC_API_IN_BOT": "true",
+        "MUSICREC_API_PORT": "0",
+        "MUSICREC_API_KEYS_PATH": str(api_key[0]),
+    }
+    return start_live_bot(extra_env=api)
 
 
 def command(live: LiveBot, name: str, song: bytes | None = None, **options: Any) -> str:
@@ -170,3 +191,28 @@ def test_export_of_a_youtube_mix_gives_its_links_and_playlist_privately(
     assert re.findall(r"https://www\.youtube\.com/watch_videos\?[^\s)>]+", content) == [playlist]
     assert reply["payload"]["components"][1]["components"][-1]["url"] == playlist
     assert visible(content).endswith("The playlist links need no YouTube account.")
+
+
+def test_the_api_served_from_the_bot_answers_through_the_bots_own_service(
+    live: LiveBot, api_key: tuple[Path, str]
+) -> None:
+    """MUSICREC_API_IN_BOT: the bot's process listens for the API too, and an API request
+    is counted by the bot's own service (its registry, the one the bot's commands count
+    in; the bot serves no other /metrics here)."""
+    line = live.process.wait_for_line("listening on http://", timeout=60)
+    port = int(line.rsplit(":", 1)[1].split()[0])
+    headers = {"Authorization": f"Bearer {api_key[1]}"}
+    seed = CATALOG_VIDEOS[2].video_id
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", f"/v1/similar?seed={seed}&n=3", headers=headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        assert response.status == 200, answer
+        connection.request("GET", "/metrics")
+        metrics = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    ids = [item["id"] for item in answer["items"]]
+    assert len(ids) == 3 and seed not in ids
+    assert 'musicrec_requests_total{entry_point="api_similar",outcome="ok"} 1.0' in metrics

@@ -36,9 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from musicrec_core.api.key_limits import KeyLimits  # noqa: E402
 from musicrec_core.api.keys import ApiKeyStore  # noqa: E402
-from musicrec_core.audio.decode_workers import default_workers, set_default_workers  # noqa: E402
+from musicrec_core.audio.decode_workers import default_workers  # noqa: E402
 from musicrec_core.catalog.index import IndexBuilder, ItemMeta  # noqa: E402
-from musicrec_core.child_process import set_child_niceness  # noqa: E402
 from musicrec_core.embedders.base import EmbedderId  # noqa: E402
 from musicrec_core.embedders.vggish import embedder_version  # noqa: E402
 from musicrec_core.embedders.vggish.checkpoint import file_md5  # noqa: E402
@@ -46,7 +45,7 @@ from musicrec_core.metrics import ServiceMetrics  # noqa: E402
 from musicrec_core.recommender import Recommender  # noqa: E402
 from musicrec_core.service.service import RecommendService  # noqa: E402
 from musicrec_core.service.settings import ServiceSettings  # noqa: E402
-from musicrec_core.sources.ytdlp_workers import set_fetch_workers  # noqa: E402
+from musicrec_core.service.workers import configure_workers  # noqa: E402
 from tests.helpers.vggish_files import write_synthetic_vggish  # noqa: E402
 
 NO_NETWORK_OEMBED = "http://127.0.0.1:9/oembed"
@@ -167,9 +166,7 @@ async def in_process_service(workspace: Workspace) -> RecommendService:
     """The request service on the workspace's catalog, in this process (the baseline);
     ``await service.close()`` and close its recommender after."""
     settings = workspace.service_settings()
-    set_child_niceness(settings.worker_nice)  # the process settings serving_app makes
-    set_default_workers(settings.decode_in_workers)
-    set_fetch_workers(settings.ytdlp_in_workers)
+    configure_workers(settings)  # as `musicrec serve` configures its process
     recommender = await asyncio.to_thread(
         Recommender.open, workspace.index_dir, weights=settings.weight_files, serving=True
     )

@@ -21,7 +21,7 @@ Prints each run's polite p95 reply time (dispatch -> answer) in both phases and 
 of ``--runs`` runs. ``--api-nice N`` starts the server N steps below the bot's CPU priority
 (an operator's remedy to try: the two processes' schedulers do not see each other).
 ``--api-in-bot`` serves the API from the bot's own process instead
-(``MUSICREC_API_IN_BOT=true``): one request service, one queue and one set of fair pools
+(``MUSICREC_BOT_SERVES_API=true``): one request service, one queue and one set of fair pools
 for the key and the members.
 """
 
@@ -123,7 +123,9 @@ class ApiFlood:
         self.answers[(kind, status)] += 1
 
 
-def one_run(media: Media, phase_s: float, api_nice: int, in_bot: bool) -> dict[str, Any]:
+def one_run(
+    media: Media, phase_s: float, api_nice: int, in_bot: bool, inflight: int
+) -> dict[str, Any]:
     """The bot and the API (its own server, or the bot's, ``in_bot``) through the polite
     phase and the flood phase."""
     work = media.work
@@ -136,12 +138,12 @@ def one_run(media: Media, phase_s: float, api_nice: int, in_bot: bool) -> dict[s
         port = free_port()
         extra = {**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false", "MUSICREC_API_PORT": str(port)}
         if in_bot:
-            extra["MUSICREC_API_IN_BOT"] = "true"
+            extra["MUSICREC_BOT_SERVES_API"] = "true"
         env = bot_environment(
             fake, index_dir=work / "index", checkpoint=media.checkpoint, pca=media.pca,
             cache_dir=cache, extra=extra,
         )  # fmt: skip
-        key = api_key(env, "add", "flood")
+        key = api_key(env, "add", "flood", "--inflight", str(inflight))
         bot = BotProcess(env, serve_videos=videos if in_bot else None)
         try:
             with contextlib.ExitStack() as stack:
@@ -198,6 +200,9 @@ def main() -> int:
     parser.add_argument(
         "--api-in-bot", action="store_true", help="serve the API from the bot's own process"
     )
+    parser.add_argument(
+        "--key-inflight", type=int, default=4, help="the flooding key's in-flight limit"
+    )
     args = parser.parse_args()
     print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
@@ -208,7 +213,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-api-fair-") as scratch:
         media = prepare(Path(scratch))
         for number in range(1, args.runs + 1):
-            figures = one_run(media, args.phase_s, args.api_nice, args.api_in_bot)
+            figures = one_run(
+                media, args.phase_s, args.api_nice, args.api_in_bot, args.key_inflight
+            )
             runs.append(figures)
             base_n, flood_n = figures["answered"]
             print(f"run {number}: polite p95 {figures['base_p95']:.2f} s alone -> "

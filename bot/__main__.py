@@ -31,10 +31,8 @@ import yarl
 
 from bot.logging_setup import get_logger, setup_logging
 from bot.settings import Settings, load_settings
-from musicrec_core.audio.decode_workers import set_default_workers
-from musicrec_core.child_process import set_child_niceness
 from musicrec_core.errors import MusicrecError
-from musicrec_core.sources.ytdlp_workers import set_fetch_workers
+from musicrec_core.service.workers import configure_workers
 from musicrec_core.tf_banner import silence_tensorflow_banner
 
 log = get_logger("bot")
@@ -159,10 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # nothing else is writing to stderr then); its C++ banner is noise in the log.
         silence_tensorflow_banner()
     point_discord_at(settings)
-    set_child_niceness(settings.worker_nice)
-    idle_s = settings.worker_idle_s
-    set_default_workers(settings.decode_in_workers, retire_idle_after_s=idle_s)
-    set_fetch_workers(settings.ytdlp_in_workers, retire_idle_after_s=idle_s)
+    configure_workers(settings)
     try:
         if args.sync:
             count = asyncio.run(sync_commands(settings, args.guild))

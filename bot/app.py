@@ -105,7 +105,7 @@ class MusicrecBot(commands.AutoShardedBot):
         self._service: RequestService | None = None
         self.metrics_endpoint: MetricsEndpoint | None = None
         self.api: EmbeddedApi | None = None
-        """The HTTP API served from this process (``MUSICREC_API_IN_BOT``), when on."""
+        """The HTTP API served from this process (``MUSICREC_BOT_SERVES_API``), when on."""
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[object]] = set()
         self._closing = False
@@ -184,7 +184,7 @@ class MusicrecBot(commands.AutoShardedBot):
             )
             self._service = RequestService.start(recommender, self.settings)
             self._start_metrics(self._service)
-            if self.settings.api_in_bot:
+            if self.settings.bot_serves_api:
                 self.api = await start_embedded_api(self._service.core, ApiSettings())
             workers = default_workers()
             if workers is not None:  # so the first uploads do not wait for one to start

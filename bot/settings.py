@@ -91,7 +91,7 @@ class Settings(ServiceSettings):
     None = off."""
     metrics_host: str = "127.0.0.1"
     """The address the metrics port is bound to (loopback unless set otherwise)."""
-    api_in_bot: bool = False
+    bot_serves_api: bool = False
     """Serve the HTTP API (``musicrec serve``'s endpoints, its ``MUSICREC_API_*`` settings)
     from this bot process too, so API keys and members share one queue, one set of fair
     pools and one model thread. For a bot in one process; with shards in several, run

@@ -1,5 +1,5 @@
 """The HTTP API served from inside a process that already runs the request service: the
-bot, with ``MUSICREC_API_IN_BOT=true``.
+bot, with ``MUSICREC_BOT_SERVES_API=true``.
 
 Mental model: ``musicrec serve`` is a process of its own, which shares the machine's
 YouTube budget and caches with the bot through their files, but not its queue, its fair

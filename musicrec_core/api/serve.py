@@ -32,13 +32,12 @@ from musicrec_core.api.keys import ApiKeyStore
 from musicrec_core.api.recommend_routes import recommend_router
 from musicrec_core.api.session_routes import session_router
 from musicrec_core.api.settings import ApiSettings
-from musicrec_core.audio.decode_workers import default_workers, set_default_workers
-from musicrec_core.child_process import set_child_niceness
+from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.metrics import ServiceMetrics
 from musicrec_core.recommender import Recommender
 from musicrec_core.service.service import RecommendService
 from musicrec_core.service.settings import ServiceSettings
-from musicrec_core.sources.ytdlp_workers import default_fetch_workers, set_fetch_workers
+from musicrec_core.sources.ytdlp_workers import default_fetch_workers
 
 __all__ = ["GAUGE_INTERVAL_S", "api_app", "serving_app"]
 
@@ -52,11 +51,8 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
     """The API app serving ``settings.index_dir`` (set it first:
     :meth:`~musicrec_core.service.settings.ServiceSettings.with_catalog`); the catalog is
     loaded and the service started when the server starts the app, and both are closed
-    when it stops."""
-    set_child_niceness(settings.worker_nice)
-    idle_s = settings.worker_idle_s
-    set_default_workers(settings.decode_in_workers, retire_idle_after_s=idle_s)
-    set_fetch_workers(settings.ytdlp_in_workers, retire_idle_after_s=idle_s)
+    when it stops. The process's workers are its entry point's to configure
+    (:func:`~musicrec_core.service.workers.configure_workers`)."""
     metrics = ServiceMetrics()
     keys = ApiKeyStore(api.keys_path)
     app = api_app(api, keys, metrics)

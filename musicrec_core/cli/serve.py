@@ -60,7 +60,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     from musicrec_core.api.runner import run_server  # the server's imports, once settings read
     from musicrec_core.api.serve import serving_app
+    from musicrec_core.service.workers import configure_workers
 
+    configure_workers(settings)
     run_server(serving_app(settings, api), api)
     return EXIT_OK
 

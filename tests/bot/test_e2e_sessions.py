@@ -43,7 +43,7 @@ def api_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def live(start_live_bot: LiveBotFactory, api_key: tuple[Path, str]) -> LiveBot:
     """A bot that also serves the HTTP API from its own process, on a port the system picks."""
     api = {
-        "MUSICREC_API_IN_BOT": "true",
+        "MUSICREC_BOT_SERVES_API": "true",
         "MUSICREC_API_PORT": "0",
         "MUSICREC_API_KEYS_PATH": str(api_key[0]),
     }
@@ -196,7 +196,7 @@ def test_export_of_a_youtube_mix_gives_its_links_and_playlist_privately(
 def test_the_api_served_from_the_bot_answers_through_the_bots_own_service(
     live: LiveBot, api_key: tuple[Path, str]
 ) -> None:
-    """MUSICREC_API_IN_BOT: the bot's process listens for the API too, and an API request
+    """MUSICREC_BOT_SERVES_API: the bot's process listens for the API too, and an API request
     is counted by the bot's own service (its registry, the one the bot's commands count
     in; the bot serves no other /metrics here)."""
     line = live.process.wait_for_line("listening on http://", timeout=60)

@@ -59,6 +59,8 @@ class ApiWorld:
     api: RunningApi
     keys: dict[str, str]
     """Key name -> the key itself."""
+    videos: dict[str, str]
+    """"YouTube" video id -> the local URL it is fetched from, while a test runs."""
     work: Path
     weights: tuple[Path, Path]
     """The synthetic VGGish checkpoint and PCA file."""
@@ -140,7 +142,6 @@ def api_world(
     from musicrec_core.catalog.labels import LABELS_FILE
     from musicrec_core.embedders.vggish import VGGishEmbedder
     from musicrec_core.service.settings import ServiceSettings
-    from musicrec_core.sources.ytdlp_fetch import _serve_test_video
     from tests.helpers.api_server import RunningApi
 
     work = tmp_path_factory.mktemp("api-world")
@@ -158,9 +159,10 @@ def api_world(
         for name in (LABELS_FILE, "ontology.json"):
             shutil.copyfile(AUDIOSET_METADATA / name, labels / name)
         build_catalog(work / "index", work / "media", VGGishEmbedder.from_files(*synthetic_vggish))
-        for video_id, data in songs.items():
-            url = media.add(f"/{video_id}.mp3", data, content_type="audio/mpeg")
-            stack.enter_context(_serve_test_video(video_id, url))
+        videos = {
+            video_id: media.add(f"/{video_id}.mp3", data, content_type="audio/mpeg")
+            for video_id, data in songs.items()
+        }
         settings = ServiceSettings(
             _env_file=None,
             index_dir=work / "index",
@@ -179,11 +181,18 @@ def api_world(
         keys = {name: store.add(name, limits) for name, limits in _KEYS.items()}
         store.close()
         with RunningApi(serving_app(settings, api_settings), api_settings) as api:
-            yield ApiWorld(api, keys, work, synthetic_vggish)
+            yield ApiWorld(api, keys, videos, work, synthetic_vggish)
 
 
 @pytest.fixture
-def api_world_cache(api_world: ApiWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's cache for this test: the label files the words are read from when a
-    request needs them, and the clip cache."""
+def api_world_cache(api_world: ApiWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's cache for this test (the label files the words are read from when a
+    request needs them, and the clip cache), and its "YouTube" videos served for this
+    test only (the sources seam is process-wide: other tests must not see it)."""
+    from musicrec_core.sources.ytdlp_fetch import _serve_test_video
+
     monkeypatch.setenv("MUSICREC_CACHE_DIR", str(api_world.cache))
+    with contextlib.ExitStack() as seams:
+        for video_id, url in api_world.videos.items():
+            seams.enter_context(_serve_test_video(video_id, url))
+        yield

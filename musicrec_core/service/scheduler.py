@@ -1,12 +1,17 @@
 """Worker pools that serve members in turn (round-robin), not first come, first served.
 
 Mental model: a :class:`FairPool` runs one kind of blocking work (YouTube fetches, or
-attachment decodes) on ``workers`` threads. Every member (a Discord user id) has their own
+attachment decodes) on ``workers`` threads. Every member (a Discord user id, or an API key:
+any requester id) has their own
 queue of jobs, and the members with jobs waiting form a ring: whenever a worker is free,
 the member at the front of the ring gets their oldest job started and goes to the back.
 A member with ten jobs waiting therefore delays another member's single job by at most one
-job per worker, never by ten. The bot keeps one pool per kind of work, so slow fetches
-cannot starve decodes (nor the reverse).
+job per worker, never by ten. A member also has at most one job *running* in a pool: their
+next one waits until it ends, even with a worker free, so a member with many jobs (an API
+key with several requests in flight, a /mix with several seeds) always leaves the other
+workers to the other members, and a member who arrives later finds one free (with two
+workers, a flood of slow jobs from one member can hold only one). The service keeps one
+pool per kind of work, so slow fetches cannot starve decodes (nor the reverse).
 
 A job whose caller stops waiting (cancelled, e.g. at the request deadline) leaves the queue
 if it has not started. A started job cannot be interrupted (the functions run here have
@@ -57,6 +62,8 @@ class FairPool:
         self._workers = workers
         self._busy = 0
         self._ring: OrderedDict[int, deque[_Job]] = OrderedDict()
+        self._running: set[int] = set()
+        """Members with a job running (one each at most)."""
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"musicrec-{name}")
 
     async def run(
@@ -84,9 +91,13 @@ class FairPool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _start_jobs(self) -> None:
-        """Start the next members' jobs, in ring order, while workers are free."""
-        while self._busy < self._workers and self._ring:
-            member, jobs = next(iter(self._ring.items()))
+        """Start the next members' jobs, in ring order, while workers are free; a member
+        with a job running waits for it to end."""
+        while self._busy < self._workers:
+            member = next((m for m in self._ring if m not in self._running), None)
+            if member is None:
+                return
+            jobs = self._ring[member]
             job = jobs.popleft()
             if jobs:
                 self._ring.move_to_end(member)
@@ -95,11 +106,13 @@ class FairPool:
             if job.future.done():  # its caller stopped waiting before it started
                 continue
             self._busy += 1
+            self._running.add(member)
             work = job.future.get_loop().run_in_executor(self._executor, job.call)
-            work.add_done_callback(functools.partial(self._finished, job))
+            work.add_done_callback(functools.partial(self._finished, member, job))
 
-    def _finished(self, job: _Job, work: asyncio.Future[Any]) -> None:
+    def _finished(self, member: int, job: _Job, work: asyncio.Future[Any]) -> None:
         self._busy -= 1
+        self._running.discard(member)
         error = None if work.cancelled() else work.exception()
         if not job.future.done():
             if work.cancelled():

@@ -125,3 +125,24 @@ async def test_workers_are_named_and_keep_the_process_priority() -> None:
         pool.close()
     assert name.startswith("musicrec-decode")
     assert nice == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+async def test_a_member_runs_one_job_at_a_time_so_a_late_member_finds_a_free_worker() -> None:
+    """Two workers, one member with four slow jobs (an API key's uploads): only one of them
+    runs, and a member who asks later starts at once on the other worker."""
+    pool = FairPool("test", 2)
+    gate = Gate()
+    try:
+        flood = [asyncio.create_task(pool.run(1, gate.job(f"flood{n}"))) for n in range(4)]
+        await wait_started(gate, 1)
+        await asyncio.sleep(0.05)
+        assert gate.started == ["flood0"]  # the second worker stays free
+        polite = asyncio.create_task(pool.run(2, gate.job("polite")))
+        await wait_started(gate, 2)
+        assert gate.started == ["flood0", "polite"]
+        gate.opened.set()
+        assert await asyncio.gather(*flood, polite) == [
+            "flood0", "flood1", "flood2", "flood3", "polite"
+        ]  # fmt: skip
+    finally:
+        pool.close()

@@ -181,6 +181,7 @@ def api_world(
         keys = {name: store.add(name, limits) for name, limits in _KEYS.items()}
         store.close()
         with RunningApi(serving_app(settings, api_settings), api_settings) as api:
+            patch.undo()  # the cache was read at start-up; each test points at it again
             yield ApiWorld(api, keys, videos, work, synthetic_vggish)
 
 

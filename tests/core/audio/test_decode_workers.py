@@ -321,6 +321,8 @@ def test_a_worker_gives_back_the_memory_of_a_file_once_it_is_done(tmp_path: Path
                 session.decode(read.seek_s, read.read_s, sanitize=False, cap_frames=read.cap,
                                max_channels=8)  # fmt: skip
         assert workers.idle_pids() == [pid] and at_start is not None
-        assert resident_bytes(pid) - at_start < 8 * 2**20
+        # Without the trim the worker keeps about 32 MiB more; allocator and page noise
+        # between runs stays within a few MiB.
+        assert resident_bytes(pid) - at_start < 16 * 2**20
     finally:
         workers.close()

@@ -177,12 +177,16 @@ def _noise() -> Clip:
 def test_a_reload_swaps_annoy_for_usearch_and_refuses_a_damaged_one(tmp_path: Path) -> None:
     embedder = BandEnergyEmbedder()
     dim = embedder.id.dim
-    index_dir = build(tmp_path / "index", vectors(dim=dim, seed=1), embedder.id, n_trees=4)
+    # Both searches made exhaustive, so the two backends must agree item for item (with
+    # Annoy's default effort on 300 items a near tie could rank differently).
+    index_dir = build(
+        tmp_path / "index", vectors(dim=dim, seed=1), embedder.id, n_trees=4, search_k=4 * ITEMS
+    )
     old = CatalogIndex.load_for_serving(index_dir, expect_embedder=embedder.id)
     recommender = Recommender(old, embedder)
     expected = recommender.recommend(_noise(), 3).items
 
-    build(index_dir, vectors(dim=dim, seed=1), embedder.id, backend="usearch")
+    build(index_dir, vectors(dim=dim, seed=1), embedder.id, backend="usearch", search_k=ITEMS)
     new = recommender.reload(index_dir)
     assert new.backend == "usearch" and recommender.index is new
     with pytest.raises(CatalogError, match="closed"):

@@ -50,6 +50,8 @@ __all__ = [
     "MAX_RESULTS",
     "MAX_SEED_CHARS",
     "MAX_WORDS_TEXT",
+    "NO_SUCH_ITEM",
+    "catalog_item",
     "checked",
     "link_request",
     "recommend_router",
@@ -156,11 +158,14 @@ async def recommend_audio(
             return await service.recommend(requester, audio, n, plan, steering, exclude=exclude)
 
 
-async def _catalog_item(service: RecommendService, group: str) -> int | None:
+NO_SUCH_ITEM = "The catalog holds no item with that id."
+
+
+def catalog_item(service: RecommendService, group: str) -> int | None:
     """The served catalog's first item of ``group`` (a video id or a file's sha256), or
-    None when the catalog does not hold it."""
-    items = await asyncio.to_thread(first_items, service.recommender.index)
-    return items.get(group)
+    None when the catalog does not hold it (blocking: the first call per index reads
+    every item's group)."""
+    return first_items(service.recommender.index).get(group)
 
 
 async def _like_item(
@@ -195,14 +200,14 @@ async def similar_answer(
             group = group_for_public_id(body.seed)
         except ValueError as exc:
             raise ApiError(400, "bad_request", f"seed: {exc}.") from None
-        item = await _catalog_item(service, group)
+        item = await asyncio.to_thread(catalog_item, service, group)
         if item is None:
-            raise ApiError(404, "unknown_item", "The catalog holds no item with that id.")
+            raise ApiError(404, "unknown_item", NO_SUCH_ITEM)
         return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
     audio = link_request(body.seed, _start(body.start))
     assert audio.link is not None
     if audio.start_s is None and audio.link.start_s is None:
-        item = await _catalog_item(service, audio.link.video_id)
+        item = await asyncio.to_thread(catalog_item, service, audio.link.video_id)
         if item is not None:
             return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
     result = await recommend_audio(service, caller, "api_similar", audio, body.n, steering, exclude)

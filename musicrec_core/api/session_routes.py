@@ -32,13 +32,14 @@ from musicrec_core.api.http_errors import ApiError
 from musicrec_core.api.recommend_routes import (
     MAX_SEED_CHARS,
     MAX_WORDS_TEXT,
+    NO_SUCH_ITEM,
+    catalog_item,
     checked,
     link_request,
     steering_of,
     words_of,
 )
 from musicrec_core.api.served import answering, requester_for, service_of
-from musicrec_core.catalog.index.tracks import first_items
 from musicrec_core.errors import MusicrecError, UnknownItemError
 from musicrec_core.server_details import without_server_details
 from musicrec_core.service.service import RecommendService
@@ -108,10 +109,9 @@ def _library_seed(service: RecommendService, text: str) -> HeardSeed:
     Raises:
         ValueError: not a well-formed id. UnknownItemError: no such item.
     """
-    group = group_for_public_id(text)
-    item = first_items(service.recommender.index).get(group)
+    item = catalog_item(service, group_for_public_id(text))
     if item is None:
-        raise UnknownItemError("The catalog holds no item with that id.")
+        raise UnknownItemError(NO_SUCH_ITEM)
     seed = catalog_seed(service.recommender, item)
     return HeardSeed(text, seed.vector, seed.own_groups)
 

@@ -9,12 +9,12 @@ old index only once that query ends): no sleeps, no timing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -26,6 +26,7 @@ from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.service.catalog_reload import SIGHUP, CatalogReloads
 from tests.helpers.held_embedder import HOLD_LIMIT_S, HeldEmbedder
+from tests.helpers.index_damage import list_a_file_under_a_plain_file
 
 LOGGER = "musicrec_core.service.catalog_reload"
 
@@ -65,16 +66,26 @@ def reload_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == LOGGER]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> tuple[HeldEmbedder, CatalogIndex, Recommender, Path]:
+class Served(NamedTuple):
     """A recommender serving an "old" index, and the folder of a "new" one (12 items)."""
+
+    embedder: HeldEmbedder
+    old: CatalogIndex
+    recommender: Recommender
+    new_dir: Path
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Served:
     embedder = HeldEmbedder()
     old = CatalogIndex.load(build(tmp_path / "old", embedder, "old"))
-    return embedder, old, Recommender(old, embedder), build(tmp_path / "new", embedder, "new", 12)
+    return Served(
+        embedder, old, Recommender(old, embedder), build(tmp_path / "new", embedder, "new", 12)
+    )
 
 
 async def test_a_reload_logs_the_new_catalog_and_a_refusal_keeps_the_old_one_in_one_line(
-    served: tuple[HeldEmbedder, CatalogIndex, Recommender, Path],
+    served: Served,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -100,17 +111,13 @@ async def test_a_reload_logs_the_new_catalog_and_a_refusal_keeps_the_old_one_in_
 
 
 async def test_an_unexpected_failure_is_logged_with_its_traceback_and_the_old_one_serves(
-    served: tuple[HeldEmbedder, CatalogIndex, Recommender, Path],
+    served: Served,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, old, recommender, new_dir = served
-    version = CatalogIndex.load(new_dir).directory
-    # A file the manifest lists inside a "folder" that is a plain file: NotADirectoryError,
-    # an OSError no catalog check names.
-    manifest = json.loads((version / "manifest.json").read_text())
-    manifest["files"]["extra/part.bin"] = {"size": 1, "sha256": "0" * 64}
-    (version / "manifest.json").write_text(json.dumps(manifest))
-    (version / "extra").write_bytes(b"a file where a folder was")
+    with CatalogIndex.load(new_dir) as index:
+        version = index.directory
+    list_a_file_under_a_plain_file(version)
     caplog.set_level(logging.INFO, LOGGER)
     reloads = CatalogReloads(recommender, new_dir)
     assert await reloads.reload_in_background(SIGHUP) is None
@@ -121,7 +128,7 @@ async def test_an_unexpected_failure_is_logged_with_its_traceback_and_the_old_on
 
 
 async def test_a_cancelled_reload_runs_to_its_end_before_another_may_start(
-    served: tuple[HeldEmbedder, CatalogIndex, Recommender, Path],
+    served: Served,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     embedder, old, recommender, new_dir = served
@@ -157,7 +164,7 @@ async def test_a_cancelled_reload_runs_to_its_end_before_another_may_start(
 
 
 async def test_closing_waits_for_the_reload_in_flight_and_drops_the_ones_waiting(
-    served: tuple[HeldEmbedder, CatalogIndex, Recommender, Path],
+    served: Served,
 ) -> None:
     embedder, old, recommender, new_dir = served
     reloads = CatalogReloads(recommender, new_dir)
@@ -183,7 +190,7 @@ async def test_closing_waits_for_the_reload_in_flight_and_drops_the_ones_waiting
 
 
 async def test_sighup_reloads_until_close(
-    served: tuple[HeldEmbedder, CatalogIndex, Recommender, Path],
+    served: Served,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, old, recommender, new_dir = served

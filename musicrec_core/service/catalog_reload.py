@@ -54,11 +54,6 @@ class CatalogReloads:
         self._background: set[asyncio.Task[CatalogIndex | None]] = set()
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def running(self) -> bool:
-        """True while a reload runs (or a cancelled one's thread has not ended yet)."""
-        return self._lock.locked()
-
     async def reload(self, asked_by: str) -> CatalogIndex:
         """Prove the index folder and serve it, after any reload already running; returns
         the new index. The outcome is logged (see the module), naming ``asked_by``.

@@ -145,7 +145,7 @@ async def test_a_cancelled_reload_runs_to_its_end_before_another_may_start(
         reload.cancel()
         await turns()  # the cancellation is delivered on the next turn
         assert not reload.done(), "the cancelled reload ended while its thread still runs"
-        assert reloads.running and not second.done(), "a second reload overlaps the first"
+        assert reloads._lock.locked() and not second.done(), "a second reload overlaps the first"
     finally:
         embedder.release.set()
     with pytest.raises(asyncio.CancelledError):
@@ -154,7 +154,7 @@ async def test_a_cancelled_reload_runs_to_its_end_before_another_may_start(
     assert isinstance(result, RecommendationSet) and result.catalog == old.fingerprint
     embedder.hold.clear()
     again = await second
-    assert not reloads.running
+    assert not reloads._lock.locked()
     messages = [record.getMessage() for record in reload_lines(caplog)]
     assert [m.rsplit("asked by ", 1)[1] for m in messages] == ["an admin, cancelled)", "SIGHUP)"]
     assert recommender.recommend(noise_clip(), 1).items[0].group.startswith("new")
@@ -182,7 +182,7 @@ async def test_closing_waits_for_the_reload_in_flight_and_drops_the_ones_waiting
     finally:
         embedder.release.set()
     await closing
-    assert first.done() and not reloads.running
+    assert first.done() and not reloads._lock.locked()
     await query
     new_index = recommender.index
     assert new_index.directory.parent == new_dir

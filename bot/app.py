@@ -6,8 +6,9 @@
 event-loop lag monitor. ``setup_hook`` loads the index and the embedder its manifest names
 in a worker thread, so the event loop never waits on disk or TensorFlow; the index is proven
 first (an index folder, not a bare version folder; every sha256; a probe query).
-:meth:`MusicrecBot.reload_catalog` (``/musicrec reload`` and SIGHUP) proves a new index the
-same way beside the old one and swaps it in only if it passes.
+:meth:`MusicrecBot.reload_catalog` (``/musicrec reload``) and SIGHUP prove a new index the
+same way beside the old one and swap it in only if it passes, one reload at a time
+(:class:`~musicrec_core.service.catalog_reload.CatalogReloads`, as ``musicrec serve``).
 
 The bot is an :class:`~discord.ext.commands.AutoShardedBot`: one process runs the shards
 ``MUSICREC_SHARD_IDS`` of ``MUSICREC_SHARD_COUNT`` (default: every shard Discord
@@ -20,8 +21,6 @@ seconds (:class:`~bot.health.HealthFile`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.catalog_reload import CatalogReloads
 from musicrec_core.sources.ytdlp_workers import default_fetch_workers
 
 log = get_logger(__name__)
@@ -55,6 +55,9 @@ EXTENSIONS = (
     "bot.cogs.admin",
 )
 """Cog modules loaded at start-up, each ending in ``async def setup(bot)``."""
+
+STARTING = "musicrec is still starting up; try again in a moment."
+"""The answer to a command that needs the catalog before it is loaded."""
 
 
 class MusicrecTree(app_commands.CommandTree["MusicrecBot"]):
@@ -106,8 +109,7 @@ class MusicrecBot(commands.AutoShardedBot):
         self.metrics_endpoint: MetricsEndpoint | None = None
         self.api: EmbeddedApi | None = None
         """The HTTP API served from this process (``MUSICREC_BOT_SERVES_API``), when on."""
-        self._reload_lock = asyncio.Lock()
-        self._background: set[asyncio.Task[object]] = set()
+        self._reloads: CatalogReloads | None = None
         self._closing = False
         self._health: HealthFile | None = None
         if load_engine and settings.health_file is not None:
@@ -123,7 +125,7 @@ class MusicrecBot(commands.AutoShardedBot):
     def service(self) -> RequestService:
         """The request service (raises a friendly error while the catalog is not loaded)."""
         if self._service is None:
-            raise MusicrecError("musicrec is still starting up; try again in a moment.")
+            raise MusicrecError(STARTING)
         return self._service
 
     # Life cycle -------------------------------------------------------------------------
@@ -191,7 +193,8 @@ class MusicrecBot(commands.AutoShardedBot):
                 await asyncio.to_thread(workers.prestart)
             await asyncio.to_thread(default_fetch_workers().prestart)  # and the first link
             self.lag.start()
-            self._install_sighup()
+            self._reloads = CatalogReloads(recommender, self.settings.index_dir)
+            self._reloads.handle_sighup()
             log.info(
                 "serving %d catalog items from %s with %s",
                 len(recommender.index),
@@ -227,9 +230,9 @@ class MusicrecBot(commands.AutoShardedBot):
             await self.metrics_endpoint.stop()
         if self.api is not None:
             await self.api.stop()
+        if self._reloads is not None:
+            await self._reloads.close()
         if self._service is not None:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await self._service.close()
             await self.lag.stop()
         await super().close()
@@ -258,51 +261,19 @@ class MusicrecBot(commands.AutoShardedBot):
 
     # Reloads ----------------------------------------------------------------------------
 
-    async def reload_catalog(self) -> CatalogIndex:
-        """Load the index directory again and swap it in; the old one keeps serving on error.
+    async def reload_catalog(self, asked_by: str) -> CatalogIndex:
+        """Load the index directory again and swap it in, after any reload running in this
+        process; the old one keeps serving on error (logged either way:
+        :class:`~musicrec_core.service.catalog_reload.CatalogReloads`).
 
         Raises:
+            MusicrecError: the catalog is not loaded yet.
             CatalogError: the new index is missing, corrupt (sizes, sha256, probe query) or
                 built for another embedder (nothing changes).
         """
-        async with self._reload_lock:
-            # Proves, installs and retires in a thread (Recommender.reload). A thread cannot be
-            # stopped: if this call is cancelled, the lock is held until the thread has
-            # installed the new index or refused it, so no other reload overlaps it.
-            work = asyncio.ensure_future(
-                asyncio.to_thread(self.service.recommender.reload, self.settings.index_dir)
-            )
-            try:
-                new_index = await asyncio.shield(work)
-            except asyncio.CancelledError:
-                await asyncio.wait([work])
-                error = work.exception()
-                log.warning(
-                    "a cancelled catalog reload went on to its end: %s",
-                    f"refused ({error})" if error else "reloaded",
-                )
-                raise
-            log.info("reloaded the catalog: %d items from %s", len(new_index), new_index.directory)
-            return new_index
-
-    def _install_sighup(self) -> None:
-        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
-
-    def _on_sighup(self) -> None:
-        log.info("SIGHUP: reloading the catalog")
-        task = asyncio.get_running_loop().create_task(self._reload_logged())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _reload_logged(self) -> None:
-        """A SIGHUP reload: whatever goes wrong is logged and the old catalog keeps serving."""
-        try:
-            await self.reload_catalog()
-        except MusicrecError as exc:
-            log.error("catalog reload refused, still serving the old one: %s", exc)
-        except Exception:
-            log.exception("catalog reload failed unexpectedly, still serving the old one")
+        if self._reloads is None:
+            raise MusicrecError(STARTING)
+        return await self._reloads.reload(asked_by)
 
 
 def index_summary(index: CatalogIndex) -> dict[str, str]:

@@ -79,7 +79,7 @@ class AdminCog(commands.Cog):
     @app_commands.check(require_admin)
     async def reload(self, interaction: discord.Interaction[MusicrecBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        index = await self.bot.reload_catalog()
+        index = await self.bot.reload_catalog(f"/musicrec reload by {interaction.user.id}")
         rows = {
             **index_summary(index),
             "Catalog id": self.bot.service.fingerprint,

@@ -5,7 +5,9 @@ header deadline, connection limit and JSON errors of
 :mod:`~musicrec_core.api.connection_guard`; the request head capped at ``max_header_kib``
 (h11's largest incomplete event); idle kept-alive connections closed after
 ``keepalive_s``; no ``Server`` header; ``X-Forwarded-For`` ignored (the peer address is the
-TCP peer, which the anonymous loopback check relies on). :func:`run_server` serves until
+TCP peer, which the anonymous loopback check relies on); uvicorn's access log off, the
+app wrapped in musicrec's bounded one instead when ``access_log`` is on
+(:mod:`~musicrec_core.api.access_log`). :func:`run_server` serves until
 SIGINT or SIGTERM (SIGTERM, a supervisor's stop, ends it with status 0 once the requests in
 progress are answered and the service closed; uvicorn would raise the signal again after
 its clean shutdown, killing the process), and logs ``listening on http://HOST:PORT`` for
@@ -31,6 +33,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from musicrec_core.api.access_log import AccessLog
 from musicrec_core.api.connection_guard import configure
 from musicrec_core.api.settings import ApiSettings
 from musicrec_core.errors import MusicrecError
@@ -52,7 +55,7 @@ def server_config(app: FastAPI, settings: ApiSettings) -> uvicorn.Config:
         header_timeout_s=settings.header_timeout_s, max_connections=settings.max_connections
     )
     return uvicorn.Config(
-        app,
+        AccessLog(app) if settings.access_log else app,
         host=settings.host,
         port=settings.port,
         http=protocol,
@@ -63,6 +66,7 @@ def server_config(app: FastAPI, settings: ApiSettings) -> uvicorn.Config:
         limit_concurrency=None,
         proxy_headers=False,
         server_header=False,
+        access_log=False,
         log_config=None,
     )
 

@@ -11,9 +11,11 @@ a key spends the same budget a Discord member does, and a link either front end 
 answered from the clip cache by the other.
 
 The catalog loads before the first request is served (``/healthz`` answers ``ready``
-once it has); SIGHUP reloads it in place (a new index is proven first; a failure is logged
-and the old catalog keeps serving). The queue, the catalog size and the YouTube budget are
-copied into the metrics every :data:`GAUGE_INTERVAL_S` seconds.
+once it has); SIGHUP reloads it in place through the process's
+:class:`~musicrec_core.service.catalog_reload.CatalogReloads`, as the bot's reloads go (one
+at a time; a new index is proven first; a failure is logged and the old catalog keeps
+serving; stopping waits for a reload in flight). The queue, the catalog size and the
+YouTube budget are copied into the metrics every :data:`GAUGE_INTERVAL_S` seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -35,6 +36,7 @@ from musicrec_core.api.settings import ApiSettings
 from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.metrics import ServiceMetrics
 from musicrec_core.recommender import Recommender
+from musicrec_core.service.catalog_reload import CatalogReloads
 from musicrec_core.service.service import RecommendService
 from musicrec_core.service.settings import ServiceSettings
 from musicrec_core.sources.ytdlp_workers import default_fetch_workers
@@ -59,8 +61,10 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        index_dir = settings.index_dir
+        assert index_dir is not None, "serving_app needs settings.with_catalog()"
         recommender = await asyncio.to_thread(
-            Recommender.open, settings.index_dir, weights=settings.weight_files, serving=True
+            Recommender.open, index_dir, weights=settings.weight_files, serving=True
         )
         service = RecommendService.start(recommender, settings, metrics)
         app.state.service = service
@@ -69,15 +73,15 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
             await asyncio.to_thread(workers.prestart)
         await asyncio.to_thread(default_fetch_workers().prestart)
         gauges = asyncio.create_task(_refresh_gauges(service))
-        reload_on_sighup(service, settings)
+        reloads = CatalogReloads(recommender, index_dir)
+        reloads.handle_sighup()
         index = recommender.index
         log.info("serving %d catalog items from %s on the API", len(index), index.directory)
         try:
             yield
         finally:
             gauges.cancel()
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            await reloads.close()
             await service.close()
             recommender.close()
             keys.close()
@@ -118,28 +122,3 @@ async def _refresh_gauges(service: RecommendService) -> None:
         metrics.set_catalog(fingerprint=index.fingerprint, items=len(index))
         await service.observe_budget()
         await asyncio.sleep(GAUGE_INTERVAL_S)
-
-
-def reload_on_sighup(service: RecommendService, settings: ServiceSettings) -> None:
-    """Reload the catalog from ``settings.index_dir`` on SIGHUP (where signals can be
-    handled on the loop): proven beside the old one, which keeps serving on failure."""
-    loop = asyncio.get_running_loop()
-    pending: set[asyncio.Task[None]] = set()
-
-    async def reload() -> None:
-        index_dir = settings.index_dir
-        assert index_dir is not None
-        try:
-            index = await asyncio.to_thread(service.recommender.reload, index_dir)
-        except Exception:
-            log.exception("SIGHUP: the catalog was not reloaded; the old one keeps serving")
-        else:
-            log.info("SIGHUP: now serving catalog %s (%d items)", index.fingerprint, len(index))
-
-    def on_sighup() -> None:
-        task = loop.create_task(reload())
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)

@@ -68,6 +68,9 @@ class ApiSettings(BaseSettings):
     service answers its own overruns and this cap only catches what escapes it."""
     max_connections: int = Field(default=256, ge=1, le=100_000)
     keepalive_s: int = Field(default=5, ge=1, le=3600)
+    access_log: bool = True
+    """Log one line per request (client, method, path and query cut short, status, ms;
+    never a key: :mod:`~musicrec_core.api.access_log`)."""
 
     @property
     def max_header_bytes(self) -> int:

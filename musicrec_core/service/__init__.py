@@ -7,5 +7,6 @@ asked and who asks), :mod:`.settings` (the ``MUSICREC_`` settings both front end
 (tickets and micro-batched embedding), :mod:`.scheduler` (fair worker pools),
 :mod:`.youtube_links` and :mod:`.youtube_charge` (the clip cache, the YouTube budget and
 its shares, fetches), :mod:`.off_loop` (calls on files shared with other processes, kept
-off the event loop), :mod:`.vocabulary` (the served catalog's steering words).
+off the event loop), :mod:`.vocabulary` (the served catalog's steering words),
+:mod:`.catalog_reload` (the process's catalog reloads, whichever front end asks).
 """

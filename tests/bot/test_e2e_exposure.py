@@ -29,6 +29,7 @@ from tests.fake_discord.markdown import field_rows, read_payload, render, visibl
 from tests.fake_discord.payloads import EPHEMERAL_FLAG
 from tests.fake_discord.server import CALLBACK_DEFERRED_MESSAGE
 from tests.fake_discord.world import LIBRARY_TRACKS, build_catalog
+from tests.helpers.index_damage import list_a_file_under_a_plain_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_broken_rules")]
 
@@ -261,12 +262,7 @@ def test_sighup_survives_an_unexpected_reload_error(
     )
     with CatalogIndex.load(index_dir) as index:
         version = index.directory
-    # A file the manifest lists inside a folder that has been replaced by a plain file:
-    # reading it fails with NotADirectoryError, an OSError no catalog check names.
-    manifest = json.loads((version / "manifest.json").read_text())
-    manifest["files"]["extra/part.bin"] = {"size": 1, "sha256": "0" * 64}
-    (version / "manifest.json").write_text(json.dumps(manifest))
-    (version / "extra").write_bytes(b"a file where a folder was")
+    list_a_file_under_a_plain_file(version)
     live.process.send_signal(signal.SIGHUP)
     line = live.process.wait_for_line("catalog reload failed unexpectedly", timeout=120)
     assert "still serving the old one" in line

@@ -4,7 +4,9 @@
 checksum can tell). ``rewrite_stored_vector`` replaces one item's stored vector in
 ``vectors.ann`` and records the file's new sha256 in the manifest, as if the damage had
 happened before the build computed its checksums (only a probe query can tell).
-``make_format_1`` is not damage: it rewrites a version as a build before track tags left it.
+``list_a_file_under_a_plain_file`` makes reading the version fail with an error no catalog
+check names (NotADirectoryError), for the tests of unexpected failures. ``make_format_1``
+is not damage: it rewrites a version as a build before track tags left it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ def rewrite_stored_vector(version_dir: Path, item_id: int, values: np.ndarray) -
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"][VECTORS_FILE]["sha256"] = file_sha256(vectors_path)
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def list_a_file_under_a_plain_file(version_dir: Path) -> None:
+    """List ``extra/part.bin`` in the manifest and make ``extra`` a plain file: proving the
+    version then fails with NotADirectoryError, an OSError no catalog check names."""
+    manifest_path = version_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["extra/part.bin"] = {"size": 1, "sha256": "0" * 64}
+    manifest_path.write_text(json.dumps(manifest))
+    (version_dir / "extra").write_bytes(b"a file where a folder was")
 
 
 def make_format_1(version_dir: Path) -> None:

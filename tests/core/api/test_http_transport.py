@@ -1,6 +1,7 @@
 """The HTTP API's transport against a real uvicorn server on 127.0.0.1: JSON errors with the
 right 4xx, the key check and its limits, the body, header, connection and time caps,
-streamed uploads that leave no temporary file, ``/healthz`` and ``/metrics``.
+streamed uploads that leave no temporary file, the access log line, ``/healthz`` and
+``/metrics``.
 
 The ``/v1`` endpoints come with the request service, so this module adds **test-only
 routes** to the app (``/test/...``): a JSON echo and a query echo behind the key check, an
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -203,6 +205,27 @@ def test_an_unexpected_exception_is_a_generic_500_and_a_log_line(served, caplog)
     assert (status, _error_code(body)) == (500, "internal")
     assert "bug" not in body["error"]["message"]
     assert any("unexpected error on GET /test/boom" in r.getMessage() for r in caplog.records)
+
+
+def test_a_request_is_one_short_access_line_without_its_key(served, caplog) -> None:
+    parts, api = served
+    caplog.set_level(logging.INFO, "musicrec_core.api.access")
+    target = "/test/query?n=1&exclude=" + "x" * 3500  # near the module's 4 KiB head cap
+    status, _, _ = api.request("GET", target, headers=parts.auth())
+    assert status == 200
+    deadline = time.monotonic() + 5  # the line is written once the answer has been sent
+    while not (lines := _logged(caplog, "musicrec_core.api.access")):
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.01)
+    (line,) = lines
+    assert line.startswith('127.0.0.1 "GET /test/query?n=1&exclude=xxx')
+    assert "...(+" in line and '" 200 ' in line and line.endswith(" ms")
+    assert len(line) < 300 and parts.key not in line
+    assert not _logged(caplog, "uvicorn.access")
+
+
+def _logged(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == logger]
 
 
 def test_an_answer_over_the_request_time_cap_is_503(served) -> None:

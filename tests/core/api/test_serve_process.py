@@ -125,7 +125,7 @@ def test_serve_says_where_it_listens_reloads_on_sighup_and_ends_cleanly_on_sigte
     workers = children_of(process.pid)
     assert workers  # the yt-dlp worker started ahead, at least
     process.send_signal(signal.SIGHUP)
-    log.wait_for(re.compile(r"SIGHUP: now serving catalog"), 60)
+    log.wait_for(re.compile(r"reloaded the catalog: \d+ items .*asked by SIGHUP"), 60)
     status, _, again = RunningApi.request_port(
         port, "GET", "/v1/similar?seed=tone0440ccc&n=2", headers=key
     )

@@ -3,8 +3,9 @@ process of its own, with keys, and the same request service in the benchmark's p
 
 Mental model: :func:`prepare` makes (or reuses) a work folder holding synthetic VGGish
 weight files (``tests/helpers/vggish_files.py``: the real model's shapes, seeded random
-weights), a catalog of ``items`` random unit 128-d vectors indexed with the shipped Annoy
-settings under those weights' embedder id, each item an 11-character "YouTube" id, and the
+weights), a catalog of ``items`` random unit 128-d vectors indexed with a vector backend's
+shipped settings (Annoy unless ``--backend`` says otherwise; one catalog per backend and
+size) under those weights' embedder id, each item an 11-character "YouTube" id, and the
 cache root both processes use (``MUSICREC_CACHE_DIR``: clip cache, title cache, YouTube
 budget). :class:`ServerProcess` runs ``musicrec serve`` on it (its own interpreter, so the
 load generator never shares its GIL) with ``keys`` API keys; :func:`in_process_service`
@@ -37,7 +38,12 @@ sys.path.insert(0, str(ROOT))
 from musicrec_core.api.key_limits import KeyLimits  # noqa: E402
 from musicrec_core.api.keys import ApiKeyStore  # noqa: E402
 from musicrec_core.audio.decode_workers import default_workers  # noqa: E402
-from musicrec_core.catalog.index import IndexBuilder, ItemMeta  # noqa: E402
+from musicrec_core.catalog.index import (  # noqa: E402
+    BACKENDS,
+    DEFAULT_BACKEND,
+    IndexBuilder,
+    ItemMeta,
+)
 from musicrec_core.embedders.base import EmbedderId  # noqa: E402
 from musicrec_core.embedders.vggish import embedder_version  # noqa: E402
 from musicrec_core.embedders.vggish.checkpoint import file_md5  # noqa: E402
@@ -94,8 +100,12 @@ class Workspace:
 
 
 def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every API benchmark takes: ``--items``, ``-n`` and ``--work``."""
+    """The options every API benchmark takes: ``--items``, ``--backend``, ``-n`` and
+    ``--work``."""
     parser.add_argument("--items", type=int, default=1_000_000, help="catalog size")
+    parser.add_argument(
+        "--backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND, help="vector backend"
+    )
     parser.add_argument("-n", type=int, default=10, help="items per answer")
     parser.add_argument("--work", type=Path, default=Path("/tmp/musicrec-bench-api"))
 
@@ -105,9 +115,9 @@ def catalog_id(number: int) -> str:
     return f"c{number:010d}"
 
 
-def prepare(folder: Path, items: int) -> Workspace:
-    """The workspace in ``folder`` with a catalog of ``items`` (built once per size and
-    reused); sets ``MUSICREC_CACHE_DIR`` for this process too."""
+def prepare(folder: Path, items: int, backend: str = DEFAULT_BACKEND) -> Workspace:
+    """The workspace in ``folder`` with a catalog of ``items`` in ``backend`` (built once per
+    size and backend, and reused); sets ``MUSICREC_CACHE_DIR`` for this process too."""
     folder.mkdir(parents=True, exist_ok=True)
     cache_root = folder / "cache"
     os.environ["MUSICREC_CACHE_DIR"] = str(cache_root)
@@ -118,11 +128,14 @@ def prepare(folder: Path, items: int) -> Workspace:
     embedder = EmbedderId(
         name="vggish", version=embedder_version(file_md5(checkpoint), file_md5(pca)), dim=128
     )
-    index_dir = folder / f"catalog-{items}"
+    index_dir = folder / catalog_folder(items, backend)
     if not (index_dir / "CURRENT").exists():
         started = time.perf_counter()
-        build_random_catalog(index_dir, items, embedder)
-        print(f"built {items:,} items in {time.perf_counter() - started:.0f} s", flush=True)
+        build_random_catalog(index_dir, items, embedder, backend)
+        print(
+            f"built {items:,} items ({backend}) in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     upload_dir = folder / "uploads"
     upload_dir.mkdir(exist_ok=True)
     return Workspace(
@@ -131,11 +144,19 @@ def prepare(folder: Path, items: int) -> Workspace:
     )  # fmt: skip
 
 
-def build_random_catalog(target: Path, items: int, embedder: EmbedderId, seed: int = 0) -> None:
+def catalog_folder(items: int, backend: str) -> str:
+    """The work folder's name for a catalog of ``items`` in ``backend`` (Annoy's keeps the
+    name it had before there was a choice)."""
+    return f"catalog-{items}" if backend == DEFAULT_BACKEND else f"catalog-{backend}-{items}"
+
+
+def build_random_catalog(
+    target: Path, items: int, embedder: EmbedderId, backend: str = DEFAULT_BACKEND, seed: int = 0
+) -> None:
     """``items`` random unit vectors (float32 [items, 128]) as YouTube items, with the
-    shipped index settings."""
+    backend's shipped index settings."""
     rng = np.random.default_rng(seed)
-    with IndexBuilder(target, embedder=embedder, pooling="mean") as builder:
+    with IndexBuilder(target, embedder=embedder, pooling="mean", backend=backend) as builder:
         for start in range(0, items, _CHUNK):
             count = min(_CHUNK, items - start)
             vectors = unit_rows(rng.standard_normal((count, embedder.dim)))

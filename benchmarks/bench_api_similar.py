@@ -1,16 +1,17 @@
 """``GET /v1/similar`` under an autoplay load against the same service call in process,
 same run (issue 21: p95 at most 20 ms, 0 errors, at most 3 ms API overhead at p50).
 
-Run: ``nice python benchmarks/bench_api_similar.py [--items 1000000] [--rate 100]
-[--clients 50] [--keys 10] [--seconds 20] [--rounds 3] [-n 10] [--work DIR]``
+Run: ``nice python benchmarks/bench_api_similar.py [--items 1000000] [--backend annoy]
+[--rate 100] [--clients 50] [--keys 10] [--seconds 20] [--rounds 3] [-n 10] [--work DIR]``
 
-The catalog (:mod:`api_bench_setup`): ``--items`` random 128-d items, built once into
-``--work`` and reused, served by ``musicrec serve`` in its own process. ``--seeds``
-"YouTube" seeds not in the catalog, each with its pooled vector in the clip cache (the
-window a link without ``t=`` asks for) and an ``exclude`` of the ``--exclude`` items it is
-nearest to (the tracks a session already played); the titles of every result the
-requests can get are put in the title cache as found answers. So every request is the
-autoplay call's warm path: clip-cache hit, Annoy search, title-cache read; nothing is
+The catalog (:mod:`api_bench_setup`): ``--items`` random 128-d items in a ``--backend``
+index (annoy or usearch, at its default settings), built once into ``--work`` and reused,
+served by ``musicrec serve`` in its own process. ``--seeds`` "YouTube" seeds not in the
+catalog, each with its pooled vector in the clip cache (the window a link without ``t=``
+asks for) and an ``exclude`` of the ``--exclude`` items it is nearest to (the tracks a
+session already played); the titles of every result the requests can get are put in the
+title cache as found answers. So every request is the
+autoplay call's warm path: clip-cache hit, index search, title-cache read; nothing is
 fetched and the network is never asked.
 
 Load: ``--clients`` clients, spread over ``--keys`` API keys, each sending one request
@@ -285,7 +286,7 @@ def summary(name: str, runs: list[Outcome]) -> dict[str, float]:
 
 
 async def measure(args: argparse.Namespace) -> None:
-    workspace = prepare(args.work, args.items)
+    workspace = prepare(args.work, args.items, args.backend)
     keys = add_keys(workspace, args.keys)
     service = await in_process_service(workspace)
     try:
@@ -337,8 +338,8 @@ def report(
     args: argparse.Namespace, loaded: dict[str, list[Outcome]], quiet: dict[str, list[Outcome]]
 ) -> None:
     print(
-        f"\n{args.items:,} items, {args.clients} clients on {args.keys} keys, {args.rate:g} "
-        f"requests/s, {args.seconds:g} s x {args.rounds} rounds, n={args.n}, "
+        f"\n{args.items:,} items ({args.backend}), {args.clients} clients on {args.keys} keys, "
+        f"{args.rate:g} requests/s, {args.seconds:g} s x {args.rounds} rounds, n={args.n}, "
         f"exclude {args.exclude} ids; medians over rounds:"
     )
     base, http = summary("in process", loaded["in process"]), summary("HTTP", loaded["HTTP"])

@@ -117,7 +117,7 @@ async def in_process(
 
 
 async def measure(args: argparse.Namespace) -> None:
-    workspace = prepare(args.work, args.items)
+    workspace = prepare(args.work, args.items, args.backend)
     (key,) = add_keys(workspace, 1)
     service = await in_process_service(workspace)
     listener = socket.create_server(("127.0.0.1", 0))

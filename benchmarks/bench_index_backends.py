@@ -6,7 +6,8 @@ Run: ``nice python benchmarks/bench_index_backends.py [--size 1000000] [--querie
 Data: bench_index.py's *hard* set (size / 100 overlapping isotropic clusters, 128-d), its
 held-out queries, and exact cosine top-10 as the truth. Each backend's index is built with
 IndexBuilder at its defaults and kept under ``--cache`` (a later run reuses it and reports
-the build time recorded then; delete the folder to rebuild).
+the build time recorded then; delete the folder to rebuild); a build prints its wall and
+CPU seconds (the CPU is the fairer figure on a shared machine) and the load average.
 
 Each backend is then measured in its own fresh process (so one's pages never count for the
 other): CatalogIndex.load time, resident and proportional bytes of the vector file's
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -169,8 +171,13 @@ def main() -> None:
     for backend in args.backends:
         folder = args.cache / f"{backend}-hard-{args.size}"
         if not folder.exists():
+            cpu_before = time.process_time()
             build_s, peak_mb = build_ours(data, folder, None, backend)
-            print(f"  built {backend}: {build_s:.0f} s, peak RSS {peak_mb:.0f} MB", flush=True)
+            print(
+                f"  built {backend}: {build_s:.0f} s ({time.process_time() - cpu_before:.0f} "
+                f"CPU-s, all threads), peak RSS {peak_mb:.0f} MB; {os.getloadavg()[0]:.1f} load",
+                flush=True,
+            )
         results[backend] = measure(folder, queries_file)
     base = results[args.backends[0]]["file_bytes"]
     mib = 1 << 20

@@ -37,7 +37,7 @@ from musicrec_core.api.auth import Caller, require_caller
 from musicrec_core.api.http_errors import ApiError
 from musicrec_core.api.served import answering, requester_for, service_of
 from musicrec_core.api.upload import Upload, receive_upload
-from musicrec_core.catalog.index.tracks import first_items
+from musicrec_core.catalog.index.tracks import first_items, first_items_if_read
 from musicrec_core.recommender import RecommendationSet
 from musicrec_core.service.request import AudioRequest, LocalFile, parse_start
 from musicrec_core.service.service import RecommendService
@@ -52,6 +52,7 @@ __all__ = [
     "MAX_WORDS_TEXT",
     "NO_SUCH_ITEM",
     "catalog_item",
+    "catalog_item_soon",
     "checked",
     "link_request",
     "recommend_router",
@@ -168,6 +169,17 @@ def catalog_item(service: RecommendService, group: str) -> int | None:
     return first_items(service.recommender.index).get(group)
 
 
+async def catalog_item_soon(service: RecommendService, group: str) -> int | None:
+    """:func:`catalog_item` for the event loop: a dict look-up in place once the catalog's
+    groups were read (every call after the first per index), else read in a thread. The
+    hop to a thread costs more than the look-up (measured: the largest share of the API's
+    own time on a ``/v1/similar`` seed; benchmarks/bench_api_similar.py)."""
+    found = first_items_if_read(service.recommender.index)
+    if found is not None:
+        return found.get(group)
+    return await asyncio.to_thread(catalog_item, service, group)
+
+
 async def _like_item(
     service: RecommendService,
     caller: Caller,
@@ -200,14 +212,14 @@ async def similar_answer(
             group = group_for_public_id(body.seed)
         except ValueError as exc:
             raise ApiError(400, "bad_request", f"seed: {exc}.") from None
-        item = await asyncio.to_thread(catalog_item, service, group)
+        item = await catalog_item_soon(service, group)
         if item is None:
             raise ApiError(404, "unknown_item", NO_SUCH_ITEM)
         return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
     audio = link_request(body.seed, _start(body.start))
     assert audio.link is not None
     if audio.start_s is None and audio.link.start_s is None:
-        item = await asyncio.to_thread(catalog_item, service, audio.link.video_id)
+        item = await catalog_item_soon(service, audio.link.video_id)
         if item is not None:
             return answer_from(await _like_item(service, caller, item, body.n, steering, exclude))
     result = await recommend_audio(service, caller, "api_similar", audio, body.n, steering, exclude)

@@ -21,7 +21,7 @@ import numpy as np
 from musicrec_core.catalog.index.loaded import CatalogIndex
 from musicrec_core.catalog.index.manifest import TrackTag
 
-__all__ = ["first_items", "item_groups", "items_of_groups", "tags_by_track"]
+__all__ = ["first_items", "first_items_if_read", "item_groups", "items_of_groups", "tags_by_track"]
 
 _META_CHUNK = 5_000
 """Items whose metadata one SQLite query fetches."""
@@ -44,6 +44,12 @@ def first_items(index: CatalogIndex) -> dict[str, int]:
     """Each group's first (lowest) item id, groups in the order of those ids (the caller
     must not change the dict: it is kept for the next)."""
     return _cached(_first, index, _first_of_groups)
+
+
+def first_items_if_read(index: CatalogIndex) -> dict[str, int] | None:
+    """:func:`first_items` of ``index`` when something already read it, else None; never
+    waits (not even for a read in progress), so an event loop may call it."""
+    return _first.get(index)
 
 
 def items_of_groups(index: CatalogIndex, groups: set[str]) -> np.ndarray:

@@ -8,8 +8,8 @@ backends existed). Two implement the seam:
 
 - ``annoy`` (:mod:`.annoy_vectors`, the default): a forest of random-projection trees.
 - ``usearch`` (:mod:`.usearch_vectors`): an HNSW graph over the same float32 vectors, in
-  0.39 of Annoy's bytes at the default settings, with higher recall and a tenth of the
-  latency on the hard 1M set, but a build about five times as long
+  0.39 of Annoy's bytes at the default settings, with higher recall and a fraction of the
+  latency on the hard 1M set, but a build about four times as long (six times the CPU)
   (``benchmarks/bench_index_backends.py``).
 
 Both answer with exact float32 cosines of the stored vectors and return the stored vectors

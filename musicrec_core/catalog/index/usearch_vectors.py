@@ -12,7 +12,8 @@ Annoy's: on the hard 1M set at the default expansion_add of 64, 1,582 s and 953 
 against Annoy's 367 s and 153 CPU-s, same run on a busy 2-core machine (at the former 128,
 2,501 s against 503 s); its threads make it non-deterministic (no seed).
 
-The vectors stay float32: measured on the hard 200k set (expansion_add 64, one run),
+The vectors stay float32: measured on the hard 200k set (expansion_add 64, one run of
+benchmarks/bench_usearch_settings.py),
 usearch's f16 would take 405 bytes per item (0.61x) at recall@10 0.996-1.000, and its i8
 277 bytes (0.42x) but at 0.93, below the 0.95 the catalog keeps.
 

@@ -23,6 +23,13 @@ of ``--runs`` runs. ``--api-nice N`` starts the server N steps below the bot's C
 ``--api-in-bot`` serves the API from the bot's own process instead
 (``MUSICREC_BOT_SERVES_API=true``): one request service, one queue and one set of fair pools
 for the key and the members.
+
+``--key-yield-s 0,2`` runs each value of ``MUSICREC_KEY_YIELD_S`` (how long each heavy step of
+a key's request waits while a member's request is in progress on the machine; 0 = the key
+never waits) ``--runs`` times, interleaved (0, 2, 0, 2, ...) so the machine's load falls on
+both alike, and prints each value's median. Each run also prints the 1-min load average at
+its start and end, and the CPU seconds the bot and the server (each with every process
+under it) used in each phase.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from bench_fairness import (  # noqa: E402
     prepare,
     run_phase,
 )
+from proc_tree import tree_cpu_s  # noqa: E402
 
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
 from tests.fake_discord.server import FakeDiscord  # noqa: E402
@@ -124,10 +132,11 @@ class ApiFlood:
 
 
 def one_run(
-    media: Media, phase_s: float, api_nice: int, in_bot: bool, inflight: int
+    media: Media, phase_s: float, api_nice: int, in_bot: bool, inflight: int, key_yield: str
 ) -> dict[str, Any]:
-    """The bot and the API (its own server, or the bot's, ``in_bot``) through the polite
-    phase and the flood phase."""
+    """The bot and the API (its own server, or the bot's, ``in_bot``; keys' steps yielding
+    to members at most ``key_yield`` s, "" = the default) through the polite phase and the
+    flood phase."""
     work = media.work
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     with LocalHTTPServer() as server, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
@@ -139,6 +148,8 @@ def one_run(
         extra = {**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false", "MUSICREC_API_PORT": str(port)}
         if in_bot:
             extra["MUSICREC_BOT_SERVES_API"] = "true"
+        if key_yield:
+            extra["MUSICREC_KEY_YIELD_S"] = key_yield
         env = bot_environment(
             fake, index_dir=work / "index", checkpoint=media.checkpoint, pca=media.pca,
             cache_dir=cache, extra=extra,
@@ -147,11 +158,12 @@ def one_run(
         bot = BotProcess(env, serve_videos=videos if in_bot else None)
         try:
             with contextlib.ExitStack() as stack:
+                pids = {"bot": bot.process.pid}
                 if not in_bot:
                     api = stack.enter_context(ApiProcess(env, serve_videos=videos, nice=api_nice))
-                    port = api.port
+                    port, pids["server"] = api.port, api.process.pid
                 bot.wait_ready()
-                figures = phases(fake, port, key, media, phase_s)
+                figures = phases(fake, port, key, media, phase_s, pids)
         finally:
             bot.stop()
         figures["violations"] = list(fake.violations)
@@ -159,8 +171,16 @@ def one_run(
     return figures
 
 
-def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float) -> dict[str, Any]:
-    """Warm both front ends, then the two phases; the figures."""
+def cpu_s(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process with every process under it."""
+    return {name: tree_cpu_s(pid) for name, pid in pids.items()}
+
+
+def phases(
+    fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float, pids: dict[str, int]
+) -> dict[str, Any]:
+    """Warm both front ends, then the two phases; the figures (``cpu``: CPU seconds of
+    each process in ``pids`` in each phase)."""
     songs = [
         fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg") for path in media.song_files
     ]
@@ -172,14 +192,17 @@ def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float)
     warm_api.stop()
     time.sleep(5.5)  # past the warm-up member's cooldown
     last_sent: dict[str, float] = {}
+    before = cpu_s(pids)
     base_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
     base_times, base_refused = polite_outcome(fake, base_ids)
+    between = cpu_s(pids)
     flood = ApiFlood(port, key, media)
     try:
         flood_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
     finally:
         flood.stop()
     flood_times, flood_refused = polite_outcome(fake, flood_ids)
+    after = cpu_s(pids)
     return {
         "base_p95": percentile(base_times, 0.95),
         "flood_p95": percentile(flood_times, 0.95),
@@ -189,6 +212,7 @@ def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float)
         "refused": base_refused + flood_refused,
         "flood": dict(flood.answers),
         "latest_ack_s": latest_acknowledgement_s(fake),
+        "cpu": {name: (between[name] - before[name], after[name] - between[name]) for name in pids},
     }
 
 
@@ -203,41 +227,78 @@ def main() -> int:
     parser.add_argument(
         "--key-inflight", type=int, default=4, help="the flooding key's in-flight limit"
     )
+    parser.add_argument(
+        "--key-yield-s",
+        default="",
+        help="MUSICREC_KEY_YIELD_S values to compare, comma-separated (default: the default)",
+    )
     args = parser.parse_args()
+    yields = args.key_yield_s.split(",")
     print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
-          f"{args.phase_s:.0f} s per phase; one API key flooding at {FLOOD_RATE:g}/s; "
+          f"{args.phase_s:.0f} s per phase; one API key flooding at {FLOOD_RATE:g}/s "
+          f"({args.key_inflight} in flight); "
           + ("the API in the bot" if args.api_in_bot else
              f"the server {args.api_nice} nice steps below the bot"))  # fmt: skip
-    runs = []
+    runs: dict[str, list[dict[str, Any]]] = {value: [] for value in yields}
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-api-fair-") as scratch:
         media = prepare(Path(scratch))
         for number in range(1, args.runs + 1):
-            figures = one_run(
-                media, args.phase_s, args.api_nice, args.api_in_bot, args.key_inflight
-            )
-            runs.append(figures)
-            base_n, flood_n = figures["answered"]
-            print(f"run {number}: polite p95 {figures['base_p95']:.2f} s alone -> "
-                  f"{figures['flood_p95']:.2f} s during the API flood, ratio "
-                  f"{figures['ratio']:.2f}x (p50 {figures['base_p50']:.2f} -> "
-                  f"{figures['flood_p50']:.2f} s; {base_n} + {flood_n} answered, "
-                  f"{len(figures['refused'])} refused); latest ack "
-                  f"{figures['latest_ack_s']:.2f} s")  # fmt: skip
-            print(f"  API flood answers (kind, status): {figures['flood']}")
-            for text in figures["refused"]:
-                print(f"  polite refusal: {text}")
-            for violation in figures["violations"]:
-                print(f"  violation: {violation}")
+            for value in yields:
+                load_before = os.getloadavg()[0]
+                figures = one_run(
+                    media,
+                    args.phase_s,
+                    args.api_nice,
+                    args.api_in_bot,
+                    args.key_inflight,
+                    value,
+                )
+                figures["load"] = (load_before, os.getloadavg()[0])
+                runs[value].append(figures)
+                report(number, yield_label(value), figures)
+    failed = False
+    for value, done in runs.items():
+        failed |= summary(yield_label(value), done)
+    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+    return 1 if failed else 0
+
+
+def yield_label(value: str) -> str:
+    return f"MUSICREC_KEY_YIELD_S={value}" if value else "MUSICREC_KEY_YIELD_S default"
+
+
+def report(number: int, label: str, figures: dict[str, Any]) -> None:
+    """One run's lines."""
+    base_n, flood_n = figures["answered"]
+    print(f"run {number} ({label}; load {figures['load'][0]:.1f} -> {figures['load'][1]:.1f}): "
+          f"polite p95 {figures['base_p95']:.2f} s alone -> "
+          f"{figures['flood_p95']:.2f} s during the API flood, ratio "
+          f"{figures['ratio']:.2f}x (p50 {figures['base_p50']:.2f} -> "
+          f"{figures['flood_p50']:.2f} s; {base_n} + {flood_n} answered, "
+          f"{len(figures['refused'])} refused); latest ack "
+          f"{figures['latest_ack_s']:.2f} s")  # fmt: skip
+    cpu = ", ".join(
+        f"{name} {alone:.1f} -> {flood:.1f}" for name, (alone, flood) in figures["cpu"].items()
+    )
+    print(f"  CPU-s alone -> during the flood: {cpu}")
+    print(f"  API flood answers (kind, status): {figures['flood']}")
+    for text in figures["refused"]:
+        print(f"  polite refusal: {text}")
+    for violation in figures["violations"]:
+        print(f"  violation: {violation}")
+
+
+def summary(label: str, runs: list[dict[str, Any]]) -> bool:
+    """Print the median of ``runs``; whether they missed a goal."""
     ratios = [r["ratio"] for r in runs]
-    print(f"\nmedian of {len(runs)} runs: polite p95 "
+    print(f"\n{label}, median of {len(runs)} runs: polite p95 "
           f"{statistics.median(r['base_p95'] for r in runs):.2f} s alone, "
           f"{statistics.median(r['flood_p95'] for r in runs):.2f} s during the flood; "
           f"ratio {statistics.median(ratios):.2f}x (goal <= 1.5x; each run "
           f"{', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
-    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
     failed = any(r["refused"] or r["violations"] for r in runs)
-    return 1 if failed or statistics.median(ratios) > 1.5 else 0
+    return failed or statistics.median(ratios) > 1.5
 
 
 if __name__ == "__main__":

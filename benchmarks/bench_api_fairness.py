@@ -36,7 +36,8 @@ never waits) ``--runs`` times, interleaved (0, 2, 0, 2, ...) so the machine's lo
 both alike, and prints each value's median. Each run also prints the 1-min load average at
 its start and end, the CPU seconds the bot and the server (each with every process
 under it) used in each phase, and the bot's mean decode and embed stage times in each
-(from its /metrics), which say where a member's extra wait was spent.
+(from its /metrics), which say where a member's extra wait was spent (with the API in the
+bot, the key's requests are in them too).
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def one_run(
             bot.stop()
         figures["violations"] = list(fake.violations)
     figures["ratio"] = figures["flood_p95"] / figures["base_p95"]
+    figures["in_bot"] = in_bot
     return figures
 
 
@@ -366,7 +368,8 @@ def report(number: int, label: str, figures: dict[str, Any]) -> None:
     means = ", ".join(
         f"{stage} {alone:.0f} -> {flood:.0f}" for stage, (alone, flood) in figures["stages"].items()
     )
-    print(f"  the bot's mean stage times alone -> during the flood, ms: {means}")
+    print(f"  the bot's mean stage times alone -> during the flood, ms: {means}"
+          + (" (the key's requests included)" if figures["in_bot"] else ""))  # fmt: skip
     print(f"  API flood answers (kind, status): {figures['flood']}")
     for text in figures["refused"]:
         print(f"  polite refusal: {text}")

@@ -49,8 +49,8 @@ def api_key(env: Mapping[str, str], *args: str) -> str:
 
 class ApiProcess:
     """``musicrec serve --port PORT`` in ``env``, videos in ``serve_videos`` (id -> loopback
-    URL) fetched from the local server, ``nice`` steps below this process's priority; use as
-    a context manager."""
+    URL) fetched from the local server, ``nice`` steps below this process's priority, or in
+    the idle CPU class (``idle``: ``chrt --idle 0``, Linux); use as a context manager."""
 
     def __init__(
         self,
@@ -58,9 +58,11 @@ class ApiProcess:
         *,
         serve_videos: Mapping[str, str] | None = None,
         nice: int = 0,
+        idle: bool = False,
     ) -> None:
         self.port = free_port()
         command = ["nice", "-n", str(nice)] if nice else []
+        command += ["chrt", "--idle", "0"] if idle else []
         command += [sys.executable, "-m", "tests.helpers.launch_api"]
         for video_id, url in (serve_videos or {}).items():
             command += ["--serve-video", f"{video_id}={url}"]

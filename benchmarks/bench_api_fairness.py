@@ -19,10 +19,25 @@ Two phases per run, both with both processes up: four polite members each send /
 Prints each run's polite p95 reply time (dispatch -> answer) in both phases and their ratio
 (goal <= 1.5x), polite refusals (goal 0), how the flood was answered, and the median ratio
 of ``--runs`` runs. ``--api-nice N`` starts the server N steps below the bot's CPU priority
-(an operator's remedy to try: the two processes' schedulers do not see each other).
+(an operator's remedy to try: the two processes' schedulers do not see each other; under
+``nice -n 19`` it changes nothing, since 19 is the lowest step), ``--api-idle`` in the idle
+CPU class (``chrt --idle 0``: it runs on CPU time nothing else wants).
 ``--api-in-bot`` serves the API from the bot's own process instead
 (``MUSICREC_BOT_SERVES_API=true``): one request service, one queue and one set of fair pools
 for the key and the members.
+
+``--segments 3`` splits each phase into three pieces taken in turn (alone, flood, alone,
+flood, ...), so that a change in the machine's other load falls on both phases alike; the
+polite figures of a phase pool its pieces.
+
+``--key-yield-s 0,2`` runs each value of ``MUSICREC_KEY_YIELD_S`` (how long each heavy step of
+a key's request waits while a member's request is in progress on the machine; 0 = the key
+never waits) ``--runs`` times, interleaved (0, 2, 0, 2, ...) so the machine's load falls on
+both alike, and prints each value's median. Each run also prints the 1-min load average at
+its start and end, the CPU seconds the bot and the server (each with every process
+under it) used in each phase, and the bot's mean decode and embed stage times in each
+(from its /metrics), which say where a member's extra wait was spent (with the API in the
+bot, the key's requests are in them too).
 """
 
 from __future__ import annotations
@@ -60,6 +75,8 @@ from bench_fairness import (  # noqa: E402
     prepare,
     run_phase,
 )
+from proc_tree import tree_cpu_s  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from tests.fake_discord.bot_process import BotProcess, bot_environment  # noqa: E402
 from tests.fake_discord.server import FakeDiscord  # noqa: E402
@@ -124,10 +141,18 @@ class ApiFlood:
 
 
 def one_run(
-    media: Media, phase_s: float, api_nice: int, in_bot: bool, inflight: int
+    media: Media,
+    phase_s: float,
+    segments: int,
+    api_nice: int,
+    api_idle: bool,
+    in_bot: bool,
+    inflight: int,
+    key_yield: str,
 ) -> dict[str, Any]:
-    """The bot and the API (its own server, or the bot's, ``in_bot``) through the polite
-    phase and the flood phase."""
+    """The bot and the API (its own server, or the bot's, ``in_bot``; keys' steps yielding
+    to members at most ``key_yield`` s, "" = the default) through the polite phase and the
+    flood phase, in ``segments`` pieces each."""
     work = media.work
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     with LocalHTTPServer() as server, FakeDiscord(token=TOKEN, extra_members=("guest",)) as fake:
@@ -136,9 +161,17 @@ def one_run(
             for video in LINK_VIDEOS
         }
         port = free_port()
-        extra = {**DEFAULTS, "MUSICREC_TITLE_LOOKUP": "false", "MUSICREC_API_PORT": str(port)}
+        metrics_port = free_port()
+        extra = {
+            **DEFAULTS,
+            "MUSICREC_TITLE_LOOKUP": "false",
+            "MUSICREC_API_PORT": str(port),
+            "MUSICREC_METRICS_PORT": str(metrics_port),
+        }
         if in_bot:
             extra["MUSICREC_BOT_SERVES_API"] = "true"
+        if key_yield:
+            extra["MUSICREC_KEY_YIELD_S"] = key_yield
         env = bot_environment(
             fake, index_dir=work / "index", checkpoint=media.checkpoint, pca=media.pca,
             cache_dir=cache, extra=extra,
@@ -147,20 +180,61 @@ def one_run(
         bot = BotProcess(env, serve_videos=videos if in_bot else None)
         try:
             with contextlib.ExitStack() as stack:
+                pids = {"bot": bot.process.pid}
                 if not in_bot:
-                    api = stack.enter_context(ApiProcess(env, serve_videos=videos, nice=api_nice))
-                    port = api.port
+                    server = ApiProcess(env, serve_videos=videos, nice=api_nice, idle=api_idle)
+                    api = stack.enter_context(server)
+                    port, pids["server"] = api.port, api.process.pid
                 bot.wait_ready()
-                figures = phases(fake, port, key, media, phase_s)
+                figures = phases(fake, port, key, media, phase_s, pids, segments, metrics_port)
         finally:
             bot.stop()
         figures["violations"] = list(fake.violations)
     figures["ratio"] = figures["flood_p95"] / figures["base_p95"]
+    figures["in_bot"] = in_bot
     return figures
 
 
-def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float) -> dict[str, Any]:
-    """Warm both front ends, then the two phases; the figures."""
+def cpu_s(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process with every process under it."""
+    return {name: tree_cpu_s(pid) for name, pid in pids.items()}
+
+
+def bot_stages(metrics_port: int) -> Counter[str]:
+    """The bot's stage totals so far (``<stage>_s``: seconds, ``<stage>_n``: count) from
+    its /metrics."""
+    connection = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=30)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    totals: Counter[str] = Counter()
+    for family in text_string_to_metric_families(text):
+        if family.name != "musicrec_stage_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "")
+            if sample.name.endswith("_sum"):
+                totals[f"{stage}_s"] += sample.value
+            elif sample.name.endswith("_count"):
+                totals[f"{stage}_n"] += sample.value
+    return totals
+
+
+def phases(
+    fake: FakeDiscord,
+    port: int,
+    key: str,
+    media: Media,
+    phase_s: float,
+    pids: dict[str, int],
+    segments: int,
+    metrics_port: int,
+) -> dict[str, Any]:
+    """Warm both front ends, then the two phases, each in ``segments`` pieces taken in turn
+    (alone, flood, alone, flood, ...); the figures (``cpu``: CPU seconds of each process in
+    ``pids`` in each phase; ``stages``: the bot's mean decode and embed times in each, ms)."""
     songs = [
         fake.add_attachment(path.read_bytes(), path.name, "audio/mpeg") for path in media.song_files
     ]
@@ -172,23 +246,45 @@ def phases(fake: FakeDiscord, port: int, key: str, media: Media, phase_s: float)
     warm_api.stop()
     time.sleep(5.5)  # past the warm-up member's cooldown
     last_sent: dict[str, float] = {}
-    base_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
-    base_times, base_refused = polite_outcome(fake, base_ids)
-    flood = ApiFlood(port, key, media)
-    try:
-        flood_ids, _ = run_phase(fake, songs, phase_s, None, last_sent)
-    finally:
-        flood.stop()
-    flood_times, flood_refused = polite_outcome(fake, flood_ids)
+    times: dict[str, list[float]] = {"alone": [], "flood": []}
+    cpu = {name: {"alone": 0.0, "flood": 0.0} for name in pids}
+    refused: list[str] = []
+    answers: Counter[tuple[str, int]] = Counter()
+    stages = {"alone": Counter[str](), "flood": Counter[str]()}
+    for _ in range(segments):
+        for phase in ("alone", "flood"):
+            before, stages_before = cpu_s(pids), bot_stages(metrics_port)
+            flood = ApiFlood(port, key, media) if phase == "flood" else None
+            try:
+                ids, _ = run_phase(fake, songs, phase_s / segments, None, last_sent)
+            finally:
+                if flood is not None:
+                    flood.stop()
+                    answers.update(flood.answers)
+            answered, refusals = polite_outcome(fake, ids)
+            times[phase] += answered
+            refused += refusals
+            for name, seconds in cpu_s(pids).items():
+                cpu[name][phase] += seconds - before[name]
+            stages[phase].update(bot_stages(metrics_port))
+            stages[phase].subtract(stages_before)
     return {
-        "base_p95": percentile(base_times, 0.95),
-        "flood_p95": percentile(flood_times, 0.95),
-        "base_p50": statistics.median(base_times),
-        "flood_p50": statistics.median(flood_times),
-        "answered": (len(base_times), len(flood_times)),
-        "refused": base_refused + flood_refused,
-        "flood": dict(flood.answers),
+        "base_p95": percentile(times["alone"], 0.95),
+        "flood_p95": percentile(times["flood"], 0.95),
+        "base_p50": statistics.median(times["alone"]),
+        "flood_p50": statistics.median(times["flood"]),
+        "answered": (len(times["alone"]), len(times["flood"])),
+        "refused": refused,
+        "flood": dict(answers),
         "latest_ack_s": latest_acknowledgement_s(fake),
+        "cpu": {name: (spent["alone"], spent["flood"]) for name, spent in cpu.items()},
+        "stages": {
+            stage: tuple(
+                1000 * totals[f"{stage}_s"] / max(1, totals[f"{stage}_n"])
+                for totals in (stages["alone"], stages["flood"])
+            )
+            for stage in ("decode", "embed")
+        },
     }
 
 
@@ -196,48 +292,101 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phase-s", type=float, default=36.0, help="length of each phase")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--segments",
+        type=int,
+        default=1,
+        help="pieces of each phase, taken in turn (alone, flood, alone, ...)",
+    )
     parser.add_argument("--api-nice", type=int, default=0, help="the server's extra niceness")
+    parser.add_argument("--api-idle", action="store_true", help="the server in the idle CPU class")
     parser.add_argument(
         "--api-in-bot", action="store_true", help="serve the API from the bot's own process"
     )
     parser.add_argument(
         "--key-inflight", type=int, default=4, help="the flooding key's in-flight limit"
     )
+    parser.add_argument(
+        "--key-yield-s",
+        default="",
+        help="MUSICREC_KEY_YIELD_S values to compare, comma-separated (default: the default)",
+    )
     args = parser.parse_args()
+    yields = args.key_yield_s.split(",")
     print(f"1-min load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     print(f"polite /recommend, {len(POLITE)} members every {POLITE_EVERY_S:.0f} s, "
-          f"{args.phase_s:.0f} s per phase; one API key flooding at {FLOOD_RATE:g}/s; "
+          f"{args.phase_s:.0f} s per phase in {args.segments} piece(s) taken in turn; "
+          f"one API key flooding at {FLOOD_RATE:g}/s "
+          f"({args.key_inflight} in flight); "
           + ("the API in the bot" if args.api_in_bot else
-             f"the server {args.api_nice} nice steps below the bot"))  # fmt: skip
-    runs = []
+             f"the server {args.api_nice} nice steps below the bot"
+             + (", in the idle CPU class" if args.api_idle else "")))  # fmt: skip
+    runs: dict[str, list[dict[str, Any]]] = {value: [] for value in yields}
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-api-fair-") as scratch:
         media = prepare(Path(scratch))
         for number in range(1, args.runs + 1):
-            figures = one_run(
-                media, args.phase_s, args.api_nice, args.api_in_bot, args.key_inflight
-            )
-            runs.append(figures)
-            base_n, flood_n = figures["answered"]
-            print(f"run {number}: polite p95 {figures['base_p95']:.2f} s alone -> "
-                  f"{figures['flood_p95']:.2f} s during the API flood, ratio "
-                  f"{figures['ratio']:.2f}x (p50 {figures['base_p50']:.2f} -> "
-                  f"{figures['flood_p50']:.2f} s; {base_n} + {flood_n} answered, "
-                  f"{len(figures['refused'])} refused); latest ack "
-                  f"{figures['latest_ack_s']:.2f} s")  # fmt: skip
-            print(f"  API flood answers (kind, status): {figures['flood']}")
-            for text in figures["refused"]:
-                print(f"  polite refusal: {text}")
-            for violation in figures["violations"]:
-                print(f"  violation: {violation}")
+            for value in yields:
+                load_before = os.getloadavg()[0]
+                figures = one_run(
+                    media,
+                    args.phase_s,
+                    args.segments,
+                    args.api_nice,
+                    args.api_idle,
+                    args.api_in_bot,
+                    args.key_inflight,
+                    value,
+                )
+                figures["load"] = (load_before, os.getloadavg()[0])
+                runs[value].append(figures)
+                report(number, yield_label(value), figures)
+    failed = False
+    for value, done in runs.items():
+        failed |= summary(yield_label(value), done)
+    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
+    return 1 if failed else 0
+
+
+def yield_label(value: str) -> str:
+    return f"MUSICREC_KEY_YIELD_S={value}" if value else "MUSICREC_KEY_YIELD_S default"
+
+
+def report(number: int, label: str, figures: dict[str, Any]) -> None:
+    """One run's lines."""
+    base_n, flood_n = figures["answered"]
+    print(f"run {number} ({label}; load {figures['load'][0]:.1f} -> {figures['load'][1]:.1f}): "
+          f"polite p95 {figures['base_p95']:.2f} s alone -> "
+          f"{figures['flood_p95']:.2f} s during the API flood, ratio "
+          f"{figures['ratio']:.2f}x (p50 {figures['base_p50']:.2f} -> "
+          f"{figures['flood_p50']:.2f} s; {base_n} + {flood_n} answered, "
+          f"{len(figures['refused'])} refused); latest ack "
+          f"{figures['latest_ack_s']:.2f} s")  # fmt: skip
+    cpu = ", ".join(
+        f"{name} {alone:.1f} -> {flood:.1f}" for name, (alone, flood) in figures["cpu"].items()
+    )
+    print(f"  CPU-s alone -> during the flood: {cpu}")
+    means = ", ".join(
+        f"{stage} {alone:.0f} -> {flood:.0f}" for stage, (alone, flood) in figures["stages"].items()
+    )
+    print(f"  the bot's mean stage times alone -> during the flood, ms: {means}"
+          + (" (the key's requests included)" if figures["in_bot"] else ""))  # fmt: skip
+    print(f"  API flood answers (kind, status): {figures['flood']}")
+    for text in figures["refused"]:
+        print(f"  polite refusal: {text}")
+    for violation in figures["violations"]:
+        print(f"  violation: {violation}")
+
+
+def summary(label: str, runs: list[dict[str, Any]]) -> bool:
+    """Print the median of ``runs``; whether they missed a goal."""
     ratios = [r["ratio"] for r in runs]
-    print(f"\nmedian of {len(runs)} runs: polite p95 "
+    print(f"\n{label}, median of {len(runs)} runs: polite p95 "
           f"{statistics.median(r['base_p95'] for r in runs):.2f} s alone, "
           f"{statistics.median(r['flood_p95'] for r in runs):.2f} s during the flood; "
           f"ratio {statistics.median(ratios):.2f}x (goal <= 1.5x; each run "
           f"{', '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
-    print(f"1-min load average at the end: {os.getloadavg()[0]:.2f}")
     failed = any(r["refused"] or r["violations"] for r in runs)
-    return 1 if failed or statistics.median(ratios) > 1.5 else 0
+    return failed or statistics.median(ratios) > 1.5
 
 
 if __name__ == "__main__":

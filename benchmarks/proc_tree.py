@@ -92,3 +92,18 @@ def descriptors(pid: int) -> int:
         return len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return 0
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and every live process under it, with the
+    children each has reaped (a process is either live or in its parent's reaped total,
+    never both); 0 for a process that is gone."""
+    ticks = 0
+    for number in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{number}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")

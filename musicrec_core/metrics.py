@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 from wsgiref.simple_server import WSGIServer
 
@@ -73,7 +73,8 @@ class ServiceMetrics:
     ``stage_seconds{stage}`` (histogram), ``queue_depth``, ``queue_capacity``,
     ``refusals_total{reason}``, ``youtube_fetches_in_window``,
     ``youtube_fetches_per_window``, ``cache_lookups_total{cache,result}``,
-    ``catalog_info{fingerprint}``, ``catalog_items``, ``shard_gateway_latency_seconds{shard}``.
+    ``catalog_info{fingerprint}``, ``catalog_items``, ``key_steps_waiting``,
+    ``shard_gateway_latency_seconds{shard}``.
     """
 
     def __init__(self) -> None:
@@ -124,6 +125,11 @@ class ServiceMetrics:
         self._catalog = Info("musicrec_catalog", "The catalog being served.", registry=registry)
         self._catalog_items = Gauge(
             "musicrec_catalog_items", "Items in the catalog being served.", registry=registry
+        )
+        self._key_steps_waiting = Gauge(
+            "musicrec_key_steps_waiting",
+            "API key steps waiting now for Discord members' requests on this machine.",
+            registry=registry,
         )
         self._shard_latency = Gauge(
             "musicrec_shard_gateway_latency_seconds",
@@ -194,6 +200,10 @@ class ServiceMetrics:
             raise ValueError(f"not a catalog fingerprint: {fingerprint!r}")
         self._catalog.info({"fingerprint": fingerprint})
         self._catalog_items.set(items)
+
+    def watch_key_steps_waiting(self, count: Callable[[], int]) -> None:
+        """Report ``count()`` (key steps waiting for members now) at each scrape."""
+        self._key_steps_waiting.set_function(count)
 
     def set_shard_latency(self, shard: int, seconds: float | None) -> None:
         """Shard ``shard``'s gateway latency; None (no heartbeat acknowledged) drops it."""

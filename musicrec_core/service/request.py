@@ -99,6 +99,12 @@ class Requester:
     sent_at: float | None = None
     youtube_share: float | None = None
 
+    @property
+    def is_api_key(self) -> bool:
+        """Whether an API key asks (its heavy steps wait for Discord members,
+        :mod:`~musicrec_core.service.members_first`)."""
+        return self.member >= API_ID_BASE
+
 
 def parse_start(text: str | None) -> float | None:
     """A start option in seconds (``90``, ``1:30``, ``1m30s``), or None when empty.

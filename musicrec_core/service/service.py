@@ -25,6 +25,12 @@ a way around the limits. Every request goes through the same sequence
    (:class:`~musicrec_core.titles.TitleLookup`: gone videos replaced, within
    ``title_budget_s``). Past the deadline the requester is told (:class:`DeadlineError`).
 
+Across the machine's processes, Discord members go first
+(:class:`~musicrec_core.service.members_first.MembersFirst`): a member's request marks
+the machine busy from admission to answer, and each heavy step of an API key's request (a
+fetch, a decode, an embedding) waits while any member's is in progress, up to
+``key_yield_s``.
+
 Each step reports to :attr:`RecommendService.metrics` (requests by entry point and outcome,
 refusals by reason, stage times, cache lookups). Files shared with the machine's other
 processes (the budget, the caches) are only used off the event loop, with a timeout; title
@@ -47,6 +53,7 @@ from musicrec_core.metrics import ServiceMetrics
 from musicrec_core.recommender import RecommendationSet, Recommender
 from musicrec_core.service.admission import MemberAdmission, MemberRefusedError
 from musicrec_core.service.batching import BusyError, QueueStats, RecommendQueue
+from musicrec_core.service.members_first import MembersFirst, members_at_work_path
 from musicrec_core.service.off_loop import SharedStateBusyError
 from musicrec_core.service.request import AudioRequest, Requester, RequestError
 from musicrec_core.service.scheduler import FairPool
@@ -113,8 +120,9 @@ class RecommendService:
             (``max_attachment_bytes``, bytes), the yt-dlp settings (``youtube``), the
             member limits (``recommend_cooldown_s``, ``max_inflight_per_member``), the
             pool sizes (``fetch_workers``, ``decode_workers``) and
-            ``request_deadline_s``, the YouTube budget and its shares and the clip cache,
-            and the title lookups (``titles``).
+            ``request_deadline_s``, how long keys' steps yield to members
+            (``key_yield_s``), the YouTube budget and its shares and the clip cache, and
+            the title lookups (``titles``).
         metrics: where requests are counted and timed; None = a new
             :class:`~musicrec_core.metrics.ServiceMetrics`.
     """
@@ -132,6 +140,7 @@ class RecommendService:
         )
         self._links = YouTubeLinks(settings)
         self._decodes = FairPool("decode", settings.decode_workers)
+        self._first = MembersFirst(members_at_work_path(), key_wait_s=settings.key_yield_s)
         self._deadline_s = settings.request_deadline_s
         self._max_bytes = settings.max_attachment_bytes
         self.metrics = metrics if metrics is not None else ServiceMetrics()
@@ -143,6 +152,7 @@ class RecommendService:
         """The title lookups of YouTube results; None when turned off."""
         if self.titles is not None:
             self.titles.on_cache_read = self._count_title_reads
+        self.metrics.watch_key_steps_waiting(lambda: self._first.waiting)
 
     @classmethod
     def start(
@@ -159,6 +169,7 @@ class RecommendService:
 
     async def close(self) -> None:
         """Stop the queue and the pools (requests still waiting fail), then the caches."""
+        self._first.close()
         self._links.close()
         self._decodes.close()
         await self._queue.close()
@@ -262,7 +273,8 @@ class RecommendService:
             if sent_at is not None
             else nullcontext()
         )
-        with self._queue.admit(), member_slot:
+        at_work = nullcontext() if requester.is_api_key else self._first.member_at_work()
+        with self._queue.admit(), member_slot, at_work:
             plan = None
             if request is not None:
                 plan = await self._links.plan(request, self.recommender.index, requester)
@@ -319,6 +331,8 @@ class RecommendService:
                     )
                 return await self.titled(result, count) if titled else result
         clip = await self._fetch_clip(requester, request, plan)
+        if requester.is_api_key:
+            await self._first.wait_turn_async()
         with self.metrics.timed("embed"):
             result = await self._queue.recommend(clip, k, steering, exclude)
         if plan is not None:
@@ -381,7 +395,8 @@ class RecommendService:
         self, requester: Requester, request: AudioRequest, plan: LinkPlan | None
     ) -> Clip:
         """Download and decode the request's audio in the requester's turn of a pool (a
-        link from ``plan``'s start, charged to its fetch).
+        link from ``plan``'s start, charged to its fetch; a key's job first waits for the
+        machine's members).
 
         Raises:
             FetchError, InputTooLargeError: the host would not serve the attachment, or
@@ -389,6 +404,7 @@ class RecommendService:
             AudioError / SourceError: from decoding or fetching.
         """
         member = requester.member
+        key = requester.is_api_key
         if request.attachment is not None:
             attachment = request.attachment
             with self.metrics.timed("decode"):
@@ -398,22 +414,25 @@ class RecommendService:
                     declared_size=attachment.size,
                     max_bytes=self._max_bytes,
                 ) as path:  # a private temp file, removed after the decode
-                    return await self._decode(member, path, attachment.filename, request)
+                    return await self._decode(member, path, attachment.filename, request, key)
         if request.upload is not None:
             with self.metrics.timed("decode"):
                 return await self._decode(
-                    member, request.upload.path, request.upload.filename, request
+                    member, request.upload.path, request.upload.filename, request, key
                 )
         if plan is None:
             raise RequestError("Nothing to listen to: no attachment and no link.")
         with self.metrics.timed("fetch"):
-            return await self._links.fetch(member, plan)
+            return await self._links.fetch(member, plan, self._first.wait_turn if key else None)
 
-    async def _decode(self, member: int, path: Path, filename: str, request: AudioRequest) -> Clip:
-        """Decode the upload at ``path`` in ``member``'s turn of the decode pool."""
+    async def _decode(
+        self, member: int, path: Path, filename: str, request: AudioRequest, key: bool
+    ) -> Clip:
+        """Decode the upload at ``path`` in ``member``'s turn of the decode pool (a ``key``'s
+        job first waits for the machine's members)."""
         return await self._decodes.run(
             member,
-            clip_from_file,
+            self._first.after_members(clip_from_file) if key else clip_from_file,
             path,
             filename=filename,
             start_s=request.start_s,

@@ -90,6 +90,11 @@ class ServiceSettings(BaseSettings):
     """Requests one member may have in progress at once; one more is refused at once."""
     fetch_workers: int = Field(default=2, ge=1, le=64)
     """Threads fetching YouTube links at the same time (separate from ``decode_workers``)."""
+    key_yield_s: float = Field(default=2.0, ge=0, le=60)
+    """Longest each heavy step of an API key's request (a YouTube fetch, an upload's
+    decode, the embedding) waits while Discord members' requests are in progress in any
+    process of this machine (the bot beside ``musicrec serve``), in seconds; then it goes
+    anyway. 0 = keys never wait."""
     request_deadline_s: float = Field(default=150.0, gt=0)
     """Longest a request may take from admission to its result; then the member is told
     and the slot is freed. Keep it above twice ``ytdlp_timeout_s`` so links can finish."""

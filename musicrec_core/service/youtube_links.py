@@ -26,6 +26,7 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from musicrec_core.catalog.index import CatalogIndex
@@ -159,13 +160,16 @@ class YouTubeLinks:
             log.info("giving back a YouTube fetch that never reached YouTube")
             self._budget_calls.submit(self._budget.give_back, plan.charge.stamp)
 
-    async def fetch(self, member: int, plan: LinkPlan) -> Clip:
-        """Download and decode ``plan``'s clip in ``member``'s turn of the fetch pool.
+    async def fetch(
+        self, member: int, plan: LinkPlan, first: Callable[[], object] | None = None
+    ) -> Clip:
+        """Download and decode ``plan``'s clip in ``member``'s turn of the fetch pool,
+        calling ``first`` in the worker before the fetch starts (a key's wait for members).
 
         Raises:
             SourceError / AudioError: from fetching or decoding.
         """
-        return await self._fetches.run(member, self._fetch, plan)
+        return await self._fetches.run(member, self._fetch, plan, first)
 
     async def remember(
         self, plan: LinkPlan, result: RecommendationSet, index: CatalogIndex
@@ -236,14 +240,17 @@ class YouTubeLinks:
             log.warning("the clip cache did not answer in time; %s is fetched", video_id)
             return None
 
-    def _fetch(self, plan: LinkPlan) -> Clip:
-        """Fetch ``plan``'s clip (in a fetch worker); a block is noted for the operator, and
-        the plan's charge learns whether the fetch may have reached YouTube.
+    def _fetch(self, plan: LinkPlan, first: Callable[[], object] | None) -> Clip:
+        """Fetch ``plan``'s clip (in a fetch worker) after ``first()``; a block is noted for
+        the operator, and the plan's charge learns whether the fetch may have reached
+        YouTube.
 
         Raises:
             YouTubeNotReachedError: the request already gave its charge back (nothing is
                 fetched), or the fetch never reached YouTube.
         """
+        if first is not None:
+            first()
         charge = plan.charge
         if charge is not None and not charge.start_fetch():
             raise YouTubeNotReachedError("That request ended before its fetch started.")

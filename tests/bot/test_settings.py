@@ -69,6 +69,8 @@ def test_the_token_never_appears_in_the_settings_repr(
         ("MUSICREC_YOUTUBE_SERVER_SHARE", "0%", "MUSICREC_YOUTUBE_SERVER_SHARE is invalid (write"),
         ("MUSICREC_YOUTUBE_SERVER_SHARE", "half", "MUSICREC_YOUTUBE_SERVER_SHARE is invalid"),
         ("MUSICREC_YOUTUBE_MEMBER_SHARE", "nan", "MUSICREC_YOUTUBE_MEMBER_SHARE is invalid"),
+        ("MUSICREC_KEY_YIELD_S", "-1", "MUSICREC_KEY_YIELD_S is invalid (Input should be"),
+        ("MUSICREC_KEY_YIELD_S", "soon", "MUSICREC_KEY_YIELD_S is invalid"),
     ],
 )
 def test_invalid_values_name_the_setting(

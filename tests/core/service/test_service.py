@@ -4,7 +4,8 @@ file. Real queue, real budget file, real decode pool and ffmpeg; a spec'd recomm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import create_autospec
@@ -13,8 +14,11 @@ import numpy as np
 import pytest
 
 from musicrec_core.clip import Clip
+from musicrec_core.errors import YouTubeNotReachedError
 from musicrec_core.recommender import RecommendationSet, Recommender
+from musicrec_core.service import service as service_module
 from musicrec_core.service.batching import BusyError, RecommendQueue
+from musicrec_core.service.members_first import MembersFirst, members_at_work_path
 from musicrec_core.service.request import (
     API_ID_BASE,
     AudioRequest,
@@ -24,6 +28,7 @@ from musicrec_core.service.request import (
 )
 from musicrec_core.service.service import RecommendService
 from musicrec_core.service.settings import ServiceSettings
+from musicrec_core.sources.attachment import clip_from_file
 from musicrec_core.sources.budget import MemberShareSpentError
 from musicrec_core.sources.youtube import parse_youtube_link
 from tests.helpers.media import MakeMedia
@@ -126,3 +131,94 @@ def test_a_request_names_exactly_one_input() -> None:
         AudioRequest()
     with pytest.raises(RequestError, match="exactly one"):
         AudioRequest(upload=upload, link=LINK)
+
+
+async def test_a_members_request_marks_the_machine_busy_and_a_keys_decode_waits_for_it(
+    make_service: ServiceFactory, make_media: MakeMedia, bot: MembersFirst
+) -> None:
+    service = make_service(key_yield_s=30)
+    member = Requester(member=42, server=7, sent_at=1.0)
+    async with service.admitted(member, "recommend"):
+        assert bot.members_at_work()
+    assert not bot.members_at_work()
+    request = upload_request(make_media)
+    async with service.admitted(KEY, "api_recommend", request=request) as plan:
+        with bot.member_at_work():
+            work = asyncio.create_task(service.recommend(KEY, request, 5, plan))
+            await held_back(service, work)
+            assert stage_count(service, "decode") == 0
+        await asyncio.wait_for(work, timeout=30)  # the member's request ended
+    service.recommender.recommend_many.assert_called_once()
+    assert waiting_steps(service) == 0
+
+
+async def test_a_keys_embedding_waits_for_a_member_who_came_during_its_decode(
+    make_service: ServiceFactory,
+    make_media: MakeMedia,
+    bot: MembersFirst,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = make_service(key_yield_s=30)
+    member_arrives = bot.member_at_work()
+
+    def decode_then_a_member_arrives(*args: Any, **kwargs: Any) -> Clip:
+        clip = clip_from_file(*args, **kwargs)
+        member_arrives.__enter__()
+        return clip
+
+    monkeypatch.setattr(service_module, "clip_from_file", decode_then_a_member_arrives)
+    request = upload_request(make_media)
+    async with service.admitted(KEY, "api_recommend", request=request) as plan:
+        work = asyncio.create_task(service.recommend(KEY, request, 5, plan))
+        await held_back(service, work)
+        assert stage_count(service, "decode") == 1
+        service.recommender.recommend_many.assert_not_called()
+        member_arrives.__exit__(None, None, None)
+        await asyncio.wait_for(work, timeout=30)
+    service.recommender.recommend_many.assert_called_once()
+
+
+async def test_a_keys_fetch_waits_for_the_members(
+    make_service: ServiceFactory, bot: MembersFirst
+) -> None:
+    service = make_service(key_yield_s=30)
+    request = AudioRequest(link=LINK)
+    async with service.admitted(KEY, "api_similar", request=request) as plan:
+        assert plan is not None and plan.charge is not None
+        assert plan.charge.settle_unspent()  # given back: the fetch will not reach YouTube
+        with bot.member_at_work():
+            work = asyncio.create_task(service.recommend(KEY, request, 5, plan))
+            await held_back(service, work)
+        with pytest.raises(YouTubeNotReachedError):
+            await asyncio.wait_for(work, timeout=30)
+
+
+@pytest.fixture
+def bot() -> Iterator[MembersFirst]:
+    """The machine's lock as the bot's process beside the service sees it."""
+    first = MembersFirst(members_at_work_path(), key_wait_s=0)
+    yield first
+    first.close()
+
+
+def upload_request(make_media: MakeMedia) -> AudioRequest:
+    path = make_media("tune.ogg", seconds=2, tone_hz=330)
+    return AudioRequest(upload=LocalFile(path=path, filename="tune.ogg"))
+
+
+async def held_back(service: RecommendService, work: asyncio.Task[Any]) -> None:
+    """Return once one of the service's key steps waits for members; it is still waiting
+    (and ``work`` not done) a moment later."""
+    while waiting_steps(service) != 1 and not work.done():
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    assert not work.done() and waiting_steps(service) == 1
+
+
+def waiting_steps(service: RecommendService) -> float | None:
+    return service.metrics.registry.get_sample_value("musicrec_key_steps_waiting")
+
+
+def stage_count(service: RecommendService, stage: str) -> float | None:
+    labels = {"stage": stage}
+    return service.metrics.registry.get_sample_value("musicrec_stage_seconds_count", labels)

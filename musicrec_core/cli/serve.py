@@ -57,6 +57,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.index is not None:
         settings = settings.model_copy(update={"index_dir": args.index})
     settings = settings.with_catalog()
+    assert settings.index_dir is not None
+    from musicrec_core.catalog.index.manifest import resolve_version_dir
+
+    # No index there is the common mistake: said in one line, before the server starts.
+    resolve_version_dir(settings.index_dir, bare_version_ok=False)
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     from musicrec_core.api.runner import run_server  # the server's imports, once settings read
     from musicrec_core.api.serve import serving_app

@@ -6,9 +6,11 @@ head cap (``MUSICREC_API_MAX_HEADER_KIB``, 16 KiB by default), so a client repea
 once a request's answer has been sent (or the connection dropped), logs one line at INFO
 on the ``musicrec_core.api.access`` logger::
 
-    127.0.0.1 "GET /v1/similar?seed=dQw4w9WgXcQ&n=5&exclude=a,b,c...(+10071B)" 200 12 ms
+    127.0.0.1 jukebox "GET /v1/similar?seed=dQw4w9WgXcQ&n=5&exclude=a,b,c...(+10071B)" 200 12 ms
 
-the client address, the method, the path and the query each cut to a fixed length
+the client address, the API key's name (``-`` without one: anonymous, or refused before the
+key check passed; the check leaves it in the request's state under :data:`KEY_NAME_STATE`),
+the method, the path and the query each cut to a fixed length
 (:data:`METHOD_CHARS`, :data:`PATH_CHARS`, :data:`QUERY_CHARS`), a cut one ending with
 ``...(+NB)``, N the bytes left out; the status (``-`` when the app sent none: it failed
 and uvicorn answered 500, or the client had gone); and the time from the request's
@@ -28,7 +30,14 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["METHOD_CHARS", "PATH_CHARS", "QUERY_CHARS", "AccessLog", "access_line"]
+__all__ = [
+    "KEY_NAME_STATE",
+    "METHOD_CHARS",
+    "PATH_CHARS",
+    "QUERY_CHARS",
+    "AccessLog",
+    "access_line",
+]
 
 log = logging.getLogger("musicrec_core.api.access")
 
@@ -40,6 +49,10 @@ QUERY_CHARS = 100
 """Longest query string written (characters, escapes included)."""
 CLIENT_CHARS = 45
 """Longest client address written (an IPv6 address is at most 45 characters)."""
+KEY_NAME_CHARS = 40
+"""Longest key name written (characters, escapes included)."""
+KEY_NAME_STATE = "api_key_name"
+"""The request-state attribute where the key check leaves the caller's key name."""
 
 
 class AccessLog:
@@ -55,6 +68,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         status: int | None = None
+        scope.setdefault("state", {})  # shared with the app's copies of the scope
 
         async def noted_send(message: Message) -> None:
             nonlocal status
@@ -81,8 +95,11 @@ def access_line(scope: Scope, status: int | None, elapsed_ms: float) -> str:
     query = scope.get("query_string") or b""
     if query:
         target += "?" + _printable(query, QUERY_CHARS)
+    state = scope.get("state")
+    key_name = state.get(KEY_NAME_STATE) if isinstance(state, dict) else None
+    key = _printable(key_name.encode(), KEY_NAME_CHARS) if key_name else "-"
     shown = "-" if status is None else str(status)
-    return f'{host} "{method} {target}" {shown} {elapsed_ms:.0f} ms'
+    return f'{host} {key} "{method} {target}" {shown} {elapsed_ms:.0f} ms'
 
 
 def _printable(raw: bytes, limit: int) -> str:

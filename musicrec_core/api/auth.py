@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from musicrec_core.api.access_log import KEY_NAME_STATE
 from musicrec_core.api.http_errors import ApiError
 from musicrec_core.api.key_limits import KeyLimits
 from musicrec_core.api.keys import ApiKeyStore
@@ -162,6 +163,7 @@ async def require_caller(
     gate: CallerGate = request.app.state.caller_gate
     peer = request.client.host if request.client else None
     caller = gate.identify(authorization, peer)
+    setattr(request.state, KEY_NAME_STATE, caller.name)  # for the access line
     running = gate.admit(caller)
     try:
         yield caller

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from musicrec_core.api.access_log import PATH_CHARS, QUERY_CHARS, AccessLog, access_line
+from musicrec_core.api.access_log import (
+    KEY_NAME_STATE,
+    PATH_CHARS,
+    QUERY_CHARS,
+    AccessLog,
+    access_line,
+)
 from musicrec_core.api.runner import server_config
 from musicrec_core.api.settings import ApiSettings
 
@@ -35,7 +41,7 @@ def test_a_10_kb_query_is_cut_and_says_how_much_was_left_out() -> None:
     line = access_line(scope(b"/v1/similar", query), 400, 3.4)
     shown = query[:QUERY_CHARS].decode()
     assert line == (
-        f'127.0.0.1 "GET /v1/similar?{shown}...(+{len(query) - QUERY_CHARS}B)" 400 3 ms'
+        f'127.0.0.1 - "GET /v1/similar?{shown}...(+{len(query) - QUERY_CHARS}B)" 400 3 ms'
     )
     assert len(query) > 10_000 and len(line) < LINE_LIMIT
 
@@ -56,7 +62,15 @@ def test_the_longest_head_still_makes_a_short_inert_line() -> None:
 
 def test_quotes_backslashes_and_control_bytes_are_escaped() -> None:
     line = access_line(scope(b'/a"\x1b[2J\\\xff', b'q="x"'), 200, 1.0)
-    assert line == '127.0.0.1 "GET /a\\x22\\x1b[2J\\x5c\\xff?q=\\x22x\\x22" 200 1 ms'
+    assert line == '127.0.0.1 - "GET /a\\x22\\x1b[2J\\x5c\\xff?q=\\x22x\\x22" 200 1 ms'
+
+
+def test_the_key_check_names_the_caller_in_a_short_inert_word() -> None:
+    line = access_line(scope(b"/v1/similar", state={KEY_NAME_STATE: "jukebox"}), 200, 1.0)
+    assert line == '127.0.0.1 jukebox "GET /v1/similar" 200 1 ms'
+    hostile = 'a" 200 0 ms\nforged ' * 20
+    line = access_line(scope(b"/", state={KEY_NAME_STATE: hostile}), 200, 1.0)
+    assert line.isprintable() and line.count('"') == 2 and len(line.split(" ")[1]) < 60
 
 
 def test_no_header_is_written() -> None:

@@ -218,7 +218,7 @@ def test_a_request_is_one_short_access_line_without_its_key(served, caplog) -> N
         assert time.monotonic() < deadline, "no access line"
         time.sleep(0.01)
     (line,) = lines
-    assert line.startswith('127.0.0.1 "GET /test/query?n=1&exclude=xxx')
+    assert line.startswith('127.0.0.1 jukebox "GET /test/query?n=1&exclude=xxx')
     assert "...(+" in line and '" 200 ' in line and line.endswith(" ms")
     assert len(line) < 300 and parts.key not in line
     assert not _logged(caplog, "uvicorn.access")

@@ -31,6 +31,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "KEY_NAME_CHARS",
     "KEY_NAME_STATE",
     "METHOD_CHARS",
     "PATH_CHARS",
@@ -45,11 +46,11 @@ METHOD_CHARS = 16
 """Longest method written (characters); real methods are at most 7."""
 PATH_CHARS = 64
 """Longest path written (characters, escapes included)."""
-QUERY_CHARS = 100
+QUERY_CHARS = 90
 """Longest query string written (characters, escapes included)."""
 CLIENT_CHARS = 45
 """Longest client address written (an IPv6 address is at most 45 characters)."""
-KEY_NAME_CHARS = 40
+KEY_NAME_CHARS = 16
 """Longest key name written (characters, escapes included)."""
 KEY_NAME_STATE = "api_key_name"
 """The request-state attribute where the key check leaves the caller's key name."""

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from musicrec_core.api.access_log import (
+    KEY_NAME_CHARS,
     KEY_NAME_STATE,
     PATH_CHARS,
     QUERY_CHARS,
@@ -48,13 +49,15 @@ def test_a_10_kb_query_is_cut_and_says_how_much_was_left_out() -> None:
 
 def test_the_longest_head_still_makes_a_short_inert_line() -> None:
     hostile = bytes(range(256)) * 64  # 16 KiB: quotes, backslashes, escapes, bytes > 0x7f
-    line = access_line(
-        scope(hostile, hostile, method="M" * 4096, client=("f" * 45, 1)), None, 3_600_000.0
+    longest = scope(
+        hostile, hostile, method="M" * 4096, client=("f" * 45, 1), state={KEY_NAME_STATE: "k" * 64}
     )
+    line = access_line(longest, None, 3_600_000.0)
     assert len(line) < LINE_LIMIT
     assert line.isascii() and line.isprintable()
     assert line.count('"') == 2 and line.endswith('" - 3600000 ms')  # the longest request
     _, target = line.split('"')[1].split(" ")
+    assert line.split(" ")[1] == f"{'k' * KEY_NAME_CHARS}...(+{64 - KEY_NAME_CHARS}B)"
     fit = PATH_CHARS // 4  # the first 33 bytes (0x00 to the space) are 4 characters each
     escaped = "".join(f"\\x{byte:02x}" for byte in range(fit))
     assert target.partition("?")[0] == f"{escaped}...(+{len(hostile) - fit}B)"

@@ -10,11 +10,11 @@ on the ``musicrec_core.api.access`` logger::
 
 the client address, the API key's name (``-`` without one: anonymous, or refused before the
 key check passed; the check leaves it in the request's state under :data:`KEY_NAME_STATE`),
-the method, the path and the query each cut to a fixed length
-(:data:`METHOD_CHARS`, :data:`PATH_CHARS`, :data:`QUERY_CHARS`), a cut one ending with
-``...(+NB)``, N the bytes left out; the status (``-`` when the app sent none: it failed
-and uvicorn answered 500, or the client had gone); and the time from the request's
-headers to its answer's last byte, in milliseconds. So a line stays under 300
+the method, the path and the query, each of these cut to a fixed length
+(:data:`KEY_NAME_CHARS`, :data:`METHOD_CHARS`, :data:`PATH_CHARS`, :data:`QUERY_CHARS`),
+a cut one ending with ``...(+NB)``, N the bytes left out; the status (``-`` when the app
+sent none: it failed and uvicorn answered 500, or the client had gone); and the time from
+the request's headers to its answer's last byte, in milliseconds. So a line stays under 300
 characters, whatever the target. Every byte of the target outside printable ASCII, and
 ``"`` and ``\\``, is written as ``\\xNN``, so a target cannot forge a line or move a
 terminal's cursor. No header is read: never ``Authorization``, so never a key.

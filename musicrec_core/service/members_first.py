@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
 import functools
 import logging
@@ -46,6 +45,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from musicrec_core.file_lock import open_shared_file, poll_pauses, try_flock
 from musicrec_core.paths import cache_root
 
 __all__ = ["MEMBERS_AT_WORK_FILE", "MembersFirst", "members_at_work_path"]
@@ -56,9 +56,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 MEMBERS_AT_WORK_FILE = "members-at-work.lock"
-_PAUSES_S = (0.001, 0.02)
-"""First and longest pause between two looks at the lock, in seconds (doubling)."""
-_HELD_ELSEWHERE = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 
 
 def members_at_work_path() -> Path:
@@ -152,10 +149,9 @@ class MembersFirst:
             if fd is None:
                 return False
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in _HELD_ELSEWHERE:
+                if not try_flock(fd, fcntl.LOCK_EX):
                     return True
+            except OSError as exc:
                 self._give_up("lock", exc)
                 return False
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -167,12 +163,9 @@ class MembersFirst:
         if self._marked or self._member_fd is None:
             return
         try:
-            fcntl.flock(self._member_fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            self._marked = try_flock(self._member_fd, fcntl.LOCK_SH)
         except OSError as exc:
-            if exc.errno not in _HELD_ELSEWHERE:
-                self._give_up("lock", exc)
-            return
-        self._marked = True
+            self._give_up("lock", exc)
 
     def _pauses(self) -> Iterator[float]:
         """The pauses (seconds) before each new look, while members are at work, the wait
@@ -180,13 +173,12 @@ class MembersFirst:
         if self.key_wait_s == 0:
             return
         deadline = time.monotonic() + self.key_wait_s
-        pause = _PAUSES_S[0]
+        pauses = poll_pauses()
         while not self._closed.is_set() and self.members_at_work():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            yield min(pause, remaining)
-            pause = min(pause * 2, _PAUSES_S[1])
+            yield min(next(pauses), remaining)
 
     @contextlib.contextmanager
     def _counted(self) -> Iterator[None]:
@@ -201,13 +193,8 @@ class MembersFirst:
     def _open(self, path: Path) -> int | None:
         """A descriptor of its own on ``path`` (created with its folder); None when it
         cannot be opened (logged)."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         try:
-            try:
-                return os.open(path, flags, 0o600)
-            except FileNotFoundError:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                return os.open(path, flags, 0o600)
+            return open_shared_file(path)
         except OSError as exc:
             log.warning(
                 "cannot open %s (%s): API keys will not wait for Discord members", path, exc

@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from musicrec_core.errors import FetchError
-from musicrec_core.file_lock import flock_before
+from musicrec_core.file_lock import flock_before, open_shared_file
 from musicrec_core.paths import cache_root
 from musicrec_core.sources.budget_file import MAX_ID, FetchStamp, decode, encode
 
@@ -348,13 +348,8 @@ class FetchBudget:
         """
         if self.path is None:
             return None
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         try:
-            try:
-                fd = os.open(self.path, flags, 0o600)
-            except FileNotFoundError:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, flags, 0o600)
+            fd = open_shared_file(self.path)
         except OSError as exc:
             self._file_failure("open", exc)
             return None

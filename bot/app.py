@@ -38,12 +38,11 @@ from bot.settings import Settings
 from bot.views import MoreLikeButton
 from musicrec_core.api.embedded import EmbeddedApi, start_embedded_api
 from musicrec_core.api.settings import ApiSettings
-from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
 from musicrec_core.service.catalog_reload import CatalogReloads
-from musicrec_core.sources.ytdlp_workers import default_fetch_workers
+from musicrec_core.service.workers import prestart_workers
 
 log = get_logger(__name__)
 
@@ -188,10 +187,7 @@ class MusicrecBot(commands.AutoShardedBot):
             self._start_metrics(self._service)
             if self.settings.bot_serves_api:
                 self.api = await start_embedded_api(self._service.core, ApiSettings())
-            workers = default_workers()
-            if workers is not None:  # so the first uploads do not wait for one to start
-                await asyncio.to_thread(workers.prestart)
-            await asyncio.to_thread(default_fetch_workers().prestart)  # and the first link
+            await asyncio.to_thread(prestart_workers)
             self.lag.start()
             self._reloads = CatalogReloads(recommender, self.settings.index_dir)
             self._reloads.handle_sighup()

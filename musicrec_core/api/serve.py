@@ -33,13 +33,12 @@ from musicrec_core.api.keys import ApiKeyStore
 from musicrec_core.api.recommend_routes import recommend_router
 from musicrec_core.api.session_routes import session_router
 from musicrec_core.api.settings import ApiSettings
-from musicrec_core.audio.decode_workers import default_workers
 from musicrec_core.metrics import ServiceMetrics
 from musicrec_core.recommender import Recommender
 from musicrec_core.service.catalog_reload import CatalogReloads
 from musicrec_core.service.service import RecommendService
 from musicrec_core.service.settings import ServiceSettings
-from musicrec_core.sources.ytdlp_workers import default_fetch_workers
+from musicrec_core.service.workers import prestart_workers
 
 __all__ = ["GAUGE_INTERVAL_S", "api_app", "serving_app"]
 
@@ -68,10 +67,7 @@ def serving_app(settings: ServiceSettings, api: ApiSettings) -> FastAPI:
         )
         service = RecommendService.start(recommender, settings, metrics)
         app.state.service = service
-        workers = default_workers()
-        if workers is not None:  # so the first uploads do not wait for one to start
-            await asyncio.to_thread(workers.prestart)
-        await asyncio.to_thread(default_fetch_workers().prestart)
+        await asyncio.to_thread(prestart_workers)
         gauges = asyncio.create_task(_refresh_gauges(service))
         reloads = CatalogReloads(recommender, index_dir)
         reloads.handle_sighup()

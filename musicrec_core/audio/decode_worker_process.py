@@ -2,7 +2,13 @@
 
 :class:`WorkerProcess` starts ``python -I`` :mod:`musicrec_core.audio._decode_worker` with
 :func:`musicrec_core.child_process.spawn` (memory limit, minimal environment, CPU priority,
-a session of its own) and holds the parent's end of a Unix socket pair, the worker's stdin.
+a process group of its own) and holds the parent's end of a Unix socket pair, the worker's
+stdin. The group stays in the parent's session on purpose: a worker may be stopped
+(``SIGSTOP``, :mod:`musicrec_core.service.worker_pauses`), and a stopped process never reads
+the end of file its parent's death leaves on the socket; when the parent dies, though, the
+worker's group becomes orphaned with a stopped member, so the kernel sends it ``SIGHUP`` and
+``SIGCONT`` and the worker ends (in a session of its own, its group is orphaned from the
+start, and it would stay stopped for ever).
 :meth:`WorkerProcess.ask` sends one request (a 4-byte big-endian length and a JSON object,
 with a file descriptor when one is handed over) and reads the reply and its payload within
 a :class:`~musicrec_core.audio.process.Budget`; the protocol is the worker's docstring. The
@@ -47,7 +53,7 @@ class WorkerProcess:
                 stdin=theirs,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                start_new_session=True,
+                process_group=0,
             )
         except OSError:
             self.sock.close()

@@ -29,13 +29,17 @@ A worker keeps every guarantee of the ffmpeg children (:mod:`musicrec_core.audio
   :class:`~musicrec_core.errors.DecodeTimeoutError` is raised. A worker that dies mid-file
   (a crashing decoder, a kill) costs only the request it held
   :class:`~musicrec_core.errors.UnreadableAudioError`; the next request starts a new one.
+  While a file is open in a worker, the thread's watcher (:mod:`musicrec_core.worker_watch`)
+  may stop the worker for a while; the budget's clock stands still meanwhile, so the limit
+  counts the worker's running time only.
 - **The channel limit**: each decoded frame is checked against ``max_channels``.
 
 Workers are started on demand, as many as requests run at once (the bot's executor
 bounds that), and at most ``max_idle`` per class wait for the next request, each for at
 most ``retire_idle_after_s`` (:mod:`musicrec_core.idle_shelf`): a quiet host holds
 no worker, and the idle-class worker exists only around large uploads. A worker exits by
-itself when the parent goes away (its socket reaches end of file).
+itself when the parent goes away (its socket reaches end of file; a stopped one by the
+hang-up its orphaned process group gets, :mod:`.decode_worker_process`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ from musicrec_core.child_process import (
 )
 from musicrec_core.errors import DecodeTimeoutError, NotAudioError, UnreadableAudioError
 from musicrec_core.idle_shelf import RETIRE_AFTER_S, IdleShelf
+from musicrec_core.worker_watch import worker_running
 
 __all__ = [
     "DecodeWorkers",
@@ -172,8 +177,9 @@ class DecodeWorkers:
         worker = self._take(background, budget)
         session = Session(worker, budget)
         try:
-            session.open(file)
-            yield session
+            with worker_running(worker.proc.pid, budget):
+                session.open(file)
+                yield session
         finally:
             session.close()
             self._give_back(worker, not session.spoiled)

@@ -98,11 +98,14 @@ _INSTALL_FFMPEG = (
 
 
 class Budget:
-    """One deadline shared by every process a call starts.
+    """One deadline shared by every process a call starts. Its clock can be stopped while
+    the worker doing the call is stopped (:mod:`musicrec_core.worker_watch`): that time is
+    not the input's fault, so the deadline moves on by it.
 
     Attributes:
         timeout_s: the call's wall-clock limit in seconds.
-        deadline: ``time.monotonic()`` value at which the call is out of time.
+        deadline: ``time.monotonic()`` value at which the call is out of time (while the
+            clock runs).
         display: how the input is named in messages (never a server path).
     """
 
@@ -112,15 +115,31 @@ class Budget:
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
         self.display = display
+        self._stopped_at: float | None = None
 
     def restart(self) -> None:
         """A fresh ``timeout_s`` from now: a caller that reads many windows through one open
         (:func:`musicrec_core.audio.track_windows.load_windows`) gives each its own."""
-        self.deadline = time.monotonic() + self.timeout_s
+        now = time.monotonic()
+        self.deadline = now + self.timeout_s
+        if self._stopped_at is not None:
+            self._stopped_at = now
+
+    def stop_clock(self) -> None:
+        """Stop counting time (the worker is being stopped); :meth:`remaining` holds still."""
+        if self._stopped_at is None:
+            self._stopped_at = time.monotonic()
+
+    def start_clock(self) -> None:
+        """Count time again, the deadline moved on by the time the clock stood still."""
+        stopped_at, self._stopped_at = self._stopped_at, None
+        if stopped_at is not None:
+            self.deadline += time.monotonic() - stopped_at
 
     def remaining(self) -> float:
         """Seconds left before the deadline (negative once it has passed)."""
-        return self.deadline - time.monotonic()
+        stopped_at = self._stopped_at
+        return self.deadline - (time.monotonic() if stopped_at is None else stopped_at)
 
     def expired(self) -> DecodeTimeoutError:
         """The error to raise once the deadline has passed."""

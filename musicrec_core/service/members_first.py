@@ -14,13 +14,15 @@ in the cache root (:data:`MEMBERS_AT_WORK_FILE`, beside the YouTube budget) join
   process holds the shared one, and lets it go at once: while members are at work it looks
   again every few milliseconds (1 ms, doubling up to 20 ms), for at most ``key_wait_s``
   seconds, then goes anyway (:meth:`MembersFirst.wait_turn`), so a bot that is never idle
-  slows keys down, never stops them.
+  slows keys down, never stops them;
+- a key's decode that is already running when members arrive is stopped in its worker
+  for at most as long again (:mod:`.worker_pauses`).
 
 A member never waits for a key: the shared lock is asked for without blocking. In the
 microseconds a key holds the exclusive lock to look, a member's process cannot take the
 shared one; it takes it at its next member's request instead (the key that looked goes
-ahead, as it would have a moment earlier). A step already running when a member arrives
-runs on: only starts wait.
+ahead, as it would have a moment earlier). A fetch or an embedding already running when a
+member arrives runs on: only their starts wait.
 
 A process that dies lets its lock go with it (the kernel drops a ``flock`` with the last
 descriptor of the open file), so a crash never leaves keys waiting. The file holds no data.
@@ -47,6 +49,8 @@ from typing import ParamSpec, TypeVar
 
 from musicrec_core.file_lock import open_shared_file, poll_pauses, try_flock
 from musicrec_core.paths import cache_root
+from musicrec_core.service.worker_pauses import WorkerPauses
+from musicrec_core.worker_watch import watched
 
 __all__ = ["MEMBERS_AT_WORK_FILE", "MembersFirst", "members_at_work_path"]
 
@@ -84,15 +88,19 @@ class MembersFirst:
         self._closed = threading.Event()
         self._member_fd = self._open(path)
         self._probe_fd = self._open(path) if self._member_fd is not None else None
+        self._stops = WorkerPauses(self.members_at_work, allowance_s=key_wait_s)
 
     @property
     def waiting(self) -> int:
-        """Key steps of this process waiting for members now."""
-        return self._waiting
+        """Key steps of this process waiting for members now: before they start, or
+        stopped in their decode worker."""
+        return self._waiting + self._stops.stopped
 
     def close(self) -> None:
-        """End the waits (their steps go) and let the lock file go."""
+        """End the waits (their steps go), continue stopped workers and let the lock file
+        go."""
         self._closed.set()
+        self._stops.close()
         with self._lock:
             for fd in (self._member_fd, self._probe_fd):
                 if fd is not None:
@@ -131,12 +139,15 @@ class MembersFirst:
                 await asyncio.sleep(pause)
 
     def after_members(self, func: Callable[P, T]) -> Callable[P, T]:
-        """``func``, run after :meth:`wait_turn` (a key's job for a worker pool)."""
+        """``func``, run after :meth:`wait_turn`, its decode workers stopped for at most
+        :attr:`key_wait_s` more while members are at work (:mod:`.worker_pauses`): a key's
+        job for a worker pool."""
 
         @functools.wraps(func)
         def in_turn(*args: P.args, **kwargs: P.kwargs) -> T:
             self.wait_turn()
-            return func(*args, **kwargs)
+            with watched(self._stops.pausing):
+                return func(*args, **kwargs)
 
         return in_turn
 

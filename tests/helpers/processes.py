@@ -15,6 +15,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def stopped(pid: int) -> bool:
+    """``pid`` exists and is stopped by a signal (state ``T``)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+    except FileNotFoundError:
+        return False
+
+
 def children() -> set[int]:
     """Process ids whose parent is this process, zombies included (one not reaped yet is
     a leak too)."""

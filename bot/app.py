@@ -41,7 +41,7 @@ from musicrec_core.api.settings import ApiSettings
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
-from musicrec_core.service.catalog_reload import CatalogReloads
+from musicrec_core.service.catalog_reload import CatalogReloads, ReloadOutcome
 from musicrec_core.service.workers import prestart_workers
 
 log = get_logger(__name__)
@@ -126,6 +126,11 @@ class MusicrecBot(commands.AutoShardedBot):
         if self._service is None:
             raise MusicrecError(STARTING)
         return self._service
+
+    @property
+    def last_reload(self) -> ReloadOutcome | None:
+        """How this process's latest catalog reload ended; None before the first."""
+        return self._reloads.last if self._reloads is not None else None
 
     # Life cycle -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from bot.health import ShardSummary, shard_summaries
 from bot.limits import fit_embed
 from bot.untrusted_text import Surface, inert
 from bot.views import EMBED_COLOUR
-from musicrec_core.timecode import format_clock
+from musicrec_core.service.catalog_reload import ReloadOutcome, ReloadResult
 
 
 def _embed(title: str, rows: dict[str, str], *, colour: discord.Colour) -> discord.Embed:
@@ -55,10 +55,27 @@ def format_shards(shards: list[ShardSummary]) -> str:
 
 
 def format_uptime(seconds: float) -> str:
-    """``93784`` -> ``"1d 2:03:04"``."""
-    days, rest = divmod(int(seconds), 86_400)
-    clock = format_clock(rest) if rest >= 3600 else f"0:{format_clock(rest)}"
+    """``93784`` -> ``"1d 2:03:04"``, ``252`` -> ``"0:04:12"``."""
+    days, rest = divmod(int(max(0.0, seconds)), 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{days}d {clock}" if days else clock
+
+
+def format_last_reload(outcome: ReloadOutcome | None, now: float) -> str:
+    """The status row of the process's latest reload, ``now`` being ``time.time()``:
+    ``"reloaded 0:04:12 ago, 12,345 items (SIGHUP)"``; a refusal or failure says the log
+    has why (a reply names no server path)."""
+    if outcome is None:
+        return "none since start"
+    ago = format_uptime(now - outcome.ended_at)
+    if outcome.result is ReloadResult.RELOADED:
+        return f"reloaded {ago} ago, {outcome.items:,} items ({outcome.asked_by})"
+    if outcome.result is ReloadResult.ABANDONED:
+        return f"abandoned {ago} ago ({outcome.asked_by})"
+    why = "the log says why" if outcome.result is ReloadResult.REFUSED else "see the log"
+    return f"{outcome.result} {ago} ago ({outcome.asked_by}); still serving the old one, {why}"
 
 
 class AdminCog(commands.Cog):
@@ -112,6 +129,7 @@ class AdminCog(commands.Cog):
             ),
             "Loop lag peak": f"{bot.lag.take_peak_ms():.1f} ms since last status",
             "Uptime": format_uptime(time.monotonic() - bot.started_monotonic),
+            "Last reload": format_last_reload(bot.last_reload, time.time()),
             "Link replies": "on" if bot.settings.link_replies else "off",
             **await service.youtube_status(),
             "Process": f"{bot.shard_label}, {sum(s.guilds for s in shards):,} servers",

@@ -15,6 +15,9 @@ Every front end asks through the process's one :class:`CatalogReloads`:
   line, ``catalog reload refused, still serving the old one: REASON``; anything else with
   its traceback, ``catalog reload failed unexpectedly, still serving the old one``. The old
   catalog keeps serving after either;
+- the outcome of the latest one is kept (:attr:`CatalogReloads.last`, a
+  :class:`ReloadOutcome`), so ``/musicrec status`` can tell an admin whether the SIGHUP
+  they sent was refused without reading the log;
 - :meth:`CatalogReloads.close` waits for a reload in flight, so the host never closes the
   recommender under a reload's thread (which would then install an index nobody closes).
 """
@@ -23,20 +26,52 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import signal
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from musicrec_core.catalog.index import CatalogIndex
 from musicrec_core.errors import MusicrecError
 from musicrec_core.recommender import Recommender
 
-__all__ = ["SIGHUP", "CatalogReloads"]
+__all__ = ["SIGHUP", "CatalogReloads", "ReloadOutcome", "ReloadResult"]
 
 log = logging.getLogger(__name__)
 
 SIGHUP = "SIGHUP"
 """Who asked, for a reload a SIGHUP started."""
+
+
+class ReloadResult(enum.StrEnum):
+    """How a reload ended."""
+
+    RELOADED = "reloaded"
+    REFUSED = "refused"
+    """The catalog checks refused the new index (the log line says why)."""
+    FAILED = "failed"
+    """An unexpected error (logged with its traceback)."""
+    ABANDONED = "abandoned"
+    """The process stopped while it ran."""
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """The end of one reload.
+
+    Attributes:
+        result: how it ended.
+        asked_by: who asked (``SIGHUP``, ``/musicrec reload by <user id>``, ...).
+        ended_at: when it ended, ``time.time()`` (seconds since the epoch).
+        items: the new catalog's item count when it was installed, else None.
+    """
+
+    result: ReloadResult
+    asked_by: str
+    ended_at: float
+    items: int | None = None
 
 
 class CatalogReloads:
@@ -53,6 +88,8 @@ class CatalogReloads:
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[CatalogIndex | None]] = set()
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
+        self.last: ReloadOutcome | None = None
+        """How the latest reload of this process ended; None before the first."""
 
     async def reload(self, asked_by: str) -> CatalogIndex:
         """Prove the index folder and serve it, after any reload already running; returns
@@ -69,12 +106,12 @@ class CatalogReloads:
                 index = await asyncio.shield(work)
             except asyncio.CancelledError:
                 await asyncio.wait([work])
-                _log_outcome(work, f"{asked_by}, cancelled")
+                self.last = _log_outcome(work, f"{asked_by}, cancelled")
                 raise
             except BaseException:
-                _log_outcome(work, asked_by)
+                self.last = _log_outcome(work, asked_by)
                 raise
-            _log_outcome(work, asked_by)
+            self.last = _log_outcome(work, asked_by)
             return index
 
     def reload_in_background(self, asked_by: str) -> asyncio.Task[CatalogIndex | None]:
@@ -117,11 +154,11 @@ class CatalogReloads:
             pass
 
 
-def _log_outcome(work: asyncio.Future[CatalogIndex], asked_by: str) -> None:
-    """Log how the ended reload ``work`` went (the module says the lines)."""
+def _log_outcome(work: asyncio.Future[CatalogIndex], asked_by: str) -> ReloadOutcome:
+    """Log how the ended reload ``work`` went (the module says the lines), and return it."""
     if work.cancelled():  # by the loop's own shutdown: the thread's outcome is unknown
         log.warning("catalog reload abandoned as the process stops (asked by %s)", asked_by)
-        return
+        return ReloadOutcome(ReloadResult.ABANDONED, asked_by, time.time())
     error = work.exception()
     if error is None:
         index = work.result()
@@ -132,13 +169,15 @@ def _log_outcome(work: asyncio.Future[CatalogIndex], asked_by: str) -> None:
             index.fingerprint,
             asked_by,
         )
-    elif isinstance(error, MusicrecError):
+        return ReloadOutcome(ReloadResult.RELOADED, asked_by, time.time(), len(index))
+    if isinstance(error, MusicrecError):
         log.error(
             "catalog reload refused, still serving the old one: %s (asked by %s)", error, asked_by
         )
-    else:
-        log.error(
-            "catalog reload failed unexpectedly, still serving the old one (asked by %s)",
-            asked_by,
-            exc_info=error,
-        )
+        return ReloadOutcome(ReloadResult.REFUSED, asked_by, time.time())
+    log.error(
+        "catalog reload failed unexpectedly, still serving the old one (asked by %s)",
+        asked_by,
+        exc_info=error,
+    )
+    return ReloadOutcome(ReloadResult.FAILED, asked_by, time.time())

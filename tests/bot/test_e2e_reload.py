@@ -32,9 +32,13 @@ def live(start_live_bot: LiveBotFactory) -> LiveBot:
     return start_live_bot()
 
 
-def serving_version(live: LiveBot) -> str:
+def status_rows(live: LiveBot) -> dict[str, str]:
     reply = live.fake.wait_reply(live.fake.slash_command("musicrec status", who="owner"))
-    return field_rows(reply["payload"]["embeds"][0])["Index version"]
+    return field_rows(reply["payload"]["embeds"][0])
+
+
+def serving_version(live: LiveBot) -> str:
+    return status_rows(live)["Index version"]
 
 
 def recommend(live: LiveBot, song: bytes) -> dict[str, Any]:
@@ -84,6 +88,9 @@ def test_a_same_size_corrupt_vector_file_is_refused_and_the_old_index_answers(
     text = reload_refused(live)
     assert "vectors.ann" in text and "sha256" in text, text
     assert str(live.work_dir) not in text
+    last = status_rows(live)["Last reload"]
+    assert last.startswith("refused ") and "/musicrec reload by " in last, last
+    assert "still serving the old one" in last and str(live.work_dir) not in last
     assert_old_index_answers(live, song, serving)
 
 

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.cogs.admin import format_shards
+from bot.cogs.admin import format_last_reload, format_shards, format_uptime
 from bot.health import HealthFile, ShardSummary, shard_summaries, write_report
 from bot.settings import load_settings
+from musicrec_core.service.catalog_reload import SIGHUP, ReloadOutcome, ReloadResult
 from musicrec_core.service.settings import ConfigurationError
 from tests.bot.helpers import make_settings
 
@@ -132,3 +133,22 @@ def test_shard_summaries_count_each_shards_servers() -> None:
 
 def test_format_shards_groups_thousands() -> None:
     assert format_shards([ShardSummary(0, 80.4, 2400, True)]) == "#0: 80 ms, 2,400 servers"
+
+
+def test_the_last_reload_row_says_how_it_ended_and_when() -> None:
+    now = 1_800_000_000.0
+    assert format_last_reload(None, now) == "none since start"
+    done = ReloadOutcome(ReloadResult.RELOADED, SIGHUP, now - 252, 12_345)
+    assert format_last_reload(done, now) == "reloaded 0:04:12 ago, 12,345 items (SIGHUP)"
+    refused = ReloadOutcome(ReloadResult.REFUSED, "/musicrec reload by 42", now - 3)
+    assert format_last_reload(refused, now) == (
+        "refused 0:00:03 ago (/musicrec reload by 42); still serving the old one, the log says why"
+    )
+    failed = ReloadOutcome(ReloadResult.FAILED, SIGHUP, now + 5)  # a clock set back
+    assert format_last_reload(failed, now).startswith("failed 0:00:00 ago (SIGHUP); still serving")
+
+
+def test_uptime_reads_as_a_clock_with_days() -> None:
+    assert format_uptime(252) == "0:04:12"  # was "0:4:12"
+    assert format_uptime(3) == "0:00:03"
+    assert [format_uptime(4000), format_uptime(93_784)] == ["1:06:40", "1d 2:03:04"]

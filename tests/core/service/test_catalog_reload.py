@@ -24,7 +24,7 @@ from musicrec_core.catalog.pooling import DEFAULT_POOLING, pooled_dim
 from musicrec_core.clip import SAMPLE_RATE_HZ, Clip
 from musicrec_core.errors import CatalogError
 from musicrec_core.recommender import RecommendationSet, Recommender
-from musicrec_core.service.catalog_reload import SIGHUP, CatalogReloads
+from musicrec_core.service.catalog_reload import SIGHUP, CatalogReloads, ReloadResult
 from tests.helpers.held_embedder import HOLD_LIMIT_S, HeldEmbedder
 from tests.helpers.index_damage import list_a_file_under_a_plain_file
 
@@ -91,8 +91,16 @@ async def test_a_reload_logs_the_new_catalog_and_a_refusal_keeps_the_old_one_in_
 ) -> None:
     _, old, recommender, new_dir = served
     caplog.set_level(logging.INFO, LOGGER)
+    refusing = CatalogReloads(recommender, tmp_path / "nowhere")
+    assert refusing.last is None
     with pytest.raises(CatalogError):
-        await CatalogReloads(recommender, tmp_path / "nowhere").reload("an admin")
+        await refusing.reload("an admin")
+    assert refusing.last is not None
+    assert (refusing.last.result, refusing.last.asked_by, refusing.last.items) == (
+        ReloadResult.REFUSED,
+        "an admin",
+        None,
+    )
     (refused,) = reload_lines(caplog)
     assert refused.levelno == logging.ERROR and refused.exc_info is None
     assert refused.getMessage().startswith("catalog reload refused, still serving the old one: ")
@@ -100,8 +108,15 @@ async def test_a_reload_logs_the_new_catalog_and_a_refusal_keeps_the_old_one_in_
     assert recommender.index is old
 
     caplog.clear()
-    index = await CatalogReloads(recommender, new_dir).reload(SIGHUP)
+    reloads = CatalogReloads(recommender, new_dir)
+    index = await reloads.reload(SIGHUP)
     assert recommender.index is index and len(index) == 12
+    assert reloads.last is not None
+    assert (reloads.last.result, reloads.last.asked_by, reloads.last.items) == (
+        ReloadResult.RELOADED,
+        SIGHUP,
+        12,
+    )
     (done,) = reload_lines(caplog)
     assert done.getMessage() == (
         f"reloaded the catalog: 12 items from {index.directory} "
@@ -125,6 +140,7 @@ async def test_an_unexpected_failure_is_logged_with_its_traceback_and_the_old_on
     assert failed.getMessage().startswith("catalog reload failed unexpectedly, still serving")
     assert failed.exc_info is not None and isinstance(failed.exc_info[1], OSError)
     assert recommender.index is old
+    assert reloads.last is not None and reloads.last.result is ReloadResult.FAILED
 
 
 async def test_a_cancelled_reload_runs_to_its_end_before_another_may_start(

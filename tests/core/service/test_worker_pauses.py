@@ -18,7 +18,7 @@ from musicrec_core.audio.process import Budget
 from musicrec_core.service.members_first import MembersFirst
 from musicrec_core.service.worker_pauses import WorkerPauses
 from tests.helpers.media import MakeMedia
-from tests.helpers.processes import children, stopped
+from tests.helpers.processes import stopped
 
 BUSY = "while True:\n    pass\n"
 
@@ -127,7 +127,6 @@ def test_a_key_job_s_decode_worker_is_stopped_while_a_member_is_at_work(
 
     def key_job() -> int:
         with workers.session(tone, Budget(30, tone.name)) as session:
-            (worker,) = _decode_workers()
             with bot.member_at_work():
                 seen["stopped for the member"] = until(lambda: stopped(worker))
                 seen["counted as waiting"] = server.waiting == 1
@@ -135,28 +134,16 @@ def test_a_key_job_s_decode_worker_is_stopped_while_a_member_is_at_work(
             window = session.decode(0.0, 1.0, sanitize=False, cap_frames=16_000, max_channels=2)
         return window.samples.shape[0]
 
+    workers.prestart()
+    (worker,) = workers.idle_pids()  # the one worker the pool's sessions take
     try:
         assert server.after_members(key_job)() == 16_000
         assert seen == dict.fromkeys(seen, True) and len(seen) == 3
         # a member's own job (not wrapped) is never stopped
         with bot.member_at_work(), workers.session(tone, Budget(30, tone.name)):
-            (worker,) = _decode_workers()
             time.sleep(0.05)
             assert not stopped(worker)
     finally:
         workers.close()
         bot.close()
         server.close()
-
-
-def _decode_workers() -> set[int]:
-    """Process ids of this process's decode workers."""
-    found = set()
-    for pid in children():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"_decode_worker.py" in cmdline.read():
-                    found.add(pid)
-        except OSError:
-            continue
-    return found

@@ -13,7 +13,7 @@ network and with that model, and compares them (:mod:`.agreement`):
   :data:`CALIBRATION_FIRST_SONG`.
 
 A pass is recorded for the precision and the files' sha256s
-(:func:`~musicrec_core.embedders.vggish.checked.record_pass`); a failure removes any
+(:func:`~musicrec_core.quantized.outcome.settle`); a failure removes any
 earlier record of that precision for that checkpoint and changes nothing else. At the
 defaults (400 library clips, 200 queries) the check embeds 600 ten-second clips twice: a
 few minutes on two cores.
@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from musicrec_core import paths
 from musicrec_core.embedders.precision import Precision
-from musicrec_core.embedders.vggish.checked import CheckedModel, forget, record_pass
+from musicrec_core.embedders.vggish.checked import EMBEDDER, weight_files
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
 from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel, Quantizer, quantize_int8
 from musicrec_core.embedders.vggish.postprocess import PCAParams, dequantize, quantize
@@ -42,6 +41,7 @@ from musicrec_core.quantized.agreement import (
     values_within_one,
 )
 from musicrec_core.quantized.check_clips import excerpt
+from musicrec_core.quantized.outcome import CheckResult, settle
 
 DEFAULT_LIBRARY = 400
 """Library clips the check searches by default."""
@@ -58,19 +58,6 @@ RawModel = Callable[[np.ndarray], np.ndarray]
 """float32 [n, 96, 64] log-mel examples -> float32 [n, 128] raw embeddings."""
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """What a check found.
-
-    Attributes:
-        agreement: the figures.
-        checked: the record when the check passed, else None (the precision stays refused).
-    """
-
-    agreement: Agreement
-    checked: CheckedModel | None
-
-
 def check_vggish(
     checkpoint: Path | None = None,
     pca: Path | None = None,
@@ -81,7 +68,7 @@ def check_vggish(
     quantizer: Quantizer = quantize_int8,
     calibration_songs: int = CALIBRATION_SONGS,
     progress: Callable[[str], None] = lambda _: None,
-) -> CheckResult:
+) -> CheckResult[Agreement]:
     """Make the ``precision`` model of these weight files, compare it with float32, and
     record a pass.
 
@@ -111,6 +98,7 @@ def check_vggish(
     from musicrec_core.embedders.vggish.weights import resolve_paths
 
     checkpoint_path, pca_path = resolve_paths(checkpoint=checkpoint, pca=pca)
+    files = weight_files(checkpoint_path, pca_path)
     pca_params = load_pca_params(pca_path)
     weights = load_weights(checkpoint_path)
     progress(f"making {library + queries} ten-second clips")
@@ -130,7 +118,7 @@ def check_vggish(
         progress("embedding the clips in float32 and bfloat16")
         candidate = VGGishModel(weights, compute_dtype=precision.value)
         agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
-        return _recorded(precision, checkpoint_path, pca_path, None, agreement)
+        return settle(EMBEDDER, precision, files, None, agreement)
     scratch_parent = paths.models_dir("vggish")
     scratch_parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="musicrec-", dir=scratch_parent) as scratch:
@@ -140,19 +128,7 @@ def check_vggish(
         progress("embedding the clips in float32 and int8")
         candidate = OnnxVGGishModel(model_path)
         agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
-        return _recorded(precision, checkpoint_path, pca_path, model_path, agreement)
-
-
-def _recorded(
-    precision: Precision, checkpoint: Path, pca: Path, model: Path | None, agreement: Agreement
-) -> CheckResult:
-    """Record a pass (or forget an old one after a failure) and say what was found."""
-    if agreement.passed:
-        return CheckResult(
-            agreement, record_pass(precision, checkpoint, pca, model, agreement.to_json())
-        )
-    forget(precision, checkpoint)
-    return CheckResult(agreement, None)
+        return settle(EMBEDDER, precision, files, model_path, agreement)
 
 
 def compare(

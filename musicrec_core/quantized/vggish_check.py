@@ -7,8 +7,7 @@ record.
 never searches), embeds the project's generated clips (:mod:`.check_clips`) with the float32
 network and with that model, and compares them (:mod:`.agreement`):
 
-- library: excerpt 0 of songs 0 .. library-1; queries: excerpt 1 of songs 0 .. queries-1,
-  so each query's song is in the library by another excerpt, as in a real one;
+- library and queries: :func:`~.check_clips.library_and_queries`;
 - calibration: excerpt 0 of :data:`CALIBRATION_SONGS` songs numbered from
   :data:`CALIBRATION_FIRST_SONG`.
 
@@ -35,18 +34,19 @@ from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel, Quantizer, quan
 from musicrec_core.embedders.vggish.postprocess import PCAParams, dequantize, quantize
 from musicrec_core.errors import MusicrecError
 from musicrec_core.quantized.agreement import (
-    NEIGHBOURS,
     Agreement,
     neighbour_overlap,
     values_within_one,
 )
-from musicrec_core.quantized.check_clips import excerpt
+from musicrec_core.quantized.check_clips import (
+    DEFAULT_LIBRARY,
+    DEFAULT_QUERIES,
+    check_sizes,
+    excerpt,
+    library_and_queries,
+)
 from musicrec_core.quantized.outcome import CheckResult, settle
 
-DEFAULT_LIBRARY = 400
-"""Library clips the check searches by default."""
-DEFAULT_QUERIES = 200
-"""Query clips by default."""
 CALIBRATION_SONGS = 32
 """Songs whose excerpts set the int8 activation ranges."""
 CALIBRATION_FIRST_SONG = 1_000_000
@@ -87,11 +87,7 @@ def check_vggish(
     """
     if precision is Precision.FLOAT32:
         raise MusicrecError("float32 is the reference; check bfloat16 or int8.")
-    if library < NEIGHBOURS or not 1 <= queries <= library:
-        raise MusicrecError(
-            f"The check needs at least {NEIGHBOURS} library clips and between 1 and that "
-            f"many queries (got {library} and {queries})."
-        )
+    check_sizes(library, queries)
     from musicrec_core.embedders.vggish.checkpoint import load_weights
     from musicrec_core.embedders.vggish.model import VGGishModel
     from musicrec_core.embedders.vggish.postprocess import load_pca_params
@@ -102,8 +98,9 @@ def check_vggish(
     pca_params = load_pca_params(pca_path)
     weights = load_weights(checkpoint_path)
     progress(f"making {library + queries} ten-second clips")
-    library_examples = [waveform_to_examples(excerpt(song, 0)) for song in range(library)]
-    query_examples = [waveform_to_examples(excerpt(song, 1)) for song in range(queries)]
+    library_clips, query_clips = library_and_queries(library, queries)
+    library_examples = [waveform_to_examples(samples) for samples in library_clips]
+    query_examples = [waveform_to_examples(samples) for samples in query_clips]
 
     def calibration() -> np.ndarray:
         return np.concatenate(

@@ -37,6 +37,9 @@ CHECK_COMMAND = "musicrec quantize check"
 MODEL_NAME = "model.onnx"
 RECORD_NAME = "check.json"
 
+ARITHMETIC_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+"""CPU flags (Linux's names) that decide how fast reduced precision runs."""
+
 WeightsByRole = Mapping[str, Path]
 """role -> weight file, the key file (whose sha256 names the record's folder) first."""
 
@@ -61,17 +64,22 @@ class CheckedModel:
 
 def cpu_identity() -> str:
     """This machine's processor as a check records it: the model name from /proc/cpuinfo
-    (Linux), else what :mod:`platform` says, and the architecture."""
-    name = ""
+    (Linux; else what :mod:`platform` says), the architecture, and which of
+    :data:`ARITHMETIC_FLAGS` it has (a virtual machine may name only the CPU family)."""
+    name, flags = "", set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    name = line.partition(":")[2].strip()
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not name:
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
                     break
     except OSError:
         pass
-    return f"{name or platform.processor() or 'unknown'} ({platform.machine()})"
+    present = " ".join(flag for flag in ARITHMETIC_FLAGS if flag in flags)
+    return f"{name or platform.processor() or 'unknown'} ({platform.machine()}; {present})"
 
 
 def record_dir(embedder: str, precision: Precision, key_sha256: str) -> Path:

@@ -11,17 +11,21 @@ Run: ``nice python benchmarks/bench_int8.py [--corpus DIR] [--rounds 5] [--queri
   runs on ``--vggish-library`` / ``--vggish-queries`` generated clips; on synthetic weights
   its figures say nothing about the real model (that is what ``musicrec quantize check`` is
   for on the operator's machine) and are printed only to show the check at work.
-- **musicnn** (real weights, ``--model``): float32 is the product's numpy network; int8 is
-  the product's ONNX graph of the same network (``onnx_graph.py``) quantized the same way
-  (calibrated on the check's generated clips), and the float32 ONNX graph is timed too.
-  Agreement on real music: 10-s windows of the corpus tracks (``scripts/fetch_corpus.py``)
+- **musicnn** (real weights, ``--model``): float32 is the product's onnxruntime network
+  (:class:`OnnxMusicnnNetwork`, the baseline of the ratios) and the numpy reference;
+  bfloat16 is :class:`Bfloat16MusicnnNetwork` (TensorFlow), the network
+  ``MUSICREC_PRECISION=bfloat16`` runs after a passing check; int8 (unless
+  ``--skip-musicnn-int8``) is the product's ONNX graph (``onnx_graph.py``) quantized the
+  same way as VGGish (calibrated on the check's generated clips). Agreement with the numpy
+  reference on real music: 10-s windows of the corpus tracks (``scripts/fetch_corpus.py``)
   every 10 s; windows alternate between library and queries until ``--queries`` queries;
   clip vectors are the mean of the patch embeddings; top-10 neighbour overlap (exact
   search), relative L2 error of the patch embeddings, and the top-5 tags of each clip.
 - **Speed**: one 10-s clip (VGGish: 10 examples; musicnn: 3 patches), model only, after a
   warm-up. Each round times every model back to back (best of 3 calls each): wall ms per
   clip, and CPU seconds of the process (all threads) per clip. The table shows the median
-  over rounds and the int8/float32 ratio of the medians.
+  over rounds and the ratio to float32 of the medians. musicnn is timed on a batch of 16
+  patches too (CPU-ms per patch), the batch a library build runs.
 """
 
 from __future__ import annotations
@@ -48,14 +52,21 @@ from quality_data import load_corpus  # noqa: E402
 
 from musicrec_core.audio import load_clip  # noqa: E402
 from musicrec_core.clip import CLIP_SECONDS  # noqa: E402
+from musicrec_core.embedders.musicnn.bf16_network import Bfloat16MusicnnNetwork  # noqa: E402
 from musicrec_core.embedders.musicnn.checkpoint import read_variables  # noqa: E402
+from musicrec_core.embedders.musicnn.embedder import MAX_BATCH_PATCHES  # noqa: E402
 from musicrec_core.embedders.musicnn.frontend import waveform_to_patches  # noqa: E402
-from musicrec_core.embedders.musicnn.model import MusicnnNetwork, variable_shapes  # noqa: E402
+from musicrec_core.embedders.musicnn.model import (  # noqa: E402
+    MusicnnNetwork,
+    NetworkOutput,
+    variable_shapes,
+)
 from musicrec_core.embedders.musicnn.onnx_graph import (  # noqa: E402
     INPUT_NAME,
     OUTPUTS,
     musicnn_graph,
 )
+from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork  # noqa: E402
 from musicrec_core.embedders.musicnn.tags import get_variant  # noqa: E402
 from musicrec_core.embedders.musicnn.weights import resolve_checkpoint  # noqa: E402
 from musicrec_core.embedders.vggish.checkpoint import load_weights  # noqa: E402
@@ -65,8 +76,8 @@ from musicrec_core.embedders.vggish.model import VGGishModel  # noqa: E402
 from musicrec_core.embedders.vggish.postprocess import load_pca_params  # noqa: E402
 from musicrec_core.embedders.vggish.weights import resolve_paths  # noqa: E402
 from musicrec_core.errors import WeightsMissingError  # noqa: E402
-from musicrec_core.quantized.agreement import neighbour_overlap  # noqa: E402
 from musicrec_core.quantized.check_clips import excerpt  # noqa: E402
+from musicrec_core.quantized.musicnn_check import embedding_agreement  # noqa: E402
 from musicrec_core.quantized.vggish_check import (  # noqa: E402
     CALIBRATION_FIRST_SONG,
     CALIBRATION_SONGS,
@@ -168,57 +179,67 @@ def musicnn_part(args: argparse.Namespace, scratch: Path) -> None:
     variant = get_variant(args.model)
     variables = read_variables(resolve_checkpoint(variant.key), variable_shapes())
     network = MusicnnNetwork(variables)
-    float_path, int8_path = scratch / "musicnn.onnx", scratch / "musicnn-int8.onnx"
-    import onnx
-    import onnxruntime
-
-    onnx.save(musicnn_graph(variables), float_path)
-    calibration = np.concatenate(
-        [waveform_to_patches(samples)[0] for samples in calibration_clips(CALIBRATION_SONGS)]
-    )
-    started = time.perf_counter()
-    quantize_musicnn(float_path, int8_path, calibration)
-    elapsed = time.perf_counter() - started
-    print(f"\nmusicnn ({variant.key}, real weights): int8 quantized in {elapsed:.0f} s")
-    sessions = {
-        name: onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        for name, path in (("float32 (onnxrt)", float_path), ("int8 (onnxrt)", int8_path))
+    models: dict[str, Model] = {
+        "float32 (numpy)": network,
+        "float32 (onnxrt)": OnnxMusicnnNetwork(variables),  # the product's float32 network
+        "bfloat16 (TF)": Bfloat16MusicnnNetwork(variables),
     }
+    print(f"\nmusicnn ({variant.key}, real weights)")
+    if not args.skip_musicnn_int8:
+        import onnx
+        import onnxruntime
 
-    def run(name: str) -> Callable[[np.ndarray], np.ndarray]:
-        return lambda patches: sessions[name].run(list(OUTPUTS[:2]), {INPUT_NAME: patches})
+        float_path, int8_path = scratch / "musicnn.onnx", scratch / "musicnn-int8.onnx"
+        onnx.save(musicnn_graph(variables), float_path)
+        calibration = np.concatenate(
+            [waveform_to_patches(samples)[0] for samples in calibration_clips(CALIBRATION_SONGS)]
+        )
+        started = time.perf_counter()
+        quantize_musicnn(float_path, int8_path, calibration)
+        print(f"  int8 quantized in {time.perf_counter() - started:.0f} s")
+        session = onnxruntime.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
+        names = list(OUTPUTS)
 
-    models: dict[str, Model] = {"float32 (numpy)": network}
-    models |= {name: run(name) for name in sessions}
+        def int8(patches: np.ndarray) -> NetworkOutput:
+            embedding, probabilities, dense = session.run(names, {INPUT_NAME: patches})
+            return NetworkOutput(probabilities, embedding, dense)
+
+        models["int8 (onnxrt)"] = int8
+    baseline = "float32 (onnxrt)"
     patches, _ = waveform_to_patches(excerpt(0, 0))
-    print_speed(f"musicnn {variant.key}", timed(models, patches, args.rounds), "float32 (numpy)")
+    print_speed(f"musicnn {variant.key}", timed(models, patches, args.rounds), baseline)
+    batch = np.concatenate([waveform_to_patches(excerpt(song, 0))[0] for song in range(6)])
+    batch = batch[:MAX_BATCH_PATCHES]
+    per_batch = timed(models, batch, args.rounds)
+    print(f"  a batch of {len(batch)} patches (a library build's batch), CPU-ms per patch:")
+    for name, (_, cpu) in per_batch.items():
+        ratio = per_batch[baseline][1] / cpu
+        print(f"    {name:<16} {1000 * cpu / len(batch):6.1f}   {ratio:.2f}x {baseline}'s speed")
 
     library, queries = corpus_windows(args.corpus, args.queries)
     clips = [waveform_to_patches(samples)[0] for samples in library + queries]
     reference = [network(patches) for patches in clips]
-    candidate = [run("int8 (onnxrt)")(patches) for patches in clips]
-    ref_embed = np.concatenate([output.embedding for output in reference])
-    int8_embed = np.concatenate([embedding for embedding, _ in candidate])
-    relative = np.linalg.norm(int8_embed - ref_embed, axis=1) / np.linalg.norm(ref_embed, axis=1)
-    vectors = [
-        np.stack([output.embedding.mean(axis=0) for output in reference]),
-        np.stack([embedding.mean(axis=0) for embedding, _ in candidate]),
-    ]
-    split = len(library)
-    overlap = neighbour_overlap(
-        (vectors[0][:split], vectors[0][split:]), (vectors[1][:split], vectors[1][split:])
-    )
-    tags = [
-        len(set(np.argsort(-ours.probabilities.mean(0))[:5]) & set(np.argsort(-theirs.mean(0))[:5]))
-        / 5
-        for ours, (_, theirs) in zip(reference, candidate, strict=True)
-    ]
-    print(
-        f"  agreement on real music ({len(queries)} queries, library of {split} windows of "
-        f"{args.corpus.name}): top-10 neighbour overlap {overlap:.1%} (bar 95%); patch "
-        f"embedding relative L2 error median {np.median(relative):.1%}, p95 "
-        f"{np.percentile(relative, 95):.1%}; top-5 tags in common {np.mean(tags):.1%}"
-    )
+    for name in [name for name in models if not name.startswith("float32")]:
+        candidate = [models[name](patches) for patches in clips]
+        overlap, median, p95 = embedding_agreement(
+            [output.embedding for output in reference],
+            [output.embedding for output in candidate],
+            len(library),
+        )
+        tags = [
+            len(
+                set(np.argsort(-ours.probabilities.mean(0))[:5])
+                & set(np.argsort(-theirs.probabilities.mean(0))[:5])
+            )
+            / 5
+            for ours, theirs in zip(reference, candidate, strict=True)
+        ]
+        print(
+            f"  {name} agreement on real music ({len(queries)} queries, library of "
+            f"{len(library)} windows of {args.corpus.name}): top-10 neighbour overlap "
+            f"{overlap:.1%} (bar 95%); patch embedding relative L2 error median {median:.2%}, "
+            f"p95 {p95:.2%}; top-5 tags in common {np.mean(tags):.1%}"
+        )
 
 
 def main() -> None:
@@ -231,6 +252,7 @@ def main() -> None:
     parser.add_argument("--vggish-queries", type=int, default=10)
     parser.add_argument("--skip-vggish", action="store_true")
     parser.add_argument("--skip-musicnn", action="store_true")
+    parser.add_argument("--skip-musicnn-int8", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-int8-") as scratch:
         if not args.skip_vggish:

@@ -1,8 +1,10 @@
-"""Library build time and CPU per track: this checkout against another (today's path), same run.
+"""Library build time and CPU per track: this checkout against another (today's path), or
+bfloat16 musicnn against float32, same run.
 
 Run: ``nice -n 19 python benchmarks/bench_library_build.py --baseline /path/to/main
 [--per-collection 3] [--runs 2] [--embedder bands]`` after ``python3 scripts/fetch_corpus.py``
-(the quality benchmark's corpus).
+(the quality benchmark's corpus); or ``... --precision bfloat16`` (no ``--baseline``): this
+checkout's build with ``MUSICREC_PRECISION=bfloat16`` against its float32 build.
 
 Each build is ``build_library`` with musicnn (MTT) and today's defaults (30 windows, each
 with its phone view, and landmarks) over the first ``--per-collection`` tracks of every
@@ -24,6 +26,13 @@ wall time), and a check that both checkouts built the same index: the sha256 of 
 index file its manifest lists (vectors, metadata, landmarks, labels), else the largest
 difference between the stored vectors. The same index files mean the same
 ``bench_quality.py`` figures on that corpus.
+
+With ``--precision bfloat16`` the baseline is float32 and the indexes cannot be the same
+bits: the bench first runs the musicnn check (``--check-library`` / ``--check-queries``
+generated clips, its figures printed) in a private model cache holding a copy of the
+installed weights, where both builds then load them, and compares the two indexes by the
+mean share of each item's 10 nearest other items (exact search over the stored vectors)
+that both find.
 """
 
 from __future__ import annotations
@@ -82,9 +91,12 @@ def corpus_subset(corpus: Path, per_collection: int, folder: Path) -> int:
     return count
 
 
-def build(checkout: Path, inputs: Path, work: Path, embedder: str) -> dict[str, float]:
-    """One build by ``checkout``'s code in a child process; its figures."""
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+def build(
+    checkout: Path, inputs: Path, work: Path, embedder: str, env_extra: dict[str, str]
+) -> dict[str, float]:
+    """One build by ``checkout``'s code in a child process (with ``env_extra`` set); its
+    figures."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), **env_extra}
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, str(work / "index"), str(work / "cache"), embedder]
         + [str(inputs)],
@@ -117,24 +129,96 @@ def vector_difference(first: Path, second: Path) -> float:
         return float(abs(a.vectors(range(len(a))) - b.vectors(range(len(b)))).max())
 
 
+def neighbour_agreement(first: Path, second: Path) -> tuple[float, int, int, float]:
+    """(mean share of each item's k nearest other items that both indexes find, k, items,
+    median relative L2 difference of the stored vectors): exact Euclidean search over the
+    stored vectors, k = 10 or fewer in a small index (a quarter of the other items). The
+    indexes must hold the same items in the same order."""
+    sys.path.insert(0, str(REPO_ROOT))
+    import numpy as np
+
+    from musicrec_core.catalog.index import CatalogIndex
+
+    loaded = []
+    for path in (first, second):
+        with CatalogIndex.load(path) as index:
+            vectors = np.asarray(index.vectors(range(len(index))), np.float64)
+            loaded.append((index.metas(range(len(index))), vectors))
+    (metas_a, vectors_a), (metas_b, vectors_b) = loaded
+    if metas_a != metas_b:
+        raise SystemExit("the two builds hold different items; cannot compare neighbours")
+    items = len(metas_a)
+    k = max(1, min(10, (items - 1) // 4))
+    found = []
+    for vectors in (vectors_a, vectors_b):
+        squares = np.sum(vectors**2, axis=1)
+        distances = squares[:, None] - 2 * vectors @ vectors.T + squares[None, :]
+        np.fill_diagonal(distances, np.inf)
+        found.append(np.argsort(distances, axis=1, kind="stable")[:, :k])
+    common = [np.intersect1d(a, b).size for a, b in zip(*found, strict=True)]
+    difference = np.linalg.norm(vectors_b - vectors_a, axis=1) / np.linalg.norm(vectors_a, axis=1)
+    return float(np.mean(common)) / k, k, items, float(np.median(difference))
+
+
+def private_check(folder: Path, library: int, queries: int) -> dict[str, str]:
+    """Copy the installed musicnn weights into a model cache at ``folder``, run the bfloat16
+    check there (printing its figures) and return the environment that uses that cache."""
+    sys.path.insert(0, str(REPO_ROOT))
+    os.environ["MUSICREC_CACHE_DIR"] = str(folder)
+    from musicrec_core.embedders.musicnn.weights import download
+    from musicrec_core.quantized.musicnn_check import check_musicnn
+
+    download(progress=False)
+    result = check_musicnn(library=library, queries=queries)
+    verdict = "PASS" if result.checked is not None else "REFUSED"
+    print(f"  musicnn bfloat16 check: {verdict}: {result.agreement.summary()}", flush=True)
+    if result.checked is None:
+        raise SystemExit("bfloat16 musicnn is refused on this machine; nothing to compare")
+    return {"MUSICREC_CACHE_DIR": str(folder)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="today's checkout")
+    parser.add_argument("--baseline", type=Path, help="today's checkout")
+    parser.add_argument(
+        "--precision",
+        choices=("bfloat16",),
+        help="compare this checkout's builds in this precision and float32 instead",
+    )
+    parser.add_argument("--check-library", type=int, default=100)
+    parser.add_argument("--check-queries", type=int, default=50)
     parser.add_argument("--corpus", type=Path, default=default_corpus_dir())
     parser.add_argument("--per-collection", type=int, default=3)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--embedder", choices=("musicnn", "bands"), default="musicnn")
     args = parser.parse_args()
-    checkouts = {"baseline": args.baseline.resolve(), "this": REPO_ROOT}
-    figures: dict[str, list[dict[str, float]]] = {name: [] for name in checkouts}
+    if (args.baseline is None) == (args.precision is None):
+        parser.error("give either --baseline or --precision")
+    if args.precision and args.embedder != "musicnn":
+        parser.error("--precision compares musicnn builds")
+    figures: dict[str, list[dict[str, float]]] = {"baseline": [], "this": []}
     with tempfile.TemporaryDirectory(prefix="musicrec-bench-") as tmp:
+        if args.precision:
+            models = private_check(Path(tmp) / "models", args.check_library, args.check_queries)
+            builds = {
+                "baseline": (REPO_ROOT, {**models, "MUSICREC_PRECISION": "float32"}),
+                "this": (REPO_ROOT, {**models, "MUSICREC_PRECISION": args.precision}),
+            }
+            names = f"baseline = float32, this = {args.precision}"
+        else:
+            builds = {"baseline": (args.baseline.resolve(), {}), "this": (REPO_ROOT, {})}
+            names = "baseline = --baseline, this = this checkout"
         inputs = Path(tmp) / "tracks"
         count = corpus_subset(args.corpus, args.per_collection, inputs)
-        print(f"bench_library_build: {count} tracks of {args.corpus}, {args.embedder}, 30 windows")
+        print(
+            f"bench_library_build: {count} tracks of {args.corpus}, {args.embedder}, "
+            f"30 windows ({names})"
+        )
         for run in range(args.runs):
-            order = list(checkouts.items())
-            for name, checkout in order[::-1] if run % 2 else order:  # each goes first in turn
-                result = build(checkout, inputs, Path(tmp) / f"{name}-{run}", args.embedder)
+            order = list(builds.items())
+            for name, (checkout, env) in order[::-1] if run % 2 else order:  # each first in turn
+                work = Path(tmp) / f"{name}-{run}"
+                result = build(checkout, inputs, work, args.embedder, env)
                 figures[name].append(result)
                 print(f"  run {run + 1} {name:<8}: {json.dumps(result)}", flush=True)
         per_track = {
@@ -148,10 +232,18 @@ def main() -> None:
         print(f"median of {args.runs} interleaved runs, per track, 1-min load {load:.1f}")
         for key, label in (("wall_s", "wall s "), ("cpu_s", "CPU-s  ")):
             base, this = per_track["baseline"][key], per_track["this"][key]
-            goal = "  (goal <= 0.333)" if key == "wall_s" else ""
+            goal = "  (goal <= 0.333)" if key == "wall_s" and not args.precision else ""
             ratio = this / base
             print(f"  {label} baseline {base:6.2f}   this {this:6.2f}   ratio {ratio:.3f}{goal}")
         first, second = Path(tmp) / "baseline-0" / "index", Path(tmp) / "this-0" / "index"
+        if args.precision:
+            overlap, k, items, difference = neighbour_agreement(first, second)
+            print(
+                f"  {args.precision} vs float32 index: top-{k} neighbours of each of {items} "
+                f"items overlap {overlap:.1%}; stored vectors differ by {difference:.2%} "
+                f"(median relative L2)"
+            )
+            return
         files_a, files_b = manifest_files(first), manifest_files(second)
         same = sorted(name for name in files_a if files_a[name] == files_b.get(name))
         differ = sorted((set(files_a) | set(files_b)) - set(same))

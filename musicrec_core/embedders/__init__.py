@@ -7,10 +7,9 @@ when asked for, so importing this package does not import TensorFlow.
 
 What an embedder is comes from its name and variant; :class:`WeightFiles` only says where
 weight files lie when they are not in the model cache (VGGish's checkpoint and PCA file),
-and which of VGGish's models to run: float32, or the bfloat16 or int8 model checked for
-those files
-(``MUSICREC_PRECISION``, :mod:`musicrec_core.embedders.precision`). musicnn always runs in
-float32.
+and which arithmetic to run (``MUSICREC_PRECISION``, :mod:`musicrec_core.embedders.precision`):
+float32, or the reduced-precision model checked for those files on this CPU (VGGish:
+bfloat16 or int8; musicnn: bfloat16).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ class WeightFiles:
     Attributes:
         vggish_checkpoint: VGGish's TF1 checkpoint file.
         vggish_pca: VGGish's PCA parameters (.npz).
-        precision: VGGish's arithmetic (None: ``MUSICREC_PRECISION``, else float32).
+        precision: the embedder's arithmetic (None: ``MUSICREC_PRECISION``, else float32).
     """
 
     vggish_checkpoint: Path | None = None
@@ -63,8 +62,8 @@ def load_embedder(
         ValueError: an unknown name or variant, or a variant for VGGish.
         WeightsMissingError / CheckpointError: when the weights are absent or unusable.
         PrecisionNotCheckedError: bfloat16 or int8 asked for, but no check passed for the
-            weights.
-        MusicrecError: ``MUSICREC_PRECISION`` names no precision.
+            weights on this CPU.
+        MusicrecError: ``MUSICREC_PRECISION`` names no precision, or int8 for musicnn.
     """
     files = weights or WeightFiles()
     if name == "vggish":
@@ -80,5 +79,7 @@ def load_embedder(
     if name == "musicnn":
         from musicrec_core.embedders.musicnn import MusicnnEmbedder
 
-        return MusicnnEmbedder.load(model=variant)
+        return MusicnnEmbedder.load(
+            model=variant, precision=files.precision or precision_from_env()
+        )
     raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDER_NAMES)}")

@@ -1,11 +1,12 @@
-"""Which arithmetic VGGish runs in: float32 (the default), bfloat16 or int8.
+"""Which arithmetic the embedders run in: float32 (the default), bfloat16 or int8.
 
 The setting is the environment variable ``MUSICREC_PRECISION`` (``float32``, ``bfloat16``
 or ``int8``; empty = ``float32``), read by :func:`precision_from_env` when a caller does not
 name a precision itself (the ``musicrec`` command; the bot reads the same name through its
-own settings and passes it on). bfloat16 and int8 run only after ``musicrec quantize check``
-passed for them with the very weight files in use (see
-:mod:`musicrec_core.embedders.vggish.checked`).
+own settings and passes it on). VGGish offers bfloat16 and int8, musicnn bfloat16 (int8 is
+refused with a one-line error); each runs only after ``musicrec quantize check`` passed for
+it with the very weight files in use, on this CPU (see
+:mod:`musicrec_core.embedders.checked`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ PRECISION_ENV = "MUSICREC_PRECISION"
 
 
 class Precision(enum.StrEnum):
-    """The arithmetic of the VGGish network (the frontend and PCA stay float32)."""
+    """The arithmetic of an embedder's network (frontends, PCA and musicnn's non-convolution
+    layers stay float32)."""
 
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"

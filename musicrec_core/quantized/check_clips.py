@@ -20,6 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from musicrec_core.clip import CLIP_SECONDS, SAMPLE_RATE_HZ
+from musicrec_core.errors import MusicrecError
+from musicrec_core.quantized.agreement import NEIGHBOURS
+
+DEFAULT_LIBRARY = 400
+"""Library clips a check searches by default."""
+DEFAULT_QUERIES = 200
+"""Query clips by default."""
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -68,6 +75,30 @@ class Song:
             noise=rng.uniform(0.0, 0.03),
             level=rng.uniform(0.2, 0.9),
         )
+
+
+def check_sizes(library: int, queries: int) -> None:
+    """Raise unless a check can search ``queries`` queries in ``library`` clips.
+
+    Raises:
+        MusicrecError: fewer than NEIGHBOURS library clips, or queries not in 1 .. library.
+    """
+    if library < NEIGHBOURS or not 1 <= queries <= library:
+        raise MusicrecError(
+            f"The check needs at least {NEIGHBOURS} library clips and between 1 and that "
+            f"many queries (got {library} and {queries})."
+        )
+
+
+def library_and_queries(library: int, queries: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The clips a check compares: (library, queries) waveforms as :func:`excerpt` returns.
+
+    The library is excerpt 0 of songs 0 .. library-1, the queries excerpt 1 of songs
+    0 .. queries-1, so each query's song is in the library by another excerpt, as in a
+    real one. Sizes as :func:`check_sizes` accepts.
+    """
+    library_clips = [excerpt(song, 0) for song in range(library)]
+    return library_clips, [excerpt(song, 1) for song in range(queries)]
 
 
 def excerpt(song: int, number: int, seconds: float = CLIP_SECONDS) -> np.ndarray:

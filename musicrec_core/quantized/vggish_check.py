@@ -7,13 +7,12 @@ record.
 never searches), embeds the project's generated clips (:mod:`.check_clips`) with the float32
 network and with that model, and compares them (:mod:`.agreement`):
 
-- library: excerpt 0 of songs 0 .. library-1; queries: excerpt 1 of songs 0 .. queries-1,
-  so each query's song is in the library by another excerpt, as in a real one;
+- library and queries: :func:`~.check_clips.library_and_queries`;
 - calibration: excerpt 0 of :data:`CALIBRATION_SONGS` songs numbered from
   :data:`CALIBRATION_FIRST_SONG`.
 
 A pass is recorded for the precision and the files' sha256s
-(:func:`~musicrec_core.embedders.vggish.checked.record_pass`); a failure removes any
+(:func:`~musicrec_core.quantized.outcome.settle`); a failure removes any
 earlier record of that precision for that checkpoint and changes nothing else. At the
 defaults (400 library clips, 200 queries) the check embeds 600 ten-second clips twice: a
 few minutes on two cores.
@@ -23,30 +22,31 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from musicrec_core import paths
 from musicrec_core.embedders.precision import Precision
-from musicrec_core.embedders.vggish.checked import CheckedModel, forget, record_pass
+from musicrec_core.embedders.vggish.checked import EMBEDDER, weight_files
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
 from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel, Quantizer, quantize_int8
 from musicrec_core.embedders.vggish.postprocess import PCAParams, dequantize, quantize
 from musicrec_core.errors import MusicrecError
 from musicrec_core.quantized.agreement import (
-    NEIGHBOURS,
     Agreement,
     neighbour_overlap,
     values_within_one,
 )
-from musicrec_core.quantized.check_clips import excerpt
+from musicrec_core.quantized.check_clips import (
+    DEFAULT_LIBRARY,
+    DEFAULT_QUERIES,
+    check_sizes,
+    excerpt,
+    library_and_queries,
+)
+from musicrec_core.quantized.outcome import CheckResult, settle
 
-DEFAULT_LIBRARY = 400
-"""Library clips the check searches by default."""
-DEFAULT_QUERIES = 200
-"""Query clips by default."""
 CALIBRATION_SONGS = 32
 """Songs whose excerpts set the int8 activation ranges."""
 CALIBRATION_FIRST_SONG = 1_000_000
@@ -56,19 +56,6 @@ BATCH_EXAMPLES = 64
 
 RawModel = Callable[[np.ndarray], np.ndarray]
 """float32 [n, 96, 64] log-mel examples -> float32 [n, 128] raw embeddings."""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """What a check found.
-
-    Attributes:
-        agreement: the figures.
-        checked: the record when the check passed, else None (the precision stays refused).
-    """
-
-    agreement: Agreement
-    checked: CheckedModel | None
 
 
 def check_vggish(
@@ -81,7 +68,7 @@ def check_vggish(
     quantizer: Quantizer = quantize_int8,
     calibration_songs: int = CALIBRATION_SONGS,
     progress: Callable[[str], None] = lambda _: None,
-) -> CheckResult:
+) -> CheckResult[Agreement]:
     """Make the ``precision`` model of these weight files, compare it with float32, and
     record a pass.
 
@@ -100,22 +87,20 @@ def check_vggish(
     """
     if precision is Precision.FLOAT32:
         raise MusicrecError("float32 is the reference; check bfloat16 or int8.")
-    if library < NEIGHBOURS or not 1 <= queries <= library:
-        raise MusicrecError(
-            f"The check needs at least {NEIGHBOURS} library clips and between 1 and that "
-            f"many queries (got {library} and {queries})."
-        )
+    check_sizes(library, queries)
     from musicrec_core.embedders.vggish.checkpoint import load_weights
     from musicrec_core.embedders.vggish.model import VGGishModel
     from musicrec_core.embedders.vggish.postprocess import load_pca_params
     from musicrec_core.embedders.vggish.weights import resolve_paths
 
     checkpoint_path, pca_path = resolve_paths(checkpoint=checkpoint, pca=pca)
+    files = weight_files(checkpoint_path, pca_path)
     pca_params = load_pca_params(pca_path)
     weights = load_weights(checkpoint_path)
     progress(f"making {library + queries} ten-second clips")
-    library_examples = [waveform_to_examples(excerpt(song, 0)) for song in range(library)]
-    query_examples = [waveform_to_examples(excerpt(song, 1)) for song in range(queries)]
+    library_clips, query_clips = library_and_queries(library, queries)
+    library_examples = [waveform_to_examples(samples) for samples in library_clips]
+    query_examples = [waveform_to_examples(samples) for samples in query_clips]
 
     def calibration() -> np.ndarray:
         return np.concatenate(
@@ -130,7 +115,7 @@ def check_vggish(
         progress("embedding the clips in float32 and bfloat16")
         candidate = VGGishModel(weights, compute_dtype=precision.value)
         agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
-        return _recorded(precision, checkpoint_path, pca_path, None, agreement)
+        return settle(EMBEDDER, precision, files, None, agreement)
     scratch_parent = paths.models_dir("vggish")
     scratch_parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="musicrec-", dir=scratch_parent) as scratch:
@@ -140,19 +125,7 @@ def check_vggish(
         progress("embedding the clips in float32 and int8")
         candidate = OnnxVGGishModel(model_path)
         agreement = compare(reference, candidate, pca_params, library_examples, query_examples)
-        return _recorded(precision, checkpoint_path, pca_path, model_path, agreement)
-
-
-def _recorded(
-    precision: Precision, checkpoint: Path, pca: Path, model: Path | None, agreement: Agreement
-) -> CheckResult:
-    """Record a pass (or forget an old one after a failure) and say what was found."""
-    if agreement.passed:
-        return CheckResult(
-            agreement, record_pass(precision, checkpoint, pca, model, agreement.to_json())
-        )
-    forget(precision, checkpoint)
-    return CheckResult(agreement, None)
+        return settle(EMBEDDER, precision, files, model_path, agreement)
 
 
 def compare(

@@ -67,8 +67,9 @@ class ServiceSettings(BaseSettings):
     vggish_pca: Path | None = None
     """VGGish PCA parameters file; None = the model cache."""
     precision: Precision = Precision.FLOAT32
-    """VGGish's arithmetic; int8 only loads after ``musicrec quantize check`` passed for the
-    weight files (else the bot refuses to start)."""
+    """The embedders' arithmetic; bfloat16 or int8 (VGGish) and bfloat16 (musicnn) only
+    load after ``musicrec quantize check`` passed for the weight files on this CPU (else
+    the bot refuses to start)."""
 
     # Requests.
     max_attachment_mb: float = Field(default=25.0, gt=0)

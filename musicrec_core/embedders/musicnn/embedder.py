@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,10 @@ from musicrec_core.embedders.musicnn.model import (
 from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork, build_network
 from musicrec_core.embedders.musicnn.tags import Variant, get_variant
 from musicrec_core.embedders.musicnn.weights import embedder_version, resolve_checkpoint
+from musicrec_core.embedders.precision import Precision
+
+if TYPE_CHECKING:
+    from musicrec_core.embedders.musicnn.bf16_network import Bfloat16MusicnnNetwork
 
 MAX_BATCH_PATCHES = 16
 """Most patches per network call; larger batches are split to bound memory (each patch in
@@ -46,31 +51,57 @@ class MusicnnEmbedder(Embedder):
     frame_seconds = PATCH_SECONDS
     frame_rate_hz = 1.0 / PATCH_SECONDS
 
-    def __init__(self, network: OnnxMusicnnNetwork | MusicnnNetwork, variant: Variant) -> None:
-        """Prefer :meth:`load`. ``network`` must hold ``variant``'s weights."""
+    def __init__(
+        self,
+        network: OnnxMusicnnNetwork | MusicnnNetwork | Bfloat16MusicnnNetwork,
+        variant: Variant,
+        precision: Precision = Precision.FLOAT32,
+    ) -> None:
+        """Prefer :meth:`load`. ``network`` must hold ``variant``'s weights and compute in
+        ``precision``."""
         self.variant = variant
+        self.precision = precision
         self.version = embedder_version(variant.key)
         self._network = network
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model: str | None = None, *, checkpoint: Path | None = None) -> MusicnnEmbedder:
-        """Build the embedder for ``model`` ("mtt" or "msd"; None = "mtt"), its network run
-        by onnxruntime, or by numpy where onnxruntime is unavailable (:func:`build_network`).
+    def load(
+        cls,
+        model: str | None = None,
+        *,
+        checkpoint: Path | None = None,
+        precision: Precision = Precision.FLOAT32,
+    ) -> MusicnnEmbedder:
+        """Build the embedder for ``model`` ("mtt" or "msd"; None = "mtt"), its float32
+        network run by onnxruntime, or by numpy where onnxruntime is unavailable
+        (:func:`build_network`); with ``precision`` bfloat16, the bfloat16 network that
+        ``musicrec quantize check`` checked for these weights on this CPU
+        (:mod:`.checked`). The version stays the float32 one: the check proved they agree.
 
         Args:
             model: the variant.
             checkpoint: a checkpoint prefix to read instead of the installed weights of that
                 variant (it must hold that variant's weights; tag names follow ``model``).
+            precision: float32 or bfloat16 (int8 is refused).
 
         Raises:
             WeightsMissingError: the weights are not installed (says what to run).
             CheckpointError: the checkpoint is damaged or does not match the network.
+            PrecisionNotCheckedError: bfloat16 asked for, but no check passed for these
+                weights on this CPU.
+            MusicrecError: int8 asked for.
             ValueError: unknown model name.
         """
         variant = get_variant(model)
         prefix = checkpoint if checkpoint is not None else resolve_checkpoint(variant.key)
-        return cls(build_network(read_variables(prefix, variable_shapes())), variant)
+        variables = read_variables(prefix, variable_shapes())
+        if precision is Precision.FLOAT32:
+            return cls(build_network(variables), variant)
+        from musicrec_core.embedders.musicnn.checked import load_checked_network
+
+        network = load_checked_network(precision, prefix, variables, variant.key)
+        return cls(network, variant, precision)
 
     @property
     def id(self) -> EmbedderId:

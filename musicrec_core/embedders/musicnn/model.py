@@ -121,6 +121,21 @@ def flops_per_patch() -> int:
     return 2 * macs
 
 
+def front_end_blocks() -> list[tuple[str, str, tuple[int, int]]]:
+    """(conv variable, batch-norm variable, zeros (before, after) the time axis) of each
+    front-end block, in the order their outputs are concatenated (timbral 38, 67, temporal
+    128, 64, 32); each block's frequency axis is VALID."""
+    timbral = [(conv, norm, (_TIMBRAL_TIME_PAD,) * 2) for conv, norm, *_ in _TIMBRAL]
+    temporal = [(conv, norm, _same_padding(time)) for conv, norm, (time, _), _ in _TEMPORAL]
+    return timbral + temporal
+
+
+def mid_end_blocks() -> list[tuple[str, str, tuple[int, int]]]:
+    """(conv variable, batch-norm variable, zeros (before, after) the time axis) of each
+    mid-end block, in order; the 2nd and 3rd add their input."""
+    return [(conv, norm, (_MIDEND_TIME_PAD,) * 2) for conv, norm in _MIDEND]
+
+
 @dataclass(frozen=True)
 class NetworkOutput:
     """What one forward pass returns, one row per patch.
@@ -216,14 +231,9 @@ class MusicnnNetwork:
         (as returned by :func:`~musicrec_core.embedders.musicnn.checkpoint.read_variables`)."""
         w = {name: np.asarray(value, dtype=np.float32) for name, value in variables.items()}
         self._input_norm = _BatchNorm.read(w, "batch_normalization")
-        timbral_pad = (_TIMBRAL_TIME_PAD, _TIMBRAL_TIME_PAD)
         self._front = [
-            _ConvBlock.read(w, conv, norm, window, timbral_pad)
-            for conv, norm, window, _ in _TIMBRAL
-        ]
-        self._front += [
-            _ConvBlock.read(w, conv, norm, window, _same_padding(window[0]))
-            for conv, norm, window, _ in _TEMPORAL
+            _ConvBlock.read(w, conv, norm, w[f"{conv}/kernel"].shape[:2], time_pad)
+            for conv, norm, time_pad in front_end_blocks()
         ]
         self._midend = [
             (
@@ -231,7 +241,7 @@ class MusicnnNetwork:
                 w[f"{conv}/bias"],
                 _BatchNorm.read(w, norm),
             )
-            for conv, norm in _MIDEND
+            for conv, norm, _ in mid_end_blocks()
         ]
         self._pooled_norm = _BatchNorm.read(w, "batch_normalization_9")
         self._dense = (w["dense/kernel"], w["dense/bias"])

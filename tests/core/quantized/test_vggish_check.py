@@ -19,8 +19,9 @@ import pytest
 
 from musicrec_core.clip import Clip
 from musicrec_core.embedders import WeightFiles, load_embedder
+from musicrec_core.embedders.checked import find_checked, record_dir, record_pass
 from musicrec_core.embedders.precision import Precision, precision_from_env
-from musicrec_core.embedders.vggish.checked import find_checked, record_dir, record_pass
+from musicrec_core.embedders.vggish.checked import weight_files
 from musicrec_core.embedders.vggish.checkpoint import VGGishWeights, load_weights
 from musicrec_core.embedders.vggish.frontend import waveform_to_examples
 from musicrec_core.embedders.vggish.int8 import OnnxVGGishModel
@@ -96,7 +97,7 @@ def test_int8_runs_only_for_the_weights_a_check_passed_on(
     assert result.agreement.passed and result.checked is not None
     assert result.agreement.values_within_one == 1.0
     assert result.agreement.neighbour_overlap == 1.0
-    assert find_checked(INT8, checkpoint, pca) == result.checked
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) == result.checked
     embedder = load_embedder("vggish", weights=int8)
     assert embedder.precision is Precision.INT8
     assert embedder.id == load_embedder("vggish", weights=WeightFiles(checkpoint, pca)).id
@@ -104,17 +105,17 @@ def test_int8_runs_only_for_the_weights_a_check_passed_on(
     size = checkpoint.stat().st_size
     with checkpoint.open("ab") as handle:  # the weights file changes: the pass is void
         handle.write(b"\0")
-    assert find_checked(INT8, checkpoint, pca) is None
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) is None
     with pytest.raises(PrecisionNotCheckedError):
         load_embedder("vggish", weights=int8)
     with checkpoint.open("r+b") as handle:  # and the same bytes again find it
         handle.truncate(size)
-    assert find_checked(INT8, checkpoint, pca) == result.checked
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) == result.checked
 
     assert result.checked.path is not None
     with result.checked.path.open("ab") as handle:  # so does a changed model file
         handle.write(b"\0")
-    assert find_checked(INT8, checkpoint, pca) is None
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) is None
 
 
 @pytest.mark.slow
@@ -123,14 +124,15 @@ def test_a_disagreeing_model_is_refused_with_its_figures_and_forgets_an_old_pass
 ) -> None:
     checkpoint, pca = synthetic_vggish
     (tmp_path / "model.onnx").write_bytes(b"a model that passed before")
-    record_pass(INT8, checkpoint, pca, tmp_path / "model.onnx", {"passed": True})
-    assert find_checked(INT8, checkpoint, pca) is not None
+    files = weight_files(checkpoint, pca)
+    record_pass("vggish", INT8, files, tmp_path / "model.onnx", {"passed": True})
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) is not None
     result = check_vggish(checkpoint, pca, precision=INT8, quantizer=perturbed_graph, **SIZES)
     assert not result.agreement.passed and result.checked is None
     assert result.agreement.values_within_one < 0.995
     assert result.agreement.values == 13 * 10 * 128
-    assert find_checked(INT8, checkpoint, pca) is None
-    assert not record_dir(INT8, file_sha256(checkpoint)).exists()
+    assert find_checked("vggish", INT8, weight_files(checkpoint, pca)) is None
+    assert not record_dir("vggish", INT8, file_sha256(checkpoint)).exists()
     with pytest.raises(PrecisionNotCheckedError):
         load_embedder("vggish", weights=WeightFiles(checkpoint, pca, INT8))
 

@@ -70,9 +70,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Load the clip and the model, tag, print a table or JSON."""
     from musicrec_core.embedders.musicnn import MusicnnEmbedder
+    from musicrec_core.embedders.precision import precision_from_env
 
+    precision = precision_from_env()  # a bad setting says so before any audio is read
     clip = load_source(args.source, start_s=args.start, seconds=args.seconds)
-    embedder = MusicnnEmbedder.load(args.model)
+    embedder = MusicnnEmbedder.load(args.model, precision=precision)
     embedding = embedder.embed(clip)
     tags = embedding.tags[: args.k]
     if args.json:

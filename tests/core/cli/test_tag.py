@@ -112,6 +112,20 @@ def test_errors_are_one_line(
     assert error.startswith("musicrec: ") and error.count("\n") == 1
 
 
+def test_the_precision_setting_is_honoured_with_one_line_refusals(
+    capsys: pytest.CaptureFixture[str], make_media: MakeMedia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MUSICREC_PRECISION reaches musicnn here as everywhere: int8 is refused, and so is
+    bfloat16 without a passing check in this cache (tag ran float32 whatever it said)."""
+    install_weights()
+    song = make_media("song.wav", seconds=4.0)
+    for precision, said in (("int8", "int8"), ("bfloat16", "musicrec quantize check")):
+        monkeypatch.setenv("MUSICREC_PRECISION", precision)
+        assert main(["tag", str(song)]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith("musicrec: ") and error.count("\n") == 1 and said in error
+
+
 def test_bad_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["--model", "big"], ["-k", "0"], ["--seconds", "0.2"], ["--start", "soon"]):
         with pytest.raises(SystemExit) as stopped:

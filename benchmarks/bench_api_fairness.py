@@ -31,8 +31,9 @@ flood, ...), so that a change in the machine's other load falls on both phases a
 polite figures of a phase pool its pieces.
 
 ``--key-yield-s 0,2`` runs each value of ``MUSICREC_KEY_YIELD_S`` (how long each heavy step of
-a key's request waits while a member's request is in progress on the machine; 0 = the key
-never waits) ``--runs`` times, interleaved (0, 2, 0, 2, ...) so the machine's load falls on
+a key's request waits while a member's request is in progress on the machine, and how long
+a key's running decode is stopped in its worker meanwhile; 0 = the key never waits)
+``--runs`` times, interleaved (0, 2, 0, 2, ...) so the machine's load falls on
 both alike, and prints each value's median. Each run also prints the 1-min load average at
 its start and end, the CPU seconds the bot and the server (each with every process
 under it) used in each phase, and the bot's mean decode and embed stage times in each

@@ -32,8 +32,8 @@ import tensorflow as tf
 
 from musicrec_core.embedders.musicnn.frontend import MEL_BANDS, PATCH_FRAMES
 from musicrec_core.embedders.musicnn.model import (
-    BATCH_NORM_EPSILON,
     POOLED_FEATURES,
+    BatchNorm,
     NetworkOutput,
     front_end_blocks,
     mid_end_blocks,
@@ -57,18 +57,13 @@ class Bfloat16MusicnnNetwork:
 
         def norm(name: str) -> tuple[tf.Tensor, tf.Tensor]:
             """(scale, shift) float32 [width] of an inference batch norm."""
-            scale = w[f"{name}/gamma"] / np.sqrt(
-                w[f"{name}/moving_variance"] + np.float32(BATCH_NORM_EPSILON)
-            )
-            return tf.constant(scale), tf.constant(
-                w[f"{name}/beta"] - w[f"{name}/moving_mean"] * scale
-            )
+            folded = BatchNorm.read(w, name)
+            return tf.constant(folded.scale), tf.constant(folded.shift)
 
         self._input_norm = norm("batch_normalization")
         self._front = []
         for conv, norm_name, time_pad in front_end_blocks():
-            scale, _ = norm(norm_name)
-            sign = np.where(scale.numpy() >= 0, 1, -1).astype(np.float32)
+            sign = BatchNorm.read(w, norm_name).sign
             kernel = w[f"{conv}/kernel"] * sign  # [t, f, 1, C], columns times sign
             self._front.append(
                 (

@@ -178,7 +178,7 @@ class _ConvBlock:
     kernel: np.ndarray
     bias: np.ndarray
     sign: np.ndarray
-    norm: _BatchNorm
+    norm: BatchNorm
 
     @classmethod
     def read(
@@ -189,11 +189,10 @@ class _ConvBlock:
         window: tuple[int, int],
         time_pad: tuple[int, int],
     ) -> _ConvBlock:
-        batch_norm = _BatchNorm.read(variables, norm)
-        sign = np.where(batch_norm.scale >= 0, 1, -1).astype(np.float32)
+        batch_norm = BatchNorm.read(variables, norm)
         kernel = variables[f"{conv}/kernel"]
-        kernel = kernel.reshape(-1, kernel.shape[-1]) * sign
-        return cls(window, time_pad, kernel, variables[f"{conv}/bias"], sign, batch_norm)
+        kernel = kernel.reshape(-1, kernel.shape[-1]) * batch_norm.sign
+        return cls(window, time_pad, kernel, variables[f"{conv}/bias"], batch_norm.sign, batch_norm)
 
     def __call__(self, padded: np.ndarray) -> np.ndarray:
         """The block on a time-padded input [n, T + sum(time_pad), F] -> [n, T, C]."""
@@ -206,14 +205,23 @@ class _ConvBlock:
 
 
 @dataclass(frozen=True)
-class _BatchNorm:
-    """An inference batch norm folded into ``x * scale + shift``, float32 [width] each."""
+class BatchNorm:
+    """An inference batch norm folded into ``x * scale + shift``, float32 [width] each (the
+    one fold every musicnn network reads: numpy, ONNX and bfloat16)."""
 
     scale: np.ndarray
     shift: np.ndarray
 
+    @property
+    def sign(self) -> np.ndarray:
+        """float32 [width], +1 or -1: the sign of ``scale`` (a front-end block takes the max
+        over frequency for +1, the min for -1; see :class:`_ConvBlock`)."""
+        return np.where(self.scale >= 0, 1, -1).astype(np.float32)
+
     @classmethod
-    def read(cls, variables: Mapping[str, np.ndarray], name: str) -> _BatchNorm:
+    def read(cls, variables: Mapping[str, np.ndarray], name: str) -> BatchNorm:
+        """The batch norm ``name``'s stored moving statistics, folded (epsilon
+        :data:`BATCH_NORM_EPSILON`)."""
         mean, variance = variables[f"{name}/moving_mean"], variables[f"{name}/moving_variance"]
         scale = variables[f"{name}/gamma"] / np.sqrt(variance + np.float32(BATCH_NORM_EPSILON))
         return cls(scale, variables[f"{name}/beta"] - mean * scale)
@@ -230,7 +238,7 @@ class MusicnnNetwork:
         """Args: variables: name -> float32 array for every name in :func:`variable_shapes`
         (as returned by :func:`~musicrec_core.embedders.musicnn.checkpoint.read_variables`)."""
         w = {name: np.asarray(value, dtype=np.float32) for name, value in variables.items()}
-        self._input_norm = _BatchNorm.read(w, "batch_normalization")
+        self._input_norm = BatchNorm.read(w, "batch_normalization")
         self._front = [
             _ConvBlock.read(w, conv, norm, w[f"{conv}/kernel"].shape[:2], time_pad)
             for conv, norm, time_pad in front_end_blocks()
@@ -239,13 +247,13 @@ class MusicnnNetwork:
             (
                 w[f"{conv}/kernel"].reshape(-1, MIDEND_FILTERS),  # [7 * width, 64]
                 w[f"{conv}/bias"],
-                _BatchNorm.read(w, norm),
+                BatchNorm.read(w, norm),
             )
             for conv, norm, _ in mid_end_blocks()
         ]
-        self._pooled_norm = _BatchNorm.read(w, "batch_normalization_9")
+        self._pooled_norm = BatchNorm.read(w, "batch_normalization_9")
         self._dense = (w["dense/kernel"], w["dense/bias"])
-        self._embedding_norm = _BatchNorm.read(w, "batch_normalization_10")
+        self._embedding_norm = BatchNorm.read(w, "batch_normalization_10")
         self._logits = (w["dense_1/kernel"], w["dense_1/bias"])
 
     def __call__(self, patches: np.ndarray) -> NetworkOutput:

@@ -40,10 +40,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from musicrec_core.embedders.musicnn.frontend import MEL_BANDS, PATCH_FRAMES
 from musicrec_core.embedders.musicnn.model import (
-    BATCH_NORM_EPSILON,
     EMBEDDING_DIM,
     NUM_TAGS,
     POOLED_FEATURES,
+    BatchNorm,
+    front_end_blocks,
+    mid_end_blocks,
 )
 
 INPUT_NAME = "patches"
@@ -57,17 +59,6 @@ takes only whole blocks: otherwise the max over frequency runs after a reorder o
 whole [n, C, 187, F'] convolution output (it was a tenth of the network's time), and the
 first mid-end convolution as a plain im2col product, about three times slower per
 multiply-add than the blocked one."""
-TIMBRAL = (("conv2d", "batch_normalization_1"), ("conv2d_1", "batch_normalization_2"))
-TEMPORAL = (
-    ("conv2d_2", "batch_normalization_3"),
-    ("conv2d_3", "batch_normalization_4"),
-    ("conv2d_4", "batch_normalization_5"),
-)
-MIDEND = (
-    ("conv2d_5", "batch_normalization_6"),
-    ("conv2d_6", "batch_normalization_7"),
-    ("conv2d_7", "batch_normalization_8"),
-)
 
 
 def whole_blocks(channels: int) -> int:
@@ -95,14 +86,11 @@ def musicnn_graph(variables: Mapping[str, np.ndarray]) -> onnx.ModelProto:
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
         return output
 
-    def norm_scale(name: str) -> np.ndarray:
-        return w[f"{name}/gamma"] / np.sqrt(w[f"{name}/moving_variance"] + BATCH_NORM_EPSILON)
-
     def batch_norm(x: str, name: str, shape: tuple[int, ...]) -> str:
-        scale = norm_scale(name)
-        shift = w[f"{name}/beta"] - w[f"{name}/moving_mean"] * scale
-        scaled = node("Mul", [x, constant(f"{name}/scale", scale.reshape(shape))], f"{name}/mul")
-        return node("Add", [scaled, constant(f"{name}/shift", shift.reshape(shape))], name)
+        folded = BatchNorm.read(w, name)
+        scale = constant(f"{name}/scale", folded.scale.reshape(shape))
+        scaled = node("Mul", [x, scale], f"{name}/mul")
+        return node("Add", [scaled, constant(f"{name}/shift", folded.shift.reshape(shape))], name)
 
     def convolution(
         x: str, name: str, kernel: np.ndarray, bias: np.ndarray, pads: list[int]
@@ -117,7 +105,7 @@ def musicnn_graph(variables: Mapping[str, np.ndarray]) -> onnx.ModelProto:
     def front_block(x: str, name: str, norm: str, kernel: np.ndarray, pads: list[int]) -> str:
         filters = kernel.shape[0]
         added = whole_blocks(filters) - filters
-        sign = np.where(norm_scale(norm) >= 0, 1, -1).astype(np.float32)
+        sign = BatchNorm.read(w, norm).sign
         signed_kernel = np.pad(kernel * sign[:, None, None, None], [(0, added)] + [(0, 0)] * 3)
         signed_bias = np.pad(w[f"{name}/bias"] * sign, (0, added))
         signed = convolution(x, name, signed_kernel, signed_bias, pads)
@@ -138,24 +126,18 @@ def musicnn_graph(variables: Mapping[str, np.ndarray]) -> onnx.ModelProto:
         "image",
     )
     front = []
-    for conv, norm in TIMBRAL + TEMPORAL:
-        kernel = w[f"{conv}/kernel"]  # [t, f, 1, C]
-        time = kernel.shape[0]
-        if (conv, norm) in TIMBRAL:
-            pads = [3, 0, 3, 0]
-        else:
-            before = (time - 1) // 2
-            pads = [before, 0, time - 1 - before, 0]
-        front.append(front_block(x, conv, norm, kernel.transpose(3, 2, 0, 1), pads))
+    for conv, norm, (before, after) in front_end_blocks():
+        kernel = w[f"{conv}/kernel"].transpose(3, 2, 0, 1)  # [t, f, 1, C] -> [C, 1, t, f]
+        front.append(front_block(x, conv, norm, kernel, [before, 0, after, 0]))
     features = [node("Concat", front, "front", axis=1)]
-    for index, (conv, norm) in enumerate(MIDEND):
+    for index, (conv, norm, (before, after)) in enumerate(mid_end_blocks()):
         kernel = w[f"{conv}/kernel"].transpose(3, 1, 0, 2)  # [7, width, 1, 64] -> [64, width, 7, 1]
         source, added = features[-1], whole_blocks(kernel.shape[1]) - kernel.shape[1]
         if added:  # the 561 front-end features: zero channels with zero weights
             kernel = np.pad(kernel, [(0, 0), (0, added), (0, 0), (0, 0)])
             channel_pads = constant(f"{conv}/pads", np.array([0, 0, 0, 0, 0, added, 0, 0]))
             source = node("Pad", [source, channel_pads], f"{conv}/blocked")
-        out = conv_block(source, conv, norm, kernel, [3, 0, 3, 0])
+        out = conv_block(source, conv, norm, kernel, [before, 0, after, 0])
         if index > 0:
             out = node("Add", [out, features[-1]], f"{conv}/residual")
         features.append(out)

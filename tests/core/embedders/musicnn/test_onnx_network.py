@@ -17,9 +17,9 @@ from musicrec_core.embedders.musicnn.checkpoint import read_variables
 from musicrec_core.embedders.musicnn.model import (
     BATCH_NORM_EPSILON,
     MusicnnNetwork,
+    front_end_blocks,
     variable_shapes,
 )
-from musicrec_core.embedders.musicnn.onnx_graph import TEMPORAL, TIMBRAL
 from musicrec_core.embedders.musicnn.onnx_network import OnnxMusicnnNetwork, build_network
 from tests.core.embedders.musicnn.test_embedder import music_like
 from tests.core.embedders.musicnn.test_model import reference_forward
@@ -84,7 +84,7 @@ in embeddings and 0.05-0.26 in probabilities on these clips."""
 def test_the_front_end_order_is_the_textbook_one_on_real_music(variables: Weights) -> None:
     """The graph takes the max over frequency before ReLU and batch norm (the min for a
     negative scale): on real clips it must give the spec's order, computed in float64."""
-    for _, norm in TIMBRAL + TEMPORAL:  # the min path is really taken by these weights
+    for _, norm, _ in front_end_blocks():  # the min path is really taken by these weights
         variance = variables[f"{norm}/moving_variance"] + BATCH_NORM_EPSILON
         scale = variables[f"{norm}/gamma"] / np.sqrt(variance)
         assert (scale < 0).any() and (scale > 0).any(), norm

@@ -139,11 +139,12 @@ def find_checked(embedder: str, precision: Precision, files: WeightsByRole) -> C
     try:
         record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
         model = folder / MODEL_NAME if record["model_sha256"] is not None else None
+        here = cpu_identity()
         if (
             record["precision"] != precision.value
             or any(record[f"{role}_sha256"] != sha256 for role, sha256 in hashes.items())
             or (model is not None and record["model_sha256"] != file_sha256(model))
-            or record.get("cpu", cpu_identity()) != cpu_identity()
+            or record.get("cpu", here) != here
             or record["figures"].get("passed") is not True
         ):
             return None

@@ -129,26 +129,29 @@ class WorkerPauses:
                 for job in self._jobs:
                     if job.stopped_at is None:
                         if at_work and job.stopped_s < self.allowance_s:
-                            self._stop(job, now)
+                            self._stop(job)
                     elif not at_work or job.stopped_s + now - job.stopped_at >= self.allowance_s:
                         self._continue(job, now)
             self._closed.wait(self._poll_s)
 
     @staticmethod
-    def _stop(job: _Job, now: float) -> None:
+    def _stop(job: _Job) -> None:
         """Stop the job's clock and worker (under the lock); a worker already gone stays as
-        it is."""
+        it is. The stop is timed after the clock stopped, and :meth:`_continue` is given a
+        time read before the clock starts again, so what a job is counted as stopped never
+        exceeds what its clock stood still: the allowance is never cut short."""
         job.clock.stop_clock()
         try:
             os.killpg(job.pid, signal.SIGSTOP)
         except (ProcessLookupError, PermissionError):
             job.clock.start_clock()
             return
-        job.stopped_at = now
+        job.stopped_at = time.monotonic()
 
     @staticmethod
     def _continue(job: _Job, now: float) -> None:
-        """Continue the job's worker and clock if stopped (under the lock)."""
+        """Continue the job's worker and clock if stopped (under the lock); ``now`` was read
+        before this call."""
         if job.stopped_at is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
